@@ -1,0 +1,94 @@
+"""The `onnx-workbench` command: the GUI without a subcommand, headless subcommands otherwise."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+from collections.abc import Sequence
+
+from app import __version__
+from pipelines.errors import WorkbenchError
+
+# Each module in app.commands declares one subcommand: NAME, HELP, add_arguments(parser) and
+# run(args) -> exit code. Listed here so `--help` shows them in a sensible order.
+COMMAND_MODULES = (
+    "inspect",
+    "passes",
+    "optimize",
+    "quant_debug",
+    "prune_scan",
+    "profile",
+    "compare",
+    "render",
+    "report",
+)
+
+EXIT_REFUSED = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, with every available subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="onnx-workbench",
+        description="See, change, verify and measure ONNX models. Without a subcommand, opens the GUI.",
+    )
+    parser.add_argument("--version", action="version", version=f"onnx-workbench {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in _command_modules():
+        sub = subparsers.add_parser(
+            module.NAME, help=module.HELP, description=module.HELP
+        )
+        sub.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+        module.add_arguments(sub)
+        sub.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `onnx-workbench` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not any(arg in _command_names() or arg in ("-h", "--help", "--version") for arg in argv):
+        # No subcommand: the GUI, optionally on a model path.
+        from app.gui import run_gui
+
+        gui_parser = argparse.ArgumentParser(prog="onnx-workbench")
+        gui_parser.add_argument("model", nargs="?", help="model to open")
+        gui_parser.add_argument("--debug", action="store_true")
+        gui_args = gui_parser.parse_args(argv)
+        return run_gui(gui_args.model)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args.run(args) or 0)
+    except WorkbenchError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"onnx-workbench: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except KeyboardInterrupt:
+        print("onnx-workbench: interrupted.", file=sys.stderr)
+        return 130
+
+
+def _command_modules() -> list:
+    modules = []
+    for name in COMMAND_MODULES:
+        try:
+            modules.append(importlib.import_module(f"app.commands.{name}"))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"app.commands.{name}":
+                raise
+    return modules
+
+
+def _command_names() -> set[str]:
+    return {m.NAME for m in _command_modules()}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

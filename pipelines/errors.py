@@ -1,0 +1,26 @@
+"""Errors that carry one readable sentence for the user."""
+from __future__ import annotations
+
+
+class WorkbenchError(Exception):
+    """An error whose message is one sentence a user can act on."""
+
+
+class ModelRefused(WorkbenchError):
+    """The model file cannot be opened: missing, corrupt, hostile or unsupported."""
+
+
+class ConfigError(WorkbenchError):
+    """A pass, recipe or profile setting is invalid; raised before any work starts."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class PassFailed(WorkbenchError):
+    """A pass could not transform the model; the input version is untouched."""
+
+
+class Cancelled(WorkbenchError):
+    """The user cancelled long-running work."""

@@ -1,0 +1,136 @@
+"""Model inputs: concrete shapes for dynamic dims, seeded random data, and user data files.
+
+Shared by analysis (shapes), verification, profiling and random calibration so that every
+part of the workbench feeds a model the same way.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import helper
+
+from pipelines.errors import ConfigError
+
+DEFAULT_BATCH = 1
+DEFAULT_DYNAMIC_DIM = 128
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One graph input: name, numpy dtype and a concrete shape, with the dims we assumed."""
+
+    name: str
+    dtype: np.dtype
+    shape: tuple[int, ...]
+    assumed: dict[str, int]
+
+
+def graph_inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
+    """Real inputs: graph inputs that are not initializers (old exporters list weights as inputs)."""
+    initializers = {t.name for t in model.graph.initializer}
+    return [i for i in model.graph.input if i.name not in initializers]
+
+
+def resolve_dim(
+    dim: onnx.TensorShapeProto.Dimension, axis: int, dims: dict[str, int], assumed: dict[str, int]
+) -> int:
+    """A concrete size for one dimension: fixed, user-given by name, or assumed.
+
+    A symbolic first axis is taken as the batch (the `batch` entry of `dims`, default 1);
+    any other symbolic dim defaults to 128. Assumptions are recorded in `assumed`.
+    """
+    if dim.HasField("dim_value"):
+        return dim.dim_value  # zero-size dims are legal
+    name = dim.dim_param or f"unnamed_axis_{axis}"
+    if name in dims:
+        return dims[name]
+    guess = dims.get("batch", DEFAULT_BATCH) if axis == 0 else DEFAULT_DYNAMIC_DIM
+    assumed[name] = guess
+    return guess
+
+
+def input_specs(model: onnx.ModelProto, dims: dict[str, int] | None = None) -> list[InputSpec]:
+    """Concrete specs for every real input; `dims` maps dim names (or 'batch') to sizes."""
+    dims = dims or {}
+    specs = []
+    for value in graph_inputs(model):
+        tensor_type = value.type.tensor_type
+        if not value.type.HasField("tensor_type"):
+            raise ConfigError(f"input '{value.name}' is not a tensor; only tensor inputs can be fed.")
+        assumed: dict[str, int] = {}
+        shape = tuple(
+            resolve_dim(d, axis, dims, assumed) for axis, d in enumerate(tensor_type.shape.dim)
+        )
+        dtype = helper.tensor_dtype_to_np_dtype(tensor_type.elem_type)
+        specs.append(InputSpec(value.name, np.dtype(dtype), shape, assumed))
+    return specs
+
+
+def integer_input_bounds(model: onnx.ModelProto) -> dict[str, int]:
+    """Upper bounds for integer inputs that index a table (e.g. token ids into an embedding)."""
+    initializers = {t.name: t for t in model.graph.initializer}
+    inputs = {i.name for i in graph_inputs(model)}
+    bounds: dict[str, int] = {}
+    for node in model.graph.node:
+        if node.op_type == "Gather" and len(node.input) == 2 and node.input[1] in inputs:
+            table = initializers.get(node.input[0])
+            if table is not None and table.dims:
+                axis = next((a.i for a in node.attribute if a.name == "axis"), 0)
+                size = table.dims[axis]
+                bounds[node.input[1]] = min(bounds.get(node.input[1], size), size)
+    return bounds
+
+
+def random_inputs(
+    model: onnx.ModelProto, *, dims: dict[str, int] | None = None, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """Seeded inputs that respect dtypes and known index ranges (token ids below the vocabulary)."""
+    rng = np.random.default_rng(seed)
+    bounds = integer_input_bounds(model)
+    feeds: dict[str, np.ndarray] = {}
+    for spec in input_specs(model, dims):
+        if spec.dtype.kind == "f":
+            feeds[spec.name] = rng.standard_normal(spec.shape).astype(spec.dtype)
+        elif spec.dtype.kind in "iu":
+            high = bounds.get(spec.name, 2 if "mask" in spec.name.lower() else 100)
+            low = 1 if "mask" in spec.name.lower() else 0
+            feeds[spec.name] = rng.integers(low, max(high, low + 1), size=spec.shape).astype(spec.dtype)
+        elif spec.dtype.kind == "b":
+            feeds[spec.name] = rng.integers(0, 2, size=spec.shape).astype(bool)
+        elif spec.dtype.kind in "OUS":
+            feeds[spec.name] = np.array(
+                [f"sample {i}" for i in range(int(np.prod(spec.shape)))], dtype=object
+            ).reshape(spec.shape)
+        else:
+            raise ConfigError(f"input '{spec.name}' has type {spec.dtype}, which we cannot generate.")
+    return feeds
+
+
+def iter_array_samples(path: str | Path, input_names: list[str], limit: int | None = None) -> Iterator[dict[str, np.ndarray]]:
+    """Stream samples from a `.npz` (arrays named after inputs, first axis = samples) or a folder of them.
+
+    Each yielded dict holds one sample with a batch axis of 1; files are opened one at a time
+    so a large data set never sits in memory whole.
+    """
+    path = Path(path)
+    files = sorted(path.glob("*.npz")) if path.is_dir() else [path]
+    if not files or not all(f.is_file() for f in files):
+        raise ConfigError(f"{path}: no .npz data found; give a .npz file or a folder of them.")
+    produced = 0
+    for file in files:
+        with np.load(file, allow_pickle=False) as data:
+            missing = [name for name in input_names if name not in data.files]
+            if missing:
+                raise ConfigError(
+                    f"{file.name} has no array named '{missing[0]}'; arrays must be named after the model inputs ({', '.join(input_names)})."
+                )
+            count = min(len(data[name]) for name in input_names)
+            for index in range(count):
+                if limit is not None and produced >= limit:
+                    return
+                yield {name: data[name][index : index + 1] for name in input_names}
+                produced += 1

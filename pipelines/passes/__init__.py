@@ -1,0 +1,16 @@
+"""Optimization passes: the framework (`base`), the runner (`engine`) and the built-in passes."""
+from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
+from pipelines.passes.engine import PassResult, all_passes, get_pass, make_config, run_pass
+
+__all__ = [
+    "Pass",
+    "PassConfig",
+    "PassContext",
+    "PassOutput",
+    "PassResult",
+    "all_passes",
+    "get_pass",
+    "make_config",
+    "option",
+    "run_pass",
+]

@@ -1,0 +1,126 @@
+"""Run one registered pass on a model file: validate, apply, diff, time."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipelines.diff import GraphDiff, diff_graphs
+from pipelines.errors import Cancelled, ConfigError, PassFailed, WorkbenchError
+from pipelines.passes.base import REGISTRY, Pass, PassConfig, PassContext
+
+
+@dataclass
+class PassResult:
+    """A finished step: the new model file and everything that changed."""
+
+    pass_name: str
+    config: dict[str, Any]
+    output: Path
+    changes: GraphDiff
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON output and version metadata."""
+        return {
+            "pass": self.pass_name,
+            "config": self.config,
+            "output": str(self.output),
+            "changes": self.changes.to_dict(),
+            "summary": self.changes.summary(),
+            "seconds": round(self.seconds, 4),
+            "warnings": self.warnings,
+            "flags": self.flags,
+            "details": self.details,
+        }
+
+
+def get_pass(name: str) -> type[Pass]:
+    """The registered pass class called `name`, or ConfigError listing the known ones."""
+    _load_builtin_passes()
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(REGISTRY))
+        raise ConfigError(f"unknown pass '{name}' (known passes: {known}).") from None
+
+
+def all_passes() -> list[type[Pass]]:
+    """Every registered pass, in category then name order."""
+    _load_builtin_passes()
+    from pipelines.passes.base import CATEGORIES
+
+    return sorted(REGISTRY.values(), key=lambda p: (CATEGORIES.index(p.category), p.name))
+
+
+def make_config(name: str, values: dict[str, Any] | None = None, where: str = "") -> PassConfig:
+    """Validate `values` against pass `name`'s config before any work starts."""
+    return get_pass(name).Config.from_dict(values or {}, where=where or f"pass '{name}'")
+
+
+def run_pass(
+    name: str,
+    source: str | Path,
+    target: str | Path,
+    config: PassConfig | dict[str, Any] | None = None,
+    *,
+    on_progress: Callable[[float, str], None] | None = None,
+    is_cancelled: Callable[[], bool] | None = None,
+) -> PassResult:
+    """Apply pass `name` to the model at `source`, writing `target`; `source` is never modified."""
+    from pipelines.model import load_model
+
+    source, target = Path(source), Path(target)
+    pass_cls = get_pass(name)
+    if not isinstance(config, PassConfig):
+        config = make_config(name, config)
+    if source.resolve() == target.resolve():
+        raise ConfigError(f"pass '{name}' must write a new file, not over its input {source.name}.")
+    ctx = PassContext(workdir=target.parent, on_progress=on_progress, is_cancelled=is_cancelled)
+    started = time.perf_counter()
+    try:
+        ctx.progress(0.0, f"{name}: starting")
+        output = pass_cls().apply(source, target, config, ctx)
+        ctx.progress(1.0, f"{name}: done")
+    except (Cancelled, WorkbenchError):
+        target.unlink(missing_ok=True)
+        raise
+    except Exception as exc:  # noqa: BLE001 - any tool failure becomes one sentence
+        target.unlink(missing_ok=True)
+        raise PassFailed(f"pass '{name}' failed: {_first_line(exc)}") from exc
+    seconds = time.perf_counter() - started
+    before = load_model(source, infer_shapes=False).proto
+    after = load_model(target, infer_shapes=False).proto
+    return PassResult(
+        pass_name=name,
+        config=config.to_dict(),
+        output=target,
+        changes=diff_graphs(before.graph, after.graph),
+        seconds=seconds,
+        warnings=output.warnings,
+        flags=output.flags,
+        details=output.details,
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__).rstrip(".") + "."
+
+
+def _load_builtin_passes() -> None:
+    # Importing a pass module registers its passes (Pass.__init_subclass__); every module in
+    # this package other than the framework itself declares passes.
+    import importlib
+    import pkgutil
+
+    import pipelines.passes as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name not in ("base", "engine"):
+            importlib.import_module(f"{package.__name__}.{info.name}")
