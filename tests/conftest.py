@@ -6,3 +6,25 @@ import os
 # Must be set before any Qt import.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox")
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ROOT / "assets" / "models"
+# assets/sample_models.py builds the sample models (and variants such as opset 9) in code.
+sys.path.insert(0, str(ROOT / "assets"))
+
+
+@pytest.fixture(scope="session")
+def sample_cnn() -> Path:
+    """The bundled ResNet-style CNN (opset 13, dynamic batch)."""
+    return MODELS / "resnet_small.onnx"
+
+
+@pytest.fixture(scope="session")
+def sample_transformer() -> Path:
+    """The bundled transformer encoder (opset 17+, dynamic batch and sequence)."""
+    return MODELS / "transformer_small.onnx"
