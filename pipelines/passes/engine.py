@@ -114,13 +114,13 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _load_builtin_passes() -> None:
-    # Importing a pass module registers its passes (Pass.__init_subclass__); every module in
-    # this package other than the framework itself declares passes.
+    # Importing a pass module registers its passes (Pass.__init_subclass__); every public
+    # module in this package other than the framework itself declares passes.
     import importlib
     import pkgutil
 
     import pipelines.passes as package
 
     for info in pkgutil.iter_modules(package.__path__):
-        if info.name not in ("base", "engine"):
+        if info.name not in ("base", "engine") and not info.name.startswith("_"):
             importlib.import_module(f"{package.__name__}.{info.name}")
