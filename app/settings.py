@@ -1,0 +1,69 @@
+"""Persistent GUI settings (QSettings): window geometry, dock layout, recent files, last provider."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+ORGANIZATION = "onnx-workbench"
+APPLICATION = "onnx-workbench"
+MAX_RECENT = 10
+
+
+class Settings:
+    """Typed access to the app's QSettings; one instance per window."""
+
+    def __init__(self, settings: QSettings | None = None) -> None:
+        self._qs = settings if settings is not None else QSettings(ORGANIZATION, APPLICATION)
+
+    # Geometry and dock layout are opaque blobs produced by Qt itself.
+    def geometry(self) -> QByteArray | None:
+        """The saved main-window geometry, or None."""
+        value = self._qs.value("window/geometry")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def set_geometry(self, value: QByteArray) -> None:
+        """Remember the main-window geometry."""
+        self._qs.setValue("window/geometry", value)
+
+    def window_state(self) -> QByteArray | None:
+        """The saved dock and toolbar layout, or None."""
+        value = self._qs.value("window/state")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def set_window_state(self, value: QByteArray) -> None:
+        """Remember the dock and toolbar layout."""
+        self._qs.setValue("window/state", value)
+
+    def recent_files(self) -> list[str]:
+        """Recently opened model paths, newest first, only those that still exist."""
+        value = self._qs.value("files/recent", [])
+        if isinstance(value, str):  # QSettings returns a bare string for one-element lists
+            value = [value]
+        return [p for p in (value or []) if isinstance(p, str) and Path(p).is_file()]
+
+    def add_recent_file(self, path: str | Path) -> list[str]:
+        """Put `path` first in the recent list (deduplicated, capped) and return the list."""
+        resolved = str(Path(path).resolve())
+        recent = [p for p in self.recent_files() if p != resolved]
+        recent.insert(0, resolved)
+        recent = recent[:MAX_RECENT]
+        self._qs.setValue("files/recent", recent)
+        return recent
+
+    def clear_recent_files(self) -> None:
+        """Forget all recent files."""
+        self._qs.setValue("files/recent", [])
+
+    def last_provider(self) -> str | None:
+        """The execution provider the user last profiled with, or None."""
+        value = self._qs.value("profile/provider")
+        return value if isinstance(value, str) and value else None
+
+    def set_last_provider(self, provider: str) -> None:
+        """Remember the execution provider used for profiling."""
+        self._qs.setValue("profile/provider", provider)
+
+    def sync(self) -> None:
+        """Flush to disk."""
+        self._qs.sync()

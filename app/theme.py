@@ -1,0 +1,47 @@
+"""Light/dark theme that follows the system colour scheme (QStyleHints.colorScheme)."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication
+
+
+def is_dark() -> bool:
+    """True when the system asks for a dark colour scheme."""
+    return QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark
+
+
+def _dark_palette() -> QPalette:
+    palette = QPalette()
+    window, base, text = QColor(45, 45, 48), QColor(30, 30, 32), QColor(225, 225, 225)
+    disabled = QColor(120, 120, 120)
+    palette.setColor(QPalette.ColorRole.Window, window)
+    palette.setColor(QPalette.ColorRole.WindowText, text)
+    palette.setColor(QPalette.ColorRole.Base, base)
+    palette.setColor(QPalette.ColorRole.AlternateBase, window)
+    palette.setColor(QPalette.ColorRole.ToolTipBase, window)
+    palette.setColor(QPalette.ColorRole.ToolTipText, text)
+    palette.setColor(QPalette.ColorRole.Text, text)
+    palette.setColor(QPalette.ColorRole.Button, window)
+    palette.setColor(QPalette.ColorRole.ButtonText, text)
+    palette.setColor(QPalette.ColorRole.Highlight, QColor(42, 130, 218))
+    palette.setColor(QPalette.ColorRole.HighlightedText, Qt.GlobalColor.white)
+    palette.setColor(QPalette.ColorRole.Link, QColor(86, 156, 214))
+    palette.setColor(QPalette.ColorRole.PlaceholderText, disabled)
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.WindowText, QPalette.ColorRole.ButtonText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, disabled)
+    return palette
+
+
+def apply_theme(app: QApplication) -> None:
+    """Style `app` for the current system scheme; Fusion so the palette is honoured everywhere."""
+    app.setStyle("Fusion")
+    # The light palette is Fusion's own standard one; dark is ours because Fusion's dark
+    # handling differs between platforms.
+    app.setPalette(_dark_palette() if is_dark() else app.style().standardPalette())
+
+
+def follow_system(app: QApplication) -> None:
+    """Apply the theme now and again whenever the system scheme changes."""
+    apply_theme(app)
+    QGuiApplication.styleHints().colorSchemeChanged.connect(lambda _scheme: apply_theme(app))

@@ -1,0 +1,25 @@
+"""Human-readable numbers for the panels."""
+from __future__ import annotations
+
+
+def count(value: float | int | None) -> str:
+    """1234567 -> '1.23 M'; None -> '—'."""
+    if value is None:
+        return "—"
+    value = float(value)
+    for unit, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value:.0f}" if value == int(value) else f"{value:.3g}"
+
+
+def size(num_bytes: float | int | None) -> str:
+    """1536 -> '1.5 KiB'; None -> '—'."""
+    if num_bytes is None:
+        return "—"
+    value = float(num_bytes)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(value) < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"  # pragma: no cover - loop always returns

@@ -1,0 +1,88 @@
+"""A read-only index over a ModelProto for the panels: nodes by key, tensor types, initializers.
+
+Pure Python (no Qt) so the search and properties panels share one lookup instead of each
+walking the protobuf.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import onnx
+from onnx import helper
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """Element type and shape of a graph value as text (shape dims: ints or symbolic names)."""
+
+    name: str
+    dtype: str
+    shape: tuple[int | str, ...] | None
+
+    def shape_text(self) -> str:
+        """The shape as `[N, 3, 224, 224]`, or `?` when unknown."""
+        if self.shape is None:
+            return "?"
+        return "[" + ", ".join(str(d) for d in self.shape) + "]"
+
+
+def node_key(node: onnx.NodeProto, index: int) -> str:
+    """The name a node is known by in the views: its own name, or `op_type_index` when unnamed."""
+    return node.name or f"{node.op_type}_{index}"
+
+
+def _dtype_name(elem_type: int) -> str:
+    try:
+        return helper.tensor_dtype_to_np_dtype(elem_type).name
+    except Exception:  # noqa: BLE001 - undefined/exotic element types: fall back to ONNX's name
+        return onnx.TensorProto.DataType.Name(elem_type).lower() if elem_type else "?"
+
+
+def _value_info(vi: onnx.ValueInfoProto) -> TensorInfo:
+    tensor_type = vi.type.tensor_type
+    shape: tuple[int | str, ...] | None = None
+    if tensor_type.HasField("shape"):
+        shape = tuple(
+            d.dim_value if d.HasField("dim_value") else (d.dim_param or "?")
+            for d in tensor_type.shape.dim
+        )
+    return TensorInfo(vi.name, _dtype_name(tensor_type.elem_type), shape)
+
+
+class ModelIndex:
+    """Lookups over the main graph of one model."""
+
+    def __init__(self, model: onnx.ModelProto) -> None:
+        graph = model.graph
+        self.model = model
+        self.nodes: dict[str, onnx.NodeProto] = {}
+        for i, node in enumerate(graph.node):
+            self.nodes[node_key(node, i)] = node
+        self.initializers: dict[str, onnx.TensorProto] = {t.name: t for t in graph.initializer}
+        self.tensors: dict[str, TensorInfo] = {}
+        for vi in list(graph.input) + list(graph.value_info) + list(graph.output):
+            self.tensors[vi.name] = _value_info(vi)
+        for t in graph.initializer:
+            self.tensors[t.name] = TensorInfo(t.name, _dtype_name(t.data_type), tuple(t.dims))
+        self.producer: dict[str, str] = {}
+        self.consumers: dict[str, list[str]] = {}
+        for key, node in self.nodes.items():
+            for out in node.output:
+                if out:
+                    self.producer[out] = key
+            for inp in node.input:
+                if inp:
+                    self.consumers.setdefault(inp, []).append(key)
+        self.graph_inputs = [vi.name for vi in graph.input if vi.name not in self.initializers]
+        self.graph_outputs = [vi.name for vi in graph.output]
+
+    def tensor(self, name: str) -> TensorInfo:
+        """Type information for tensor `name` (unknown dtype and shape when inference found none)."""
+        return self.tensors.get(name, TensorInfo(name, "?", None))
+
+    def node_for_tensor(self, name: str) -> str | None:
+        """The node that produces `name`, else the first that consumes it, else None."""
+        if name in self.producer:
+            return self.producer[name]
+        consumers = self.consumers.get(name)
+        return consumers[0] if consumers else None

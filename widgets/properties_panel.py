@@ -1,0 +1,222 @@
+"""Properties of the selection: a node (op, attributes, I/O, MACs) or an initializer (stats, histogram)."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import onnx
+import pyqtgraph as pg
+from onnx import helper, numpy_helper
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QLabel,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from widgets import formatting
+from widgets.model_index import ModelIndex
+
+HISTOGRAM_BINS = 64
+# Attribute values longer than this are cut in the tree (full text stays in the tooltip).
+MAX_ATTRIBUTE_TEXT = 200
+
+
+def _layer_figures(analysis: dict[str, Any] | None, key: str) -> dict[str, Any]:
+    """The analysis' per-layer entry for node `key` (layers as a list of dicts or a dict by name)."""
+    layers = (analysis or {}).get("layers") or []
+    if isinstance(layers, dict):
+        entry = layers.get(key)
+        return entry if isinstance(entry, dict) else {}
+    for entry in layers:
+        if isinstance(entry, dict) and entry.get("name") == key:
+            return entry
+    return {}
+
+
+def _attribute_text(attr: onnx.AttributeProto) -> str:
+    value = helper.get_attribute_value(attr)
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    elif isinstance(value, onnx.TensorProto):
+        value = f"tensor {list(value.dims)} {onnx.TensorProto.DataType.Name(value.data_type).lower()}"
+    elif isinstance(value, onnx.GraphProto):
+        value = f"graph '{value.name}' ({len(value.node)} nodes)"
+    elif isinstance(value, list) and value and isinstance(value[0], bytes):
+        value = [v.decode("utf-8", errors="replace") for v in value]
+    return str(value)
+
+
+def tensor_statistics(array: np.ndarray) -> dict[str, float]:
+    """min/max/mean/std and sparsity (fraction of exact zeros) of a numeric array."""
+    flat = np.asarray(array).reshape(-1)
+    if flat.size == 0:
+        return {"min": float("nan"), "max": float("nan"), "mean": float("nan"), "std": float("nan"), "sparsity": 0.0}
+    values = flat.astype(np.float64)
+    return {
+        "min": float(values.min()),
+        "max": float(values.max()),
+        "mean": float(values.mean()),
+        "std": float(values.std()),
+        "sparsity": float(np.count_nonzero(flat == 0) / flat.size),
+    }
+
+
+class PropertiesPanel(QWidget):
+    """Shows the node or initializer selected in the graph or search."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._index: ModelIndex | None = None
+        self._analysis: dict[str, Any] | None = None
+        self.title = QLabel(self)
+        self.title.setTextFormat(Qt.TextFormat.PlainText)  # node names are untrusted
+        self.title.setWordWrap(True)
+        font = self.title.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.1)
+        self.title.setFont(font)
+        self.tree = QTreeWidget(self)
+        self.tree.setColumnCount(2)
+        self.tree.setHeaderLabels(["Property", "Value"])
+        self.tree.setAlternatingRowColors(True)
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.header().setStretchLastSection(True)
+        self.histogram = pg.PlotWidget(self)
+        self.histogram.setMinimumHeight(140)
+        self.histogram.setMenuEnabled(False)
+        self.histogram.setLabel("bottom", "value")
+        self.histogram.setLabel("left", "count")
+        self.histogram.hide()
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.addWidget(self.tree)
+        splitter.addWidget(self.histogram)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.title)
+        layout.addWidget(splitter)
+        self.clear()
+
+    def set_model(self, index: ModelIndex | None, analysis: dict[str, Any] | None = None) -> None:
+        """Use `index` (and per-layer figures from `analysis`) for later selections."""
+        self._index, self._analysis = index, analysis
+        self.clear()
+
+    def clear(self) -> None:
+        """Show the empty state."""
+        self.title.setText("Nothing selected")
+        self.tree.clear()
+        self.histogram.clear()
+        self.histogram.hide()
+
+    def value(self, label: str) -> str | None:
+        """The text shown for row `label` (first match at any depth), for tests."""
+        items = self.tree.findItems(label, Qt.MatchFlag.MatchExactly | Qt.MatchFlag.MatchRecursive, 0)
+        return items[0].text(1) if items else None
+
+    def show_node(self, key: str) -> bool:
+        """Show node `key`; False (and the empty state) if the model has no such node."""
+        node = self._index.nodes.get(key) if self._index else None
+        if node is None:
+            self.clear()
+            return False
+        index = self._index
+        assert index is not None
+        self.title.setText(f"{node.op_type} — {key}")
+        self.tree.clear()
+        self.histogram.clear()
+        self.histogram.hide()
+        general = self._section("Node")
+        self._row(general, "Op type", node.op_type)
+        self._row(general, "Domain", node.domain or "ai.onnx")
+        self._row(general, "Name", node.name or "(unnamed)")
+        figures = _layer_figures(self._analysis, key)
+        self._row(general, "MACs", formatting.count(figures.get("macs")))
+        params = figures.get("params")
+        if params is None:  # parameters can be counted from the initializers it reads
+            params = sum(
+                int(np.prod(index.initializers[i].dims)) for i in node.input if i in index.initializers
+            )
+        self._row(general, "Params", formatting.count(params))
+        if node.attribute:
+            attrs = self._section(f"Attributes ({len(node.attribute)})")
+            for attr in node.attribute:
+                text = _attribute_text(attr)
+                item = self._row(attrs, attr.name, text[:MAX_ATTRIBUTE_TEXT])
+                item.setToolTip(1, text[:4000])
+        for title, names in (("Inputs", node.input), ("Outputs", node.output)):
+            section = self._section(f"{title} ({len([n for n in names if n])})")
+            for name in names:
+                if not name:
+                    continue  # an omitted optional input
+                info = index.tensor(name)
+                kind = " (initializer)" if name in index.initializers else ""
+                self._row(section, name, f"{info.dtype} {info.shape_text()}{kind}")
+        return True
+
+    def show_initializer(self, name: str) -> bool:
+        """Show initializer `name` with statistics and a histogram; False if there is none."""
+        tensor = self._index.initializers.get(name) if self._index else None
+        if tensor is None:
+            self.clear()
+            return False
+        self.title.setText(f"Initializer — {name}")
+        self.tree.clear()
+        general = self._section("Tensor")
+        self._row(general, "Name", name)
+        self._row(general, "Shape", "[" + ", ".join(str(d) for d in tensor.dims) + "]")
+        self._row(general, "Dtype", self._index.tensor(name).dtype)  # type: ignore[union-attr]
+        try:
+            array = numpy_helper.to_array(tensor)
+        except Exception as exc:  # noqa: BLE001 - e.g. missing external data: show what we know
+            self._row(general, "Values", f"unavailable ({exc})")
+            self.histogram.hide()
+            return True
+        self._row(general, "Elements", formatting.count(array.size))
+        self._row(general, "Bytes", formatting.size(array.nbytes))
+        consumers = self._index.consumers.get(name, [])  # type: ignore[union-attr]
+        if consumers:
+            self._row(general, "Used by", ", ".join(consumers[:8]) + (" …" if len(consumers) > 8 else ""))
+        if array.dtype.kind not in "biuf":
+            self.histogram.hide()
+            return True
+        stats = tensor_statistics(array)
+        section = self._section("Statistics")
+        for key in ("min", "max", "mean", "std"):
+            self._row(section, key, f"{stats[key]:.6g}")
+        self._row(section, "sparsity", f"{stats['sparsity'] * 100:.1f} %")
+        self._plot_histogram(array)
+        return True
+
+    def _plot_histogram(self, array: np.ndarray) -> None:
+        values = np.asarray(array, dtype=np.float64).reshape(-1)
+        values = values[np.isfinite(values)]
+        self.histogram.clear()
+        if values.size == 0:
+            self.histogram.hide()
+            return
+        counts, edges = np.histogram(values, bins=HISTOGRAM_BINS)
+        # stepMode="center" draws bars between edges: len(edges) == len(counts) + 1.
+        self.histogram.plot(edges, counts, stepMode="center", fillLevel=0, brush=(60, 130, 220, 150), pen=pg.mkPen(60, 130, 220))
+        self.histogram.show()
+
+    def _section(self, title: str) -> QTreeWidgetItem:
+        item = QTreeWidgetItem(self.tree, [title, ""])
+        font = item.font(0)
+        font.setBold(True)
+        item.setFont(0, font)
+        item.setFirstColumnSpanned(True)
+        item.setExpanded(True)
+        return item
+
+    @staticmethod
+    def _row(parent: QTreeWidgetItem, label: str, value: str) -> QTreeWidgetItem:
+        item = QTreeWidgetItem(parent, [label, value])
+        item.setToolTip(0, label)
+        return item
