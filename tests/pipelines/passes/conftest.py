@@ -1,0 +1,38 @@
+"""Fixtures for the pass tests: model files built once per session."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import onnx
+import pytest
+from pass_models import build_cnn, build_transformer
+
+
+def _save(model: onnx.ModelProto, path: Path) -> Path:
+    onnx.save_model(model, str(path))
+    return path
+
+
+@pytest.fixture()
+def save(tmp_path: Path) -> Callable[[onnx.ModelProto, str], Path]:
+    """Save a proto into the test's folder under a name and return the path."""
+    return lambda model, name: _save(model, tmp_path / name)
+
+
+@pytest.fixture(scope="session")
+def cnn_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small BN-heavy CNN at opset 13 (dynamic batch)."""
+    return _save(build_cnn(), tmp_path_factory.mktemp("models") / "cnn.onnx")
+
+
+@pytest.fixture(scope="session")
+def cnn9_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same CNN down-converted to opset 9."""
+    return _save(build_cnn(opset=9), tmp_path_factory.mktemp("models") / "cnn9.onnx")
+
+
+@pytest.fixture(scope="session")
+def transformer_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One BERT-style encoder layer with dynamic batch and sequence."""
+    return _save(build_transformer(), tmp_path_factory.mktemp("models") / "encoder.onnx")
