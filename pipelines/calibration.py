@@ -1,0 +1,274 @@
+"""Calibration data for static quantization: random previews, image folders and .npz arrays.
+
+Every source is a generator of one-sample feeds; `StreamingReader` wraps it in ONNX Runtime's
+`CalibrationDataReader` interface so samples are produced one at a time (never all in memory)
+and each one is a progress report and a cancellation point.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import onnx
+from onnxruntime.quantization import CalibrationDataReader
+
+from pipelines.errors import ConfigError
+from pipelines.inputs import graph_inputs, input_specs, iter_array_samples, random_inputs
+from pipelines.passes.base import PassContext
+
+Feed = dict[str, np.ndarray]
+CalibrationKind = Literal["random", "images", "arrays"]
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+# Used when an image input leaves height/width symbolic: the usual classifier crop.
+DEFAULT_IMAGE_SIDE = 224
+RANDOM_PREVIEW_WARNING = "calibrated on random data: a preview, not real calibration"
+
+
+@dataclass(frozen=True)
+class ImagePreprocessing:
+    """How pictures become an image input: resize, crop, channel order, scaling, layout."""
+
+    resize: int = 0  # shorter side before the crop; 0 = crop size * 256 / 224 (ImageNet habit)
+    color: Literal["RGB", "BGR"] = "RGB"
+    scale: float = 1.0 / 255.0
+    mean: tuple[float, ...] = (0.485, 0.456, 0.406)
+    std: tuple[float, ...] = (0.229, 0.224, 0.225)
+    layout: Literal["auto", "NCHW", "NHWC"] = "auto"
+
+
+class StreamingReader(CalibrationDataReader):
+    """ONNX Runtime calibration reader over a lazy sample stream, with progress and cancel."""
+
+    def __init__(
+        self,
+        samples: Iterator[Feed],
+        total: int,
+        ctx: PassContext | None = None,
+        span: tuple[float, float] = (0.0, 1.0),
+        label: str = "calibrating",
+    ) -> None:
+        self._samples = samples
+        self._total = max(total, 1)
+        self._ctx = ctx
+        self._span = span
+        self._label = label
+        self.produced = 0
+
+    def get_next(self) -> Feed | None:
+        """The next one-sample feed, or None when the stream is exhausted."""
+        if self._ctx is not None:
+            start, end = self._span
+            self._ctx.progress(
+                start + (end - start) * self.produced / self._total,
+                f"{self._label}: sample {self.produced + 1} of {self._total}",
+            )
+        feed = next(self._samples, None)
+        if feed is not None:
+            self.produced += 1
+        return feed
+
+    def __len__(self) -> int:
+        return self._total
+
+
+def random_samples(model: onnx.ModelProto, count: int, dims: dict[str, int] | None = None) -> Iterator[Feed]:
+    """Seeded random feeds, a different seed per sample, shaped from the model's input specs."""
+    for index in range(count):
+        yield random_inputs(model, dims=dims, seed=1000 + index)
+
+
+def array_samples(model: onnx.ModelProto, path: str | Path, count: int) -> Iterator[Feed]:
+    """One-sample feeds from a .npz (or folder of them), checked against the model's inputs."""
+    specs = {value.name: value for value in graph_inputs(model)}
+    for feed in iter_array_samples(path, list(specs), limit=count):
+        yield {name: _checked_array(specs[name], array, Path(path).name) for name, array in feed.items()}
+
+
+def image_samples(
+    model: onnx.ModelProto, folder: str | Path, count: int, prep: ImagePreprocessing
+) -> Iterator[Feed]:
+    """One-sample feeds made from the pictures in `folder`, one image opened at a time."""
+    name, layout, channels, height, width, dtype = image_input(model, prep.layout)
+    for file in image_files(folder)[:count]:
+        yield {name: load_image(file, layout, channels, height, width, dtype, prep)}
+
+
+def image_files(folder: str | Path) -> list[Path]:
+    """The pictures in `folder` (jpg/png/bmp/webp), sorted; ConfigError when there are none."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ConfigError(f"{folder}: not a folder; give a folder of calibration images.", "data")
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise ConfigError(
+            f"{folder} holds no jpg, png, bmp or webp images; add some or choose another folder.", "data"
+        )
+    return files
+
+
+def image_input(
+    model: onnx.ModelProto, layout: str = "auto"
+) -> tuple[str, str, int, int, int, np.dtype]:
+    """(name, layout, channels, height, width, dtype) of the model's single image input."""
+    inputs = graph_inputs(model)
+    if len(inputs) != 1:
+        raise ConfigError(
+            f"image calibration needs a model with one image input, this one has {len(inputs)}; use arrays instead.",
+            "calibration",
+        )
+    value = inputs[0]
+    spec = input_specs(model)[0]
+    if spec.dtype.kind != "f" or len(spec.shape) != 4:
+        raise ConfigError(
+            f"input '{value.name}' is not a 4-D float image tensor; calibrate with arrays instead.", "calibration"
+        )
+    dims = value.type.tensor_type.shape.dim
+    if layout == "auto":
+        # The channel axis is the small fixed one: 1 or 3 (4 for RGBA) at axis 1 or axis 3.
+        c1 = dims[1].dim_value if dims[1].HasField("dim_value") else 0
+        layout = "NCHW" if c1 in (1, 3, 4) else "NHWC"
+    channel_axis, h_axis, w_axis = (1, 2, 3) if layout == "NCHW" else (3, 1, 2)
+    channels = dims[channel_axis].dim_value if dims[channel_axis].HasField("dim_value") else 3
+    if channels not in (1, 3):
+        raise ConfigError(
+            f"input '{value.name}' has {channels} channels in {layout} layout; images give 1 or 3, so check the layout field.",
+            "layout",
+        )
+    height = dims[h_axis].dim_value if dims[h_axis].HasField("dim_value") else DEFAULT_IMAGE_SIDE
+    width = dims[w_axis].dim_value if dims[w_axis].HasField("dim_value") else DEFAULT_IMAGE_SIDE
+    return value.name, layout, channels, height, width, spec.dtype
+
+
+def load_image(
+    file: Path, layout: str, channels: int, height: int, width: int, dtype: np.dtype, prep: ImagePreprocessing
+) -> np.ndarray:
+    """One picture as a batch-of-one tensor: resize shorter side, center crop, normalize, lay out."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(file) as image:
+            image = image.convert("L" if channels == 1 else "RGB")
+            resize = prep.resize or round(max(height, width) * 256 / 224)
+            image = _resize_shorter_side(image, max(resize, height, width))
+            image = _center_crop(image, height, width)
+            pixels = np.asarray(image, dtype=np.float32)
+    except (OSError, UnidentifiedImageError, ValueError) as exc:
+        raise ConfigError(f"{file.name} is not a readable image ({exc}); remove or replace it.", "data") from exc
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    if channels == 3 and prep.color == "BGR":
+        pixels = pixels[:, :, ::-1]
+    pixels = pixels * prep.scale
+    mean = np.asarray(prep.mean[:channels] if len(prep.mean) >= channels else prep.mean[:1] * channels, np.float32)
+    std = np.asarray(prep.std[:channels] if len(prep.std) >= channels else prep.std[:1] * channels, np.float32)
+    pixels = (pixels - mean) / std
+    if layout == "NCHW":
+        pixels = pixels.transpose(2, 0, 1)
+    return np.ascontiguousarray(pixels[None]).astype(dtype)
+
+
+def count_samples(kind: str, model: onnx.ModelProto, data: str, limit: int) -> int:
+    """How many samples a source will give (at most `limit`), without loading them."""
+    if kind == "random":
+        return limit
+    if kind == "images":
+        return min(limit, len(image_files(data)))
+    path = Path(data)
+    files = sorted(path.glob("*.npz")) if path.is_dir() else [path]
+    names = [v.name for v in graph_inputs(model)]
+    total = 0
+    for file in files:
+        if not file.is_file():
+            raise ConfigError(f"{path}: no .npz data found; give a .npz file or a folder of them.", "data")
+        with np.load(file, allow_pickle=False) as arrays:
+            present = [n for n in names if n in arrays.files]
+            # Reading the header only: NpzFile opens members lazily, shape comes from the header.
+            total += min((arrays[n].shape[0] for n in present), default=0)
+        if total >= limit:
+            break
+    if total == 0:
+        raise ConfigError(f"{path} holds no samples for inputs {', '.join(names)}; check the file.", "data")
+    return min(total, limit)
+
+
+def make_samples(
+    kind: str, model: onnx.ModelProto, data: str, count: int, prep: ImagePreprocessing | None = None
+) -> Iterator[Feed]:
+    """A fresh sample stream of the chosen kind (each call starts from the first sample)."""
+    if kind == "random":
+        return random_samples(model, count)
+    if not data:
+        raise ConfigError(f"calibration '{kind}' needs a data path; set the data field.", "data")
+    if kind == "images":
+        return image_samples(model, data, count, prep or ImagePreprocessing())
+    if kind == "arrays":
+        return array_samples(model, data, count)
+    raise ConfigError(f"calibration must be random, images or arrays, not '{kind}'.", "calibration")
+
+
+def make_reader(
+    kind: str,
+    model: onnx.ModelProto,
+    data: str,
+    count: int,
+    *,
+    prep: ImagePreprocessing | None = None,
+    ctx: PassContext | None = None,
+    span: tuple[float, float] = (0.0, 1.0),
+) -> StreamingReader:
+    """A calibration reader for ONNX Runtime; checks the first sample so bad data fails early."""
+    total = count_samples(kind, model, data, count)
+    first = next(make_samples(kind, model, data, 1, prep), None)
+    if first is None:
+        raise ConfigError(f"{data or 'the data source'} gave no calibration sample; check the data field.", "data")
+    return StreamingReader(make_samples(kind, model, data, total, prep), total, ctx, span)
+
+
+def feeds_factory(
+    kind: str, model: onnx.ModelProto, data: str, count: int, prep: ImagePreprocessing | None = None
+) -> Callable[[], Iterator[Feed]]:
+    """A callable that restarts the sample stream; for tools that read the data several times."""
+    return lambda: make_samples(kind, model, data, count, prep)
+
+
+def _checked_array(value: onnx.ValueInfoProto, array: np.ndarray, source: str) -> np.ndarray:
+    dims = value.type.tensor_type.shape.dim
+    expected = [d.dim_value if d.HasField("dim_value") else None for d in dims]
+    shape_ok = len(expected) == array.ndim and all(
+        e is None or e == a for e, a in zip(expected, array.shape)
+    )
+    if not shape_ok:
+        wanted = "(" + ", ".join("?" if e is None else str(e) for e in expected) + ")"
+        raise ConfigError(
+            f"{source}: array '{value.name}' gives samples of shape {tuple(array.shape)} but the input takes {wanted}; store one sample per row of the first axis.",
+            "data",
+        )
+    elem = value.type.tensor_type.elem_type
+    dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem))
+    if array.dtype != dtype and not np.can_cast(array.dtype, dtype, casting="same_kind"):
+        raise ConfigError(
+            f"{source}: array '{value.name}' is {array.dtype} but the input takes {dtype}; convert the data.",
+            "data",
+        )
+    # Same-kind data (float64 for a float32 input, int32 for int64 ids) is converted, not refused.
+    return array.astype(dtype, copy=False)
+
+
+def _resize_shorter_side(image, side: int):
+    from PIL import Image
+
+    w, h = image.size
+    if min(w, h) == side:
+        return image
+    ratio = side / min(w, h)
+    return image.resize((max(side, round(w * ratio)), max(side, round(h * ratio))), Image.Resampling.BILINEAR)
+
+
+def _center_crop(image, height: int, width: int):
+    w, h = image.size
+    left, top = (w - width) // 2, (h - height) // 2
+    return image.crop((left, top, left + width, top + height))

@@ -1,0 +1,392 @@
+"""Quantization passes built on ONNX Runtime's tools: dynamic INT8, FP16 and weight-only 4/8-bit.
+
+Static (calibrated) quantization lives in `quantize_static.py`; the helpers here (refusing
+models that are already quantized, opset upgrades, staged atomic output, the latency glance)
+are shared by all four passes.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+import onnx
+
+from pipelines.errors import ConfigError, PassFailed
+from pipelines.model import EXTERNAL_DATA_THRESHOLD_BYTES, save_model
+from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
+
+# Ops that only appear in a model that was quantized already; quantizing twice compounds error
+# and ORT's tools mis-handle these graphs, so every quantization pass refuses them.
+QUANTIZED_OP_TYPES = frozenset(
+    {
+        "QuantizeLinear",
+        "DequantizeLinear",
+        "DynamicQuantizeLinear",
+        "MatMulNBits",
+        "MatMulInteger",
+        "ConvInteger",
+        "DynamicQuantizeMatMul",
+        "GatherBlockQuantized",
+    }
+)
+
+
+@dataclass
+class SourceInfo:
+    """What the passes need to know about an input file before touching it."""
+
+    proto: onnx.ModelProto  # graph only: external tensors are not loaded
+    opset: int
+    large: bool  # has external data or is big enough that it must keep it
+
+    @property
+    def input_names(self) -> list[str]:
+        """Names of the real graph inputs."""
+        from pipelines.inputs import graph_inputs
+
+        return [v.name for v in graph_inputs(self.proto)]
+
+
+def inspect_source(path: Path) -> SourceInfo:
+    """Read the graph of `path` (not its external tensors), its opset and whether it is large."""
+    from pipelines.model import load_model
+
+    load_model(path, infer_shapes=False)  # refuses missing or corrupt files with one sentence
+    proto = onnx.load(str(path), load_external_data=False)
+    has_external = any(
+        t.data_location == onnx.TensorProto.EXTERNAL for t in proto.graph.initializer
+    )
+    size = path.stat().st_size
+    if has_external:
+        size += sum(f.stat().st_size for f in path.parent.iterdir() if f.is_file() and f != path)
+    return SourceInfo(proto, default_opset(proto), has_external or size > EXTERNAL_DATA_THRESHOLD_BYTES)
+
+
+def default_opset(model: onnx.ModelProto) -> int:
+    """The version of the default ('' or 'ai.onnx') operator set."""
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+
+
+def quantized_ops(model: onnx.ModelProto) -> list[str]:
+    """Op types in `model` that show it is quantized already (QDQ, QLinear*, integer kernels)."""
+    found = {
+        n.op_type for n in model.graph.node if n.op_type in QUANTIZED_OP_TYPES or n.op_type.startswith("QLinear")
+    }
+    return sorted(found)
+
+
+def refuse_quantized(info: SourceInfo, pass_name: str) -> None:
+    """Raise ConfigError when the model is quantized already."""
+    found = quantized_ops(info.proto)
+    if found:
+        raise ConfigError(
+            f"this model is already quantized (it has {', '.join(found[:3])} nodes); apply {pass_name} to the float version instead."
+        )
+
+
+def upgrade_opset(
+    source: Path, needed: int, reason: str, workdir: Path, info: SourceInfo, output: PassOutput
+) -> Path:
+    """Return `source`, or a copy converted to opset `needed` when it is older; says so in warnings."""
+    if info.opset >= needed:
+        return source
+    from onnx import version_converter
+
+    model = onnx.load(str(source))
+    try:
+        converted = version_converter.convert_version(model, needed)
+        onnx.checker.check_model(converted)
+    except Exception as exc:  # noqa: BLE001 - the converter raises many kinds; one sentence out
+        raise PassFailed(
+            f"the model is opset {info.opset} and {reason} needs opset {needed}, but converting it failed ({_first_line(exc)}); convert it with convert-opset first."
+        ) from exc
+    upgraded = workdir / f"opset{needed}_{source.name}"
+    save_model(converted, upgraded, external_data=info.large)
+    output.warnings.append(f"model upgraded from opset {info.opset} to {needed} because {reason} needs it.")
+    return upgraded
+
+
+@contextlib.contextmanager
+def staged_output(target: Path) -> Iterator[Path]:
+    """A path with `target`'s name in a private folder; its files move next to `target` on success.
+
+    ONNX Runtime's tools write straight to their output path (and external data beside it), so
+    we let them write into a scratch folder and move the finished files in at the end: a
+    failure or a cancel leaves nothing behind, and readers never see a half-written model.
+    """
+    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield stage / target.name
+        for file in sorted(stage.iterdir(), key=lambda f: f.name == target.name):
+            # The .onnx moves last so that its external data is already in place.
+            os.replace(file, target.parent / file.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def scratch_dir(target: Path) -> tempfile.TemporaryDirectory:
+    """A scratch folder next to `target` (same disk, so large intermediates don't fill /tmp)."""
+    return tempfile.TemporaryDirectory(prefix=".quant-scratch.", dir=target.parent)
+
+
+def add_latency(output: PassOutput, source: Path, target: Path, enabled: bool, ctx: PassContext) -> None:
+    """Put the interleaved FP32-vs-new latency glance in details['latency']; warn when slower."""
+    if not enabled:
+        return
+    from pipelines.speed import quick_latency_comparison
+
+    ctx.progress(0.92, "measuring latency")
+    try:
+        result = quick_latency_comparison(source, target, runs=7, warmup=2)
+    except Exception as exc:  # noqa: BLE001 - a model ORT cannot time still is a valid result
+        output.warnings.append(f"latency not measured: {_first_line(exc)}")
+        return
+    output.details["latency"] = {
+        "parent_ms": round(result.parent_ms, 4),
+        "quantized_ms": round(result.child_ms, 4),
+        "speedup": round(result.speedup, 3),
+    }
+    if result.speedup < 1:
+        output.warnings.append(
+            f"the new model runs slower than its parent on this CPU ({result.child_ms:.2f} ms vs {result.parent_ms:.2f} ms)."
+        )
+
+
+def size_details(output: PassOutput, source: Path, target: Path) -> None:
+    """Record file sizes before and after (external data included)."""
+    output.details["size_bytes"] = {"parent": _model_bytes(source), "quantized": _model_bytes(target)}
+
+
+@contextlib.contextmanager
+def quiet_ort_tools() -> Iterator[None]:
+    """Keep ORT quantization tools from reconfiguring logging or printing on stdout.
+
+    `matmul_nbits_quantizer` calls logging.basicConfig(level=INFO) at import, which would make
+    the whole application log at INFO, so the root logger's handlers and level are restored.
+    The calibrators and RTN print progress with print(); stdout carries `--json` output and
+    worker messages, so those prints go to stderr.
+    """
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+def _model_bytes(path: Path) -> int:
+    proto = onnx.load(str(path), load_external_data=False)
+    locations = {
+        entry.value
+        for t in proto.graph.initializer
+        if t.data_location == onnx.TensorProto.EXTERNAL
+        for entry in t.external_data
+        if entry.key == "location"
+    }
+    return path.stat().st_size + sum((path.parent / loc).stat().st_size for loc in locations)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__).rstrip(".")
+
+
+# --------------------------------------------------------------------------- quantize-dynamic
+
+
+@dataclass(frozen=True)
+class QuantizeDynamicConfig(PassConfig):
+    """Settings of quantize-dynamic."""
+
+    op_types: list[str] = option(
+        [], help="op types to quantize (empty: every type ONNX Runtime can quantize dynamically)", widget="op-types"
+    )
+    per_channel: bool = option(False, help="one scale per output channel of each weight (needs opset 13)")
+    reduce_range: bool = option(False, help="7-bit weights: avoids overflow on CPUs without VNNI")
+    weight_type: str = option("int8", help="integer type of the weights", choices=("int8", "uint8"))
+    nodes_to_exclude: list[str] = option([], help="nodes to keep in float", widget="nodes")
+    measure_speed: bool = option(True, help="time the new model against its parent (a few interleaved runs)")
+
+
+class QuantizeDynamic(Pass):
+    """Weights to INT8 ahead of time, activations quantized on the fly; no calibration data."""
+
+    name = "quantize-dynamic"
+    category = "quantize"
+    description = "INT8 weights, activations quantized at run time (best for transformers and RNNs on CPU)."
+    Config = QuantizeDynamicConfig
+
+    def apply(self, source: Path, target: Path, config: PassConfig, ctx: PassContext) -> PassOutput:
+        """Run onnxruntime.quantization.quantize_dynamic into a staged copy of `target`."""
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        assert isinstance(config, QuantizeDynamicConfig)
+        info = inspect_source(source)
+        refuse_quantized(info, self.name)
+        output = PassOutput()
+        with scratch_dir(target) as scratch, staged_output(target) as staged:
+            model_path = source
+            if config.per_channel:
+                # Per-channel scales on opset < 13 produce an invalid model (DequantizeLinear
+                # gained its axis attribute in 13).
+                model_path = upgrade_opset(source, 13, "per-channel quantization", Path(scratch), info, output)
+            elif info.opset < 11:
+                model_path = upgrade_opset(source, 13, "dynamic quantization", Path(scratch), info, output)
+            ctx.progress(0.2, "quantizing weights")
+            with quiet_ort_tools():
+                quantize_dynamic(
+                    model_path,
+                    staged,
+                    op_types_to_quantize=config.op_types or None,
+                    per_channel=config.per_channel,
+                    reduce_range=config.reduce_range,
+                    weight_type=QuantType.QInt8 if config.weight_type == "int8" else QuantType.QUInt8,
+                    nodes_to_exclude=config.nodes_to_exclude or None,
+                    use_external_data_format=info.large,
+                )
+            ctx.check_cancelled()
+            if not quantized_ops(onnx.load(str(staged), load_external_data=False)):
+                raise PassFailed(
+                    "quantize-dynamic found nothing to quantize (no MatMul, Gemm, Conv, Attention, LSTM or GRU with constant weights); check op_types and nodes_to_exclude."
+                )
+        output.flags.append("integer kernels: fastest on ONNX Runtime CPU")
+        size_details(output, source, target)
+        add_latency(output, source, target, config.measure_speed, ctx)
+        return output
+
+
+# --------------------------------------------------------------------------- to-fp16
+
+
+@dataclass(frozen=True)
+class ToFp16Config(PassConfig):
+    """Settings of to-fp16."""
+
+    keep_io_types: bool = option(True, help="keep float32 inputs and outputs (casts are added inside)")
+    op_block_list: list[str] = option(
+        [], help="op types to keep in float32 (empty: ONNX Runtime's default list)", widget="op-types"
+    )
+    node_block_list: list[str] = option([], help="nodes to keep in float32", widget="nodes")
+    measure_speed: bool = option(True, help="time the new model against its parent (a few interleaved runs)")
+
+
+class ToFp16(Pass):
+    """Float32 weights and activations to float16 (half the size; fast on GPUs, not on most CPUs)."""
+
+    name = "to-fp16"
+    category = "quantize"
+    description = "Convert float32 tensors to float16: half the size; fast on GPUs, usually not on CPUs."
+    Config = ToFp16Config
+
+    def apply(self, source: Path, target: Path, config: PassConfig, ctx: PassContext) -> PassOutput:
+        """Run ONNX Runtime's convert_float_to_float16 and save the result atomically."""
+        # onnxruntime.transformers/__init__ only extends sys.path and float16 imports numpy and
+        # onnx only, so this does not pull in torch (unlike transformers.optimizer).
+        from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
+
+        assert isinstance(config, ToFp16Config)
+        info = inspect_source(source)
+        refuse_quantized(info, self.name)
+        if not any(t.data_type == onnx.TensorProto.FLOAT for t in info.proto.graph.initializer) and not any(
+            v.type.tensor_type.elem_type == onnx.TensorProto.FLOAT for v in info.proto.graph.input
+        ):
+            raise ConfigError("this model has no float32 tensors to convert; it may be float16 already.")
+        output = PassOutput()
+        ctx.progress(0.1, "converting to float16")
+        model = onnx.load(str(source))
+        converted = convert_float_to_float16(
+            model,
+            keep_io_types=config.keep_io_types,
+            op_block_list=config.op_block_list or list(DEFAULT_OP_BLOCK_LIST),
+            node_block_list=config.node_block_list or None,
+        )
+        ctx.check_cancelled()
+        save_model(converted, target, external_data=info.large)
+        output.flags.append("float16: fast on GPUs; most CPUs compute it through casts")
+        size_details(output, source, target)
+        add_latency(output, source, target, config.measure_speed, ctx)
+        return output
+
+
+# --------------------------------------------------------------------------- quantize-weights
+
+
+@dataclass(frozen=True)
+class QuantizeWeightsConfig(PassConfig):
+    """Settings of quantize-weights."""
+
+    bits: int = option(4, help="bits per weight", choices=(4, 8))
+    block_size: int = option(128, help="weights sharing one scale (a power of two, at least 16)", min=16, max=4096)
+    symmetric: bool = option(True, help="symmetric blocks (no zero point)")
+    accuracy_level: int = option(
+        0, help="MatMulNBits compute precision: 0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8 (fastest on CPU)", min=0, max=4
+    )
+    # HQQ is left out on purpose: ORT's HQQ quantizer computes with torch, which we do not ship.
+    algorithm: str = option("default", help="default: min/max per block; rtn: round-to-nearest (4-bit only)", choices=("default", "rtn"))
+    nodes_to_exclude: list[str] = option([], help="MatMul nodes to keep in float", widget="nodes")
+    measure_speed: bool = option(True, help="time the new model against its parent (a few interleaved runs)")
+
+    def validate(self) -> None:
+        """Bounds, plus: block size a power of two; RTN only writes 4-bit weights."""
+        super().validate()
+        if self.block_size & (self.block_size - 1):
+            raise ConfigError(f"field 'block_size' must be a power of two (16, 32, 64, ...); got {self.block_size}.", "block_size")
+        if self.algorithm == "rtn" and self.bits != 4:
+            raise ConfigError("field 'bits' must be 4 with algorithm rtn; use algorithm default for 8-bit.", "bits")
+
+
+class QuantizeWeights(Pass):
+    """Weight-only block quantization of MatMul weights to 4 or 8 bits (MatMulNBits)."""
+
+    name = "quantize-weights"
+    category = "quantize"
+    description = "4- or 8-bit block-wise weight-only quantization of MatMul (LLM style, ONNX Runtime MatMulNBits)."
+    Config = QuantizeWeightsConfig
+
+    def apply(self, source: Path, target: Path, config: PassConfig, ctx: PassContext) -> PassOutput:
+        """Replace MatMuls with constant weights by MatMulNBits via ORT's MatMulNBitsQuantizer."""
+        assert isinstance(config, QuantizeWeightsConfig)
+        with quiet_ort_tools():
+            from onnxruntime.quantization.matmul_nbits_quantizer import (
+                MatMulNBitsQuantizer,
+                RTNWeightOnlyQuantConfig,
+            )
+
+        info = inspect_source(source)
+        refuse_quantized(info, self.name)
+        output = PassOutput()
+        ctx.progress(0.1, f"quantizing MatMul weights to {config.bits} bits")
+        algo_config = RTNWeightOnlyQuantConfig() if config.algorithm == "rtn" else None
+        with quiet_ort_tools():
+            quantizer = MatMulNBitsQuantizer(
+                onnx.load(str(source)),
+                bits=config.bits,
+                block_size=config.block_size,
+                is_symmetric=config.symmetric,
+                accuracy_level=config.accuracy_level or None,
+                nodes_to_exclude=config.nodes_to_exclude,
+                algo_config=algo_config,
+            )
+            quantizer.process()
+        ctx.check_cancelled()
+        model = quantizer.model.model
+        replaced = sum(1 for n in model.graph.node if n.op_type == "MatMulNBits")
+        if not replaced:
+            raise PassFailed(
+                "quantize-weights found no MatMul with a constant 2-D weight to quantize; this pass is for transformer-style models."
+            )
+        save_model(model, target, external_data=info.large)
+        output.details["matmuls_quantized"] = replaced
+        output.flags.append("MatMulNBits: runs only on ONNX Runtime (com.microsoft domain)")
+        size_details(output, source, target)
+        add_latency(output, source, target, config.measure_speed, ctx)
+        return output
+

@@ -1,0 +1,251 @@
+"""quantize-static: calibrated INT8/INT16 quantization with ONNX Runtime (QDQ or QOperator).
+
+The pipeline is: refuse already-quantized models, upgrade an old opset when the options need a
+newer one (the known trap: per-channel on opset < 13 writes an invalid model), ORT's
+pre-processing (shape inference + basic graph optimization), streaming calibration, quantize.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import onnx
+
+from pipelines.calibration import RANDOM_PREVIEW_WARNING, ImagePreprocessing, make_reader
+from pipelines.errors import ConfigError, PassFailed
+from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
+from pipelines.passes.quantize import (
+    SourceInfo,
+    _first_line,
+    add_latency,
+    inspect_source,
+    quiet_ort_tools,
+    quantized_ops,
+    refuse_quantized,
+    scratch_dir,
+    size_details,
+    staged_output,
+    upgrade_opset,
+)
+
+SIXTEEN_BIT = ("int16", "uint16")
+# Not set: CalibMaxIntermediateOutputs. In ORT 1.32 MinMaxCalibrater.collect_data clears the
+# collected outputs when that count is reached without merging their ranges, so calibration
+# silently loses data. MinMax keeps only per-tensor ReduceMin/ReduceMax scalars per sample
+# anyway; the histogram methods (entropy, percentile, distribution) keep whole tensors, which
+# is why `samples` should stay modest with them.
+
+
+@dataclass(frozen=True)
+class QuantizeStaticConfig(PassConfig):
+    """Settings of quantize-static."""
+
+    format: str = option("qdq", help="qdq: Quantize/DequantizeLinear pairs (portable, fast on ORT CPU); qoperator: QLinear* ops", choices=("qdq", "qoperator"))
+    activation_type: str = option("uint8", help="integer type of activations (16-bit needs format qdq)", choices=("uint8", "int8", "uint16", "int16"))
+    weight_type: str = option("int8", help="integer type of weights (16-bit needs format qdq)", choices=("int8", "uint8", "uint16", "int16"))
+    activation_symmetric: bool = option(False, help="symmetric activation ranges (zero point in the middle)")
+    weight_symmetric: bool = option(True, help="symmetric weight ranges")
+    per_channel: bool = option(False, help="one scale per output channel of each weight (more accurate; needs opset 13)")
+    reduce_range: bool = option(False, help="7-bit weights: avoids overflow on CPUs without VNNI")
+    method: str = option("minmax", help="how activation ranges are chosen from the calibration data", choices=("minmax", "entropy", "percentile", "distribution"))
+    percentile: float = option(99.999, help="percentile of |values| kept (method percentile)", min=90.0, max=100.0)
+    nodes_to_exclude: list[str] = option([], help="nodes to keep in float", widget="nodes")
+    op_types_to_exclude: list[str] = option([], help="op types to keep in float", widget="op-types")
+    preprocess: bool = option(True, help="ONNX Runtime pre-processing first: shape inference and basic graph optimization")
+    calibration: str = option("random", help="calibration data: random (a preview only), images (a folder of pictures) or arrays (.npz)", choices=("random", "images", "arrays"))
+    data: str = option("", help="folder of images, or a .npz file / folder of .npz files named after the inputs", widget="folder")
+    samples: int = option(32, help="calibration samples to use", min=1, max=100000)
+    image_resize: int = option(0, help="resize the shorter image side to this before the center crop (0: crop * 256/224)", min=0, max=8192)
+    image_color: str = option("RGB", help="channel order the model expects", choices=("RGB", "BGR"))
+    image_scale: float = option(1 / 255, help="pixel values are multiplied by this first", min=0.0)
+    image_mean: str = option("0.485,0.456,0.406", help="per-channel mean subtracted after scaling (comma-separated)")
+    image_std: str = option("0.229,0.224,0.225", help="per-channel std divided by after the mean (comma-separated)")
+    image_layout: str = option("auto", help="image tensor layout (auto: from the input shape)", choices=("auto", "NCHW", "NHWC"))
+    measure_speed: bool = option(True, help="time the new model against its parent (a few interleaved runs)")
+
+    def validate(self) -> None:
+        """Bounds and choices, then the combinations ONNX Runtime cannot quantize."""
+        super().validate()
+        if self.format == "qoperator" and (self.activation_type in SIXTEEN_BIT or self.weight_type in SIXTEEN_BIT):
+            field = "activation_type" if self.activation_type in SIXTEEN_BIT else "weight_type"
+            raise ConfigError(f"field '{field}': 16-bit types need format qdq; set format to qdq or choose an 8-bit type.", field)
+        if self.activation_type == "int8" and self.weight_type == "uint8":
+            raise ConfigError("field 'weight_type': int8 activations with uint8 weights are not supported; use int8 weights.", "weight_type")
+        if self.calibration != "random" and not self.data:
+            raise ConfigError(f"field 'data' is needed for calibration '{self.calibration}'; give a path or use random.", "data")
+        for name in ("image_mean", "image_std"):
+            values = self.parse_floats(name)
+            if len(values) not in (1, 3):
+                raise ConfigError(f"field '{name}' takes 1 or 3 comma-separated numbers; got '{getattr(self, name)}'.", name)
+        if any(v == 0 for v in self.parse_floats("image_std")):
+            raise ConfigError("field 'image_std' must not contain 0.", "image_std")
+
+    def parse_floats(self, name: str) -> tuple[float, ...]:
+        """A comma-separated field as numbers; ConfigError naming the field otherwise."""
+        try:
+            return tuple(float(v) for v in str(getattr(self, name)).split(",") if v.strip())
+        except ValueError:
+            raise ConfigError(f"field '{name}' takes comma-separated numbers; got '{getattr(self, name)}'.", name) from None
+
+    def image_preprocessing(self) -> ImagePreprocessing:
+        """The image settings as the calibration module wants them."""
+        return ImagePreprocessing(
+            resize=self.image_resize,
+            color=self.image_color,  # type: ignore[arg-type]
+            scale=self.image_scale,
+            mean=self.parse_floats("image_mean"),
+            std=self.parse_floats("image_std"),
+            layout=self.image_layout,  # type: ignore[arg-type]
+        )
+
+
+class QuantizeStatic(Pass):
+    """Calibrated static quantization of weights and activations with ONNX Runtime."""
+
+    name = "quantize-static"
+    category = "quantize"
+    description = "Calibrated INT8 (or INT16) quantization of weights and activations; best for CNNs on CPU."
+    Config = QuantizeStaticConfig
+
+    def apply(self, source: Path, target: Path, config: PassConfig, ctx: PassContext) -> PassOutput:
+        """Upgrade the opset if needed, pre-process, calibrate and quantize into `target`."""
+        from onnxruntime.quantization import quantize_static
+
+        assert isinstance(config, QuantizeStaticConfig)
+        info = inspect_source(source)
+        refuse_quantized(info, self.name)
+        if config.calibration != "random" and not Path(config.data).exists():
+            raise ConfigError(f"{config.data}: no such file or folder; check the data field.", "data")
+        output = PassOutput()
+        with scratch_dir(target) as scratch_name, staged_output(target) as staged:
+            scratch = Path(scratch_name)
+            model_path, extra = self._upgrade(source, info, config, scratch, output)
+            if config.preprocess:
+                model_path = self._preprocess(model_path, scratch, info, output, ctx)
+            reader = make_reader(
+                config.calibration,
+                info.proto,
+                config.data,
+                config.samples,
+                prep=config.image_preprocessing(),
+                ctx=ctx,
+                span=(0.15, 0.8),
+            )
+            if config.calibration == "random":
+                output.warnings.append(RANDOM_PREVIEW_WARNING)
+            ctx.progress(0.15, "calibrating")
+            with quiet_ort_tools():
+                quantize_static(
+                    model_path,
+                    staged,
+                    calibration_data_reader=reader,
+                    quant_format=_quant_format(config.format),
+                    op_types_to_quantize=_op_types(config.op_types_to_exclude),
+                    per_channel=config.per_channel,
+                    reduce_range=config.reduce_range,
+                    activation_type=_quant_type(config.activation_type),
+                    weight_type=_quant_type(config.weight_type),
+                    nodes_to_exclude=list(config.nodes_to_exclude) or None,
+                    use_external_data_format=info.large,
+                    calibrate_method=_calibration_method(config.method),
+                    extra_options=extra,
+                )
+            ctx.progress(0.85, "quantized")
+            quantized = onnx.load(str(staged), load_external_data=False)
+            if not quantized_ops(quantized):
+                raise PassFailed(
+                    "quantize-static found nothing to quantize with these settings; check op_types_to_exclude and nodes_to_exclude."
+                )
+            output.details["calibration"] = {"kind": config.calibration, "samples": reader.produced}
+        size_details(output, source, target)
+        add_latency(output, source, target, config.measure_speed, ctx)
+        return output
+
+    @staticmethod
+    def _upgrade(
+        source: Path, info: SourceInfo, config: QuantizeStaticConfig, scratch: Path, output: PassOutput
+    ) -> tuple[Path, dict]:
+        """Convert the opset when the options need a newer one; returns the path and extra_options."""
+        extra: dict = {
+            "ActivationSymmetric": config.activation_symmetric,
+            "WeightSymmetric": config.weight_symmetric,
+        }
+        if config.method == "percentile":
+            extra["CalibPercentile"] = config.percentile
+        model_path = source
+        if config.per_channel or info.opset < 10:
+            reason = "per-channel quantization" if config.per_channel else "QDQ quantization"
+            model_path = upgrade_opset(source, 13, reason, scratch, info, output)
+        if config.activation_type in SIXTEEN_BIT or config.weight_type in SIXTEEN_BIT:
+            current = 13 if model_path != source else info.opset
+            if current < 21:
+                try:
+                    staged_info = SourceInfo(onnx.load(str(model_path), load_external_data=False), current, info.large)
+                    model_path = upgrade_opset(model_path, 21, "16-bit quantization", scratch, staged_info, output)
+                except PassFailed as exc:
+                    # ORT's own com.microsoft Q/DQ ops take 16-bit types at any opset.
+                    extra["UseQDQContribOps"] = True
+                    output.warnings.append(
+                        f"16-bit quantization uses ONNX Runtime's com.microsoft Q/DQ ops because the opset could not be upgraded to 21 ({exc})."
+                    )
+                    output.flags.append("com.microsoft QuantizeLinear/DequantizeLinear: runs only on ONNX Runtime")
+        return model_path, extra
+
+    @staticmethod
+    def _preprocess(
+        model_path: Path, scratch: Path, info: SourceInfo, output: PassOutput, ctx: PassContext
+    ) -> Path:
+        """ORT's quant_pre_process (shape inference + basic optimization); warn and skip on failure."""
+        from onnxruntime.quantization.shape_inference import quant_pre_process
+
+        ctx.progress(0.05, "pre-processing (shape inference, graph optimization)")
+        prepared = scratch / f"pre_{model_path.name}"
+        try:
+            with quiet_ort_tools():
+                quant_pre_process(
+                    str(model_path),
+                    str(prepared),
+                    save_as_external_data=info.large,
+                    all_tensors_to_one_file=True,
+                )
+        except Exception as exc:  # noqa: BLE001 - pre-processing is an optimization, not required
+            output.warnings.append(f"pre-processing skipped: {_first_line(exc)}.")
+            return model_path
+        return prepared
+
+
+def _quant_type(name: str):
+    from onnxruntime.quantization import QuantType
+
+    return {
+        "int8": QuantType.QInt8,
+        "uint8": QuantType.QUInt8,
+        "int16": QuantType.QInt16,
+        "uint16": QuantType.QUInt16,
+    }[name]
+
+
+def _quant_format(name: str):
+    from onnxruntime.quantization import QuantFormat
+
+    return QuantFormat.QDQ if name == "qdq" else QuantFormat.QOperator
+
+
+def _calibration_method(name: str):
+    from onnxruntime.quantization import CalibrationMethod
+
+    return {
+        "minmax": CalibrationMethod.MinMax,
+        "entropy": CalibrationMethod.Entropy,
+        "percentile": CalibrationMethod.Percentile,
+        "distribution": CalibrationMethod.Distribution,
+    }[name]
+
+
+def _op_types(excluded: list[str]) -> list[str] | None:
+    """Every op type ORT can quantize statically minus the excluded ones (None: all)."""
+    if not excluded:
+        return None
+    from onnxruntime.quantization.registry import QDQRegistry, QLinearOpsRegistry
+
+    return sorted((set(QDQRegistry) | set(QLinearOpsRegistry)) - set(excluded))

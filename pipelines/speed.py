@@ -1,0 +1,74 @@
+"""A quick, fair latency comparison of two model files on ONNX Runtime CPU.
+
+Runs alternate (A B A B ...) in one process so that a noisy neighbour, thermal state or
+frequency change hits both models alike; the figures are medians of `perf_counter_ns` runs.
+This is a glance for pass results ("is INT8 actually faster here?"), not the profiler.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import onnx
+
+from pipelines.inputs import random_inputs
+
+
+@dataclass(frozen=True)
+class LatencyComparison:
+    """Median latencies of a parent and a child model measured in one interleaved run."""
+
+    parent_ms: float
+    child_ms: float
+    speedup: float  # parent / child: above 1 means the child is faster
+    runs: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for PassOutput.details['latency']."""
+        data = asdict(self)
+        return {k: round(v, 4) if isinstance(v, float) else v for k, v in data.items()}
+
+
+def make_session(path: str | Path, threads: int = 0):
+    """A CPU inference session with full graph optimization (how the model would be deployed)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    if threads:
+        options.intra_op_num_threads = threads
+    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def quick_latency_comparison(
+    parent_path: str | Path,
+    child_path: str | Path,
+    runs: int = 10,
+    warmup: int = 2,
+    *,
+    threads: int = 0,
+    seed: int = 0,
+) -> LatencyComparison:
+    """Interleaved median latency of `parent_path` vs `child_path` on the same (seeded) inputs."""
+    sessions = [make_session(parent_path, threads), make_session(child_path, threads)]
+    # Each model gets inputs from its own declared types (to-fp16 may turn float inputs into
+    # float16); the same seed gives the same values.
+    feeds = [
+        random_inputs(onnx.load(str(p), load_external_data=False), seed=seed)
+        for p in (parent_path, child_path)
+    ]
+    for _ in range(warmup):
+        for session, feed in zip(sessions, feeds):
+            session.run(None, feed)
+    timings: list[list[int]] = [[], []]
+    for _ in range(max(runs, 1)):
+        for index, (session, feed) in enumerate(zip(sessions, feeds)):
+            started = time.perf_counter_ns()
+            session.run(None, feed)
+            timings[index].append(time.perf_counter_ns() - started)
+    parent_ms, child_ms = (statistics.median(t) / 1e6 for t in timings)
+    return LatencyComparison(parent_ms, child_ms, parent_ms / child_ms if child_ms else float("inf"), runs)
