@@ -1,0 +1,419 @@
+"""Fidelity check: run two versions of a model on the same inputs and measure how far apart they are.
+
+Both models run in ONNX Runtime on the CPU with its default session options, graph
+optimizations included: that is how the models get deployed, and both sides get the same
+treatment, so the figures show what the pass changed rather than what ORT's fusions change.
+Outputs are compared as float64 whatever their dtype (an fp16 candidate against an fp32
+reference is the common case). All samples of one output are pooled before the statistics
+are taken, so a figure such as the cosine similarity is over every value the model produced.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipelines.errors import Cancelled, ConfigError, ModelRefused
+from pipelines.inputs import graph_inputs, input_specs, iter_array_samples, random_inputs
+from pipelines.model import load_model
+
+DEFAULT_SAMPLES = 4
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Pass/fail thresholds for every output; None switches a check off."""
+
+    min_cosine: float | None = 0.999
+    max_abs: float | None = None
+    min_snr_db: float | None = None
+    # Fraction of samples (rows) whose arg-max agrees; only for outputs that look like class scores.
+    min_top1: float | None = None
+
+    def to_dict(self) -> dict[str, float | None]:
+        """Plain data for reports and version metadata."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Tolerance:
+        """The tolerance written by `to_dict`."""
+        return cls(**{k: values.get(k) for k in cls.__dataclass_fields__})
+
+
+@dataclass
+class OutputFidelity:
+    """How close one candidate output is to the reference output, over all samples."""
+
+    name: str
+    candidate_name: str
+    shape: list[int]
+    dtype: str
+    candidate_dtype: str
+    max_abs: float
+    mean_abs: float
+    cosine: float
+    snr_db: float
+    top1: float | None
+    # Positions where exactly one side is NaN/Inf, or both are but differ (NaN vs Inf, +Inf vs -Inf).
+    nonfinite_mismatches: int
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """True when every enabled tolerance check held."""
+        return not self.failures
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data; infinities and NaN are written as the strings 'inf', '-inf', 'nan'."""
+        data = asdict(self)
+        for key in ("max_abs", "mean_abs", "cosine", "snr_db", "top1"):
+            data[key] = json_float(data[key])
+        data["passed"] = self.passed
+        return data
+
+
+@dataclass
+class FidelityReport:
+    """The comparison of a candidate model with its reference on the same inputs."""
+
+    reference: str
+    candidate: str
+    outputs: list[OutputFidelity]
+    samples: int
+    inputs: str  # "random (seed 0)" or the data path
+    tolerance: Tolerance
+    assumed_dims: dict[str, int] = field(default_factory=dict)
+    matched_by: str = "name"  # or "position" when the candidate renamed its outputs
+
+    @property
+    def passed(self) -> bool:
+        """True when every output is within tolerance."""
+        return all(o.passed for o in self.outputs)
+
+    def worst_cosine(self) -> float:
+        """The lowest cosine similarity over all outputs."""
+        return min((o.cosine for o in self.outputs), default=1.0)
+
+    def worst_max_abs(self) -> float:
+        """The largest absolute error over all outputs."""
+        return max((o.max_abs for o in self.outputs), default=0.0)
+
+    def summary(self) -> str:
+        """One line such as 'cosine 0.999998, max abs 3.1e-06, SNR 92.4 dB over 4 samples: within tolerance'."""
+        snr = min((o.snr_db for o in self.outputs), default=math.inf)
+        top1 = [o.top1 for o in self.outputs if o.top1 is not None]
+        parts = [
+            f"cosine {self.worst_cosine():.6f}",
+            f"max abs {self.worst_max_abs():.3g}",
+            f"SNR {snr:.1f} dB",
+        ]
+        if top1:
+            parts.append(f"top-1 {min(top1):.1%}")
+        verdict = "within tolerance" if self.passed else "OUT OF TOLERANCE (" + "; ".join(
+            f for o in self.outputs for f in o.failures
+        ) + ")"
+        return f"{', '.join(parts)} over {self.samples} samples: {verdict}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data for reports, `--json` output and version metadata."""
+        return {
+            "reference": self.reference,
+            "candidate": self.candidate,
+            "passed": self.passed,
+            "samples": self.samples,
+            "inputs": self.inputs,
+            "matched_by": self.matched_by,
+            "assumed_dims": self.assumed_dims,
+            "tolerance": self.tolerance.to_dict(),
+            "outputs": [o.to_dict() for o in self.outputs],
+        }
+
+
+def verify_models(
+    reference: str | Path,
+    candidate: str | Path,
+    *,
+    data: str | Path | None = None,
+    samples: int = DEFAULT_SAMPLES,
+    seed: int = 0,
+    dims: dict[str, int] | None = None,
+    tolerance: Tolerance = Tolerance(),
+    on_progress: Callable[[float, str], None] | None = None,
+    is_cancelled: Callable[[], bool] | None = None,
+) -> FidelityReport:
+    """Run both models on the same inputs (seeded random, or `data` .npz) and compare every output."""
+    if samples < 1:
+        raise ConfigError(f"samples must be at least 1, got {samples}.", "samples")
+    reference, candidate = Path(reference), Path(candidate)
+    ref_proto = load_model(reference, infer_shapes=False).proto
+    ref_session = _session(reference)
+    cand_session = _session(candidate)
+    ref_outputs = [o.name for o in ref_session.get_outputs()]
+    cand_outputs = [o.name for o in cand_session.get_outputs()]
+    matched_by = _match_outputs(ref_outputs, cand_outputs, candidate.name)
+    cand_names = ref_outputs if matched_by == "name" else cand_outputs
+    cand_feed = _candidate_feed(ref_session, cand_session, candidate.name)
+
+    pooled_ref: list[list[np.ndarray]] = [[] for _ in ref_outputs]
+    pooled_cand: list[list[np.ndarray]] = [[] for _ in ref_outputs]
+    assumed: dict[str, int] = {}
+    count = 0
+    for feeds in _samples(ref_proto, data, samples, seed, dims, assumed):
+        if is_cancelled is not None and is_cancelled():
+            raise Cancelled("Verification cancelled by the user.")
+        ref_values = ref_session.run(ref_outputs, feeds)
+        cand_values = cand_session.run(cand_names, cand_feed(feeds))
+        for index, (a, b) in enumerate(zip(ref_values, cand_values)):
+            pooled_ref[index].append(np.asarray(a))
+            pooled_cand[index].append(np.asarray(b))
+        count += 1
+        if on_progress is not None:
+            on_progress(count / samples, f"verify: sample {count} of {samples}")
+    if count == 0:
+        raise ConfigError(f"{data}: the data holds no samples; add at least one row per input.")
+
+    outputs = [
+        compare_output(ref_outputs[i], cand_names[i], pooled_ref[i], pooled_cand[i], tolerance)
+        for i in range(len(ref_outputs))
+    ]
+    return FidelityReport(
+        reference=str(reference),
+        candidate=str(candidate),
+        outputs=outputs,
+        samples=count,
+        inputs=str(data) if data is not None else f"random (seed {seed})",
+        tolerance=tolerance,
+        assumed_dims=assumed,
+        matched_by=matched_by,
+    )
+
+
+def compare_output(
+    name: str,
+    candidate_name: str,
+    reference: list[np.ndarray],
+    candidate: list[np.ndarray],
+    tolerance: Tolerance,
+) -> OutputFidelity:
+    """Statistics and tolerance checks for one output over all samples (one array per sample)."""
+    failures: list[str] = []
+    shapes_ref = [a.shape for a in reference]
+    shapes_cand = [b.shape for b in candidate]
+    ref_dtype, cand_dtype = str(reference[0].dtype), str(candidate[0].dtype)
+    if shapes_ref != shapes_cand:
+        failures.append(f"{name}: shape {list(shapes_cand[0])} differs from {list(shapes_ref[0])}")
+        return OutputFidelity(
+            name, candidate_name, list(shapes_ref[0]), ref_dtype, cand_dtype,
+            math.nan, math.nan, math.nan, math.nan, None, 0, failures,
+        )
+    if not all(_numeric(a) for a in reference + candidate):
+        # Strings and other non-numbers only compare equal or not.
+        equal = all(np.array_equal(a, b) for a, b in zip(reference, candidate))
+        if not equal:
+            failures.append(f"{name}: non-numeric values differ")
+        return OutputFidelity(
+            name, candidate_name, list(shapes_ref[0]), ref_dtype, cand_dtype,
+            0.0 if equal else math.inf, 0.0 if equal else math.inf, 1.0 if equal else 0.0,
+            math.inf if equal else -math.inf, None, 0, failures,
+        )
+
+    ref = np.concatenate([a.astype(np.float64).ravel() for a in reference])
+    cand = np.concatenate([b.astype(np.float64).ravel() for b in candidate])
+    finite = np.isfinite(ref) & np.isfinite(cand)
+    # Non-finite values agree only when both sides hold the very same one (NaN with NaN, +Inf with +Inf).
+    same_special = ~finite & ((np.isnan(ref) & np.isnan(cand)) | (ref == cand))
+    mismatches = int(np.count_nonzero(~finite & ~same_special))
+    ref_f, cand_f = ref[finite], cand[finite]
+    error = np.abs(ref_f - cand_f)
+    max_abs = float(error.max()) if error.size else 0.0
+    mean_abs = float(error.mean()) if error.size else 0.0
+    cosine = cosine_similarity(ref_f, cand_f)
+    snr = snr_db(ref_f, cand_f)
+    top1 = top1_agreement(reference, candidate)
+
+    if mismatches:
+        failures.append(f"{name}: {mismatches} NaN/Inf values do not match the reference")
+    if tolerance.min_cosine is not None and not cosine >= tolerance.min_cosine:
+        failures.append(f"{name}: cosine {cosine:.6f} < {tolerance.min_cosine}")
+    if tolerance.max_abs is not None and not max_abs <= tolerance.max_abs:
+        failures.append(f"{name}: max abs error {max_abs:.3g} > {tolerance.max_abs}")
+    if tolerance.min_snr_db is not None and not snr >= tolerance.min_snr_db:
+        failures.append(f"{name}: SNR {snr:.1f} dB < {tolerance.min_snr_db} dB")
+    if tolerance.min_top1 is not None and top1 is not None and not top1 >= tolerance.min_top1:
+        failures.append(f"{name}: top-1 agreement {top1:.1%} < {tolerance.min_top1:.1%}")
+    return OutputFidelity(
+        name=name,
+        candidate_name=candidate_name,
+        shape=list(shapes_ref[0]),
+        dtype=ref_dtype,
+        candidate_dtype=cand_dtype,
+        max_abs=max_abs,
+        mean_abs=mean_abs,
+        cosine=cosine,
+        snr_db=snr,
+        top1=top1,
+        nonfinite_mismatches=mismatches,
+        failures=failures,
+    )
+
+
+def cosine_similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine of the angle between two flat vectors; 1 for two all-zero vectors, 0 if only one is."""
+    norm_a, norm_b = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    if norm_a == 0.0 and norm_b == 0.0:
+        return 1.0
+    if norm_a == 0.0 or norm_b == 0.0:
+        return 0.0
+    # Clip: rounding can push the cosine of identical vectors a hair above 1.
+    return float(np.clip(np.dot(a, b) / (norm_a * norm_b), -1.0, 1.0))
+
+
+def snr_db(reference: np.ndarray, candidate: np.ndarray) -> float:
+    """Signal-to-noise ratio of the reference against the difference, in dB (inf when identical)."""
+    noise = float(np.sum((reference - candidate) ** 2))
+    signal = float(np.sum(reference**2))
+    if noise == 0.0:
+        return math.inf
+    if signal == 0.0:
+        return -math.inf
+    return 10.0 * math.log10(signal / noise)
+
+
+def looks_like_class_scores(shape: tuple[int, ...], dtype: np.dtype) -> bool:
+    """Float [batch, classes] or [batch, positions, classes] arrays with at least two classes.
+
+    Feature maps ([N, C, H, W]) and scalars are not class scores; a 3-D output is taken as
+    per-position scores (token classification, language-model logits).
+    """
+    return np.dtype(dtype).kind == "f" and len(shape) in (2, 3) and shape[-1] >= 2
+
+
+def top1_agreement(reference: list[np.ndarray], candidate: list[np.ndarray]) -> float | None:
+    """Fraction of rows whose arg-max over the last axis agrees; None when not class scores."""
+    if not all(looks_like_class_scores(a.shape, a.dtype) for a in reference):
+        return None
+    agree = total = 0
+    for a, b in zip(reference, candidate):
+        a64 = a.astype(np.float64).reshape(-1, a.shape[-1])
+        b64 = b.astype(np.float64).reshape(-1, b.shape[-1])
+        if a64.shape[0] == 0:
+            continue
+        agree += int(np.count_nonzero(np.argmax(a64, axis=-1) == np.argmax(b64, axis=-1)))
+        total += a64.shape[0]
+    return agree / total if total else None
+
+
+def json_float(value: float | None) -> float | str | None:
+    """A float that JSON can hold: infinities and NaN become 'inf', '-inf' and 'nan'."""
+    if value is None or math.isfinite(value):
+        return value
+    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+
+
+def _numeric(array: np.ndarray) -> bool:
+    return array.dtype.kind in "fiub"
+
+
+def _session(path: Path) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # ORT prints warnings about unused initializers etc. to stderr
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 - any load failure is one sentence for the user
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelRefused(
+            f"ONNX Runtime cannot load {path.name} ({detail.rstrip('.')}); "
+            "check that its operators and opset are supported by ONNX Runtime on the CPU."
+        ) from exc
+
+
+def _match_outputs(reference: list[str], candidate: list[str], candidate_name: str) -> str:
+    # Passes may rename outputs (a fused node writes a new tensor); same count means same order.
+    if set(reference) <= set(candidate):
+        return "name"
+    if len(reference) == len(candidate):
+        return "position"
+    raise ConfigError(
+        f"{candidate_name} has {len(candidate)} outputs where the reference has "
+        f"{len(reference)} with other names, so they cannot be matched; compare models with the same outputs."
+    )
+
+
+def _candidate_feed(
+    ref_session: Any, cand_session: Any, candidate_name: str
+) -> Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]:
+    """Map reference feeds onto the candidate's inputs: by name, else by position; cast dtypes."""
+    ref_inputs = [i.name for i in ref_session.get_inputs()]
+    cand_inputs = cand_session.get_inputs()
+    names = [i.name for i in cand_inputs]
+    if set(names) <= set(ref_inputs):
+        mapping = {name: name for name in names}
+    elif len(names) == len(ref_inputs):
+        mapping = dict(zip(names, ref_inputs))
+    else:
+        raise ConfigError(
+            f"{candidate_name} takes inputs {', '.join(names)} that do not match the reference "
+            f"inputs {', '.join(ref_inputs)}; compare models with the same inputs."
+        )
+    # A precision pass may turn a float input into float16: feed the same values in its dtype.
+    dtypes = {i.name: _ort_numpy_dtype(i.type) for i in cand_inputs}
+
+    def feed(ref_feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        result = {}
+        for name, source in mapping.items():
+            value = ref_feeds[source]
+            dtype = dtypes[name]
+            result[name] = value.astype(dtype) if dtype is not None and value.dtype != dtype else value
+        return result
+
+    return feed
+
+
+_ORT_TYPES = {
+    "tensor(float)": np.float32,
+    "tensor(float16)": np.float16,
+    "tensor(double)": np.float64,
+    "tensor(int8)": np.int8,
+    "tensor(uint8)": np.uint8,
+    "tensor(int16)": np.int16,
+    "tensor(uint16)": np.uint16,
+    "tensor(int32)": np.int32,
+    "tensor(uint32)": np.uint32,
+    "tensor(int64)": np.int64,
+    "tensor(uint64)": np.uint64,
+    "tensor(bool)": np.bool_,
+}
+
+
+def _ort_numpy_dtype(type_name: str) -> np.dtype | None:
+    known = _ORT_TYPES.get(type_name)
+    return np.dtype(known) if known is not None else None
+
+
+def _samples(
+    model: Any,
+    data: str | Path | None,
+    samples: int,
+    seed: int,
+    dims: dict[str, int] | None,
+    assumed: dict[str, int],
+) -> Iterator[dict[str, np.ndarray]]:
+    """Feeds for the reference model: user data (cast to the input dtypes) or seeded random data."""
+    specs = input_specs(model, dims)
+    for spec in specs:
+        assumed.update(spec.assumed)
+    if data is not None:
+        names = [i.name for i in graph_inputs(model)]
+        dtypes = {spec.name: spec.dtype for spec in specs}
+        for sample in iter_array_samples(data, names, limit=samples):
+            yield {name: np.ascontiguousarray(value, dtype=dtypes[name]) for name, value in sample.items()}
+        return
+    for index in range(samples):
+        # A different seed per sample; the same seeds for every version, so comparisons line up.
+        yield random_inputs(model, dims=dims, seed=seed + index)

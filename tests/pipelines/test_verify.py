@@ -1,0 +1,154 @@
+"""Fidelity metrics on hand-made models and arrays."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, numpy_helper
+
+from pipelines.errors import ConfigError, ModelRefused
+from pipelines.passes.engine import run_pass
+from pipelines.verify import Tolerance, compare_output, looks_like_class_scores, verify_models
+from workbench_toy_passes import build_classifier
+
+
+@pytest.fixture()
+def reference(tmp_path: Path) -> Path:
+    return build_classifier(tmp_path / "ref.onnx")
+
+
+def _edit(source: Path, target: Path, edit) -> Path:
+    model = onnx.load(str(source))
+    edit(model)
+    onnx.save(model, str(target))
+    return target
+
+
+def _perturb_w2(model: onnx.ModelProto) -> None:
+    for index, tensor in enumerate(model.graph.initializer):
+        if tensor.name == "W2":
+            weights = numpy_helper.to_array(tensor)
+            noise = np.random.default_rng(7).standard_normal(weights.shape).astype(np.float32)
+            model.graph.initializer[index].CopyFrom(numpy_helper.from_array(weights + 0.5 * noise, "W2"))
+
+
+def test_identical_models_agree_exactly(reference: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy.onnx"
+    copy.write_bytes(reference.read_bytes())
+    report = verify_models(reference, copy, samples=3)
+    (out,) = report.outputs
+    assert report.passed and report.samples == 3
+    assert out.cosine == 1.0 and out.max_abs == 0.0 and out.mean_abs == 0.0
+    assert math.isinf(out.snr_db) and out.snr_db > 0
+    assert out.top1 == 1.0
+    assert report.assumed_dims == {"batch": 1}
+    data = report.to_dict()
+    assert data["outputs"][0]["snr_db"] == "inf" and data["passed"] is True
+
+
+def test_perturbed_weights_fail_default_tolerance(reference: Path, tmp_path: Path) -> None:
+    candidate = _edit(reference, tmp_path / "noisy.onnx", _perturb_w2)
+    report = verify_models(reference, candidate, samples=8, tolerance=Tolerance(min_cosine=0.999, min_top1=0.99))
+    (out,) = report.outputs
+    assert not report.passed
+    assert out.cosine < 0.999 and out.max_abs > 0.1 and math.isfinite(out.snr_db)
+    assert out.top1 is not None and out.top1 < 1.0
+    assert any("cosine" in f for f in out.failures) and any("top-1" in f for f in out.failures)
+    assert "OUT OF TOLERANCE" in report.summary()
+    # The same pair passes once the tolerance is loose enough.
+    loose = verify_models(reference, candidate, samples=8, tolerance=Tolerance(min_cosine=0.0))
+    assert loose.passed
+
+
+def test_scaled_output_keeps_cosine_but_fails_max_abs(reference: Path, tmp_path: Path) -> None:
+    candidate = tmp_path / "scaled.onnx"
+    run_pass("toy-scale", reference, candidate, {"factor": 2.0})
+    report = verify_models(reference, candidate, tolerance=Tolerance(min_cosine=0.999, max_abs=1e-3))
+    (out,) = report.outputs
+    assert out.cosine == pytest.approx(1.0, abs=1e-9)
+    assert out.top1 == 1.0  # scaling never moves the arg-max
+    assert not report.passed and any("max abs" in f for f in out.failures)
+    assert out.snr_db == pytest.approx(0.0, abs=1e-6)  # error as large as the signal
+
+
+def test_fp16_candidate_with_fp16_inputs(reference: Path, tmp_path: Path) -> None:
+    def to_fp16(model: onnx.ModelProto) -> None:
+        for index, tensor in enumerate(model.graph.initializer):
+            half = numpy_helper.to_array(tensor).astype(np.float16)
+            model.graph.initializer[index].CopyFrom(numpy_helper.from_array(half, tensor.name))
+        for value in [*model.graph.input, *model.graph.output]:
+            value.type.tensor_type.elem_type = TensorProto.FLOAT16
+
+    candidate = _edit(reference, tmp_path / "fp16.onnx", to_fp16)
+    report = verify_models(reference, candidate, samples=2)
+    (out,) = report.outputs
+    assert out.candidate_dtype == "float16" and out.dtype == "float32"
+    assert 0 < out.max_abs < 0.1 and out.cosine > 0.9999 and report.passed
+
+
+def test_renamed_output_is_matched_by_position(reference: Path, tmp_path: Path) -> None:
+    def rename(model: onnx.ModelProto) -> None:
+        model.graph.node[-1].output[0] = "scores"
+        model.graph.output[0].name = "scores"
+
+    candidate = _edit(reference, tmp_path / "renamed.onnx", rename)
+    report = verify_models(reference, candidate, samples=1)
+    assert report.matched_by == "position"
+    assert report.outputs[0].candidate_name == "scores" and report.passed
+
+
+def test_dynamic_dims_and_npz_data(reference: Path, tmp_path: Path) -> None:
+    report = verify_models(reference, reference, samples=1, dims={"batch": 3})
+    assert report.outputs[0].shape == [3, 5] and report.assumed_dims == {}
+    data = tmp_path / "data.npz"
+    np.savez(data, x=np.random.default_rng(1).standard_normal((6, 8)))  # float64: cast to float32
+    from_data = verify_models(reference, reference, data=data, samples=4)
+    assert from_data.samples == 4 and from_data.inputs == str(data) and from_data.passed
+    assert from_data.outputs[0].shape == [1, 5]
+
+
+def test_model_runtime_cannot_load_is_refused(reference: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.onnx"
+    run_pass("toy-break", reference, broken)
+    with pytest.raises(ModelRefused, match="ONNX Runtime cannot load broken.onnx") as info:
+        verify_models(reference, broken)
+    assert "\n" not in str(info.value)
+
+
+def test_bad_sample_count() -> None:
+    with pytest.raises(ConfigError, match="samples"):
+        verify_models("a.onnx", "b.onnx", samples=0)
+
+
+def test_nan_and_inf_positions() -> None:
+    ref = [np.array([[1.0, np.nan, np.inf, 2.0]], dtype=np.float32)]
+    same = compare_output("y", "y", ref, [ref[0].copy()], Tolerance())
+    assert same.passed and same.nonfinite_mismatches == 0 and same.max_abs == 0.0
+    other = [np.array([[1.0, 3.0, -np.inf, 2.0]], dtype=np.float32)]
+    worse = compare_output("y", "y", ref, other, Tolerance(min_cosine=None))
+    assert worse.nonfinite_mismatches == 2 and not worse.passed
+    assert "NaN/Inf" in worse.failures[0]
+
+
+def test_top1_agreement_counts_rows() -> None:
+    ref = [np.array([[0.1, 0.9], [0.8, 0.2]], dtype=np.float32), np.array([[0.3, 0.7], [0.6, 0.4]], dtype=np.float32)]
+    cand = [np.array([[0.2, 0.8], [0.1, 0.9]], dtype=np.float32), np.array([[0.3, 0.7], [0.6, 0.4]], dtype=np.float32)]
+    out = compare_output("p", "p", ref, cand, Tolerance(min_cosine=None, min_top1=0.8))
+    assert out.top1 == pytest.approx(0.75)
+    assert not out.passed and "top-1" in out.failures[0]
+
+
+def test_class_score_detection() -> None:
+    assert looks_like_class_scores((4, 10), np.dtype(np.float32))
+    assert looks_like_class_scores((1, 16, 30522), np.dtype(np.float16))
+    assert not looks_like_class_scores((1, 64, 7, 7), np.dtype(np.float32))  # feature map
+    assert not looks_like_class_scores((4, 10), np.dtype(np.int64))
+    assert not looks_like_class_scores((4, 1), np.dtype(np.float32))
+
+
+def test_shape_mismatch_fails() -> None:
+    out = compare_output("y", "y", [np.zeros((1, 4))], [np.zeros((1, 5))], Tolerance())
+    assert not out.passed and "shape" in out.failures[0]
