@@ -1,0 +1,237 @@
+"""Recipes: the list of passes and configs that turns a model into an optimized version.
+
+The file is YAML::
+
+    version: 1
+    steps:
+      - pass: fold-batchnorm
+        config: {}
+      - pass: quantize-dynamic
+        config: {weight_type: int8, per_channel: true}
+
+Saved recipes write every field of every config, defaults included: a recipe must rebuild the
+same model even after a later release changes a default. Loaded recipes may leave fields out
+(they take the current default). Every step is validated before any work starts, and errors
+name the step number and the field.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipelines.errors import ConfigError, WorkbenchError
+from pipelines.model_files import model_size_bytes
+from pipelines.passes.base import PassConfig
+from pipelines.passes.engine import PassResult, get_pass, run_pass
+from pipelines.safe_write import write_text_atomic
+from pipelines.verify import FidelityReport, Tolerance, verify_models
+
+RECIPE_VERSION = 1
+STEP_MODEL_NAME = "model.onnx"
+
+
+@dataclass(frozen=True)
+class RecipeStep:
+    """One validated step: a registered pass and its config."""
+
+    pass_name: str
+    config: PassConfig
+
+    def to_dict(self) -> dict[str, Any]:
+        """The step as written into the YAML file (full config)."""
+        return {"pass": self.pass_name, "config": self.config.to_dict()}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """An ordered list of validated steps."""
+
+    steps: tuple[RecipeStep, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data in the file format."""
+        return {"version": RECIPE_VERSION, "steps": [s.to_dict() for s in self.steps]}
+
+    def to_yaml(self) -> str:
+        """The recipe as YAML text, keys in declaration order."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=False)
+
+    @classmethod
+    def from_steps(cls, steps: list[tuple[str, dict[str, Any]]], where: str = "recipe") -> Recipe:
+        """Validate (pass name, config values) pairs into a recipe; errors name the step."""
+        return cls(tuple(_make_step(i, name, values, where) for i, (name, values) in enumerate(steps, 1)))
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "recipe") -> Recipe:
+        """Validate parsed YAML data; every problem raises ConfigError before any work starts."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"{where} must be a mapping with 'version' and 'steps'.")
+        unknown = sorted(set(data) - {"version", "steps"})
+        if unknown:
+            raise ConfigError(f"{where} has an unknown key '{unknown[0]}'; only 'version' and 'steps' are allowed.")
+        if data.get("version") != RECIPE_VERSION:
+            raise ConfigError(
+                f"{where} has version {data.get('version')!r}; this release reads version {RECIPE_VERSION}."
+            )
+        steps = data.get("steps")
+        if steps is None:
+            steps = []
+        if not isinstance(steps, list):
+            raise ConfigError(f"{where}: 'steps' must be a list of {{pass: NAME, config: {{...}}}} entries.")
+        pairs: list[tuple[str, dict[str, Any]]] = []
+        for number, entry in enumerate(steps, 1):
+            if not isinstance(entry, dict) or not isinstance(entry.get("pass"), str):
+                raise ConfigError(f"{where}, step {number}: each step needs a 'pass' name.")
+            extra = sorted(set(entry) - {"pass", "config"})
+            if extra:
+                raise ConfigError(
+                    f"{where}, step {number}: unknown key '{extra[0]}'; a step has only 'pass' and 'config'."
+                )
+            config = entry.get("config") or {}
+            if not isinstance(config, dict):
+                raise ConfigError(f"{where}, step {number} ({entry['pass']}): 'config' must be a mapping.")
+            pairs.append((entry["pass"], config))
+        return cls.from_steps(pairs, where)
+
+
+@dataclass
+class StepResult:
+    """What one recipe step did to the model."""
+
+    index: int
+    result: PassResult
+    size_before: int
+    size_after: int
+    nodes_before: int
+    nodes_after: int
+    fidelity: FidelityReport | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for `optimize --json`; the intermediate file path is left out (it is gone)."""
+        data = self.result.to_dict()
+        data.pop("output", None)
+        return {
+            "step": self.index,
+            **data,
+            "size_before": self.size_before,
+            "size_after": self.size_after,
+            "nodes_before": self.nodes_before,
+            "nodes_after": self.nodes_after,
+            "fidelity": self.fidelity.to_dict() if self.fidelity is not None else None,
+        }
+
+
+def parse_recipe(text: str, where: str = "recipe") -> Recipe:
+    """Parse and validate recipe YAML text."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{where} is not valid YAML{line}; check its indentation and colons.") from None
+    return Recipe.from_dict(data, where)
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Read and validate a recipe file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read recipe {path} ({exc.strerror}); check the path.") from None
+    return parse_recipe(text, where=f"recipe {path.name}")
+
+
+def save_recipe(recipe: Recipe, path: str | Path) -> Path:
+    """Write the recipe as YAML atomically."""
+    return write_text_atomic(path, recipe.to_yaml())
+
+
+def run_recipe(
+    model_path: str | Path,
+    recipe: Recipe,
+    out_path: str | Path,
+    *,
+    verify: bool = False,
+    tolerance: Tolerance = Tolerance(),
+    data: str | Path | None = None,
+    samples: int = 4,
+    dims: dict[str, int] | None = None,
+    on_progress: Callable[[float, str], None] | None = None,
+    is_cancelled: Callable[[], bool] | None = None,
+) -> list[StepResult]:
+    """Apply every step in order to `model_path`, write the last model to `out_path`.
+
+    Intermediate models live in a scratch folder next to `out_path` (same file system, so the
+    final move is a rename) and are removed afterwards. With `verify`, every step's model is
+    compared with the original. Nothing is written to `out_path` unless every step succeeds.
+    """
+    from pipelines.model import load_model, save_model
+
+    model_path, out_path = Path(model_path), Path(out_path)
+    if out_path.resolve() == model_path.resolve():
+        raise ConfigError(f"the output {out_path.name} is the input model; choose another output path.")
+    original = load_model(model_path, infer_shapes=False)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    results: list[StepResult] = []
+    total = max(len(recipe.steps), 1)
+    with tempfile.TemporaryDirectory(prefix=".recipe-", dir=out_path.parent) as scratch:
+        current = model_path
+        size, nodes = model_size_bytes(model_path), len(original.proto.graph.node)
+        for index, step in enumerate(recipe.steps, 1):
+            target = Path(scratch) / f"step-{index}" / STEP_MODEL_NAME
+            target.parent.mkdir()
+
+            def progress(fraction: float, message: str, _i: int = index) -> None:
+                if on_progress is not None:
+                    on_progress((_i - 1 + fraction) / total, f"step {_i}/{total}: {message}")
+
+            result = run_pass(
+                step.pass_name, current, target, step.config,
+                on_progress=progress, is_cancelled=is_cancelled,
+            )
+            new_size = model_size_bytes(target)
+            new_nodes = len(load_model(target, infer_shapes=False).proto.graph.node)
+            fidelity = None
+            if verify:
+                fidelity = verify_models(
+                    model_path, target, data=data, samples=samples, dims=dims,
+                    tolerance=tolerance, is_cancelled=is_cancelled,
+                )
+            results.append(StepResult(index, result, size, new_size, nodes, new_nodes, fidelity))
+            current, size, nodes = target, new_size, new_nodes
+        if not recipe.steps:
+            # An empty recipe still yields a file: the original, re-saved (external data inlined).
+            save_model(original.proto, out_path)
+        else:
+            _publish(current, out_path)
+    return results
+
+
+def _make_step(number: int, name: str, values: dict[str, Any], where: str) -> RecipeStep:
+    try:
+        pass_cls = get_pass(name)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}, step {number}: {exc}", exc.field) from None
+    config = pass_cls.Config.from_dict(values, where=f"{where}, step {number} ({name})")
+    return RecipeStep(name, config)
+
+
+def _publish(model: Path, out_path: Path) -> None:
+    """Move the last step's model (and any external data files beside it) to `out_path`."""
+    for item in model.parent.iterdir():
+        if item == model:
+            continue
+        # External data keeps its file name: the model refers to it by relative location.
+        destination = out_path.parent / item.name
+        if destination.exists() and destination.resolve() == out_path.resolve():
+            raise WorkbenchError(f"external data file {item.name} would overwrite the output; choose another output name.")
+        shutil.move(str(item), destination)
+    os.replace(model, out_path)
