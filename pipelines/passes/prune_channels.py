@@ -1,0 +1,64 @@
+"""prune-channels: structured pruning of Conv output channels, with coupled channels kept consistent."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import onnx
+
+from pipelines.errors import ConfigError
+from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
+from pipelines.pruning.importance import CRITERIA
+from pipelines.pruning.structured import prune_groups
+
+MAX_RATIO = 0.9
+
+
+def check_layer_percent(values: dict[str, int], field: str = "layer_percent") -> None:
+    """Per-layer percentages must lie in 0..90; raise ConfigError naming the layer otherwise."""
+    for layer, percent in values.items():
+        if not 0 <= percent <= MAX_RATIO * 100:
+            raise ConfigError(
+                f"field '{field}' gives layer '{layer}' {percent}%; use 0 to {int(MAX_RATIO * 100)}.", field
+            )
+
+
+class PruneChannels(Pass):
+    """Remove the least important Conv output channels, following them into every consumer."""
+
+    name = "prune-channels"
+    category = "prune"
+    description = (
+        "Remove the least important Conv output channels (and the matching BatchNorm, depthwise and "
+        "consumer weights); residual, Concat and Flatten couplings are pruned together."
+    )
+
+    @dataclass(frozen=True)
+    class Config(PassConfig):
+        ratio: float = option(0.3, help="Fraction of channels to remove from every prunable group.", min=0.0, max=MAX_RATIO)
+        layer_percent: dict[str, int] = option(
+            {}, help="Percent to remove per layer or group, overriding ratio, e.g. conv1:20,layer2.0.conv1:50."
+        )
+        criterion: str = option("l1", help="How channels are ranked: weight l1/l2 norm or BatchNorm |gamma|.", choices=CRITERIA)
+        round_to: int = option(1, help="Keep a multiple of this many channels (e.g. 8 for fast kernels).", min=1, max=256)
+        skip_layers: list[str] = option([], help="Conv nodes whose output channels are left alone.", widget="nodes")
+
+        def validate(self) -> None:
+            """Field bounds plus the per-layer percentages."""
+            super().validate()
+            check_layer_percent(self.layer_percent)
+
+    def transform(self, model: onnx.ModelProto, config: Config, ctx: PassContext, output: PassOutput) -> onnx.ModelProto:
+        """Prune every prunable channel group; blocked groups are skipped with a warning naming them."""
+        ctx.progress(0.1, "prune-channels: building channel groups")
+        pruned, report = prune_groups(
+            model,
+            "channels",
+            ratio=config.ratio,
+            layer_ratios={k: v / 100 for k, v in config.layer_percent.items()},
+            criterion=config.criterion,
+            round_to=config.round_to,
+            skip=config.skip_layers,
+        )
+        output.warnings.extend(report.warnings)
+        output.details.update(report.to_dict())
+        return pruned

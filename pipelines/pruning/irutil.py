@@ -1,0 +1,66 @@
+"""Small onnx-ir helpers for the pruning code: read and replace constant tensors, round-trip models."""
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnx_ir as ir
+
+
+def to_ir(model: onnx.ModelProto) -> ir.Model:
+    """The model in onnx-ir form (the agreed IR for graph surgery)."""
+    return ir.from_proto(model)
+
+
+def to_checked_proto(model: ir.Model) -> onnx.ModelProto:
+    """Serialize, re-infer shapes from scratch and check, so a pruned model is never invalid.
+
+    Intermediate shapes recorded before pruning are stale once channels are gone, so they are
+    dropped and inferred again; strict mode turns any inconsistency into an error here
+    instead of a broken file later.
+    """
+    proto = ir.to_proto(model)
+    del proto.graph.value_info[:]
+    proto = onnx.shape_inference.infer_shapes(proto, check_type=True, strict_mode=True)
+    onnx.checker.check_model(proto)
+    return proto
+
+
+def const_array(value: ir.Value | None) -> np.ndarray | None:
+    """The constant behind `value` (initializer or Constant node) as numpy, else None."""
+    if value is None:
+        return None
+    tensor = ir.convenience.get_const_tensor(value)
+    return None if tensor is None else tensor.numpy()
+
+
+def is_initializer(value: ir.Value | None) -> bool:
+    """True when `value` is a graph initializer whose data we may replace."""
+    return value is not None and value.is_initializer() and value.const_value is not None
+
+
+def set_initializer(value: ir.Value, array: np.ndarray) -> None:
+    """Replace an initializer's data (and recorded shape) with `array`, keeping its name and dtype."""
+    value.const_value = ir.tensor(np.ascontiguousarray(array), name=value.name)
+    value.shape = ir.Shape(array.shape)
+
+
+def count_params(model: onnx.ModelProto) -> int:
+    """Number of elements in all initializers (the model's parameters)."""
+    return int(sum(int(np.prod(t.dims, dtype=np.int64)) for t in model.graph.initializer))
+
+
+def static_shape(value: ir.Value | None) -> tuple[int, ...] | None:
+    """The value's shape when every dim is a known integer, else None."""
+    if value is None or value.shape is None:
+        return None
+    dims = tuple(value.shape)
+    if not all(isinstance(d, int) for d in dims):
+        return None
+    return dims
+
+
+def rank(value: ir.Value | None) -> int | None:
+    """The value's rank when known (symbolic dims are fine), else None."""
+    if value is None or value.shape is None:
+        return None
+    return len(value.shape)
