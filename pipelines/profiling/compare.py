@@ -1,0 +1,113 @@
+"""The "compare" job: two models, same settings, runs interleaved in one process.
+
+Alternating runs (A B, then B A, ...) means a noisy neighbour, a frequency change or thermal
+throttling hits both models alike; the speed-up comes with a bootstrap confidence interval.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pipelines.errors import ConfigError
+from pipelines.profiling.measure import EMIT_INTERVAL_NS, MemorySampler, warmup
+from pipelines.profiling.options import ProfileOptions
+from pipelines.profiling.providers import canonical_name
+from pipelines.profiling.session import check_runs, create_session, make_runner, prepare_feeds, read_model_info
+from pipelines.profiling.stats import bootstrap_speedup, latency_stats
+
+Emit = Callable[[dict[str, Any]], None]
+
+
+def run(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
+    """Worker job "compare": {"model_a": path, "model_b": path, "options": {...}}."""
+    options = ProfileOptions.from_any(params.get("options"))
+    return compare_models(params["model_a"], params["model_b"], options, emit)
+
+
+def compare_models(model_a: str, model_b: str, options: ProfileOptions, emit: Emit = lambda record: None) -> dict[str, Any]:
+    """Profile both models interleaved; speed-up above 1 means B is faster than A."""
+    if options.concurrency != 1:
+        raise ConfigError("compare interleaves single requests; set concurrency to 1.", "concurrency")
+    sides: dict[str, dict[str, Any]] = {}
+    sampler = MemorySampler(options.memory_interval_ms / 1e3)
+    emit({"kind": "config", "model_a": str(model_a), "model_b": str(model_b), "provider": canonical_name(options.provider), "options": options.to_dict()})
+    for label, model in (("a", model_a), ("b", model_b)):
+        info = read_model_info(model)
+        # Each model gets inputs built from its own graph (a converted model may take fp16)
+        # from the same seed, so both see the same values where the types agree.
+        prepared = prepare_feeds(info, options)
+        rss_before = sampler.rss()
+        session, create_s = create_session(info.path, options)
+        runners = [make_runner(session, feed, options) for feed in prepared.feeds]
+        check_runs(runners[0], info.path.name)
+        sides[label] = {
+            "model": str(info.path),
+            "session": session,
+            "runners": runners,
+            "session_create_s": create_s,
+            "session_rss_bytes": sampler.rss() - rss_before,
+            "inputs": prepared.inputs,
+        }
+    emit({"kind": "progress", "fraction": 0.0, "message": "warm-up"})
+    for label in ("a", "b"):
+        warmup(sides[label]["runners"], options.warmup)
+    latencies = _interleaved(sides["a"]["runners"], sides["b"]["runners"], options, emit)
+    result: dict[str, Any] = {"options": options.to_dict(), "provider": canonical_name(options.provider), "rounds": len(latencies["a"])}
+    for label in ("a", "b"):
+        stats = latency_stats(latencies[label], batch=options.batch)
+        side = sides[label]
+        result[label] = {
+            "model": side["model"],
+            "session_create_s": side["session_create_s"],
+            "session_rss_bytes": side["session_rss_bytes"],
+            "inputs": side["inputs"],
+            "latency_ms": stats["latency_ms"],
+            # Runs alternate, so wall-clock throughput is shared; this is 1 / mean latency.
+            "throughput_per_s": stats["throughput_per_s"],
+            "latencies_ms": [v / 1e6 for v in latencies[label]],
+        }
+    speedup = bootstrap_speedup(latencies["a"], latencies["b"], seed=options.seed)
+    result["speedup"] = speedup
+    result["verdict"] = verdict(speedup)
+    emit({"kind": "stats", "speedup": speedup, "a": result["a"]["latency_ms"], "b": result["b"]["latency_ms"]})
+    return result
+
+
+def verdict(speedup: dict[str, float]) -> str:
+    """One sentence reading of the speed-up and its interval."""
+    if speedup["ci_low"] > 1.0:
+        return f"B is faster: {speedup['speedup']:.2f}x (95% CI {speedup['ci_low']:.2f}-{speedup['ci_high']:.2f})."
+    if speedup["ci_high"] < 1.0:
+        return f"A is faster: B runs at {speedup['speedup']:.2f}x (95% CI {speedup['ci_low']:.2f}-{speedup['ci_high']:.2f})."
+    return f"no clear difference: {speedup['speedup']:.2f}x (95% CI {speedup['ci_low']:.2f}-{speedup['ci_high']:.2f} includes 1)."
+
+
+def _interleaved(runners_a: list[Callable[[], Any]], runners_b: list[Callable[[], Any]], options: ProfileOptions, emit: Emit) -> dict[str, list[int]]:
+    clock = time.perf_counter_ns
+    latencies: dict[str, list[int]] = {"a": [], "b": []}
+    pause_s = options.pause_ms / 1e3
+    deadline = clock() + int(options.duration_s * 1e9) if options.duration_s > 0 else None
+    started = last_emit = clock()
+    emitted = 0
+    index = 0
+    while (index < options.runs) if deadline is None else (clock() < deadline):
+        # Alternate which model goes first so neither always runs on a warmer cache.
+        order = ("a", "b") if index % 2 == 0 else ("b", "a")
+        for label in order:
+            runners = runners_a if label == "a" else runners_b
+            run = runners[index % len(runners)]
+            t0 = clock()
+            run()
+            latencies[label].append(clock() - t0)
+            if pause_s:
+                time.sleep(pause_s)
+        index += 1
+        now = clock()
+        if now - last_emit >= EMIT_INTERVAL_NS:
+            for label in ("a", "b"):
+                emit({"kind": "sample", "phase": "timed", "model": label, "first_index": emitted, "latencies_ms": [v / 1e6 for v in latencies[label][emitted:]]})
+            emitted, last_emit = index, now
+            fraction = index / options.runs if deadline is None else (now - started) / (deadline - started)
+            emit({"kind": "progress", "fraction": min(fraction, 1.0), "message": f"{index} rounds"})
+    return latencies

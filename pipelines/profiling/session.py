@@ -1,0 +1,202 @@
+"""ONNX Runtime sessions and input feeds built from ProfileOptions (shared by profile, sweep, compare)."""
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+
+from pipelines.diff import node_key
+from pipelines.errors import ConfigError, ModelRefused, WorkbenchError
+from pipelines.inputs import input_specs, iter_array_samples, random_inputs
+from pipelines.profiling.options import ProfileOptions
+from pipelines.profiling.perop import NodeRow
+from pipelines.profiling.providers import (
+    IO_BINDING_DEVICE,
+    canonical_name,
+    is_gpu_provider,
+    parse_provider_options,
+)
+
+# Distinct batches of user data cycled through the timed runs; more would only cost memory.
+MAX_DATA_FEEDS = 16
+
+
+@dataclass
+class ModelInfo:
+    """What profiling needs from the model file: its inputs and a node table for per-op mapping."""
+
+    path: Path
+    nodes: list[NodeRow]
+    proto_inputs: onnx.ModelProto  # graph without weights; enough for input specs and feeds
+
+
+@dataclass
+class Prepared:
+    """Feeds for one batch size and a description of them for the report."""
+
+    feeds: list[dict[str, Any]]
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+    assumed_dims: dict[str, int] = field(default_factory=dict)
+
+
+def read_model_info(path: str | Path) -> ModelInfo:
+    """Read the graph without external weights (they are ONNX Runtime's business, and their memory should count for the session)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelRefused(f"{path}: no such file; check the path.")
+    try:
+        # Direct onnx.load rather than pipelines.model.load_model: we need no shape inference
+        # and no external data, only inputs, initializer dims and node names.
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # noqa: BLE001 - any parse failure means "not a model"
+        raise ModelRefused(f"{path.name} is not a readable ONNX model ({_first_line(exc)}).") from exc
+    nodes = [
+        NodeRow(node_key(n, i), n.name, n.op_type, list(n.input), list(n.output))
+        for i, n in enumerate(proto.graph.node)
+    ]
+    return ModelInfo(path=path, nodes=nodes, proto_inputs=proto)
+
+
+def prepare_feeds(info: ModelInfo, options: ProfileOptions) -> Prepared:
+    """Seeded random inputs, or batches assembled from the user's .npz samples."""
+    specs = input_specs(info.proto_inputs, options.feed_dims)
+    assumed: dict[str, int] = {}
+    for spec in specs:
+        assumed.update(spec.assumed)
+    if options.data:
+        names = [s.name for s in specs]
+        samples = list(iter_array_samples(options.data, names, limit=options.batch * MAX_DATA_FEEDS))
+        if len(samples) < options.batch:
+            raise ConfigError(
+                f"{Path(options.data).name} holds {len(samples)} samples, fewer than the batch size {options.batch}.", "data"
+            )
+        feeds = []
+        for start in range(0, len(samples) - options.batch + 1, options.batch):
+            chunk = samples[start : start + options.batch]
+            feeds.append({n: np.concatenate([s[n] for s in chunk]).astype(_dtype(specs, n), copy=False) for n in names})
+    else:
+        feeds = [random_inputs(info.proto_inputs, dims=options.feed_dims, seed=options.seed)]
+    described = [
+        {"name": n, "dtype": str(a.dtype), "shape": list(a.shape)} for n, a in feeds[0].items()
+    ]
+    return Prepared(feeds=feeds, inputs=described, assumed_dims=assumed)
+
+
+def session_options(options: ProfileOptions, *, profile_prefix: str | None = None) -> Any:
+    """onnxruntime.SessionOptions for these settings (also used by the overhead benchmark)."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.graph_optimization_level = {
+        "disabled": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+        "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+        "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+        "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+    }[options.graph_optimization]
+    so.intra_op_num_threads = options.intra_op_threads
+    so.inter_op_num_threads = options.inter_op_threads
+    so.execution_mode = (
+        ort.ExecutionMode.ORT_PARALLEL if options.execution_mode == "parallel" else ort.ExecutionMode.ORT_SEQUENTIAL
+    )
+    so.enable_cpu_mem_arena = options.memory_arena
+    so.enable_mem_pattern = options.memory_pattern
+    so.log_severity_level = 3  # errors only: warnings about unused initializers are noise here
+    if profile_prefix is not None:
+        so.enable_profiling = True
+        so.profile_file_prefix = profile_prefix
+    return so
+
+
+def provider_list(options: ProfileOptions) -> list[Any]:
+    """The providers argument for InferenceSession: the chosen one (with options), CPU as fallback."""
+    name = canonical_name(options.provider)
+    provider_opts = parse_provider_options(options.provider_options)
+    chosen: Any = (name, provider_opts) if provider_opts else name
+    return [chosen] if name == "CPUExecutionProvider" else [chosen, "CPUExecutionProvider"]
+
+
+def create_session(path: str | Path, options: ProfileOptions, *, profile_prefix: str | None = None) -> tuple[Any, float]:
+    """An InferenceSession and the seconds it took to create; ORT failures become one sentence."""
+    import onnxruntime as ort
+
+    path = Path(path)
+    so = session_options(options, profile_prefix=profile_prefix)
+    started = time.perf_counter()
+    try:
+        session = ort.InferenceSession(str(path), sess_options=so, providers=provider_list(options))
+    except Exception as exc:  # noqa: BLE001 - pybind raises Fail/InvalidGraph/NotImplemented/RuntimeError
+        raise ModelRefused(f"ONNX Runtime cannot load {path.name}: {ort_message(exc)}") from exc
+    seconds = time.perf_counter() - started
+    wanted = canonical_name(options.provider)
+    if wanted not in session.get_providers():
+        # ORT silently falls back to CPU when e.g. the CUDA libraries are missing; a CPU
+        # figure labelled CUDA would be a lie.
+        raise ConfigError(
+            f"{wanted} is installed but could not start (missing drivers or libraries?); the session fell back to {', '.join(session.get_providers())}.",
+            "provider",
+        )
+    return session, seconds
+
+
+def io_binding_wanted(options: ProfileOptions) -> bool:
+    """Whether runs go through IO binding: explicit choice, or automatically for GPU providers."""
+    if options.io_binding == "auto":
+        return is_gpu_provider(canonical_name(options.provider))
+    return options.io_binding == "on"
+
+
+def make_runner(session: Any, feed: dict[str, Any], options: ProfileOptions) -> Callable[[], Any]:
+    """A no-argument callable that runs one inference exactly as it will be timed."""
+    if not io_binding_wanted(options):
+        run = session.run
+        return lambda: run(None, feed)
+    import onnxruntime as ort
+
+    provider = canonical_name(options.provider)
+    device = IO_BINDING_DEVICE.get(provider, "cpu")
+    device_id = int(parse_provider_options(options.provider_options).get("device_id", 0))
+    binding = session.io_binding()
+    for name, array in feed.items():
+        if device == "cpu":
+            binding.bind_cpu_input(name, array)
+        else:
+            # Inputs copied to the device once, so runs measure the model, not PCIe.
+            binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(array, device, device_id))
+    for output in session.get_outputs():
+        if device == "cpu":
+            binding.bind_output(output.name)
+        else:
+            binding.bind_output(output.name, device, device_id)
+    run_bound = session.run_with_iobinding
+    return lambda: run_bound(binding)
+
+
+def check_runs(runner: Callable[[], Any], model_name: str) -> None:
+    """One inference outside any timing, turning an ORT failure into a sentence before measuring."""
+    try:
+        runner()
+    except Exception as exc:  # noqa: BLE001 - wrong shapes/dtypes surface here as pybind errors
+        raise WorkbenchError(f"ONNX Runtime could not run {model_name}: {ort_message(exc)}") from exc
+
+
+def ort_message(exc: BaseException) -> str:
+    """ONNX Runtime's error text without its '[ONNXRuntimeError] : 1 : FAIL :' prefix, as a sentence."""
+    text = " ".join(str(exc).split())
+    text = re.sub(r"^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*", "", text)
+    text = text[:300].rstrip(" .")
+    return (text or type(exc).__name__) + "."
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__).rstrip(".")
+
+
+def _dtype(specs: list[Any], name: str) -> Any:
+    return next(s.dtype for s in specs if s.name == name)

@@ -1,0 +1,90 @@
+"""Worker process entry: `python -m pipelines.worker KIND`, params as one JSON object on stdin.
+
+stdout carries protocol lines only: the real stdout descriptor is kept for the protocol and
+descriptor 1 is pointed at stderr, so stray prints and native library logs (ONNX Runtime
+writes to the C streams) cannot corrupt the stream the parent parses.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from pipelines.errors import Cancelled, WorkbenchError
+from pipelines.worker import protocol
+
+EXIT_OK = 0
+EXIT_JOB_FAILED = 1
+EXIT_USAGE = 64
+
+
+def take_stdout() -> TextIO:
+    """Reserve the real stdout for protocol lines and send everything else written there to stderr."""
+    sys.stdout.flush()
+    protocol_fd = os.dup(1)
+    os.dup2(2, 1)  # native code writing to fd 1 now lands on stderr
+    sys.stdout = sys.stderr
+    return os.fdopen(protocol_fd, "w", encoding="utf-8", buffering=1)
+
+
+def make_emit(stream: TextIO) -> Callable[[dict[str, Any]], None]:
+    """A thread-safe emit(record) that writes and flushes one line per record."""
+    lock = threading.Lock()
+
+    def emit(record: dict[str, Any]) -> None:
+        line = protocol.encode(record)
+        with lock:
+            stream.write(line)
+            stream.flush()
+
+    return emit
+
+
+def _raise_cancelled(signum: int, frame: Any) -> None:
+    # SIGTERM becomes an exception so jobs can remove temporary files on the way out; a job
+    # stuck in native code is killed by the parent after its grace period.
+    raise Cancelled("Cancelled by the user.")
+
+
+def main(argv: list[str]) -> int:
+    """Run one job and return the process exit status."""
+    stream = take_stdout()
+    emit = make_emit(stream)
+    if len(argv) != 1:
+        emit(protocol.error("usage: python -m pipelines.worker KIND (params as JSON on stdin).", "ConfigError"))
+        return EXIT_USAGE
+    kind = argv[0]
+    signal.signal(signal.SIGTERM, _raise_cancelled)
+    try:
+        text = sys.stdin.read()
+        params = json.loads(text) if text.strip() else {}
+        if not isinstance(params, dict):
+            raise WorkbenchError("worker params must be a JSON object.")
+        from pipelines.worker.jobs import resolve_job
+
+        job = resolve_job(kind)
+        result = job(params, emit)
+        emit({"kind": "result", "job": kind, "result": result or {}})
+        return EXIT_OK
+    except WorkbenchError as exc:
+        emit(protocol.error(str(exc), type(exc).__name__, getattr(exc, "field", None)))
+        return EXIT_JOB_FAILED
+    except MemoryError:
+        emit(protocol.error(f"the {kind} job ran out of memory; try a smaller batch or model.", "MemoryError"))
+        return EXIT_JOB_FAILED
+    except Exception as exc:  # noqa: BLE001 - anything else becomes one sentence plus a traceback on stderr
+        traceback.print_exc()
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
+        emit(protocol.error(f"the {kind} job failed: {first}.", type(exc).__name__))
+        return EXIT_JOB_FAILED
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

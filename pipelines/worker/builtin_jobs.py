@@ -1,0 +1,80 @@
+"""Thin worker jobs around the engine: "apply-pass" and "analyze".
+
+They only translate params to calls and progress callbacks to records; the work itself lives
+in pipelines.passes.engine, pipelines.versions, pipelines.verify and pipelines.analysis.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pipelines.errors import ConfigError
+from pipelines.worker import protocol
+
+Emit = Callable[[dict[str, Any]], None]
+
+
+def _on_progress(emit: Emit) -> Callable[[float, str], None]:
+    return lambda fraction, message: emit(protocol.progress(fraction, message))
+
+
+def apply_pass(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
+    """Run one pass in a workspace or on plain files.
+
+    Workspace form: {"workspace": folder, "parent": version id, "pass": name, "config": {...},
+    "verify": true} adds the version to the session folder and returns {"version": {...}}.
+    File form: {"source": path, "target": path, "pass": name, "config": {...},
+    "verify_against": optional reference model} returns the pass result (and fidelity).
+    """
+    name = params.get("pass")
+    if not name:
+        raise ConfigError("apply-pass needs a 'pass' name.", "pass")
+    progress = _on_progress(emit)
+    if params.get("workspace"):
+        from pipelines.versions import Workspace
+
+        workspace = Workspace.open(params["workspace"])
+        version = workspace.apply(
+            params.get("parent") or workspace.original.id,
+            name,
+            params.get("config") or {},
+            verify=bool(params.get("verify", True)),
+            on_progress=progress,
+        )
+        return {"version": version.to_dict(), "workspace": str(workspace.root)}
+    if not params.get("source") or not params.get("target"):
+        raise ConfigError("apply-pass needs either a 'workspace' or a 'source' and a 'target'.", "source")
+    from pipelines.passes.engine import run_pass
+
+    result = run_pass(name, params["source"], params["target"], params.get("config") or {}, on_progress=progress)
+    out = result.to_dict()
+    reference = params.get("verify_against")
+    if reference:
+        from pipelines.verify import verify_models
+
+        report = verify_models(Path(reference), result.output, on_progress=progress)
+        out["fidelity"] = report.to_dict()
+    return out
+
+
+def analyze(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
+    """Load a model (validated, shapes inferred) and return pipelines.analysis figures for it."""
+    from pipelines.analysis import analyze as analyze_model
+    from pipelines.model import load_model
+
+    if not params.get("model"):
+        raise ConfigError("analyze needs a 'model' path.", "model")
+    emit(protocol.progress(0.0, "loading model"))
+    loaded = load_model(params["model"])
+    emit(protocol.progress(0.5, "analyzing"))
+    analysis = analyze_model(loaded.proto, dims=params.get("dims") or None)
+    emit(protocol.progress(1.0, "done"))
+    if hasattr(analysis, "to_dict"):
+        data = analysis.to_dict()
+    elif dataclasses.is_dataclass(analysis):
+        data = dataclasses.asdict(analysis)
+    else:
+        data = dict(analysis)
+    return {"model": str(loaded.path), "size_bytes": loaded.size_bytes, "analysis": data}

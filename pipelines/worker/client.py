@@ -1,0 +1,278 @@
+"""Parent side of the worker protocol, without Qt: start a job, read its records, cancel it.
+
+The GUI wraps `WorkerJob.poll()` in a timer; the CLI and tests iterate `records()`. Neither
+can block forever: reads wait on a queue with a timeout and notice a child that died.
+"""
+from __future__ import annotations
+
+import collections
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from pipelines import errors
+from pipelines.errors import Cancelled, WorkbenchError
+from pipelines.worker import protocol
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+STDERR_TAIL_LINES = 40
+_EOF = object()
+
+
+class WorkerCrashed(WorkbenchError):
+    """The worker process died without a result or an error record (segfault, OOM kill, abort)."""
+
+    def __init__(self, message: str, exit_status: int | None, signal_name: str | None, stderr_tail: str) -> None:
+        super().__init__(message)
+        self.exit_status = exit_status
+        self.signal_name = signal_name
+        self.stderr_tail = stderr_tail
+
+
+class WorkerTimeout(WorkbenchError):
+    """The worker did not finish (or said nothing) within the time the caller allowed."""
+
+
+def describe_exit(kind: str, status: int | None) -> tuple[str, str | None]:
+    """One sentence for how a worker ended without reporting, and the signal name if any."""
+    if status is None:
+        return f"the {kind} worker stopped responding.", None
+    if status < 0:
+        try:
+            name = signal.Signals(-status).name
+        except ValueError:
+            name = f"signal {-status}"
+        hint = {
+            "SIGKILL": "killed (often the system running out of memory)",
+            "SIGSEGV": "crashed with a segmentation fault",
+            "SIGABRT": "aborted",
+            "SIGBUS": "crashed with a bus error",
+            "SIGTERM": "terminated",
+        }.get(name, "killed")
+        return f"the {kind} worker was {hint} by {name} (exit status {status}); your session is unaffected.", name
+    return f"the {kind} worker exited with status {status} without a result; see its log.", None
+
+
+class WorkerJob:
+    """One job in a child process: `start()`, then `records()` or `poll()`, `cancel()` any time."""
+
+    def __init__(
+        self,
+        kind: str,
+        params: dict[str, Any] | None = None,
+        *,
+        env: dict[str, str] | None = None,
+        python: str | None = None,
+    ) -> None:
+        self.kind = kind
+        self.params = params or {}
+        self.env = env or {}
+        self.python = python or sys.executable
+        self.result: dict[str, Any] | None = None
+        self.error: dict[str, Any] | None = None
+        self.cancelled = False
+        self._process: subprocess.Popen[bytes] | None = None
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
+        self._finished = False
+
+    # --- life cycle -------------------------------------------------------------------------
+    def start(self) -> WorkerJob:
+        """Spawn `python -m pipelines.worker KIND` and hand it the params on stdin."""
+        env = {**os.environ, **self.env}
+        # The child must import this very checkout, installed or not.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH", "")]))
+        self._process = subprocess.Popen(
+            [self.python, "-m", "pipelines.worker", self.kind],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            # Own process group: a Ctrl+C in the terminal reaches the parent, which cancels.
+            start_new_session=True,
+        )
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+        assert self._process.stdin is not None
+        try:
+            self._process.stdin.write(json.dumps(protocol.to_plain(self.params)).encode())
+            self._process.stdin.close()
+        except BrokenPipeError:
+            pass  # the child died at once; records() reports how
+        return self
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id once started."""
+        return self._process.pid if self._process else None
+
+    @property
+    def exit_status(self) -> int | None:
+        """The child's exit status (negative: killed by that signal), None while it runs."""
+        return self._process.poll() if self._process else None
+
+    def is_running(self) -> bool:
+        """True while the child process is alive."""
+        return self._process is not None and self._process.poll() is None
+
+    def stderr_tail(self) -> str:
+        """The last lines the child wrote to stderr (ORT logs, tracebacks)."""
+        return "".join(self._stderr)
+
+    def cancel(self, grace_s: float = 3.0) -> None:
+        """Terminate the child; kill it if it has not gone after `grace_s` seconds."""
+        self.cancelled = True
+        process = self._process
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    # --- reading ----------------------------------------------------------------------------
+    def poll(self, max_records: int = 1000) -> list[dict[str, Any]]:
+        """Records available now, without waiting; raises like `records()` once the job ends badly."""
+        out: list[dict[str, Any]] = []
+        while len(out) < max_records and not self._finished:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            record = self._handle(item)
+            if record is not None:
+                out.append(record)
+        return out
+
+    def records(self, *, timeout_s: float | None = None, idle_timeout_s: float | None = None) -> Iterator[dict[str, Any]]:
+        """Yield records until the job's result; raise its error, WorkerCrashed, Cancelled or WorkerTimeout.
+
+        `timeout_s` bounds the whole job, `idle_timeout_s` the silence between two records;
+        either expiring cancels the child.
+        """
+        if self._process is None:
+            self.start()
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        last = time.monotonic()
+        while not self._finished:
+            now = time.monotonic()
+            if deadline is not None and now > deadline:
+                self.cancel()
+                raise WorkerTimeout(f"the {self.kind} worker did not finish within {timeout_s:g} s; it was stopped.")
+            if idle_timeout_s is not None and now - last > idle_timeout_s:
+                self.cancel()
+                raise WorkerTimeout(f"the {self.kind} worker said nothing for {idle_timeout_s:g} s; it was stopped.")
+            try:
+                item = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            last = time.monotonic()
+            record = self._handle(item)
+            if record is not None:
+                yield record
+
+    def wait_result(
+        self,
+        on_record: Callable[[dict[str, Any]], None] | None = None,
+        *,
+        timeout_s: float | None = None,
+    ) -> dict[str, Any]:
+        """Run to the end, passing each record to `on_record`; return the job's result."""
+        try:
+            for record in self.records(timeout_s=timeout_s):
+                if on_record is not None:
+                    on_record(record)
+        except KeyboardInterrupt:
+            self.cancel()
+            raise
+        assert self.result is not None
+        return self.result
+
+    # --- internals --------------------------------------------------------------------------
+    def _handle(self, item: Any) -> dict[str, Any] | None:
+        if item is _EOF:
+            self._finished = True
+            self._finish_without_record()
+        record: dict[str, Any] = item
+        if record["kind"] == "result":
+            self._finished = True
+            self.result = record.get("result", {})
+            self._reap()
+        elif record["kind"] == "error":
+            self._finished = True
+            self.error = record
+            self._reap()
+            if self.cancelled:
+                raise Cancelled("Cancelled by the user.")
+            raise _error_from_record(record)
+        return record
+
+    def _finish_without_record(self) -> None:
+        status = self._reap()
+        if self.cancelled:
+            raise Cancelled("Cancelled by the user.")
+        message, name = describe_exit(self.kind, status)
+        raise WorkerCrashed(message, status, name, self.stderr_tail())
+
+    def _reap(self) -> int | None:
+        assert self._process is not None
+        try:
+            return self._process.wait(10)
+        except subprocess.TimeoutExpired:
+            # It said its last word but hangs on exit (a stuck native thread): end it.
+            self._process.kill()
+            return self._process.wait()
+
+    def _read_stdout(self) -> None:
+        assert self._process is not None and self._process.stdout is not None
+        for line in self._process.stdout:
+            try:
+                self._queue.put(protocol.decode(line))
+            except protocol.ProtocolError:
+                # Not ours (should not happen: the child redirects stray output); keep it as log.
+                self._stderr.append(line.decode("utf-8", "replace"))
+        self._queue.put(_EOF)
+
+    def _read_stderr(self) -> None:
+        assert self._process is not None and self._process.stderr is not None
+        for line in self._process.stderr:
+            self._stderr.append(line.decode("utf-8", "replace"))
+
+
+def _error_from_record(record: dict[str, Any]) -> WorkbenchError:
+    # Re-raise the child's error as the same WorkbenchError class so callers can tell a bad
+    # setting (ConfigError, with its field) from a refused model or a failed pass.
+    message = record.get("message") or "the worker failed without a message."
+    cls = getattr(errors, str(record.get("type")), None)
+    if isinstance(cls, type) and issubclass(cls, errors.ConfigError):
+        return cls(message, record.get("field"))
+    if isinstance(cls, type) and issubclass(cls, WorkbenchError):
+        return cls(message)
+    return WorkbenchError(message)
+
+
+def run_job(
+    kind: str,
+    params: dict[str, Any],
+    on_record: Callable[[dict[str, Any]], None] | None = None,
+    *,
+    timeout_s: float | None = None,
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Start a worker for `kind`, run it to the end and return its result (raises on failure)."""
+    job = WorkerJob(kind, params, env=env).start()
+    try:
+        return job.wait_result(on_record, timeout_s=timeout_s)
+    finally:
+        if job.is_running():
+            job.cancel()

@@ -1,0 +1,78 @@
+"""The worker protocol: one JSON object per line on the child's stdout.
+
+Every record is a dict with a `kind`; the parent reads them one line at a time. Kinds in use:
+"config" (what the job will do), "progress" (fraction, message), "sample" (a batch of
+latencies), "memory" (RSS and GPU memory), "per_op", "stats", "result" (the job's return value,
+always last on success) and "error" (one sentence, always last on failure).
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+KINDS = frozenset(
+    {"config", "progress", "sample", "run", "memory", "per_op", "stats", "log", "result", "error"}
+)
+# Records that end a job: nothing useful follows them.
+FINAL_KINDS = frozenset({"result", "error"})
+
+
+class ProtocolError(ValueError):
+    """A line from a worker is not a valid protocol record."""
+
+
+def to_plain(value: Any) -> Any:
+    """Convert numpy scalars/arrays, paths, tuples and non-finite floats into JSON-safe data."""
+    if isinstance(value, dict):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_plain(value.tolist())
+    if isinstance(value, np.generic):
+        return to_plain(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        # JSON has no NaN/Infinity; strict parsers (browsers, jsonschema) refuse them.
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def encode(record: dict[str, Any]) -> str:
+    """One record as a single line of JSON, newline included."""
+    kind = record.get("kind")
+    if kind not in KINDS:
+        raise ProtocolError(f"unknown record kind {kind!r}")
+    # ensure_ascii keeps the line free of raw newlines/odd bytes from model strings.
+    return json.dumps(to_plain(record), ensure_ascii=True, allow_nan=False) + "\n"
+
+
+def decode(line: str | bytes) -> dict[str, Any]:
+    """Parse one protocol line; raise ProtocolError for anything that is not a known record."""
+    if isinstance(line, bytes):
+        line = line.decode("utf-8", errors="replace")
+    text = line.strip()
+    if not text:
+        raise ProtocolError("empty line")
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProtocolError(f"not JSON: {text[:80]!r}") from exc
+    if not isinstance(record, dict) or record.get("kind") not in KINDS:
+        raise ProtocolError(f"not a protocol record: {text[:80]!r}")
+    return record
+
+
+def progress(fraction: float, message: str = "") -> dict[str, Any]:
+    """A progress record with the fraction clamped to [0, 1]."""
+    return {"kind": "progress", "fraction": min(max(float(fraction), 0.0), 1.0), "message": message}
+
+
+def error(message: str, error_type: str = "WorkbenchError", field: str | None = None) -> dict[str, Any]:
+    """An error record: one sentence, the error class name and the offending field if known."""
+    return {"kind": "error", "message": message, "type": error_type, "field": field}
