@@ -1,46 +1,172 @@
 """Model I/O: load with validation, save atomically.
 
-(Basic version; hardened by the Foundation work: see issue 2.)
+`load_model` refuses a bad file with one sentence (what, which file, what to do) and never
+opens anything outside the model's folder; `save_model` writes a temp file in the target
+folder and renames it, keeps large tensors in a data file beside the model and refuses to
+write over the file a model was loaded from.
 """
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import onnx
+from google.protobuf.message import DecodeError
 
-from pipelines.errors import ModelRefused
+from pipelines.errors import ModelRefused, WorkbenchError
+from pipelines.safe_write import atomic_path
+from pipelines.validation import (
+    check_external_data,
+    check_graph_structure,
+    check_initializers,
+    check_versions,
+    disk_size,
+    expected_data_bytes,
+    iter_graphs,
+    short,
+)
 
 # Models whose tensors exceed this are saved with external data by default; protobuf caps a
 # single message at 2 GB, so we stay well below it.
 EXTERNAL_DATA_THRESHOLD_BYTES = 1 << 30
+# protobuf cannot serialize or parse one message of 2 GiB or more.
+PROTOBUF_LIMIT_BYTES = (1 << 31) - 1
+# Above this, shape inference runs from the file (infer_shapes_path) instead of serializing a copy.
+IN_MEMORY_INFERENCE_LIMIT_BYTES = 1 << 30
+# Tensors smaller than this stay inside the model file when saving with external data.
+EXTERNAL_DATA_MIN_TENSOR_BYTES = 1024
 
 
 @dataclass
 class LoadedModel:
-    """A validated model and what we learned while loading it."""
+    """A validated model and what we learned while loading it.
+
+    `proto` holds every tensor's data in memory (external data is read in after its location
+    was checked); `size_bytes` is the model file plus its external data files on disk.
+    """
 
     path: Path
     proto: onnx.ModelProto
     size_bytes: int
     has_external_data: bool = False
     warnings: list[str] = field(default_factory=list)
+    opsets: dict[str, int] = field(default_factory=dict)
+    data_files: list[Path] = field(default_factory=list)
+
+    def save(self, path: str | os.PathLike[str], *, external_data: bool | None = None) -> Path:
+        """Save this model elsewhere; writing over the file it came from is refused."""
+        return save_model(self.proto, path, external_data=external_data, source=self.path)
 
 
 def load_model(path: str | os.PathLike[str], *, infer_shapes: bool = True) -> LoadedModel:
     """Load, validate and shape-infer a model; raise ModelRefused with one sentence if it is bad."""
     path = Path(path)
-    if not path.is_file():
-        raise ModelRefused(f"{path}: no such file; check the path.")
-    try:
-        proto = onnx.load(str(path))
-    except Exception as exc:  # noqa: BLE001 - any parse failure means "not a model"
-        raise ModelRefused(f"{path.name} is not a readable ONNX model ({exc}).") from exc
+    label = short(path.name)
+    _check_file(path, label)
+    proto = _parse(path, label)
+    warnings: list[str] = []
+    check_versions(proto, label)
+    if check_graph_structure(proto.graph, label):
+        warnings.append("Nodes were not in topological order; they were re-sorted in memory.")
+    check_initializers(proto, label)
+    data_files = check_external_data(proto, path.parent, label)
+    if data_files:
+        # Locations were checked above, so loading cannot read outside the model's folder. It
+        # comes before the checker because onnx.checker resolves external files against the
+        # working directory when given a protobuf rather than a path.
+        onnx.load_external_data_for_model(proto, str(path.parent))
+    _run_checker(proto, path, label)
     if infer_shapes:
-        proto = onnx.shape_inference.infer_shapes(proto, strict_mode=False)
-    return LoadedModel(path=path, proto=proto, size_bytes=path.stat().st_size)
+        proto = _infer_shapes(proto, path, warnings)
+    return LoadedModel(
+        path=path,
+        proto=proto,
+        size_bytes=disk_size(path, data_files),
+        has_external_data=bool(data_files),
+        warnings=warnings,
+        opsets={(o.domain or "ai.onnx"): o.version for o in proto.opset_import},
+        data_files=data_files,
+    )
+
+
+def _check_file(path: Path, label: str) -> None:
+    if not path.exists():
+        raise ModelRefused(f"{short(str(path))}: no such file; check the path.")
+    if path.is_dir():
+        raise ModelRefused(f"{label} is a folder, not a model file; choose the .onnx file inside it.")
+    size = path.stat().st_size
+    if size == 0:
+        raise ModelRefused(f"{label} is empty (0 bytes); export or download the model again.")
+    if size > PROTOBUF_LIMIT_BYTES:
+        raise ModelRefused(
+            f"{label} is a single protobuf over 2 GB, which ONNX cannot read; save it with external data."
+        )
+
+
+def _parse(path: Path, label: str) -> onnx.ModelProto:
+    """Parse the protobuf without external data, telling 'not ONNX' from 'damaged ONNX'."""
+    data = path.read_bytes()
+    try:
+        proto = onnx.ModelProto.FromString(data)
+    except DecodeError:
+        # A ModelProto starts with ir_version (field 1, varint: tag byte 0x08) in every writer
+        # we know of; a file that starts like one but does not parse has been cut or damaged.
+        if data[:1] == b"\x08":
+            raise ModelRefused(
+                f"{label} is truncated or damaged (its ONNX protobuf does not parse); copy or export it again."
+            ) from None
+        raise ModelRefused(
+            f"{label} is not an ONNX model (it is not an ONNX protobuf); choose a .onnx file."
+        ) from None
+    if not proto.HasField("graph"):
+        if proto.ir_version == 0 and not proto.opset_import:
+            # Arbitrary bytes sometimes parse as an empty protobuf with unknown fields.
+            raise ModelRefused(f"{label} is not an ONNX model (it holds no ONNX fields); choose a .onnx file.")
+        raise ModelRefused(f"{label} holds no graph, so there is nothing to open; export the full model.")
+    if proto.ir_version == 0:
+        raise ModelRefused(f"{label} has no IR version, so it is not a complete ONNX model; export it again.")
+    return proto
+
+
+def _run_checker(proto: onnx.ModelProto, path: Path, label: str) -> None:
+    """onnx.checker on the in-memory protobuf, or from the file when it is too big to serialize."""
+    try:
+        if proto.ByteSize() < PROTOBUF_LIMIT_BYTES:
+            onnx.checker.check_model(proto, full_check=False)
+        else:
+            onnx.checker.check_model(str(path), full_check=False)
+    except onnx.checker.ValidationError as exc:
+        reason = short(str(exc).strip().splitlines()[0] if str(exc).strip() else "unknown problem")
+        raise ModelRefused(
+            f"{label} failed ONNX validation ({reason.rstrip('.')}); fix or re-export the model."
+        ) from exc
+
+
+def _infer_shapes(proto: onnx.ModelProto, path: Path, warnings: list[str]) -> onnx.ModelProto:
+    """Shape inference that keeps symbolic dims; failures become a warning, never a refusal."""
+    try:
+        if proto.ByteSize() < IN_MEMORY_INFERENCE_LIMIT_BYTES:
+            return onnx.shape_inference.infer_shapes(proto, strict_mode=False, data_prop=True)
+        return _infer_shapes_from_file(proto, path)
+    except Exception as exc:  # noqa: BLE001 - an inference bug must not stop the model opening
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        warnings.append(f"Shape inference failed ({short(first)}); intermediate shapes are unknown.")
+        return proto
+
+
+def _infer_shapes_from_file(proto: onnx.ModelProto, path: Path) -> onnx.ModelProto:
+    # Big single-file models: let onnx infer from the path (no 2 GB serialization) and copy the
+    # inferred value_info back into our protobuf.
+    with tempfile.TemporaryDirectory(prefix="onnx-workbench-infer-") as folder:
+        out = Path(folder) / "inferred.onnx"
+        onnx.shape_inference.infer_shapes_path(str(path), str(out), strict_mode=False, data_prop=True)
+        inferred = onnx.load(str(out), load_external_data=False)
+    del proto.graph.value_info[:]
+    proto.graph.value_info.extend(inferred.graph.value_info)
+    return proto
 
 
 def save_model(
@@ -48,16 +174,72 @@ def save_model(
     path: str | os.PathLike[str],
     *,
     external_data: bool | None = None,
+    source: str | os.PathLike[str] | None = None,
+    overwrite_source: bool = False,
 ) -> Path:
-    """Write `model` atomically (temp file in the target folder, then rename)."""
+    """Write `model` atomically; large tensors go to '<name>.data' beside it.
+
+    external_data: True/False forces the layout; None uses external data when the tensors
+    exceed 1 GB. source: the file the model was loaded from; writing over it (or its data
+    file) is refused unless overwrite_source is True.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        onnx.save_model(model, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    if source is not None and not overwrite_source and _is_source(path, Path(source)):
+        raise WorkbenchError(
+            f"{short(path.name)} is the file this model was opened from and is never overwritten; save under a new name."
+        )
+    tensor_bytes = _tensor_bytes(model)
+    use_external = external_data if external_data is not None else tensor_bytes > EXTERNAL_DATA_THRESHOLD_BYTES
+    if not use_external and tensor_bytes >= PROTOBUF_LIMIT_BYTES - (1 << 24):
+        raise WorkbenchError(
+            f"{short(path.name)} would be over 2 GB as one file, which ONNX cannot hold; save it with external data."
+        )
+    if use_external:
+        _save_with_external_data(model, path)
+    else:
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(model.SerializeToString())
     return path
+
+
+def _is_source(path: Path, source: Path) -> bool:
+    if not source.exists() or not path.exists():
+        return path.resolve() == source.resolve()
+    return os.path.samefile(path, source)
+
+
+def _tensor_bytes(model: onnx.ModelProto) -> int:
+    total = 0
+    for graph in iter_graphs(model.graph):
+        for tensor in graph.initializer:
+            if tensor.data_type == onnx.TensorProto.STRING:
+                total += sum(len(s) for s in tensor.string_data)
+            else:
+                total += expected_data_bytes(tensor)
+    return total
+
+
+def _save_with_external_data(model: onnx.ModelProto, path: Path) -> None:
+    """Model file plus '<name>.data', written in a temp folder beside the target and then renamed.
+
+    onnx-ir writes the external data without mutating or copying the caller's protobuf (onnx's
+    own save strips raw data from the message it is given), so a 10 GB model is not doubled.
+    """
+    import onnx_ir
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data_name = f"{path.name}.data"
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        onnx_ir.save(
+            onnx_ir.serde.deserialize_model(model),
+            staging / path.name,
+            external_data=data_name,
+            size_threshold_bytes=EXTERNAL_DATA_MIN_TENSOR_BYTES,
+        )
+        if (staging / data_name).exists():
+            os.replace(staging / data_name, path.parent / data_name)
+        # The model file goes last: a reader never sees a model whose data is not in place yet.
+        os.replace(staging / path.name, path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
