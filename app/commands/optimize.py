@@ -1,0 +1,172 @@
+"""`onnx-workbench optimize`: apply a recipe, or passes given on the command line, headless.
+
+    onnx-workbench optimize model.onnx --pass fold-batchnorm --pass quantize-dynamic \\
+        --set per_channel=true -o model.opt.onnx --verify --save-recipe opt.yaml
+
+Each `--set KEY=VALUE` configures the latest `--pass` before it. Exit status: 0 on success,
+1 when --verify found a step out of tolerance (the model is still written), 2 when the input,
+recipe or options are refused.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from pipelines.errors import ConfigError
+from pipelines.passes.base import parse_field_text
+from pipelines.passes.engine import get_pass
+from pipelines.recipe import Recipe, StepResult, load_recipe, run_recipe, save_recipe
+from pipelines.verify import Tolerance
+
+NAME = "optimize"
+HELP = "apply passes or a recipe to a model and write the optimized model"
+
+
+class _StartStep(argparse.Action):
+    """`--pass NAME`: open a new step; later `--set` options belong to it."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:  # noqa: ANN001
+        steps = list(getattr(namespace, self.dest, None) or [])
+        steps.append((values, []))
+        setattr(namespace, self.dest, steps)
+
+
+class _SetOption(argparse.Action):
+    """`--set KEY=VALUE`: a config value of the latest `--pass` (argparse keeps argv order)."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:  # noqa: ANN001
+        steps = getattr(namespace, self.dest, None)
+        if not steps:
+            parser.error(f"--set {values} must come after the --pass it configures")
+        steps[-1][1].append(values)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of the `optimize` subcommand."""
+    parser.add_argument("model", help="the ONNX model to optimize (never modified)")
+    source = parser.add_argument_group("what to apply (a recipe, or one or more --pass)")
+    source.add_argument("--recipe", metavar="R.yaml", help="apply the steps of this recipe")
+    source.add_argument("--pass", dest="steps", action=_StartStep, metavar="NAME",
+                        help="apply this pass (repeat for several, in order); see `onnx-workbench passes`")
+    source.add_argument("--set", dest="steps", action=_SetOption, metavar="KEY=VALUE",
+                        help="a config value for the latest --pass (repeatable)")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.onnx", help="where to write the result")
+    parser.add_argument("--save-recipe", metavar="R.yaml", help="also write the steps as a recipe file")
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    check = parser.add_argument_group("fidelity check (with --verify)")
+    check.add_argument("--verify", action="store_true", help="compare every step's model with the original in ONNX Runtime")
+    check.add_argument("--samples", type=int, default=4, help="input samples to compare on (default 4)")
+    check.add_argument("--data", metavar="PATH", help=".npz file (or folder) of inputs instead of seeded random data")
+    check.add_argument("--dim", action="append", default=[], metavar="NAME=SIZE", help="size of a dynamic dimension, e.g. batch=8")
+    check.add_argument("--min-cosine", type=float, default=0.999, help="lowest cosine similarity per output (default 0.999)")
+    check.add_argument("--max-abs", type=float, help="largest absolute error per output")
+    check.add_argument("--min-snr", type=float, help="lowest signal-to-noise ratio in dB")
+    check.add_argument("--min-top1", type=float, help="lowest top-1 agreement (0..1) for class-score outputs")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate everything, run the steps, print what each changed."""
+    recipe = _recipe_from_args(args)
+    tolerance = Tolerance(
+        min_cosine=args.min_cosine, max_abs=args.max_abs, min_snr_db=args.min_snr, min_top1=args.min_top1
+    )
+    dims = _parse_dims(args.dim)
+    results = run_recipe(
+        args.model, recipe, args.output, verify=args.verify, tolerance=tolerance,
+        data=args.data, samples=args.samples, dims=dims,
+    )
+    if args.save_recipe:
+        save_recipe(recipe, args.save_recipe)
+    passed = all(r.fidelity.passed for r in results if r.fidelity is not None)
+    if args.json:
+        print(json.dumps(_json_summary(args, results, passed), indent=2))
+    else:
+        _print_steps(results)
+        print(f"wrote {args.output}" + (f" and recipe {args.save_recipe}" if args.save_recipe else ""))
+        if not passed:
+            print("fidelity below tolerance in at least one step (model written anyway).")
+    return 0 if passed else 1
+
+
+def _recipe_from_args(args: argparse.Namespace) -> Recipe:
+    """The recipe file, or the --pass/--set steps, validated before any work starts."""
+    steps = args.steps or []
+    if args.recipe and steps:
+        raise ConfigError("give either --recipe or --pass steps, not both.")
+    if args.recipe:
+        return load_recipe(args.recipe)
+    if not steps:
+        raise ConfigError("nothing to apply; give --recipe R.yaml or at least one --pass NAME.")
+    pairs = []
+    for number, (name, settings) in enumerate(steps, 1):
+        try:
+            specs = {s.name: s for s in get_pass(name).Config.fields()}
+        except ConfigError as exc:
+            raise ConfigError(f"command line, step {number}: {exc}") from None
+        values: dict[str, Any] = {}
+        for text in settings:
+            key, sep, value = text.partition("=")
+            key = key.strip()
+            if not sep or not key:
+                raise ConfigError(f"--pass {name}: --set takes KEY=VALUE, not '{text}'.")
+            if key not in specs:
+                known = ", ".join(specs) or "none"
+                raise ConfigError(f"--pass {name}: unknown field '{key}' (known fields: {known}).", key)
+            values[key] = parse_field_text(specs[key], value)
+        pairs.append((name, values))
+    return Recipe.from_steps(pairs, where="command line")
+
+
+def _parse_dims(items: list[str]) -> dict[str, int] | None:
+    dims: dict[str, int] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name or not value.strip().isdigit():
+            raise ConfigError(f"--dim takes NAME=SIZE with a whole number, not '{item}'.")
+        dims[name.strip()] = int(value)
+    return dims or None
+
+
+def _print_steps(results: list[StepResult]) -> None:
+    for step in results:
+        result = step.result
+        print(f"step {step.index}  {result.pass_name}  ({result.seconds:.2f} s)")
+        print(f"  changes:  {result.changes.summary()}")
+        print(
+            f"  size:     {_size(step.size_before)} -> {_size(step.size_after)} ({_percent(step.size_before, step.size_after)}), "
+            f"nodes {step.nodes_before} -> {step.nodes_after}"
+        )
+        if step.fidelity is not None:
+            print(f"  fidelity: {step.fidelity.summary()}")
+        for warning in result.warnings:
+            print(f"  warning:  {warning}")
+        for flag in result.flags:
+            print(f"  flag:     {flag}")
+
+
+def _json_summary(args: argparse.Namespace, results: list[StepResult], passed: bool) -> dict[str, Any]:
+    return {
+        "model": args.model,
+        "output": args.output,
+        "recipe": args.save_recipe,
+        "passed": passed,
+        "size_before": results[0].size_before if results else None,
+        "size_after": results[-1].size_after if results else None,
+        "steps": [r.to_dict() for r in results],
+    }
+
+
+def _size(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.2f} {unit}"
+        value /= 1024
+    return f"{count} B"
+
+
+def _percent(before: int, after: int) -> str:
+    if before == 0:
+        return "n/a"
+    return f"{(after - before) / before:+.1%}"
