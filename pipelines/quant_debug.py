@@ -1,0 +1,353 @@
+"""Where did quantization hurt? Per-tensor error of a (float, quantized) pair, ranked by node.
+
+Both models are augmented with ONNX Runtime's `qdq_loss_debug.modify_model_output_intermediate_tensors`
+so every float tensor becomes an output, then run on the same inputs. Instead of ORT's
+`collect_activations` (which keeps every tensor of every sample in memory) the error sums are
+accumulated sample by sample; the SQNR formula is ORT's `compute_signal_to_quantization_noice_ratio`
+(20·log10 ‖float‖/‖float − quantized‖ over all samples), computed from those sums.
+
+Error accumulates along the graph, so a raw per-tensor SQNR ranks every node after a damaged
+one as damaged too. The ranking therefore uses the noise each node *adds*: its output's
+noise-to-signal power minus the worst of its inputs'. Tensors the quantizer removed (a Relu
+folded into its Q/DQ pair, a BatchNorm folded into a Conv) are not measurable; their nodes are
+reported together with the next measured tensor, as one region.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+
+from pipelines.calibration import IMAGE_SUFFIXES, Feed, make_samples
+from pipelines.errors import Cancelled, ConfigError
+from pipelines.inputs import graph_inputs
+
+# SQNR reported for tensors that came through exactly (no noise at all).
+EXACT_SQNR_DB = 200.0
+DEFAULT_SAMPLES = 8
+
+
+@dataclass
+class TensorError:
+    """Quantization error of one float tensor and the float nodes it is charged to."""
+
+    tensor: str
+    node: str  # float-model node producing the tensor ('' for a graph input)
+    op_type: str
+    region: list[str]  # float-model nodes between the measured inputs and this tensor
+    quant_node: str  # node producing the tensor in the quantized model
+    sqnr_db: float  # float vs quantized model value of this tensor (accumulated error)
+    relative_error: float  # ||float - quantized|| / ||float||
+    added_noise: float  # noise-to-signal power this region adds on top of its inputs'
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data (infinite figures capped)."""
+        data = dataclasses.asdict(self)
+        for key in ("sqnr_db", "relative_error", "added_noise"):
+            data[key] = round(float(data[key]), 6)
+        return data
+
+
+@dataclass
+class QuantErrorReport:
+    """Per-tensor errors of a quantized model against its float parent, worst first."""
+
+    float_model: str
+    quant_model: str
+    samples: int
+    tensors: list[TensorError] = field(default_factory=list)
+
+    def worst(self, n: int = 10) -> list[TensorError]:
+        """The `n` regions that add the most noise."""
+        return self.tensors[:n]
+
+    def by_node(self) -> dict[str, dict[str, Any]]:
+        """Error figures keyed by float-model node name, for colouring a graph view."""
+        result: dict[str, dict[str, Any]] = {}
+        for rank, entry in enumerate(self.tensors):
+            for name in entry.region:
+                if name not in result:  # a node keeps the figures of its worst region
+                    result[name] = {
+                        "rank": rank,
+                        "tensor": entry.tensor,
+                        "sqnr_db": round(entry.sqnr_db, 4),
+                        "relative_error": round(entry.relative_error, 6),
+                        "added_noise": round(entry.added_noise, 6),
+                    }
+        return result
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data for `quant-debug --json` and the GUI."""
+        return {
+            "float_model": self.float_model,
+            "quant_model": self.quant_model,
+            "samples": self.samples,
+            "tensors": [t.to_dict() for t in self.tensors],
+            "by_node": self.by_node(),
+        }
+
+
+def analyze_quantization(
+    float_model: str | Path,
+    quant_model: str | Path,
+    *,
+    data: str | Path | None = None,
+    samples: int = DEFAULT_SAMPLES,
+    on_progress: Callable[[float, str], None] | None = None,
+    is_cancelled: Callable[[], bool] | None = None,
+) -> QuantErrorReport:
+    """Run both models on the same inputs and rank the float nodes by the error they add."""
+    from onnxruntime.quantization.qdq_loss_debug import modify_model_output_intermediate_tensors
+    from onnxruntime.quantization.quant_utils import DEQUANT_OUTPUT_SUFFIX
+
+    from pipelines.model import load_model
+
+    float_model, quant_model = Path(float_model), Path(quant_model)
+    float_proto = load_model(float_model, infer_shapes=False).proto
+    load_model(quant_model, infer_shapes=False)  # one-sentence refusal of a bad file
+    if samples < 1:
+        raise ConfigError(f"samples must be at least 1, got {samples}.", "samples")
+    with tempfile.TemporaryDirectory(prefix="quant-debug.") as scratch:
+        augmented = []
+        for path in (float_model, quant_model):
+            out = Path(scratch) / f"{len(augmented)}_{path.name}"
+            modify_model_output_intermediate_tensors(str(path), str(out))
+            augmented.append(out)
+        sessions = [_debug_session(p) for p in augmented]
+        float_names = {o.name for o in sessions[0].get_outputs()}
+        quant_names = {o.name for o in sessions[1].get_outputs()}
+        common = sorted(float_names & quant_names)
+        if not any(name.endswith(SAVED) for name in common):
+            raise ConfigError(
+                f"{quant_model.name} shares no float tensor with {float_model.name}; error analysis needs a QDQ or dynamically quantized model of it."
+            )
+        # Compare each float tensor with its dequantized copy where the quantized model has
+        # one: the quantizer folds Relu/Clip into the Q/DQ pair, so the tensor under the
+        # original name there holds the *pre*-activation values (as ORT's xmodel_err does).
+        partner = {
+            name: (name[: -len(SAVED)] + DEQUANT_OUTPUT_SUFFIX + SAVED)
+            if (name[: -len(SAVED)] + DEQUANT_OUTPUT_SUFFIX + SAVED) in quant_names
+            else name
+            for name in common
+            if name.endswith(SAVED)
+        }
+        sums = _ErrorSums()
+        count = 0
+        for feed in _feeds(float_proto, data, samples):
+            if is_cancelled is not None and is_cancelled():
+                raise Cancelled("Cancelled by the user.")
+            if on_progress is not None:
+                on_progress(count / samples, f"comparing tensors: sample {count + 1} of {samples}")
+            float_out = _run(sessions[0], feed)
+            quant_out = _run(sessions[1], feed)
+            for name, quant_name in partner.items():
+                sums.add(name, float_out[name], quant_out[quant_name])
+            count += 1
+    producers_q = _producers(onnx.load(str(quant_model), load_external_data=False))
+    tensors = _rank(float_proto, sums, producers_q, count)
+    return QuantErrorReport(str(float_model), str(quant_model), count, tensors)
+
+
+@dataclass
+class RequantizeResult:
+    """A static quantization redone with the most damaged nodes kept in float."""
+
+    path: Path
+    excluded: list[str]
+    fidelity: Any  # pipelines.verify.FidelityReport of the new model against the float model
+    before: Any  # the same figures for the first quantization
+    report: QuantErrorReport
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data."""
+        return {
+            "path": str(self.path),
+            "excluded": self.excluded,
+            "fidelity": self.fidelity.to_dict(),
+            "fidelity_before": self.before.to_dict(),
+            "worst": [t.to_dict() for t in self.report.worst(len(self.excluded) or 1)],
+        }
+
+
+def exclude_worst_and_requantize(
+    float_model: str | Path,
+    config: Any,
+    n: int,
+    *,
+    workdir: str | Path | None = None,
+    samples: int = DEFAULT_SAMPLES,
+) -> RequantizeResult:
+    """Quantize statically, find the `n` worst nodes, quantize again without them; return path + fidelity."""
+    from pipelines.passes.engine import run_pass
+    from pipelines.passes.quantize_static import QuantizeStaticConfig
+    from pipelines.verify import verify_models
+
+    if not isinstance(config, QuantizeStaticConfig):
+        raise ConfigError("exclude_worst_and_requantize works with quantize-static settings; pass a QuantizeStaticConfig.")
+    if n < 1:
+        raise ConfigError(f"n must be at least 1, got {n}.", "n")
+    float_model = Path(float_model)
+    workdir = Path(workdir) if workdir is not None else float_model.parent
+    fast = dataclasses.replace(config, measure_speed=False)
+    first = workdir / f"{float_model.stem}.int8.onnx"
+    run_pass("quantize-static", float_model, first, fast)
+    data = config.data if config.calibration == "arrays" else None
+    report = analyze_quantization(float_model, first, data=config.data or None, samples=samples)
+    excluded: list[str] = []
+    for entry in report.tensors:
+        if entry.quant_node and entry.quant_node not in excluded and entry.quant_node not in config.nodes_to_exclude:
+            excluded.append(entry.quant_node)
+        if len(excluded) == n:
+            break
+    second = workdir / f"{float_model.stem}.int8.excluded{n}.onnx"
+    again = dataclasses.replace(config, nodes_to_exclude=[*config.nodes_to_exclude, *excluded])
+    run_pass("quantize-static", float_model, second, again)
+    before = verify_models(float_model, first, data=data, samples=samples)
+    fidelity = verify_models(float_model, second, data=data, samples=samples)
+    return RequantizeResult(second, excluded, fidelity, before, report)
+
+
+# ----------------------------------------------------------------------------- internals
+
+SAVED = "_ReshapedSavedOutput"  # suffix ORT's augmentation gives each saved tensor
+
+
+class _ErrorSums:
+    """Running ‖reference‖² and ‖reference − candidate‖² per tensor."""
+
+    def __init__(self) -> None:
+        self.signal: dict[str, float] = {}
+        self.noise: dict[str, float] = {}
+
+    def add(self, name: str, reference: np.ndarray, candidate: np.ndarray) -> None:
+        ref = reference.astype(np.float64, copy=False).ravel()
+        cand = candidate.astype(np.float64, copy=False).ravel()
+        if ref.shape != cand.shape:
+            return  # same name, different meaning (rare after graph rewrites): not comparable
+        diff = ref - cand
+        finite = np.isfinite(diff)
+        self.signal[name] = self.signal.get(name, 0.0) + float(np.dot(ref[finite], ref[finite]))
+        self.noise[name] = self.noise.get(name, 0.0) + float(np.dot(diff[finite], diff[finite]))
+
+    def noise_ratio(self, name: str) -> float | None:
+        """Noise-to-signal power of a tensor, or None when it was not measured."""
+        if name not in self.signal:
+            return None
+        return self.noise[name] / max(self.signal[name], np.finfo(np.float64).tiny)
+
+
+def sqnr_db(noise_ratio: float) -> float:
+    """Signal-to-quantization-noise ratio in dB from a noise-to-signal power ratio."""
+    if noise_ratio <= 0:
+        return EXACT_SQNR_DB
+    return min(-10.0 * math.log10(noise_ratio), EXACT_SQNR_DB)
+
+
+def _rank(
+    model: onnx.ModelProto, sums: _ErrorSums, producers_q: dict[str, onnx.NodeProto], count: int
+) -> list[TensorError]:
+    producers = _producers(model)
+    constants = {t.name for t in model.graph.initializer}
+    measured = {name[: -len(SAVED)]: sums.noise_ratio(name) for name in sums.signal if name.endswith(SAVED)}
+    entries = []
+    for tensor, ratio in measured.items():
+        node = producers.get(tensor)
+        if node is None or ratio is None:
+            continue  # graph inputs carry no quantization error of their own
+        region, frontier = _region(node, producers, measured, constants)
+        inputs = [measured[t] or 0.0 for t in frontier]
+        added = max(ratio - max(inputs, default=0.0), 0.0)
+        quant = producers_q.get(tensor)
+        entries.append(
+            TensorError(
+                tensor=tensor,
+                node=node.name or tensor,
+                op_type=node.op_type,
+                region=region,
+                quant_node=quant.name if quant is not None else "",
+                sqnr_db=sqnr_db(ratio),
+                relative_error=math.sqrt(ratio),
+                added_noise=added,
+            )
+        )
+    entries.sort(key=lambda e: (-e.added_noise, e.sqnr_db))
+    return entries
+
+
+def _region(
+    node: onnx.NodeProto,
+    producers: dict[str, onnx.NodeProto],
+    measured: dict[str, float | None],
+    constants: set[str],
+) -> tuple[list[str], list[str]]:
+    """Float nodes from `node` back to the nearest measured tensors, and those tensors."""
+    region: list[str] = []
+    frontier: list[str] = []
+    stack, seen = [node], set()
+    while stack:
+        current = stack.pop()
+        key = current.name or current.output[0]
+        if key in seen:
+            continue
+        seen.add(key)
+        region.append(key)
+        for name in current.input:
+            if not name or name in constants:
+                continue
+            if name in measured or name not in producers:
+                if name in measured and name not in frontier:
+                    frontier.append(name)
+                continue
+            stack.append(producers[name])
+    return region, frontier
+
+
+def _producers(model: onnx.ModelProto) -> dict[str, onnx.NodeProto]:
+    return {out: node for node in model.graph.node for out in node.output}
+
+
+def _debug_session(path: Path):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    # No graph optimization: fusions would rename or remove the tensors being compared.
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def _run(session, feed: Feed) -> dict[str, np.ndarray]:
+    # Each session gets the feed in its own input types (a float16 model takes float16 data).
+    typed = {}
+    for arg in session.get_inputs():
+        value = feed[arg.name]
+        if arg.type == "tensor(float16)":
+            value = value.astype(np.float16)
+        elif arg.type == "tensor(float)":
+            value = value.astype(np.float32)
+        typed[arg.name] = value
+    names = [o.name for o in session.get_outputs()]
+    return dict(zip(names, session.run(names, typed)))
+
+
+def _feeds(model: onnx.ModelProto, data: str | Path | None, samples: int) -> Iterator[Feed]:
+    """Random (seeded) samples, a .npz file or folder of them, or a folder of images."""
+    if data is None or str(data) == "":
+        return make_samples("random", model, "", samples)
+    path = Path(data)
+    if not path.exists():
+        raise ConfigError(f"{path}: no such file or folder; check --data.", "data")
+    is_images = path.is_dir() and any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir())
+    if is_images and not any(path.glob("*.npz")):
+        return make_samples("images", model, str(path), samples)
+    names = [v.name for v in graph_inputs(model)]
+    if not names:
+        raise ConfigError("the model has no inputs to feed.")
+    return make_samples("arrays", model, str(path), samples)
