@@ -7,9 +7,7 @@ import onnx
 
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 from pipelines.passes.prune_channels import MAX_RATIO, check_layer_percent
-from pipelines.pruning.attention import find_attention_blocks, set_head_count
-from pipelines.pruning.dependency import DependencyGraph
-from pipelines.pruning.structured import GroupPruner, PruneReport, plan_groups, resolve_ratios
+from pipelines.pruning.neurons import prune_neurons
 
 
 class PruneNeurons(Pass):
@@ -31,7 +29,7 @@ class PruneNeurons(Pass):
         )
         criterion: str = option("l1", help="How neurons and heads are ranked: l1 or l2 norm of their weights.", choices=("l1", "l2"))
         round_to: int = option(1, help="Keep a multiple of this many neurons (e.g. 8 for fast kernels).", min=1, max=256)
-        skip_layers: list[str] = option([], help="MatMul/Gemm nodes whose outputs are left alone.", widget="nodes")
+        skip_layers: list[str] = option([], help="MatMul/Gemm nodes (or attention score MatMuls) left alone.", widget="nodes")
 
         def validate(self) -> None:
             """Field bounds plus the per-layer percentages."""
@@ -40,41 +38,16 @@ class PruneNeurons(Pass):
 
     def transform(self, model: onnx.ModelProto, config: Config, ctx: PassContext, output: PassOutput) -> onnx.ModelProto:
         """Prune neuron groups, then attention heads; unrecognised attention is skipped with a warning."""
-        report = PruneReport()
-        pruner = GroupPruner(model, report)
-        graph = pruner.ir_model.graph
-        ctx.progress(0.1, "prune-neurons: finding layer pairs")
-        dependencies = DependencyGraph(graph, "neurons")
-        groups = dependencies.groups()
-        ratios = resolve_ratios(groups, config.ratio, {k: v / 100 for k, v in config.layer_percent.items()}, "layer_percent")
-        # Blocked linear layers are the norm in transformers (residual adds, head reshapes), so
-        # they are listed in details rather than warned about one by one.
-        plan_groups(pruner, groups, ratios, criterion=config.criterion, round_to=config.round_to,
-                    skip=set(config.skip_layers), warn_blocked=False)
-        heads: list[dict] = []
-        if config.heads_ratio > 0:
-            ctx.progress(0.5, "prune-neurons: finding attention heads")
-            blocks, warnings = find_attention_blocks(graph)
-            output.warnings.extend(warnings)
-            covered = {name for block in blocks for name in block.softmax}
-            for node in graph:
-                if node.op_type == "Softmax" and node.name not in covered and not any(node.name in w for w in warnings):
-                    output.warnings.append(
-                        f"Softmax node '{node.name}' is not part of a recognised attention block, so its heads were left alone."
-                    )
-            for block in blocks:
-                entry = {"block": block.name, "heads": block.heads, "head_dim": block.head_dim}
-                if set(config.skip_layers) & {block.name}:
-                    entry.update(kept_heads=block.heads, status="skipped by config")
-                else:
-                    kept = pruner.prune(block.group, config.heads_ratio, config.criterion, 1, entry)
-                    entry["kept_heads"] = kept
-                    if kept != block.heads:
-                        set_head_count(block, kept, graph)
-                entry.pop("kept", None)
-                heads.append(entry)
-        pruner.apply(dependencies.depthwise)
-        pruned = pruner.finish()
+        ctx.progress(0.1, "prune-neurons: finding layer pairs and attention blocks")
+        pruned, report, heads = prune_neurons(
+            model,
+            ratio=config.ratio,
+            heads_ratio=config.heads_ratio,
+            layer_ratios={k: v / 100 for k, v in config.layer_percent.items()},
+            criterion=config.criterion,
+            round_to=config.round_to,
+            skip=config.skip_layers,
+        )
         output.warnings.extend(report.warnings)
         output.details.update(report.to_dict())
         output.details["attention"] = heads

@@ -1,0 +1,73 @@
+"""`onnx-workbench prune-scan`: how much does pruning each layer alone cost?
+
+    onnx-workbench prune-scan model.onnx --ratios 0.1,0.3,0.5 --min-cosine 0.99 --json
+
+Prunes every prunable channel group (CNNs) or FFN layer and attention block (transformers)
+alone at each ratio and compares the outputs with the original on seeded random inputs.
+With --min-cosine it also prints per-layer percentages for prune-channels/prune-neurons
+`layer_percent`. Exit status 0, or 2 when the model or a setting is refused.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from pipelines.errors import ConfigError
+from pipelines.pruning.sensitivity import DEFAULT_RATIOS, derive_ratios, scan_sensitivity
+
+NAME = "prune-scan"
+HELP = "measure each layer's pruning sensitivity and suggest per-layer ratios"
+
+
+def parse_ratios(text: str) -> list[float]:
+    """Comma-separated fractions such as '0.1,0.3,0.5'."""
+    try:
+        return [float(item) for item in text.split(",") if item.strip()]
+    except ValueError:
+        raise ConfigError(f"--ratios takes fractions separated by commas such as 0.1,0.3,0.5, not '{text}'.") from None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of the `prune-scan` subcommand."""
+    parser.add_argument("model", metavar="MODEL", help="the model to scan")
+    parser.add_argument("--ratios", default=",".join(str(r) for r in DEFAULT_RATIOS),
+                        help="fractions to prune each layer by (default 0.1,0.3,0.5)")
+    parser.add_argument("--mode", choices=("auto", "channels", "neurons"), default="auto",
+                        help="Conv channels or MatMul neurons/heads (default: channels when the model has a Conv)")
+    parser.add_argument("--criterion", choices=("l1", "l2", "bn-gamma"), default="l1", help="how channels are ranked")
+    parser.add_argument("--min-cosine", type=float, metavar="X", help="also derive per-layer percentages keeping cosine >= X")
+    parser.add_argument("--json", action="store_true", help="print the table as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Scan the model and print the table (or JSON)."""
+    ratios = parse_ratios(args.ratios)
+    if args.min_cosine is not None and not 0 < args.min_cosine <= 1:
+        raise ConfigError(f"--min-cosine must be between 0 and 1, got {args.min_cosine}.")
+
+    def progress(fraction: float, message: str) -> None:
+        if not args.json:
+            print(f"\r{fraction:4.0%} {message[:70]:<70}", end="", file=sys.stderr, flush=True)
+
+    table = scan_sensitivity(args.model, ratios, mode=args.mode, criterion=args.criterion, on_progress=progress)
+    if not args.json:
+        print(file=sys.stderr)
+    derived = derive_ratios(table, args.min_cosine) if args.min_cosine is not None else None
+    if args.json:
+        data = table.to_dict()
+        if derived is not None:
+            data["layer_percent"] = derived
+        print(json.dumps(data, indent=2))
+        return 0
+    print(f"{'unit':<44} {'kind':<8} {'ratio':>5} {'kept':>9} {'cosine':>9} {'top-1':>6} {'params -':>9}")
+    for row in table.rows:
+        top1 = f"{row.top1:6.1%}" if row.top1 is not None else "     -"
+        print(f"{row.unit[:44]:<44} {row.kind:<8} {row.ratio:>5.0%} {row.kept:>4}/{row.size:<4} "
+              f"{row.cosine:>9.5f} {top1} {row.params_removed:>9}")
+    for unit, reason in table.skipped.items():
+        print(f"skipped {unit}: {reason}")
+    if derived is not None:
+        text = ",".join(f"{unit}:{percent}" for unit, percent in derived.items())
+        print(f"layer_percent (cosine >= {args.min_cosine}): {text or 'none'}")
+    return 0
