@@ -1,0 +1,394 @@
+"""The version tree of one session: immutable model files in a workspace folder, and how they relate.
+
+Version 0 ("original") is a copy of the user's model; every other version is one pass applied
+to its parent. A version's id hashes (parent id, pass name, full config), so applying the same
+step twice returns the existing version without recomputing it (as Olive's footprint does).
+The tree is kept in `workspace.json` beside the versions so a session can be reopened.
+
+Layout::
+
+    <root>/workspace.json
+    <root>/versions/<id>/model.onnx   (+ external data files, if the pass wrote any)
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from pipelines.errors import Cancelled, ConfigError, ModelRefused
+from pipelines.model import load_model
+from pipelines.model_files import copy_model, model_size_bytes
+from pipelines.passes.base import PassConfig
+from pipelines.passes.engine import make_config, run_pass
+from pipelines.recipe import Recipe
+from pipelines.safe_write import write_text_atomic
+from pipelines.verify import Tolerance, verify_models
+
+ROOT_ID = "original"
+WORKSPACE_FILE = "workspace.json"
+MODEL_FILE = "model.onnx"
+WORKSPACE_FORMAT = 1
+FLAG_OUT_OF_TOLERANCE = "fidelity below tolerance"
+FLAG_NOT_VERIFIED = "not verified"
+
+
+def default_sessions_dir() -> Path:
+    """Where sessions live unless told otherwise: the user's cache dir."""
+    return Path(platformdirs.user_cache_dir("onnx-workbench")) / "sessions"
+
+
+def version_id(parent_id: str, pass_name: str, config: dict[str, Any]) -> str:
+    """Stable id of the step (parent, pass, config): same step, same id."""
+    canonical = json.dumps(
+        {"parent": parent_id, "pass": pass_name, "config": config},
+        sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
+
+
+@dataclass
+class Version:
+    """One immutable model file in the tree and what we know about it."""
+
+    id: str
+    number: int  # creation order, for display ("v3")
+    parent: str | None
+    pass_name: str | None
+    config: dict[str, Any]
+    file: str  # relative to the workspace root
+    created: str  # ISO 8601, UTC
+    metrics: dict[str, Any] = field(default_factory=dict)  # size_bytes, nodes, params, macs, fidelity, latency...
+    changes: dict[str, Any] = field(default_factory=dict)  # GraphDiff.to_dict() against the parent
+    summary: str = ""  # GraphDiff.summary()
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    label: str = ""
+
+    @property
+    def fidelity_passed(self) -> bool | None:
+        """True/False when the version was verified against the original, None when it was not."""
+        fidelity = self.metrics.get("fidelity")
+        return None if not fidelity else bool(fidelity.get("passed"))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data, as stored in workspace.json."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Version:
+        """The version written by `to_dict`."""
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+class Workspace:
+    """A session folder with its tree of versions; all methods are pure Python (no Qt)."""
+
+    def __init__(self, root: Path, source: Path, settings: dict[str, Any], versions: list[Version]) -> None:
+        self.root = root
+        self.source = source
+        # Verification inputs are session-wide so every version is compared on the same data.
+        self.settings = settings
+        self._versions: dict[str, Version] = {v.id: v for v in versions}
+
+    # ---- creation and persistence -------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        source: str | Path,
+        root: str | Path | None = None,
+        *,
+        dims: dict[str, int] | None = None,
+        data: str | Path | None = None,
+        samples: int = 4,
+        seed: int = 0,
+        tolerance: Tolerance = Tolerance(),
+    ) -> Workspace:
+        """Start a session on `source`: copy it (and its external data) in as version 0."""
+        source = Path(source).resolve()
+        load_model(source, infer_shapes=False)  # refuse a bad model before making a folder
+        if root is None:
+            stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+            root = default_sessions_dir() / f"{stamp}-{uuid.uuid4().hex[:6]}"
+        root = Path(root)
+        if (root / WORKSPACE_FILE).exists():
+            raise ConfigError(f"{root} already holds a session; open it or choose another folder.")
+        relative = Path("versions") / ROOT_ID / MODEL_FILE
+        copy_model(source, root / relative)
+        settings = {
+            "dims": dims or {},
+            "data": str(data) if data is not None else None,
+            "samples": samples,
+            "seed": seed,
+            "tolerance": tolerance.to_dict(),
+        }
+        workspace = cls(root, source, settings, [])
+        original = Version(
+            id=ROOT_ID, number=0, parent=None, pass_name=None, config={}, file=relative.as_posix(),
+            created=_now(), label="original",
+        )
+        original.metrics = workspace._measure(root / relative)
+        workspace._versions[ROOT_ID] = original
+        workspace.save()
+        return workspace
+
+    @classmethod
+    def open(cls, root: str | Path) -> Workspace:
+        """Reopen a saved session."""
+        root = Path(root)
+        path = root / WORKSPACE_FILE
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except OSError:
+            raise ConfigError(f"{root} holds no session ({WORKSPACE_FILE} is missing); choose a session folder.") from None
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path} is damaged (line {exc.lineno}); start a new session from the model.") from None
+        if data.get("format") != WORKSPACE_FORMAT:
+            raise ConfigError(f"{path} has format {data.get('format')!r}; this release reads format {WORKSPACE_FORMAT}.")
+        versions = [Version.from_dict(v) for v in data["versions"]]
+        return cls(root, Path(data["source"]), data["settings"], versions)
+
+    def save(self) -> Path:
+        """Write workspace.json atomically."""
+        data = {
+            "format": WORKSPACE_FORMAT,
+            "source": str(self.source),
+            "settings": self.settings,
+            "versions": [v.to_dict() for v in self._versions.values()],
+        }
+        return write_text_atomic(self.root / WORKSPACE_FILE, json.dumps(data, indent=2))
+
+    # ---- queries ------------------------------------------------------------------------
+
+    @property
+    def versions(self) -> list[Version]:
+        """Every version in creation order."""
+        return sorted(self._versions.values(), key=lambda v: v.number)
+
+    @property
+    def original(self) -> Version:
+        """Version 0, the copy of the user's model."""
+        return self._versions[ROOT_ID]
+
+    @property
+    def tolerance(self) -> Tolerance:
+        """The session's default fidelity tolerance."""
+        return Tolerance.from_dict(self.settings.get("tolerance", {}))
+
+    def get(self, version_id: str) -> Version:
+        """The version with this id, or ConfigError."""
+        try:
+            return self._versions[version_id]
+        except KeyError:
+            raise ConfigError(f"this session has no version '{version_id}'; pick one from the tree.") from None
+
+    def path_of(self, version_id: str) -> Path:
+        """The model file of a version."""
+        return self.root / self.get(version_id).file
+
+    def children(self, version_id: str) -> list[Version]:
+        """Direct children of a version, oldest first."""
+        return [v for v in self.versions if v.parent == version_id]
+
+    def path_to(self, version_id: str) -> list[Version]:
+        """The versions from the original down to `version_id`, both included."""
+        chain = [self.get(version_id)]
+        while chain[-1].parent is not None:
+            chain.append(self.get(chain[-1].parent))
+        return chain[::-1]
+
+    def recipe_for(self, version_id: str) -> Recipe:
+        """The recipe that rebuilds `version_id` from the original."""
+        steps = [(v.pass_name or "", v.config) for v in self.path_to(version_id)[1:]]
+        return Recipe.from_steps(steps, where=f"version {version_id}")
+
+    # ---- changes ------------------------------------------------------------------------
+
+    def apply(
+        self,
+        parent_id: str,
+        pass_name: str,
+        config: PassConfig | dict[str, Any] | None = None,
+        *,
+        verify: bool = True,
+        tolerance: Tolerance | None = None,
+        on_progress: Callable[[float, str], None] | None = None,
+        is_cancelled: Callable[[], bool] | None = None,
+    ) -> Version:
+        """Apply a pass to a version and add the result; the same step again returns the cached version.
+
+        A failing or cancelled pass adds nothing and leaves no file behind.
+        """
+        parent = self.get(parent_id)
+        if not isinstance(config, PassConfig):
+            config = make_config(pass_name, config)
+        config_dict = config.to_dict()
+        vid = version_id(parent.id, pass_name, config_dict)
+        tolerance = tolerance or self.tolerance
+        cached = self._versions.get(vid)
+        if cached is not None and (self.root / cached.file).is_file():
+            if verify and (cached.metrics.get("fidelity") or {}).get("tolerance") != tolerance.to_dict():
+                self._verify_into(cached, self.root / cached.file, tolerance, None, is_cancelled)
+                self.save()
+            return cached
+
+        staging = self.root / f".staging-{vid}-{uuid.uuid4().hex[:6]}"
+        target = staging / MODEL_FILE
+        staging.mkdir(parents=True)
+        try:
+            result = run_pass(
+                pass_name, self.root / parent.file, target, config,
+                on_progress=_scaled(on_progress, 0.0, 0.8 if verify else 1.0),
+                is_cancelled=is_cancelled,
+            )
+            version = Version(
+                id=vid,
+                number=max(v.number for v in self._versions.values()) + 1,
+                parent=parent.id,
+                pass_name=pass_name,
+                config=config_dict,
+                file=(Path("versions") / vid / MODEL_FILE).as_posix(),
+                created=_now(),
+                changes=result.changes.to_dict(),
+                summary=result.changes.summary(),
+                seconds=round(result.seconds, 4),
+                warnings=list(result.warnings),
+                flags=list(result.flags),
+                details=result.details,
+            )
+            version.metrics = self._measure(target)
+            if verify:
+                self._verify_into(version, target, tolerance, _scaled(on_progress, 0.8, 1.0), is_cancelled)
+            final = self.root / "versions" / vid
+            if final.exists():  # left over from a version deleted from the tree: replace it
+                shutil.rmtree(final)
+            staging.rename(final)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        if version.metrics.get("fidelity"):
+            version.metrics["fidelity"]["candidate"] = str(self.root / version.file)
+        self._versions[vid] = version
+        self.save()
+        return version
+
+    def add_version(self, version: Version) -> None:
+        """Record a version computed elsewhere (e.g. by a worker process on this same folder)."""
+        if version.parent not in self._versions:
+            raise ConfigError(f"version {version.id} has unknown parent '{version.parent}'.")
+        if not (self.root / version.file).is_file():
+            raise ConfigError(f"version {version.id} has no model file at {version.file}.")
+        self._versions[version.id] = version
+        self.save()
+
+    def update_metrics(self, version_id: str, **values: Any) -> Version:
+        """Store more figures on a version (e.g. latency from the profiler) and save."""
+        version = self.get(version_id)
+        version.metrics.update(values)
+        self.save()
+        return version
+
+    def rename(self, version_id: str, label: str) -> Version:
+        """Give a version a user label."""
+        version = self.get(version_id)
+        version.label = label.strip()
+        self.save()
+        return version
+
+    def delete(self, version_id: str) -> list[str]:
+        """Remove a version and all its descendants (files included); the original cannot go."""
+        if version_id == ROOT_ID:
+            raise ConfigError("the original version cannot be deleted; start a new session instead.")
+        doomed = [version_id]
+        for vid in doomed:  # grows while we walk: breadth-first over descendants
+            doomed.extend(v.id for v in self.children(vid))
+        for vid in doomed:
+            version = self._versions.pop(vid)
+            shutil.rmtree((self.root / version.file).parent, ignore_errors=True)
+        self.save()
+        return doomed
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    def _measure(self, path: Path) -> dict[str, Any]:
+        """Size, node count, parameters and MACs of a model file."""
+        from pipelines.analysis import analyze
+
+        proto = load_model(path, infer_shapes=False).proto
+        analysis = analyze(proto, dims=self.settings.get("dims") or None)
+        return {
+            "size_bytes": model_size_bytes(path),
+            "nodes": len(proto.graph.node),
+            "params": analysis.params,
+            "macs": analysis.macs,
+        }
+
+    def _verify_into(
+        self,
+        version: Version,
+        path: Path,
+        tolerance: Tolerance,
+        on_progress: Callable[[float, str], None] | None,
+        is_cancelled: Callable[[], bool] | None,
+    ) -> None:
+        """Compare `path` with the original and record fidelity and flags on `version`."""
+        # Re-verifying (another tolerance) replaces the previous verdict.
+        version.flags = [
+            f for f in version.flags if f != FLAG_OUT_OF_TOLERANCE and not f.startswith(FLAG_NOT_VERIFIED)
+        ]
+        try:
+            report = verify_models(
+                self.root / self.original.file, path,
+                data=self.settings.get("data"), samples=self.settings.get("samples", 4),
+                seed=self.settings.get("seed", 0), dims=self.settings.get("dims") or None,
+                tolerance=tolerance, on_progress=on_progress, is_cancelled=is_cancelled,
+            )
+        except Cancelled:
+            raise
+        except (ModelRefused, ConfigError) as exc:
+            # A model ORT cannot run here (custom ops, other outputs) is still a version: mark it.
+            version.metrics["fidelity"] = None
+            version.flags.append(f"{FLAG_NOT_VERIFIED} ({exc})")
+            return
+        version.metrics["fidelity"] = report.to_dict()
+        if not report.passed:
+            version.flags.append(FLAG_OUT_OF_TOLERANCE)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _scaled(
+    callback: Callable[[float, str], None] | None, start: float, end: float
+) -> Callable[[float, str], None] | None:
+    """Map a sub-task's progress in [0, 1] onto [start, end] of the whole."""
+    if callback is None:
+        return None
+
+    def report(fraction: float, message: str) -> None:
+        callback(start + (end - start) * fraction, message)
+
+    return report
+
+
+__all__ = [
+    "FLAG_NOT_VERIFIED",
+    "FLAG_OUT_OF_TOLERANCE",
+    "ROOT_ID",
+    "Version",
+    "Workspace",
+    "default_sessions_dir",
+    "version_id",
+]

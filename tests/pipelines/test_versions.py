@@ -1,0 +1,161 @@
+"""The version tree: cache hits, branches, recipes, failures, persistence."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnx
+import pytest
+
+import pipelines.versions as versions_module
+from pipelines.errors import Cancelled, ConfigError, ModelRefused, PassFailed
+from pipelines.recipe import run_recipe
+from pipelines.verify import Tolerance
+from pipelines.versions import FLAG_NOT_VERIFIED, FLAG_OUT_OF_TOLERANCE, ROOT_ID, Workspace, version_id
+from workbench_toy_passes import build_classifier
+
+
+@pytest.fixture()
+def source(tmp_path: Path) -> Path:
+    return build_classifier(tmp_path / "user" / "model.onnx")
+
+
+@pytest.fixture()
+def workspace(source: Path, tmp_path: Path) -> Workspace:
+    return Workspace.create(source, tmp_path / "session", samples=2)
+
+
+def test_create_copies_the_source_as_version_zero(source: Path, workspace: Workspace) -> None:
+    before = source.read_bytes()
+    original = workspace.original
+    assert original.id == ROOT_ID and original.parent is None and original.number == 0
+    assert workspace.path_of(ROOT_ID).read_bytes() == before
+    assert workspace.path_of(ROOT_ID) != source
+    assert original.metrics["nodes"] == 4 and original.metrics["size_bytes"] == len(before)
+    assert original.metrics["params"] == 8 * 16 + 16 + 16 * 5
+    assert (workspace.root / "workspace.json").is_file()
+    with pytest.raises(ConfigError, match="already holds a session"):
+        Workspace.create(source, workspace.root)
+
+
+def test_apply_records_changes_metrics_and_fidelity(source: Path, workspace: Workspace) -> None:
+    progress: list[float] = []
+    version = workspace.apply(ROOT_ID, "toy-scale", {"factor": 2.0}, on_progress=lambda f, m: progress.append(f))
+    assert version.parent == ROOT_ID and version.number == 1 and version.pass_name == "toy-scale"
+    assert version.config == {"tensor": "W2", "factor": 2.0}
+    assert version.id == version_id(ROOT_ID, "toy-scale", {"tensor": "W2", "factor": 2.0})
+    assert version.summary == "~1 MatMul" and version.changes["changed"] == ["fc2"]
+    assert workspace.path_of(version.id).is_file()
+    fidelity = version.metrics["fidelity"]
+    assert fidelity["passed"] is True and fidelity["samples"] == 2  # scaled logits: cosine 1
+    assert fidelity["candidate"] == str(workspace.path_of(version.id))
+    assert version.fidelity_passed is True and version.flags == []
+    assert progress == sorted(progress) and progress[-1] == pytest.approx(1.0)
+    # Stricter tolerance: the cached version is re-judged and flagged, not hidden.
+    strict = workspace.apply(ROOT_ID, "toy-scale", {"factor": 2.0}, tolerance=Tolerance(max_abs=1e-3))
+    assert strict is version and strict.flags == [FLAG_OUT_OF_TOLERANCE] and strict.fidelity_passed is False
+
+
+def test_repeating_a_step_is_a_cache_hit(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = workspace.apply(ROOT_ID, "toy-rename", {"mode": "exact"})
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("a cached step ran again")
+
+    monkeypatch.setattr(versions_module, "run_pass", must_not_run)
+    # Same config spelled out in full is the same step.
+    again = workspace.apply(ROOT_ID, "toy-rename", {"mode": "exact", "count": 2})
+    assert again is first and len(workspace.versions) == 2
+
+
+def test_branch_after_going_back_and_recipe_export(source: Path, workspace: Workspace, tmp_path: Path) -> None:
+    a = workspace.apply(ROOT_ID, "toy-rename", {"mode": "exact"})
+    b = workspace.apply(a.id, "toy-scale", {"factor": 0.5})
+    c = workspace.apply(ROOT_ID, "toy-scale", {"factor": 0.5})  # back to the original, other branch
+    assert c.id != b.id and c.parent == ROOT_ID
+    assert [v.id for v in workspace.children(ROOT_ID)] == [a.id, c.id]
+    assert [v.id for v in workspace.path_to(b.id)] == [ROOT_ID, a.id, b.id]
+    assert [v.id for v in workspace.path_to(c.id)] == [ROOT_ID, c.id]
+    recipe = workspace.recipe_for(b.id)
+    assert [(s.pass_name, s.config.to_dict()) for s in recipe.steps] == [
+        ("toy-rename", a.config), ("toy-scale", b.config)
+    ]
+    assert workspace.recipe_for(ROOT_ID).steps == ()
+    # The exported recipe rebuilds the version byte for byte from the user's file.
+    out = tmp_path / "rebuilt.onnx"
+    run_recipe(source, recipe, out)
+    assert out.read_bytes() == workspace.path_of(b.id).read_bytes()
+
+
+def test_failed_or_cancelled_pass_adds_no_version(workspace: Workspace) -> None:
+    with pytest.raises(PassFailed):
+        workspace.apply(ROOT_ID, "toy-fail")
+    with pytest.raises(Cancelled):
+        workspace.apply(ROOT_ID, "toy-slow", is_cancelled=lambda: True)
+    with pytest.raises(ConfigError, match="field 'factor'"):
+        workspace.apply(ROOT_ID, "toy-scale", {"factor": -2})
+    assert [v.id for v in workspace.versions] == [ROOT_ID]
+    assert sorted(p.name for p in workspace.root.iterdir()) == ["versions", "workspace.json"]
+    assert [p.name for p in (workspace.root / "versions").iterdir()] == [ROOT_ID]
+
+
+def test_model_runtime_cannot_run_is_flagged_not_hidden(workspace: Workspace) -> None:
+    version = workspace.apply(ROOT_ID, "toy-break")
+    assert version.metrics["fidelity"] is None and version.fidelity_passed is None
+    assert version.flags[0].startswith(FLAG_NOT_VERIFIED) and "ONNX Runtime cannot load" in version.flags[0]
+
+
+def test_save_open_rename_delete(workspace: Workspace) -> None:
+    a = workspace.apply(ROOT_ID, "toy-rename")
+    b = workspace.apply(a.id, "toy-scale", {"factor": 3.0}, verify=False)
+    workspace.rename(b.id, "  tripled  ")
+    workspace.update_metrics(b.id, latency={"median_ms": 0.1})
+    reopened = Workspace.open(workspace.root)
+    assert [v.to_dict() for v in reopened.versions] == [v.to_dict() for v in workspace.versions]
+    assert reopened.get(b.id).label == "tripled" and "fidelity" not in reopened.get(b.id).metrics
+    assert reopened.get(b.id).metrics["latency"] == {"median_ms": 0.1}
+    assert reopened.source == workspace.source and reopened.tolerance == Tolerance()
+    removed = reopened.delete(a.id)
+    assert removed == [a.id, b.id] and [v.id for v in reopened.versions] == [ROOT_ID]
+    assert not (reopened.root / "versions" / a.id).exists()
+    assert [v.id for v in Workspace.open(workspace.root).versions] == [ROOT_ID]
+    with pytest.raises(ConfigError, match="cannot be deleted"):
+        reopened.delete(ROOT_ID)
+    with pytest.raises(ConfigError, match="no version 'zzz'"):
+        reopened.get("zzz")
+    # After deleting, the same step runs again and lands at the same id.
+    assert reopened.apply(ROOT_ID, "toy-rename").id == a.id
+
+
+def test_open_refuses_folders_without_a_session(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="holds no session"):
+        Workspace.open(tmp_path)
+    (tmp_path / "workspace.json").write_text("{ not json")
+    with pytest.raises(ConfigError, match="is damaged"):
+        Workspace.open(tmp_path)
+
+
+def test_external_data_is_copied_along(tmp_path: Path) -> None:
+    user = tmp_path / "user"
+    model = onnx.load(str(build_classifier(tmp_path / "plain.onnx")))
+    user.mkdir()
+    onnx.save(model, str(user / "big.onnx"), save_as_external_data=True, location="big.weights", size_threshold=0)
+    workspace = Workspace.create(user / "big.onnx", tmp_path / "session")
+    copied = workspace.path_of(ROOT_ID).parent / "big.weights"
+    assert copied.read_bytes() == (user / "big.weights").read_bytes()
+    assert workspace.original.metrics["size_bytes"] == (user / "big.onnx").stat().st_size + copied.stat().st_size
+    version = workspace.apply(ROOT_ID, "toy-scale", {"factor": 1.0})
+    assert version.metrics["fidelity"]["passed"] is True
+
+
+def test_external_data_outside_the_folder_is_refused(tmp_path: Path) -> None:
+    model = onnx.load(str(build_classifier(tmp_path / "plain.onnx")))
+    (tmp_path / "user").mkdir()
+    onnx.save(model, str(tmp_path / "outside.bin.onnx"), save_as_external_data=True, location="outside.bin", size_threshold=0)
+    hostile = onnx.load(str(tmp_path / "outside.bin.onnx"), load_external_data=False)
+    for tensor in hostile.graph.initializer:
+        for entry in tensor.external_data:
+            if entry.key == "location":
+                entry.value = "../outside.bin"
+    onnx.save(hostile, str(tmp_path / "user" / "hostile.onnx"))
+    with pytest.raises(ModelRefused, match="outside"):
+        Workspace.create(tmp_path / "user" / "hostile.onnx", tmp_path / "session")
