@@ -1,0 +1,149 @@
+"""The graph view's scene items: one node box per operator and one path item per batch of edges.
+
+Both derive from Qt's rect/path items so bounding rects, shapes and hit tests stay in C++;
+only paint() is Python, and it picks its detail from the zoom (level of detail): far out a
+node is one fillRect, closer it gets a border, then its op type, then name, attributes and
+initializers. Nothing here calls setBrush/setPen on items (PySide6 6.12 aborts after a few
+thousand such calls); colours are plain attributes read by paint().
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QPainter, QPainterPath
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsRectItem, QStyle
+
+from pipelines.graph_layout import KIND_OP
+from widgets import node_style as style
+
+# Zoom thresholds (scene → device scale) for each level of detail.
+FAR_LOD = 0.22  # below: a flat coloured rectangle
+TITLE_LOD = 0.45  # from here: op type
+DETAIL_LOD = 0.8  # from here: name, attributes, initializer lines
+LABEL_LOD = 0.7  # edge shape labels
+RING = 3.0  # room around a box for the selection/highlight ring
+
+
+class NodeItem(QGraphicsRectItem):
+    """One node box; `fill`, `ring` and `light_text` are set by the view and read by paint()."""
+
+    # Distinguishes node boxes from edges in itemAt() without isinstance on PySide wrappers.
+    Type = QGraphicsItem.UserType + 1
+
+    def __init__(self, index: int, name: str, kind: int, title: str, details: list[str],
+                 box: QRectF, fill: tuple[int, int, int]) -> None:
+        super().__init__(box.adjusted(-RING, -RING, RING, RING))
+        self.index = index
+        self.name = name
+        self.kind = kind
+        self.title = title
+        self.details = details
+        self.box = box
+        self.fill = fill
+        self.light_text = False
+        self.ring: tuple[int, int, int] | None = None
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+
+    def type(self) -> int:  # noqa: A003 - Qt's name
+        """Qt item type, so views can tell nodes from edges."""
+        return NodeItem.Type
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:  # noqa: ANN001 - Qt types
+        """Draw the box with as much text as the zoom allows."""
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        box = self.box
+        if lod < FAR_LOD:
+            accent = style.SELECTED_RGB if selected else self.ring
+            painter.fillRect(box, style.brush(accent or self.fill))
+            return
+        if selected:
+            painter.setPen(style.pen(style.SELECTED_RGB, 3.0))
+        elif self.ring is not None:
+            painter.setPen(style.pen(self.ring, 3.0))
+        else:
+            painter.setPen(style.pen(style.BORDER_RGB, 1.0))
+        painter.setBrush(style.brush(self.fill))
+        radius = 4.0 if self.kind == KIND_OP else box.height() / 2
+        painter.drawRoundedRect(box, radius, radius)
+        if lod < TITLE_LOD:
+            return
+        painter.setPen(style.pen((255, 255, 255) if self.light_text else (20, 20, 20)))
+        inner = box.adjusted(6, 0, -6, 0)
+        if self.kind != KIND_OP:
+            # Inputs/outputs: tensor name and shape on two centred lines.
+            painter.setFont(style.font(11, True))
+            painter.drawText(QRectF(inner.x(), box.y() + 2, inner.width(), 16),
+                             Qt.AlignmentFlag.AlignCenter, self.title)
+            if lod >= DETAIL_LOD and self.details and self.details[0]:
+                painter.setFont(style.font(10))
+                painter.drawText(QRectF(inner.x(), box.y() + 17, inner.width(), 14),
+                                 Qt.AlignmentFlag.AlignCenter, self.details[0])
+            return
+        painter.setFont(style.font(12, True))
+        painter.drawText(QRectF(inner.x(), box.y() + 2, inner.width(), 18),
+                         Qt.AlignmentFlag.AlignCenter, self.title)
+        if lod < DETAIL_LOD:
+            return
+        painter.setFont(style.font(10))
+        y = box.y() + 21
+        for line in self.details:
+            painter.drawText(QRectF(inner.x(), y, inner.width(), 13),
+                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, line)
+            y += 13
+
+
+def edges_path(offsets: np.ndarray, points: np.ndarray, edges: np.ndarray) -> QPainterPath:
+    """One path for the given edges: smooth S-curves between layers and a small arrowhead."""
+    path = QPainterPath()
+    for e in edges.tolist():
+        pts = points[offsets[e] : offsets[e + 1]].tolist()
+        x0, y0 = pts[0]
+        path.moveTo(x0, y0)
+        for x1, y1 in pts[1:]:
+            if x1 == x0:
+                path.lineTo(x1, y1)
+            else:
+                mid = (y0 + y1) / 2
+                path.cubicTo(x0, mid, x1, mid, x1, y1)
+            x0, y0 = x1, y1
+        path.moveTo(x0 - 3.5, y0 - 6.0)
+        path.lineTo(x0, y0)
+        path.lineTo(x0 + 3.5, y0 - 6.0)
+    return path
+
+
+class EdgeBatchItem(QGraphicsPathItem):
+    """A few hundred edges drawn as one path, with tensor-shape labels when zoomed in."""
+
+    def __init__(self, path: QPainterPath, label_xy: np.ndarray, labels: list[str],
+                 rgb: tuple[int, int, int] = style.EDGE_RGB, width: float = 1.0) -> None:
+        super().__init__(path)
+        self.label_xy = label_xy
+        self.labels = labels
+        self.rgb = rgb
+        self.width = width
+        self.setZValue(-1)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        # exposedRect lets paint() skip labels outside the repainted area.
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:  # noqa: ANN001 - Qt types
+        """Draw the edges (cosmetic hairlines when far out) and, close up, their labels."""
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, lod >= FAR_LOD)
+        painter.setPen(style.pen(self.rgb, self.width, lod < FAR_LOD))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(self.path())
+        if lod < LABEL_LOD or not self.labels:
+            return
+        area = option.exposedRect
+        xy = self.label_xy
+        inside = (
+            (xy[:, 0] >= area.left() - 80) & (xy[:, 0] <= area.right())
+            & (xy[:, 1] >= area.top() - 12) & (xy[:, 1] <= area.bottom() + 12)
+        )
+        painter.setFont(style.font(9))
+        painter.setPen(style.pen((90, 90, 90)))
+        for i in np.flatnonzero(inside).tolist():
+            painter.drawText(QPointF(xy[i, 0] + 4, xy[i, 1] + 11), self.labels[i])

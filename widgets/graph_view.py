@@ -1,0 +1,512 @@
+"""The native graph view: a layered drawing of an ONNX graph that stays smooth at 50,000 nodes.
+
+Layout comes from pipelines.graph_layout (Qt-free); this module turns it into scene items,
+handles zoom/pan/fit, selection, overlays (a value per node shown as a colour ramp with a
+legend), diff highlights, If/Loop/Scan subgraphs (double-click, breadcrumb back) and offscreen
+export to PNG or SVG.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QResizeEvent, QWheelEvent
+from PySide6.QtWidgets import (
+    QGraphicsScene,
+    QGraphicsView,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QToolButton,
+    QWidget,
+)
+
+from pipelines.errors import WorkbenchError
+from pipelines.graph_layout import LayoutResult, layout_graph, subgraph_of
+from widgets import node_style as style
+from widgets.graph_items import EdgeBatchItem, NodeItem, edges_path
+from widgets.graph_legend import LEGEND_H, LEGEND_W, Legend, paint_legend
+from widgets.minimap import Minimap
+
+EDGES_PER_BATCH = 256
+ZOOM_STEP = 1.25
+MAX_SCALE = 4.0
+READABLE_SCALE = 0.8  # a graph too big to fit readably opens at this zoom, at its top
+EXPORT_MAX_SIDE = 4096
+EXPORT_TALL_RATIO = 20.0  # exports taller than this (height/width) wrap into columns
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """A value per node name drawn as colours, e.g. latency share or MACs."""
+
+    values: dict[str, float]
+    label: str = ""
+    unit: str = ""
+
+
+class GraphView(QGraphicsView):
+    """QGraphicsView of one ONNX graph; see the module docstring for what it offers."""
+
+    nodeSelected = Signal(str)
+    selectionCleared = Signal()
+    graphChanged = Signal(str)  # breadcrumb text after entering or leaving a subgraph
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
+        # Items restore what they change; skipping Qt's save/restore per item is measurable.
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing)
+        self.setBackgroundBrush(style.brush(style.BACKGROUND_RGB))
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._stack: list[tuple[str, onnx.GraphProto]] = []
+        self._layout: LayoutResult | None = None
+        self._items: list[NodeItem] = []
+        self._by_name: dict[str, int] = {}
+        self._base_rgb = np.zeros((0, 3), np.uint8)
+        self._fill_rgb = np.zeros((0, 3), np.uint8)
+        self._overlay: Overlay | None = None
+        self._overlay_range = (0.0, 0.0)
+        self._highlight: dict[str, set[str]] = {}
+        self._focus_edges: EdgeBatchItem | None = None
+        self.minimap = Minimap(self, self.centerOn)
+        self.legend = Legend(self)
+        self.legend.hide()
+        self._crumb = _Breadcrumb(self, self.close_subgraph)
+        self._crumb.hide()
+        self.scene().selectionChanged.connect(self._on_selection)
+        self.horizontalScrollBar().valueChanged.connect(self._sync_minimap)
+        self.verticalScrollBar().valueChanged.connect(self._sync_minimap)
+
+    # ----------------------------------------------------------------- model and subgraphs
+    def set_model(self, model: onnx.ModelProto) -> None:
+        """Show the main graph of `model` (replacing whatever was shown)."""
+        self._stack = [(model.graph.name or "main graph", model.graph)]
+        self._show(model.graph)
+
+    def open_subgraph(self, node_name: str, attr: str) -> None:
+        """Enter the body graph stored in attribute `attr` of node `node_name`."""
+        if self._layout is None:
+            raise WorkbenchError("No model is shown; open a model before entering a subgraph.")
+        body = subgraph_of(self._stack[-1][1], self._layout.graph, node_name, attr)
+        self._stack.append((f"{node_name}/{attr}", body))
+        self._show(body)
+
+    def close_subgraph(self) -> None:
+        """Go back to the enclosing graph (no-op at the main graph)."""
+        if len(self._stack) > 1:
+            self._stack.pop()
+            self._show(self._stack[-1][1])
+
+    def breadcrumb(self) -> list[str]:
+        """Names of the graphs from the main graph to the one shown."""
+        return [title for title, _ in self._stack]
+
+    def node_names(self) -> list[str]:
+        """Names of all nodes shown (operators, then inputs/outputs as 'input:x'/'output:y')."""
+        return list(self._layout.graph.names) if self._layout is not None else []
+
+    def layout_result(self) -> LayoutResult | None:
+        """The layout currently drawn (boxes and edges), for tests and tools."""
+        return self._layout
+
+    def node_item(self, name: str) -> NodeItem:
+        """The scene item of a node; KeyError if there is none."""
+        return self._items[self._by_name[name]]
+
+    def _show(self, graph: onnx.GraphProto) -> None:
+        layout = layout_graph(graph)
+        self._build_scene(layout)
+        self._crumb.set_path(self.breadcrumb())
+        self._crumb.setVisible(len(self._stack) > 1)
+        self.graphChanged.emit(" › ".join(self.breadcrumb()))
+        self._open_view()
+
+    def _build_scene(self, layout: LayoutResult) -> None:
+        scene = self.scene()
+        scene.clearSelection()
+        scene.clear()
+        self._focus_edges = None
+        self._layout = layout
+        info = layout.graph
+        self._base_rgb = style.category_colours(info.categories)
+        self._by_name = {}
+        for i, name in enumerate(info.names):
+            self._by_name.setdefault(name, i)
+        x, y, w, h = layout.x.tolist(), layout.y.tolist(), layout.w.tolist(), layout.h.tolist()
+        base = [tuple(rgb) for rgb in self._base_rgb.tolist()]
+        self._items = []
+        add = scene.addItem
+        for i in range(len(info)):
+            item = NodeItem(i, info.names[i], info.kinds[i], info.titles[i], info.details[i],
+                            QRectF(x[i], y[i], w[i], h[i]), base[i])
+            if info.subgraphs[i]:
+                item.setToolTip(f"{info.names[i]}: double-click to open {', '.join(info.subgraphs[i])}")
+            add(item)
+            self._items.append(item)
+        for batch in self._edge_batches(layout):
+            add(batch)
+        x0, y0, x1, y1 = layout.bounds
+        scene.setSceneRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+        self._restyle()
+
+    def _edge_batches(self, layout: LayoutResult) -> list[EdgeBatchItem]:
+        """Edges grouped by where they start, so each batch covers a compact band of the scene."""
+        n_edges = len(layout.graph.edge_src)
+        if n_edges == 0:
+            return []
+        starts = layout.edge_points[layout.edge_offsets[:-1]]
+        order = np.lexsort((starts[:, 0], starts[:, 1]))
+        labels = layout.graph.edge_labels
+        src = layout.graph.edge_src
+        batches = []
+        for lo in range(0, n_edges, EDGES_PER_BATCH):
+            chunk = order[lo : lo + EDGES_PER_BATCH]
+            # One label per (source, text): a tensor fanning out to many consumers is named once.
+            seen: set[tuple[int, str]] = set()
+            label_rows: list[int] = []
+            for e in chunk.tolist():
+                key = (int(src[e]), labels[e])
+                if labels[e] and key not in seen:
+                    seen.add(key)
+                    label_rows.append(e)
+            label_xy = starts[label_rows] if label_rows else np.zeros((0, 2))
+            batches.append(EdgeBatchItem(edges_path(layout.edge_offsets, layout.edge_points, chunk),
+                                         label_xy, [labels[e] for e in label_rows]))
+        return batches
+
+    def _open_view(self) -> None:
+        """Fit small graphs; show the top of big ones at a readable zoom (the minimap has the rest)."""
+        self.minimap.set_picture(self._layout.boxes, self._fill_rgb, self._layout.bounds)
+        self._place_overlays()
+        if self._fit_scale() >= READABLE_SCALE * 0.6:
+            self.fit()
+            return
+        self._set_scale(READABLE_SCALE)
+        inputs = [i for i, kind in enumerate(self._layout.graph.kinds) if kind != 0]
+        top = min(inputs or [0], key=lambda i: self._layout.y[i])
+        viewport = self.viewport().rect()
+        x = self._layout.x[top] + self._layout.w[top] / 2
+        y = self._layout.y[top] + viewport.height() / (2 * READABLE_SCALE) - 10
+        self.centerOn(QPointF(x, y))
+
+    # ---------------------------------------------------------------------- zoom and pan
+    def _fit_scale(self) -> float:
+        rect = self.sceneRect()
+        view = self.viewport().rect()
+        if rect.isEmpty() or view.isEmpty():
+            return 1.0
+        return min(view.width() / rect.width(), view.height() / rect.height())
+
+    def _set_scale(self, scale: float) -> None:
+        scale = min(max(scale, min(self._fit_scale() * 0.5, 0.5)), MAX_SCALE)
+        current = self.transform().m11()
+        if current > 0:
+            self.scale(scale / current, scale / current)
+        self._sync_minimap()
+
+    def zoom(self) -> float:
+        """Current scale (1.0 = one scene unit per pixel)."""
+        return self.transform().m11()
+
+    def fit(self) -> None:
+        """Show the whole graph."""
+        self.fitInView(self.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+        if self.zoom() > MAX_SCALE:
+            self._set_scale(MAX_SCALE)
+        self._sync_minimap()
+
+    def zoom_in(self) -> None:
+        """Zoom in one step, around the view centre."""
+        self._zoom_about_centre(ZOOM_STEP)
+
+    def zoom_out(self) -> None:
+        """Zoom out one step, around the view centre."""
+        self._zoom_about_centre(1 / ZOOM_STEP)
+
+    def _zoom_about_centre(self, factor: float) -> None:
+        anchor = self.transformationAnchor()
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self._set_scale(self.zoom() * factor)
+        self.setTransformationAnchor(anchor)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt's name
+        """Wheel zooms around the pointer; Shift/Ctrl-free, like map viewers."""
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self._set_scale(self.zoom() * math.pow(ZOOM_STEP, steps))
+        event.accept()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        """+/- zoom, 0 fits, Backspace leaves a subgraph."""
+        key = event.key()
+        if key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.zoom_in()
+        elif key == Qt.Key.Key_Minus:
+            self.zoom_out()
+        elif key == Qt.Key.Key_0:
+            self.fit()
+        elif key == Qt.Key.Key_Backspace:
+            self.close_subgraph()
+        else:
+            super().keyPressEvent(event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        """Keep the minimap and legend in their corners."""
+        super().resizeEvent(event)
+        self._place_overlays()
+
+    def _place_overlays(self) -> None:
+        viewport = self.viewport().geometry()
+        self.minimap.move(viewport.right() - self.minimap.width() - 8, viewport.top() + 8)
+        self.legend.move(viewport.left() + 8, viewport.bottom() - LEGEND_H - 8)
+        self._crumb.move(viewport.left() + 8, viewport.top() + 8)
+        self._sync_minimap()
+
+    def _sync_minimap(self) -> None:
+        self.minimap.set_visible_rect(self.mapToScene(self.viewport().rect()).boundingRect())
+
+    # ------------------------------------------------------------------------- selection
+    def select_node(self, name: str) -> None:
+        """Select the node called `name` and centre the view on it (emits nodeSelected)."""
+        if name not in self._by_name:
+            raise WorkbenchError(f"There is no node called {name!r} in this graph; check the name.")
+        item = self._items[self._by_name[name]]
+        self.scene().clearSelection()
+        item.setSelected(True)
+        if self.zoom() < READABLE_SCALE * 0.6:
+            self._set_scale(READABLE_SCALE)
+        self.centerOn(item.box.center())
+
+    def selected_node(self) -> str | None:
+        """Name of the selected node, or None."""
+        items = self.scene().selectedItems()
+        return items[0].name if items else None
+
+    def _on_selection(self) -> None:
+        items = self.scene().selectedItems()
+        self._show_focus_edges(items[0].index if items else None)
+        if items:
+            self.nodeSelected.emit(items[0].name)
+        else:
+            self.selectionCleared.emit()
+
+    def _show_focus_edges(self, index: int | None) -> None:
+        """Draw the selected node's edges in the accent colour on top of the others."""
+        if self._focus_edges is not None:
+            self.scene().removeItem(self._focus_edges)
+            self._focus_edges = None
+        if index is None or self._layout is None:
+            return
+        info = self._layout.graph
+        edges = np.flatnonzero((info.edge_src == index) | (info.edge_dst == index))
+        if len(edges) == 0:
+            return
+        path = edges_path(self._layout.edge_offsets, self._layout.edge_points, edges)
+        self._focus_edges = EdgeBatchItem(path, np.zeros((0, 2)), [], style.SELECTED_RGB, 2.0)
+        self._focus_edges.setZValue(-0.5)
+        self.scene().addItem(self._focus_edges)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+        """Double-click on an If/Loop/Scan node opens its subgraph (asks which when several)."""
+        item = self.itemAt(event.position().toPoint())
+        if item is None or item.type() != NodeItem.Type or self._layout is None:
+            super().mouseDoubleClickEvent(event)
+            return
+        subs = self._layout.graph.subgraphs[item.index]
+        if len(subs) == 1:
+            self.open_subgraph(item.name, subs[0])
+        elif subs:
+            menu = QMenu(self)
+            for attr in subs:
+                menu.addAction(attr, lambda a=attr, n=item.name: self.open_subgraph(n, a))
+            menu.exec(event.globalPosition().toPoint())
+
+    # -------------------------------------------------------------- overlays and highlights
+    def set_overlay(self, values: dict[str, float], label: str = "", unit: str = "") -> None:
+        """Colour nodes by a value each (light = low, dark red = high); others turn grey."""
+        self._overlay = Overlay(dict(values), label, unit)
+        self._restyle()
+
+    def clear_overlay(self) -> None:
+        """Back to colours by operator category."""
+        self._overlay = None
+        self._restyle()
+
+    def overlay(self) -> Overlay | None:
+        """The overlay shown, if any."""
+        return self._overlay
+
+    def set_highlight(self, added: set[str] = frozenset(), removed: set[str] = frozenset(),
+                      changed: set[str] = frozenset()) -> None:
+        """Ring node sets in green (added), red (removed) and orange (changed), e.g. a version diff."""
+        self._highlight = {"added": set(added), "removed": set(removed), "changed": set(changed)}
+        self._restyle()
+
+    def clear_highlight(self) -> None:
+        """Remove all highlight rings."""
+        self._highlight = {}
+        self._restyle()
+
+    def node_fill(self, name: str) -> QColor:
+        """The fill colour a node is drawn with now."""
+        return QColor(*self._items[self._by_name[name]].fill)
+
+    def _restyle(self) -> None:
+        """Recompute every node's fill and ring from category, overlay and highlight at once."""
+        if self._layout is None:
+            return
+        names = self._layout.graph.names
+        fill = self._base_rgb.copy()
+        if self._overlay is not None:
+            values = np.array([self._overlay.values.get(n, np.nan) for n in names], dtype=float)
+            known = np.isfinite(values)
+            low = float(values[known].min()) if known.any() else 0.0
+            high = float(values[known].max()) if known.any() else 0.0
+            self._overlay_range = (low, high)
+            t = (values - low) / (high - low) if high > low else np.where(known, 1.0, 0.0)
+            fill[:] = style.NO_VALUE_RGB
+            fill[known] = style.gradient(t[known])
+            self.legend.set_range(self._overlay.label, self._overlay.unit, low, high)
+        self.legend.setVisible(self._overlay is not None)
+        self._fill_rgb = fill
+        light = style.text_is_light(fill).tolist()
+        rings: dict[str, tuple[int, int, int]] = {}
+        for kind in ("changed", "removed", "added"):
+            for name in self._highlight.get(kind, ()):
+                rings[name] = style.HIGHLIGHT_RGB[kind]
+        for item, rgb, is_light in zip(self._items, fill.tolist(), light):
+            item.fill = tuple(rgb)
+            item.light_text = is_light
+            item.ring = rings.get(item.name)
+        self.scene().update()
+        self.minimap.set_picture(self._layout.boxes, fill, self._layout.bounds)
+
+    # ---------------------------------------------------------------------------- export
+    def render_to_image(self, path: str | os.PathLike[str], overlay: Overlay | None = None,
+                        max_side: int = EXPORT_MAX_SIDE, columns: int = 0) -> Path:
+        """Export the whole graph to PNG or SVG (by suffix); very tall graphs wrap into columns."""
+        if self._layout is None:
+            raise WorkbenchError("No model is shown; call set_model before exporting an image.")
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix not in (".png", ".svg"):
+            raise WorkbenchError(f"Cannot export {path.name}: use a .png or .svg file name.")
+        previous = self._overlay
+        if overlay is not None:
+            self.set_overlay(overlay.values, overlay.label, overlay.unit)
+        try:
+            slices = self._export_slices(columns)
+            col_w = self.sceneRect().width()
+            col_h = max(r.height() for r in slices)
+            gap = 40.0 if len(slices) > 1 else 0.0
+            legend_h = LEGEND_H + 16 if self._overlay is not None else 0
+            full_w = len(slices) * col_w + (len(slices) - 1) * gap
+            scale = min(1.0, max_side / max(full_w, col_h + legend_h))
+            size = QSize(max(1, math.ceil(full_w * scale)), max(1, math.ceil(col_h * scale + legend_h)))
+            if suffix == ".png":
+                image = QImage(size, QImage.Format.Format_RGB32)
+                image.fill(QColor(*style.BACKGROUND_RGB))
+                painter = QPainter(image)
+                self._paint_export(painter, slices, scale, gap, col_h, size)
+                painter.end()
+                if not image.save(str(path)):
+                    raise WorkbenchError(f"Could not write {path}; check the folder exists and is writable.")
+            else:
+                from PySide6.QtSvg import QSvgGenerator
+
+                generator = QSvgGenerator()
+                generator.setFileName(str(path))
+                generator.setSize(size)
+                generator.setViewBox(QRectF(0, 0, size.width(), size.height()))
+                generator.setTitle(self._stack[-1][0] if self._stack else "graph")
+                painter = QPainter(generator)
+                painter.fillRect(QRectF(0, 0, size.width(), size.height()), QColor(*style.BACKGROUND_RGB))
+                self._paint_export(painter, slices, scale, gap, col_h, size)
+                painter.end()
+                if not path.is_file():
+                    raise WorkbenchError(f"Could not write {path}; check the folder exists and is writable.")
+        finally:
+            if overlay is not None:
+                if previous is None:
+                    self.clear_overlay()
+                else:
+                    self.set_overlay(previous.values, previous.label, previous.unit)
+        return path
+
+    def _export_slices(self, columns: int) -> list[QRectF]:
+        """Scene bands, one per output column, cut in the gaps between layers."""
+        rect = self.sceneRect()
+        if columns <= 0:
+            ratio = rect.height() / max(rect.width(), 1.0)
+            # k columns of height H/k next to each other give an aspect of k²·W/H; aim for ~1.4.
+            columns = max(1, round(math.sqrt(1.4 * ratio))) if ratio > EXPORT_TALL_RATIO else 1
+        if columns == 1:
+            return [rect]
+        layout = self._layout
+        # Cut lines sit just above a layer's first box so no node is split between columns.
+        first_y = np.full(int(layout.layer.max()) + 1, np.inf)
+        np.minimum.at(first_y, layout.layer, layout.y)
+        layer_tops = np.sort(first_y[np.isfinite(first_y)])
+        cuts = [rect.top()]
+        for k in range(1, columns):
+            target = rect.top() + k * rect.height() / columns
+            j = int(np.searchsorted(layer_tops, target))
+            cut = float(layer_tops[min(j, len(layer_tops) - 1)]) - 8.0
+            if cut > cuts[-1]:
+                cuts.append(cut)
+        cuts.append(rect.bottom())
+        return [QRectF(rect.left(), a, rect.width(), b - a) for a, b in zip(cuts[:-1], cuts[1:])]
+
+    def _paint_export(self, painter: QPainter, slices: list[QRectF], scale: float, gap: float,
+                      col_h: float, size: QSize) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        selection = self.scene().selectedItems()
+        self.scene().clearSelection()  # exports show the graph, not the user's selection
+        for k, source in enumerate(slices):
+            left = k * (source.width() + gap) * scale
+            target = QRectF(left, 0, source.width() * scale, source.height() * scale)
+            self.scene().render(painter, target, source, Qt.AspectRatioMode.KeepAspectRatio)
+            if k:
+                painter.setPen(QColor(200, 200, 200))
+                x = left - gap * scale / 2
+                painter.drawLine(QPointF(x, 0), QPointF(x, col_h * scale))
+        if self._overlay is not None:
+            low, high = self._overlay_range
+            paint_legend(painter, QRectF(8, size.height() - LEGEND_H - 8, LEGEND_W, LEGEND_H),
+                         self._overlay.label, self._overlay.unit, low, high)
+        for item in selection:
+            item.setSelected(True)
+
+
+class _Breadcrumb(QWidget):
+    """'main › If_3/then_branch' with a back button, shown inside a subgraph."""
+
+    def __init__(self, parent: QWidget, on_back) -> None:  # noqa: ANN001 - a callable
+        super().__init__(parent)
+        self.setAutoFillBackground(True)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(4, 2, 8, 2)
+        back = QToolButton(self)
+        back.setText("◀ Back")
+        back.setToolTip("Back to the enclosing graph (Backspace)")
+        back.clicked.connect(on_back)
+        self._label = QLabel(self)
+        row.addWidget(back)
+        row.addWidget(self._label)
+
+    def set_path(self, names: list[str]) -> None:
+        """Show the graph path."""
+        self._label.setText(" › ".join(names))
+        self.adjustSize()
