@@ -122,3 +122,19 @@ def test_set_before_pass_is_a_usage_error(model: Path, tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as info:
         main(["optimize", str(model), "--set", "factor=2", "--pass", "toy-scale", "-o", str(tmp_path / "o.onnx")])
     assert info.value.code == 2
+
+
+def test_real_recipe_on_the_sample_transformer(sample_transformer: Path, tmp_path: Path, capsys) -> None:
+    """Integration with the built-in passes: fuse, quantize, verify, replay byte for byte."""
+    out, recipe = tmp_path / "fused.onnx", tmp_path / "fused.yaml"
+    code = main(["optimize", str(sample_transformer), "--pass", "transformer-fusion", "--set", "engine=onnxruntime",
+                 "--pass", "quantize-dynamic", "-o", str(out), "--save-recipe", str(recipe),
+                 "--verify", "--samples", "2", "--min-cosine", "0.99", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0 and data["passed"] is True
+    fused, quantized = data["steps"]
+    assert fused["nodes_after"] < fused["nodes_before"]
+    assert quantized["size_after"] < 0.5 * quantized["size_before"]  # int8 weights
+    again = tmp_path / "again.onnx"
+    assert main(["optimize", str(sample_transformer), "--recipe", str(recipe), "-o", str(again)]) == 0
+    assert again.read_bytes() == out.read_bytes()

@@ -159,3 +159,19 @@ def test_external_data_outside_the_folder_is_refused(tmp_path: Path) -> None:
     onnx.save(hostile, str(tmp_path / "user" / "hostile.onnx"))
     with pytest.raises(ModelRefused, match="outside"):
         Workspace.create(tmp_path / "user" / "hostile.onnx", tmp_path / "session")
+
+
+def test_real_passes_on_the_sample_cnn(sample_cnn: Path, tmp_path: Path) -> None:
+    """Integration with the built-in passes: a branch of cleanup then fold-batchnorm."""
+    workspace = Workspace.create(sample_cnn, tmp_path / "session", samples=2)
+    cleaned = workspace.apply(ROOT_ID, "cleanup")
+    folded = workspace.apply(cleaned.id, "fold-batchnorm")
+    bn = sum(1 for n in onnx.load(str(sample_cnn)).graph.node if n.op_type == "BatchNormalization")
+    assert bn > 0 and folded.changes["removed_by_op"]["BatchNormalization"] == bn
+    assert folded.metrics["nodes"] == cleaned.metrics["nodes"] - bn
+    assert folded.metrics["params"] < cleaned.metrics["params"]  # BN scale/shift/mean/var are gone
+    fidelity = folded.metrics["fidelity"]
+    assert fidelity["passed"] and fidelity["outputs"][0]["cosine"] > 0.99999
+    out = tmp_path / "replayed.onnx"
+    run_recipe(sample_cnn, workspace.recipe_for(folded.id), out)
+    assert out.read_bytes() == workspace.path_of(folded.id).read_bytes()
