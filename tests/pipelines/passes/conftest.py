@@ -36,3 +36,14 @@ def cnn9_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def transformer_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One BERT-style encoder layer with dynamic batch and sequence."""
     return _save(build_transformer(), tmp_path_factory.mktemp("models") / "encoder.onnx")
+
+
+@pytest.fixture(scope="session")
+def cnn_external_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The CNN with every weight in an external data file beside it."""
+    path = tmp_path_factory.mktemp("external") / "cnn_ext.onnx"
+    onnx.save_model(
+        build_cnn(), str(path), save_as_external_data=True, all_tensors_to_one_file=True,
+        location="cnn_ext.weights", size_threshold=0,
+    )
+    return path

@@ -49,7 +49,7 @@ def test_options_limit_what_is_folded(cnn_path: Path, tmp_path: Path) -> None:
 def test_conv_output_with_second_consumer_is_not_folded(save, tmp_path: Path) -> None:
     model = build_cnn()
     # conv1's output also feeds a second graph output: folding would change that output.
-    model.graph.output.append(helper.make_tensor_value_info("c1", onnx.TensorProto.FLOAT, None))
+    model.graph.output.append(helper.make_tensor_value_info("c1", onnx.TensorProto.FLOAT, ["batch", 8, 16, 16]))
     path = save(model, "shared.onnx")
     result = run_pass("fold-batchnorm", path, tmp_path / "out.onnx")
     assert result.details["folded"]["Conv"] == 1

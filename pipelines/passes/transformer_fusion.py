@@ -1,0 +1,160 @@
+"""transformer-fusion: fuse attention, SkipLayerNorm, GELU and embeddings into ONNX Runtime contrib ops."""
+from __future__ import annotations
+
+import copy
+import logging
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+import onnx
+from onnx import numpy_helper
+
+from pipelines.errors import PassFailed
+from pipelines.passes._rewrite import to_ir, to_proto
+from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
+
+ENGINES = ("auto", "onnxscript", "onnxruntime")
+# Model types of onnxruntime.transformers.optimizer.MODEL_TYPES whose fusions run without torch
+# at opt_level 0 (listed here so importing this module does not import the optimizer).
+MODEL_TYPES = (
+    "bert", "bart", "clip", "conformer", "gpt2", "gpt_neox", "phi", "swin", "t5", "tnlr", "unet", "vae", "vit",
+)
+CONTRIB_DOMAIN = "com.microsoft"
+
+
+def fused_op_counts(model: onnx.ModelProto) -> dict[str, int]:
+    """Count of each ONNX Runtime contrib op (com.microsoft domain) in the main graph."""
+    return dict(sorted(Counter(n.op_type for n in model.graph.node if n.domain == CONTRIB_DOMAIN).items()))
+
+
+def detect_attention_shape(model: onnx.ModelProto) -> tuple[int, int]:
+    """(num_heads, hidden_size) from the head-splitting Reshape [0, 0, heads, head_dim]; (0, 0) when unknown."""
+    constants = {t.name: t for t in model.graph.initializer}
+    constants.update(
+        {n.output[0]: a.t for n in model.graph.node if n.op_type == "Constant" for a in n.attribute if a.name == "value"}
+    )
+    found: Counter[tuple[int, int]] = Counter()
+    for node in model.graph.node:
+        if node.op_type != "Reshape" or len(node.input) < 2 or node.input[1] not in constants:
+            continue
+        shape = numpy_helper.to_array(constants[node.input[1]]).tolist()
+        # [batch, sequence, heads, head_dim] as exported by BERT-style attention
+        if len(shape) == 4 and shape[2] > 0 and shape[3] > 0:
+            found[(int(shape[2]), int(shape[2] * shape[3]))] += 1
+    return found.most_common(1)[0][0] if found else (0, 0)
+
+
+@contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    # The ORT optimizer logs "Model producer not matched" and per-fusion chatter at warning level.
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def fuse_with_onnxscript(model: onnx.ModelProto) -> onnx.ModelProto:
+    """onnxscript's ORT fusions (match dynamo-style exports)."""
+    from onnxscript.rewriter.ort_fusions import optimize_for_ort
+
+    fused, _counts = optimize_for_ort(to_ir(copy.deepcopy(model)))
+    return to_proto(fused)
+
+
+def fuse_with_onnxruntime(model: onnx.ModelProto, model_type: str, heads: int, hidden: int) -> onnx.ModelProto:
+    """onnxruntime.transformers' fusions, Python only (opt_level 0 needs no torch and no ORT session)."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    with _quiet("onnxruntime.transformers"), _quiet("fusion_base"):
+        optimizer = optimize_model(
+            copy.deepcopy(model),  # the optimizer edits the proto it is given
+            model_type=model_type,
+            num_heads=heads,
+            hidden_size=hidden,
+            opt_level=0,
+            only_onnxruntime=False,
+        )
+    optimizer.topological_sort()
+    fused = optimizer.model
+    # The optimizer adds the contrib domain only when saving to a file; add it here.
+    if any(n.domain == CONTRIB_DOMAIN for n in fused.graph.node) and not any(
+        o.domain == CONTRIB_DOMAIN for o in fused.opset_import
+    ):
+        fused.opset_import.append(onnx.helper.make_opsetid(CONTRIB_DOMAIN, 1))
+    return fused
+
+
+def _score(model: onnx.ModelProto) -> tuple[int, int]:
+    # More fused contrib ops first, then fewer nodes overall.
+    return sum(fused_op_counts(model).values()), -len(model.graph.node)
+
+
+class TransformerFusion(Pass):
+    """Fuse transformer sub-graphs into ONNX Runtime's contrib ops."""
+
+    name = "transformer-fusion"
+    category = "fusion"
+    description = "Fuse attention, SkipLayerNorm, GELU and embedding sub-graphs into ONNX Runtime contrib ops."
+
+    @dataclass(frozen=True)
+    class Config(PassConfig):
+        engine: str = option(
+            "auto", help="Fusion engine: auto tries both and keeps the one that fused more.", choices=ENGINES
+        )
+        model_type: str = option("bert", help="Architecture for the onnxruntime engine.", choices=MODEL_TYPES)
+        num_heads: int = option(0, help="Attention heads (onnxruntime engine); 0 detects them.", min=0, max=1024)
+        hidden_size: int = option(0, help="Hidden size (onnxruntime engine); 0 detects it.", min=0, max=65536)
+
+    def transform(
+        self, model: onnx.ModelProto, config: PassConfig, ctx: PassContext, output: PassOutput
+    ) -> onnx.ModelProto:
+        """Run the chosen engine(s), keep the best result and report the fused ops."""
+        assert isinstance(config, TransformerFusion.Config)
+        detected = detect_attention_shape(model)
+        heads = config.num_heads or detected[0]
+        hidden = config.hidden_size or detected[1]
+        if heads and hidden and hidden % heads:
+            raise PassFailed(
+                f"pass 'transformer-fusion': hidden_size {hidden} is not a multiple of num_heads {heads}; fix one of them."
+            )
+        engines = ("onnxscript", "onnxruntime") if config.engine == "auto" else (config.engine,)
+        results: dict[str, onnx.ModelProto] = {}
+        errors: dict[str, str] = {}
+        for index, engine in enumerate(engines):
+            ctx.progress(index / len(engines), f"transformer-fusion: {engine}")
+            try:
+                if engine == "onnxscript":
+                    results[engine] = fuse_with_onnxscript(model)
+                else:
+                    results[engine] = fuse_with_onnxruntime(model, config.model_type, heads, hidden)
+            except Exception as exc:  # noqa: BLE001 - one engine failing must not hide the other
+                errors[engine] = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        if not results:
+            engine, error = next(iter(errors.items()))
+            raise PassFailed(f"pass 'transformer-fusion': the {engine} engine failed ({error.rstrip('.')}).")
+        # Ties go to the first engine tried, so the choice is deterministic.
+        chosen = max(results, key=lambda name: _score(results[name]))
+        fused = results[chosen]
+        counts = fused_op_counts(fused)
+        output.details.update(
+            {
+                "engine": chosen,
+                "fused": counts,
+                "num_heads": heads,
+                "hidden_size": hidden,
+                "candidates": {name: fused_op_counts(m) for name, m in results.items()},
+            }
+        )
+        for engine, error in errors.items():
+            output.warnings.append(f"transformer-fusion: the {engine} engine failed ({error.rstrip('.')}).")
+        if counts:
+            output.flags.append("runs only on ONNX Runtime")
+        else:
+            output.warnings.append("transformer-fusion: no transformer sub-graph matched; the model is unchanged.")
+            return model
+        return fused

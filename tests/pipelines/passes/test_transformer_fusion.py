@@ -1,0 +1,66 @@
+"""transformer-fusion fuses the sample encoders into ORT contrib ops that run with the same outputs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnx
+import pytest
+from pass_models import assert_same_outputs, build_transformer, op_counts
+
+from pipelines.errors import PassFailed
+from pipelines.passes import run_pass
+from pipelines.passes.transformer_fusion import MODEL_TYPES, detect_attention_shape
+
+
+def test_sample_transformer_auto(sample_transformer: Path, tmp_path: Path) -> None:
+    result = run_pass("transformer-fusion", sample_transformer, tmp_path / "out.onnx")
+    fused = result.details["fused"]
+    assert fused["Attention"] == 2 and fused["SkipLayerNormalization"] == 4
+    assert set(result.details["candidates"]) == {"onnxscript", "onnxruntime"}
+    best = max(sum(c.values()) for c in result.details["candidates"].values())
+    assert sum(fused.values()) == best
+    assert (result.details["num_heads"], result.details["hidden_size"]) == (4, 128)
+    assert result.flags == ["runs only on ONNX Runtime"]
+    counts = op_counts(result.output)
+    assert counts["Softmax"] == 0 and counts["Transpose"] == 0
+    assert_same_outputs(sample_transformer, result.output, dims={"batch": 2, "sequence": 16})
+
+
+@pytest.mark.parametrize("engine", ["onnxscript", "onnxruntime"])
+def test_each_engine_on_masked_encoder(engine: str, transformer_path: Path, tmp_path: Path) -> None:
+    result = run_pass("transformer-fusion", transformer_path, tmp_path / "out.onnx", {"engine": engine})
+    fused = result.details["fused"]
+    assert result.details["engine"] == engine
+    assert fused["SkipLayerNormalization"] == 2 and fused["BiasGelu"] == 1
+    assert fused.get("Attention", 0) + fused.get("MultiHeadAttention", 0) == 1
+    assert op_counts(result.output)["Softmax"] == 0
+    assert_same_outputs(transformer_path, result.output, dims={"batch": 2, "sequence": 8})
+
+
+def test_deterministic(transformer_path: Path, tmp_path: Path) -> None:
+    a = run_pass("transformer-fusion", transformer_path, tmp_path / "a.onnx").output
+    b = run_pass("transformer-fusion", transformer_path, tmp_path / "b.onnx").output
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_cnn_has_nothing_to_fuse(cnn_path: Path, tmp_path: Path) -> None:
+    result = run_pass("transformer-fusion", cnn_path, tmp_path / "out.onnx")
+    assert result.details["fused"] == {} and result.flags == []
+    assert "no transformer sub-graph matched" in result.warnings[0]
+    assert op_counts(result.output) == op_counts(cnn_path)
+
+
+def test_detects_heads_and_hidden() -> None:
+    assert detect_attention_shape(build_transformer(hidden=48, heads=6)) == (6, 48)
+    assert detect_attention_shape(onnx.ModelProto()) == (0, 0)
+
+
+def test_inconsistent_override_fails_in_one_sentence(transformer_path: Path, tmp_path: Path) -> None:
+    with pytest.raises(PassFailed, match=r"^pass 'transformer-fusion': hidden_size 32 is not a multiple of num_heads 5"):
+        run_pass("transformer-fusion", transformer_path, tmp_path / "out.onnx", {"num_heads": 5})
+
+
+def test_model_types_exist_in_onnxruntime() -> None:
+    from onnxruntime.transformers.optimizer import MODEL_TYPES as ORT_TYPES
+
+    assert set(MODEL_TYPES) <= set(ORT_TYPES)
