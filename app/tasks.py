@@ -100,7 +100,10 @@ class ModelOpener(QObject):
                 "check the file or report the problem.",
                 traceback.format_exc(),
             )
-        self._finished.emit(generation, path, result, error)
+        try:
+            self._finished.emit(generation, path, result, error)
+        except RuntimeError:
+            pass  # the opener (and its window) was deleted meanwhile: nobody wants the result
 
     def _on_finished(self, generation: int, path: str, result: object, error: object) -> None:
         if generation != self._generation:

@@ -26,9 +26,21 @@ class TensorInfo:
         return "[" + ", ".join(str(d) for d in self.shape) + "]"
 
 
-def node_key(node: onnx.NodeProto, index: int) -> str:
-    """The name a node is known by in the views: its own name, or `op_type_index` when unnamed."""
-    return node.name or f"{node.op_type}_{index}"
+def node_keys(graph: onnx.GraphProto) -> list[str]:
+    """The name each node is known by in the views, in graph order.
+
+    Same rule as pipelines.graph_layout (which keys the graph view): the node's name, or
+    `op_type_position` when unnamed, with `#position` appended to repeated names.
+    """
+    keys: list[str] = []
+    seen: set[str] = set()
+    for position, node in enumerate(graph.node):
+        key = node.name or f"{node.op_type}_{position}"
+        if key in seen:
+            key = f"{key}#{position}"
+        seen.add(key)
+        keys.append(key)
+    return keys
 
 
 def _dtype_name(elem_type: int) -> str:
@@ -56,8 +68,8 @@ class ModelIndex:
         graph = model.graph
         self.model = model
         self.nodes: dict[str, onnx.NodeProto] = {}
-        for i, node in enumerate(graph.node):
-            self.nodes[node_key(node, i)] = node
+        for key, node in zip(node_keys(graph), graph.node):
+            self.nodes[key] = node
         self.initializers: dict[str, onnx.TensorProto] = {t.name: t for t in graph.initializer}
         self.tensors: dict[str, TensorInfo] = {}
         for vi in list(graph.input) + list(graph.value_info) + list(graph.output):

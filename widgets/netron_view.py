@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.netron_server import NetronServer
 
@@ -45,32 +45,66 @@ class RequestRecord:
 
     url: str
     allowed: bool
+    first_party: str = ""  # the page that caused the request
 
 
 if HAVE_WEBENGINE:
 
     class RequestGuard(QWebEngineUrlRequestInterceptor):
-        """Blocks every request outside `allowed_prefix` (plus in-page data:/blob:) and logs all."""
+        """Blocks every request outside the registered prefixes (plus in-page data:/blob:); logs all."""
 
-        def __init__(self, allowed_prefix: str, parent=None) -> None:
+        def __init__(self, parent=None) -> None:
             super().__init__(parent)
-            self.allowed_prefix = allowed_prefix
             self._lock = threading.Lock()
+            self._prefixes: set[str] = set()
             self._log: list[RequestRecord] = []
+
+        def allow(self, prefix: str) -> None:
+            """Let requests starting with `prefix` (a server's origin + token) through."""
+            with self._lock:
+                self._prefixes.add(prefix)
+
+        def revoke(self, prefix: str) -> None:
+            """Stop allowing `prefix`."""
+            with self._lock:
+                self._prefixes.discard(prefix)
 
         def interceptRequest(self, info: QWebEngineUrlRequestInfo) -> None:  # noqa: N802 - Qt API
             """Qt calls this for every request of the profile; block what is not ours."""
             url = info.requestUrl().toString()
-            allowed = url.startswith(self.allowed_prefix) or info.requestUrl().scheme() in ("data", "blob")
-            if not allowed:
-                info.block(True)
             with self._lock:
-                self._log.append(RequestRecord(url, allowed))
+                allowed = info.requestUrl().scheme() in ("data", "blob") or any(
+                    url.startswith(p) for p in self._prefixes
+                )
+                if not allowed:
+                    info.block(True)
+                self._log.append(RequestRecord(url, allowed, info.firstPartyUrl().toString()))
 
         def records(self) -> list[RequestRecord]:
             """Every request seen so far, in order."""
             with self._lock:
                 return list(self._log)
+
+    _PROFILE: QWebEngineProfile | None = None
+    _GUARD: RequestGuard | None = None
+
+    def private_profile() -> tuple[QWebEngineProfile, RequestGuard]:
+        """The app-wide off-the-record profile and its request guard, created on first use.
+
+        One profile for the whole application, parented to QApplication: Chromium requires
+        every page of a profile to be gone before the profile is, and widgets are deleted in
+        an order we do not control (deleteLater), so a per-widget profile warns at exit.
+        """
+        global _PROFILE, _GUARD
+        if _PROFILE is None:
+            # A profile without a storage name is off-the-record: no cookies or cache on disk.
+            _PROFILE = QWebEngineProfile(QApplication.instance())
+            _PROFILE.setHttpCacheType(QWebEngineProfile.HttpCacheType.MemoryHttpCache)
+            _PROFILE.setPersistentCookiesPolicy(QWebEngineProfile.PersistentCookiesPolicy.NoPersistentCookies)
+            _GUARD = RequestGuard(_PROFILE)
+            _PROFILE.setUrlRequestInterceptor(_GUARD)
+        assert _GUARD is not None
+        return _PROFILE, _GUARD
 
     class _LocalPage(QWebEnginePage):
         """Refuses navigation away from our server (e.g. Netron's 'Update' link)."""
@@ -108,12 +142,8 @@ class NetronView(QWidget):
             self._build_fallback(layout)
 
     def _build_web(self, layout: QVBoxLayout) -> None:
-        # A profile without a storage name is off-the-record: no cookies or cache on disk.
-        profile = QWebEngineProfile()
-        profile.setHttpCacheType(QWebEngineProfile.HttpCacheType.MemoryHttpCache)
-        profile.setPersistentCookiesPolicy(QWebEngineProfile.PersistentCookiesPolicy.NoPersistentCookies)
-        self.guard = RequestGuard(self.server.base_url, profile)
-        profile.setUrlRequestInterceptor(self.guard)
+        profile, self.guard = private_profile()
+        self.guard.allow(self.server.base_url)
         self.web = QWebEngineView(self)
         page = _LocalPage(profile, self.server.base_url, self.web)
         settings = page.settings()
@@ -121,9 +151,6 @@ class NetronView(QWidget):
         settings.setAttribute(QWebEngineSettings.WebAttribute.PluginsEnabled, False)
         self.web.setPage(page)
         self.web.loadFinished.connect(self.loadFinished)
-        # Reparent last so Qt deletes the page (a child of the view) before the profile.
-        profile.setParent(self)
-        self._profile = profile
         layout.addWidget(self.web)
 
     def _build_fallback(self, layout: QVBoxLayout) -> None:
@@ -166,8 +193,10 @@ class NetronView(QWidget):
         QDesktopServices.openUrl(QUrl(self.server.url()))
 
     def requests(self) -> list[RequestRecord]:
-        """Every request the embedded page attempted (empty without QtWebEngine)."""
-        return self.guard.records() if self.guard is not None else []
+        """Every request this view's page attempted (empty without QtWebEngine)."""
+        if self.guard is None:
+            return []
+        return [r for r in self.guard.records() if r.first_party.startswith(self.server.base_url) or r.url.startswith(self.server.base_url)]
 
     def blocked_requests(self) -> list[str]:
         """URLs the interceptor refused."""
@@ -180,5 +209,7 @@ class NetronView(QWidget):
             self.reload()
 
     def shutdown(self) -> None:
-        """Stop the server; called when the window closes."""
+        """Stop the server and revoke its access; called when the window closes."""
+        if self.guard is not None:
+            self.guard.revoke(self.server.base_url)
         self.server.stop()

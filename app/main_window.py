@@ -1,0 +1,428 @@
+"""The main window: graph and Netron tabs, Summary/Properties/Search docks, menus, open/close."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import onnx
+import shiboken6
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QStyle,
+    QTabWidget,
+    QToolBar,
+    QWidget,
+)
+
+from app import __version__
+from app.settings import Settings
+from app.tasks import ModelOpener, OpenedModel
+from widgets import formatting
+from widgets.graph_view import GraphView
+from widgets.model_index import ModelIndex
+from widgets.netron_view import NetronView, ensure_webengine_environment
+from widgets.properties_panel import PropertiesPanel
+from widgets.search_panel import SearchPanel
+from widgets.summary_panel import SummaryPanel
+
+APP_NAME = "ONNX Workbench"
+MODEL_FILTER = "ONNX models (*.onnx);;All files (*)"
+PROFILE_PENDING_TIP = "Profiling is not available yet in this version."
+UNDO_PENDING_TIP = "Undo and redo apply to model versions, which arrive with optimization steps."
+
+
+def _onnx_paths(event: QDragEnterEvent | QDropEvent) -> list[str]:
+    """Local .onnx files carried by a drag."""
+    mime = event.mimeData()
+    if not mime.hasUrls():
+        return []
+    paths = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+    return [p for p in paths if p.lower().endswith(".onnx")]
+
+
+class MainWindow(QMainWindow):
+    """One model at a time: see it, search it, inspect its nodes and tensors."""
+
+    def __init__(self, settings: Settings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings if settings is not None else Settings()
+        self.current: OpenedModel | None = None
+        self.index: ModelIndex | None = None
+        self.error_box: QMessageBox | None = None
+        self.setWindowTitle(APP_NAME)
+        self.setAcceptDrops(True)
+        self.setDockNestingEnabled(True)
+
+        self.opener = ModelOpener(self)
+        self.opener.started.connect(self._on_open_started)
+        self.opener.opened.connect(self._on_opened)
+        self.opener.failed.connect(self._on_open_failed)
+
+        self._build_central()
+        self._build_docks()
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_status_bar()
+        self._restore_layout()
+        self._set_model_actions_enabled(False)
+
+    # Construction ---------------------------------------------------------------------------
+    def _build_central(self) -> None:
+        self.graph_view = GraphView(self)
+        self.netron_view = NetronView(self)
+        self.tabs = QTabWidget(self)
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.graph_view, "Graph")
+        self.tabs.addTab(self.netron_view, "Netron")
+        self.tabs.setTabToolTip(1, "Netron's viewer, served on this machine only (no network requests)")
+        self.setCentralWidget(self.tabs)
+        self.graph_view.nodeSelected.connect(self._on_node_selected)
+
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)  # saveState() identifies docks by object name
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_docks(self) -> None:
+        self.summary_panel = SummaryPanel(self)
+        self.properties_panel = PropertiesPanel(self)
+        self.search_panel = SearchPanel(self)
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        self.summary_dock = self._dock("Summary", "dock-summary", self.summary_panel, right)
+        self.properties_dock = self._dock("Properties", "dock-properties", self.properties_panel, right)
+        self.search_dock = self._dock("Search", "dock-search", self.search_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.splitDockWidget(self.summary_dock, self.properties_dock, Qt.Orientation.Vertical)
+        self.resizeDocks([self.summary_dock, self.search_dock], [340, 260], Qt.Orientation.Horizontal)
+        self.search_panel.nodeActivated.connect(self.select_node)
+        self.search_panel.initializerActivated.connect(self.select_initializer)
+
+    def _action(
+        self, text: str, slot, shortcut: QKeySequence | str | list | None = None, icon: QStyle.StandardPixmap | None = None,
+        tip: str | None = None,
+    ) -> QAction:
+        action = QAction(text, self)
+        if isinstance(shortcut, list):
+            action.setShortcuts(shortcut)
+        elif shortcut is not None:
+            action.setShortcut(shortcut)
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon))
+        if tip:
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+        if slot is not None:
+            action.triggered.connect(slot)
+        self.addAction(action)  # shortcuts work even when the toolbar is hidden
+        return action
+
+    def _build_actions(self) -> None:
+        sp = QStyle.StandardPixmap
+        self.open_action = self._action("&Open…", self.open_dialog, QKeySequence.StandardKey.Open, sp.SP_DialogOpenButton, "Open an ONNX model (Ctrl+O)")
+        self.close_action = self._action("&Close", self.close_model, QKeySequence.StandardKey.Close, sp.SP_DialogCloseButton, "Close the model")
+        self.quit_action = self._action("&Quit", self.close, QKeySequence("Ctrl+Q"))
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.undo_action = self._action("&Undo", None, QKeySequence("Ctrl+Z"), sp.SP_ArrowBack, UNDO_PENDING_TIP)
+        self.redo_action = self._action("&Redo", None, QKeySequence("Ctrl+Shift+Z"), sp.SP_ArrowForward, UNDO_PENDING_TIP)
+        for action in (self.undo_action, self.redo_action):
+            action.setEnabled(False)  # wired to the version history by a later issue
+        self.find_action = self._action("&Find…", self.focus_search, QKeySequence("Ctrl+F"), sp.SP_FileDialogContentsView, "Find nodes and tensors (Ctrl+F)")
+        # "=" is the unshifted "+" on most keyboards, so both zoom in.
+        self.zoom_in_action = self._action("Zoom &In", self.graph_view.zoom_in, [QKeySequence("+"), QKeySequence("="), QKeySequence("Ctrl++")], None, "Zoom in (+)")
+        self.zoom_out_action = self._action("Zoom &Out", self.graph_view.zoom_out, [QKeySequence("-"), QKeySequence("Ctrl+-")], None, "Zoom out (-)")
+        self.fit_action = self._action("&Fit to Window", self.graph_view.fit, QKeySequence("0"), None, "Fit the graph in the window (0)")
+        self.profile_action = self._action("&Profile", None, QKeySequence("F5"), sp.SP_MediaPlay, PROFILE_PENDING_TIP)
+        self.profile_action.setEnabled(False)
+        self.about_action = self._action("&About ONNX Workbench", self.show_about)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self._fill_recent_menu()
+        file_menu.addAction(self.close_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.setToolTipsVisible(True)
+        edit_menu.addAction(self.undo_action)
+        edit_menu.addAction(self.redo_action)
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.find_action)
+
+        view_menu = bar.addMenu("&View")
+        view_menu.addAction(self.zoom_in_action)
+        view_menu.addAction(self.zoom_out_action)
+        view_menu.addAction(self.fit_action)
+        view_menu.addSeparator()
+        self.panels_menu = view_menu.addMenu("&Panels")
+        for dock in (self.summary_dock, self.properties_dock, self.search_dock):
+            self.panels_menu.addAction(dock.toggleViewAction())
+
+        run_menu = bar.addMenu("&Run")
+        run_menu.setToolTipsVisible(True)
+        run_menu.addAction(self.profile_action)
+
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.about_action)
+
+    def _build_toolbar(self) -> None:
+        toolbar = QToolBar("Main", self)
+        toolbar.setObjectName("toolbar-main")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for action in (self.open_action, None, self.undo_action, self.redo_action, None,
+                       self.zoom_in_action, self.zoom_out_action, self.fit_action, None,
+                       self.find_action, self.profile_action):
+            if action is None:
+                toolbar.addSeparator()
+            else:
+                toolbar.addAction(action)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+        self.toolbar = toolbar
+        self.panels_menu.addAction(toolbar.toggleViewAction())
+
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        self.busy_bar = QProgressBar(self)
+        self.busy_bar.setRange(0, 0)  # indeterminate: loading reports no fraction
+        self.busy_bar.setMaximumWidth(160)
+        self.busy_bar.setMaximumHeight(14)
+        self.busy_bar.setTextVisible(False)
+        self.busy_bar.hide()
+        self.model_label = QLabel(self)
+        self.model_label.setTextFormat(Qt.TextFormat.PlainText)  # file names are untrusted
+        self.size_label = QLabel(self)
+        self.nodes_label = QLabel(self)
+        status.addPermanentWidget(self.busy_bar)
+        for label in (self.model_label, self.size_label, self.nodes_label):
+            status.addPermanentWidget(label)
+        self._update_status_labels()
+
+    def _restore_layout(self) -> None:
+        geometry = self.settings.geometry()
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1280, 800)
+        state = self.settings.window_state()
+        if state is not None:
+            self.restoreState(state)
+
+    # Opening --------------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        """Ask for a model file and open it."""
+        recent = self.settings.recent_files()
+        start = str(Path(recent[0]).parent) if recent else str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Open ONNX model", start, MODEL_FILTER)
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str | os.PathLike[str]) -> int:
+        """Open `path` in the background; the current model stays until the new one is ready."""
+        return self.opener.open(str(path))
+
+    def close_model(self) -> None:
+        """Close the model (any open in progress is dropped)."""
+        self.opener.cancel()
+        self._set_busy(False)
+        self.current = None
+        self.index = None
+        self.graph_view.set_model(onnx.ModelProto())  # an empty graph clears the view
+        self.netron_view.set_model(None)
+        self.summary_panel.clear()
+        self.properties_panel.set_model(None)
+        self.search_panel.set_model(None)
+        self.setWindowTitle(APP_NAME)
+        self._update_status_labels()
+        self._set_model_actions_enabled(False)
+
+    def _on_open_started(self, path: str) -> None:
+        self._set_busy(True)
+        self.statusBar().showMessage(f"Opening {Path(path).name}…")
+
+    def _on_opened(self, opened: OpenedModel) -> None:
+        self._set_busy(False)
+        self.current = opened
+        self.index = ModelIndex(opened.loaded.proto)
+        proto = opened.loaded.proto
+        self.graph_view.set_model(proto)
+        self.netron_view.set_model(opened.path)
+        self.summary_panel.set_model(proto, opened.path, opened.loaded.size_bytes, opened.analysis)
+        self.properties_panel.set_model(self.index, opened.analysis)
+        self.search_panel.set_model(self.index)
+        self.settings.add_recent_file(opened.path)
+        self._fill_recent_menu()
+        self.setWindowTitle(f"{opened.path.name} — {APP_NAME}")
+        self.setWindowFilePath(str(opened.path))
+        self._update_status_labels()
+        self._set_model_actions_enabled(True)
+        message = f"Opened {opened.path.name}"
+        if opened.warnings:
+            message += f" ({len(opened.warnings)} warning{'s' if len(opened.warnings) > 1 else ''}: {opened.warnings[0]})"
+        self.statusBar().showMessage(message, 8000)
+
+    def _on_open_failed(self, path: str, message: str, detail: str) -> None:
+        self._set_busy(False)
+        self.statusBar().showMessage(f"Could not open {Path(path).name}", 8000)
+        # Window-modal and opened with open(), not exec(): the event loop (and any test) keeps
+        # running, and the previous model stays on screen underneath.
+        box = QMessageBox(QMessageBox.Icon.Warning, "Model refused", message, QMessageBox.StandardButton.Ok, self)
+        box.setTextFormat(Qt.TextFormat.PlainText)  # the message quotes untrusted file content
+        box.setInformativeText("The previous model, if any, is still open.")
+        box.setDetailedText(f"File: {path}\n\n{detail}")
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.destroyed.connect(lambda: setattr(self, "error_box", None))
+        self.error_box = box
+        box.open()
+
+    # Selection ------------------------------------------------------------------------------
+    def select_node(self, key: str) -> None:
+        """Select node `key` in the graph and show it in Properties."""
+        self.graph_view.select_node(key)
+        self.properties_panel.show_node(key)
+        self.properties_dock.raise_()
+
+    def select_initializer(self, name: str) -> None:
+        """Show initializer `name` in Properties, selecting the node that reads it."""
+        if self.index is not None:
+            consumer = self.index.node_for_tensor(name)
+            if consumer is not None:
+                self.graph_view.select_node(consumer)
+        # After select_node: its nodeSelected would otherwise replace the initializer view.
+        self.properties_panel.show_initializer(name)
+        self.properties_dock.raise_()
+
+    def _on_node_selected(self, key: str) -> None:
+        if key:
+            self.properties_panel.show_node(key)
+        else:
+            self.properties_panel.clear()
+
+    def focus_search(self) -> None:
+        """Show the Search panel and put the cursor in its query box."""
+        self.search_dock.show()
+        self.search_dock.raise_()
+        self.search_panel.focus_query()
+
+    # Misc -----------------------------------------------------------------------------------
+    def show_about(self) -> None:
+        """The About box."""
+        QMessageBox.about(
+            self,
+            f"About {APP_NAME}",
+            f"<b>{APP_NAME}</b> {__version__}<br>See, change, verify and measure ONNX models.<br>"
+            "Everything runs on this machine; nothing is sent anywhere.",
+        )
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.settings.recent_files()
+        for i, path in enumerate(recent):
+            label = f"&{i + 1} {Path(path).name}" if i < 9 else Path(path).name
+            action = self.recent_menu.addAction(label)
+            action.setToolTip(path)
+            action.setData(path)
+            action.triggered.connect(lambda _checked=False, p=path: self.open_path(p))
+        if not recent:
+            self.recent_menu.addAction("No recent files").setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear Recent Files", self._clear_recent)
+
+    def recent_actions(self) -> list[QAction]:
+        """The Open Recent entries that open a file, newest first."""
+        self._fill_recent_menu()
+        return [a for a in self.recent_menu.actions() if a.data()]
+
+    def _clear_recent(self) -> None:
+        self.settings.clear_recent_files()
+        self._fill_recent_menu()
+
+    def _set_busy(self, busy: bool) -> None:
+        self.busy_bar.setVisible(busy)
+        if not busy:
+            self.statusBar().clearMessage()
+
+    def _set_model_actions_enabled(self, enabled: bool) -> None:
+        for action in (self.close_action, self.zoom_in_action, self.zoom_out_action, self.fit_action):
+            action.setEnabled(enabled)
+
+    def _update_status_labels(self) -> None:
+        if self.current is None:
+            self.model_label.setText("No model")
+            self.size_label.setText("")
+            self.nodes_label.setText("")
+            return
+        loaded = self.current.loaded
+        self.model_label.setText(loaded.path.name)
+        self.size_label.setText(formatting.size(loaded.size_bytes))
+        self.nodes_label.setText(f"{len(loaded.proto.graph.node):,} nodes")
+
+    # Qt events ------------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
+        """Accept drags that carry at least one local .onnx file."""
+        if _onnx_paths(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
+        """Open the first dropped .onnx file."""
+        paths = _onnx_paths(event)
+        if not paths:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.open_path(paths[0])
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        """Remember geometry and dock layout, stop background work."""
+        self.settings.set_geometry(self.saveGeometry())
+        self.settings.set_window_state(self.saveState())
+        self.settings.sync()
+        self.opener.cancel()
+        self.netron_view.shutdown()
+        super().closeEvent(event)
+
+
+def launch(model_path: str | None) -> int:
+    """Create the application and main window, optionally opening `model_path`; returns exit code."""
+    from app.settings import APPLICATION, ORGANIZATION
+    from app.theme import follow_system
+
+    ensure_webengine_environment()  # before QApplication: Chromium reads it at start-up
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setWindowIcon(QIcon.fromTheme("applications-science"))
+    follow_system(app)
+    window = MainWindow()
+    window.show()
+    if model_path:
+        window.open_path(model_path)
+    code = app.exec()
+    # Delete the window (and its web pages) while QApplication, which owns the shared
+    # web profile, still exists; Chromium wants pages gone before their profile.
+    shiboken6.delete(window)
+    return code

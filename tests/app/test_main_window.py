@@ -1,0 +1,263 @@
+"""Main window: every way of opening, refused models, search, properties, recent files, settings."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+import types
+from pathlib import Path
+
+import pytest
+import shiboken6
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QFileDialog, QGraphicsView
+
+from pipelines.errors import ModelRefused
+
+
+def _install_placeholder_graph_view() -> None:
+    """Until widgets/graph_view.py lands, a minimal stand-in with the agreed API (tests only)."""
+    from PySide6.QtCore import Signal
+
+    class GraphView(QGraphicsView):
+        nodeSelected = Signal(str)
+
+        def __init__(self, parent=None):
+            super().__init__(parent)
+            self.model = None
+            self.selected = None
+
+        def set_model(self, model_proto):
+            self.model = model_proto
+
+        def select_node(self, name):
+            self.selected = name
+            self.nodeSelected.emit(name)
+
+        def node_names(self):
+            return [n.name for n in self.model.graph.node] if self.model is not None else []
+
+        def fit(self): ...
+        def zoom_in(self): ...
+        def zoom_out(self): ...
+
+    module = types.ModuleType("widgets.graph_view")
+    module.GraphView = GraphView
+    sys.modules["widgets.graph_view"] = module
+
+
+if importlib.util.find_spec("widgets.graph_view") is None:
+    _install_placeholder_graph_view()
+
+from app import main_window as mw  # noqa: E402
+from app.settings import Settings  # noqa: E402
+
+OPEN_TIMEOUT_MS = 30_000
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+def _dispose(win) -> None:
+    """Close and delete now: web pages must be gone before QApplication drops their profile."""
+    if win.error_box is not None:
+        win.error_box.close()
+    win.close()
+    shiboken6.delete(win)
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    win = mw.MainWindow(settings)
+    win.show()
+    yield win
+    _dispose(win)
+
+
+def _open(qtbot, win, path) -> None:
+    with qtbot.waitSignal(win.opener.opened, timeout=OPEN_TIMEOUT_MS):
+        win.open_path(path)
+
+
+def _selected(win) -> str | None:
+    """What the graph view has selected, for the real view or the placeholder."""
+    view = win.graph_view
+    if hasattr(view, "selected_node"):
+        return view.selected_node()
+    return getattr(view, "selected", None)
+
+
+def test_open_from_command_line_path(qtbot, monkeypatch, settings, sample_cnn):
+    seen: dict[str, object] = {}
+
+    def run_event_loop(app) -> int:
+        # Stands in for QApplication.exec(): spin events until the model is open, look, return.
+        win = next(w for w in QApplication.topLevelWidgets() if isinstance(w, mw.MainWindow) and w.isVisible())
+        qtbot.waitUntil(lambda: win.current is not None, timeout=OPEN_TIMEOUT_MS)
+        seen.update(path=win.current.path, label=win.model_label.text(), nodes=win.nodes_label.text(), title=win.windowTitle())
+        win.close()
+        return 0
+
+    monkeypatch.setattr(mw, "Settings", lambda: settings)
+    monkeypatch.setattr(QApplication, "exec", run_event_loop)
+    monkeypatch.setattr("app.theme.follow_system", lambda app: None)
+    assert mw.launch(str(sample_cnn)) == 0
+    assert Path(seen["path"]).name == "resnet_small.onnx"
+    assert seen["label"] == "resnet_small.onnx"
+    assert seen["nodes"] == "54 nodes"
+    assert "resnet_small.onnx" in seen["title"]
+    assert Path(settings.recent_files()[0]).name == "resnet_small.onnx"
+
+
+def test_open_by_dialog_updates_panels_and_recent(qtbot, monkeypatch, window, sample_transformer):
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(sample_transformer), ""))
+    with qtbot.waitSignal(window.opener.opened, timeout=OPEN_TIMEOUT_MS):
+        window.open_action.trigger()
+    assert window.busy_bar.isHidden()
+    assert window.summary_panel.value("File") == "transformer_small.onnx"
+    assert window.summary_panel.value("Nodes") == "74"
+    assert window.settings.recent_files()[0] == str(sample_transformer.resolve())
+    assert window.close_action.isEnabled()
+
+
+def test_busy_bar_shows_while_opening(qtbot, window, sample_cnn):
+    window.open_path(sample_cnn)
+    assert window.busy_bar.isVisible()  # shown synchronously, before the load finishes
+    qtbot.waitUntil(lambda: window.current is not None, timeout=OPEN_TIMEOUT_MS)
+    assert window.busy_bar.isHidden()
+
+
+def _drop_event(paths: list[Path], cls=QDropEvent):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = cls(QPointF(10, 10).toPoint() if cls is QDragEnterEvent else QPointF(10, 10),
+                Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    return event, mime
+
+
+def test_drag_and_drop_opens_onnx_only(qtbot, window, sample_cnn, tmp_path):
+    text_file = tmp_path / "notes.txt"
+    text_file.write_text("not a model")
+    enter, _m1 = _drop_event([text_file], QDragEnterEvent)
+    window.dragEnterEvent(enter)
+    assert not enter.isAccepted()
+    enter, _m2 = _drop_event([text_file, sample_cnn], QDragEnterEvent)
+    window.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    drop, _m3 = _drop_event([text_file, sample_cnn])
+    with qtbot.waitSignal(window.opener.opened, timeout=OPEN_TIMEOUT_MS):
+        window.dropEvent(drop)
+    assert window.current.path.name == "resnet_small.onnx"
+
+
+def test_recent_files_reopen(qtbot, window, sample_cnn, sample_transformer):
+    _open(qtbot, window, sample_cnn)
+    _open(qtbot, window, sample_transformer)
+    actions = window.recent_actions()
+    assert [Path(a.data()).name for a in actions[:2]] == ["transformer_small.onnx", "resnet_small.onnx"]
+    with qtbot.waitSignal(window.opener.opened, timeout=OPEN_TIMEOUT_MS):
+        actions[1].trigger()
+    assert window.current.path.name == "resnet_small.onnx"
+    assert Path(window.settings.recent_files()[0]).name == "resnet_small.onnx"
+
+
+def test_refused_model_shows_one_sentence_and_keeps_previous(qtbot, window, sample_cnn, tmp_path):
+    _open(qtbot, window, sample_cnn)
+    bad = tmp_path / "broken.onnx"
+    bad.write_bytes(b"\x08\x07garbage that is not a protobuf model" * 3)
+    with qtbot.waitSignal(window.opener.failed, timeout=OPEN_TIMEOUT_MS) as blocker:
+        window.open_path(bad)
+    message = blocker.args[1]
+    with pytest.raises(ModelRefused):  # the dialog shows exactly what load_model refused with
+        from pipelines.model import load_model
+
+        load_model(bad)
+    box = window.error_box
+    assert box is not None and box.isVisible()
+    assert box.text() == message and "broken.onnx" in message
+    assert "broken.onnx" in box.detailedText()
+    # The previous model is still the one open, in every view.
+    assert window.current.path.name == "resnet_small.onnx"
+    assert window.model_label.text() == "resnet_small.onnx"
+    assert window.summary_panel.value("File") == "resnet_small.onnx"
+    assert "resnet_small.onnx" in window.windowTitle()
+
+
+def test_stale_open_is_dropped(qtbot, window, sample_cnn, sample_transformer):
+    window.open_path(sample_cnn)
+    window.open_path(sample_transformer)  # supersedes the first before it can finish
+    qtbot.waitUntil(lambda: window.current is not None, timeout=OPEN_TIMEOUT_MS)
+    qtbot.wait(300)  # give the first (stale) result time to arrive and be ignored
+    assert window.current.path.name == "transformer_small.onnx"
+
+
+def test_search_finds_and_selects_node(qtbot, window, sample_cnn):
+    _open(qtbot, window, sample_cnn)
+    window.find_action.trigger()
+    assert window.search_dock.isVisible()
+    qtbot.keyClicks(window.search_panel.query, "layer1.0.conv")
+    results = [window.search_panel.results.item(i).text() for i in range(window.search_panel.results.count())]
+    assert any(r.startswith("layer1.0.conv1") for r in results)
+    assert all("layer1.0.conv" in r for r in results)
+    qtbot.keyClick(window.search_panel.query, Qt.Key.Key_Return)
+    assert _selected(window) == "layer1.0.conv1"
+    assert window.properties_panel.value("Op type") == "Conv"
+    assert window.properties_panel.value("Name") == "layer1.0.conv1"
+
+
+def test_search_by_op_type_and_tensor(qtbot, window, sample_transformer):
+    _open(qtbot, window, sample_transformer)
+    found = window.search_panel.search("softmax")
+    assert found and all(kind == "node" for kind, _ in found)
+    assert all(window.index.nodes[key].op_type == "Softmax" or "softmax" in key.lower() for _, key in found)
+    found = window.search_panel.search("embeddings.word_embeddings.weight")
+    assert ("initializer", "embeddings.word_embeddings.weight") in found
+
+
+def test_properties_show_initializer_with_histogram(qtbot, window, sample_cnn):
+    _open(qtbot, window, sample_cnn)
+    window.select_initializer("conv1.weight")
+    panel = window.properties_panel
+    assert panel.value("Shape") == "[" + ", ".join(str(d) for d in window.index.initializers["conv1.weight"].dims) + "]"
+    assert panel.value("Dtype") == "float32"
+    assert float(panel.value("min")) <= float(panel.value("mean")) <= float(panel.value("max"))
+    assert panel.histogram.isVisible()
+    assert _selected(window) == "conv1"  # the node that reads the weight
+
+
+def test_close_model_clears_views(qtbot, window, sample_cnn):
+    _open(qtbot, window, sample_cnn)
+    window.close_action.trigger()
+    assert window.current is None
+    assert window.model_label.text() == "No model"
+    assert window.summary_panel.value("File") is None
+    assert not window.close_action.isEnabled()
+
+
+def test_pending_actions_exist_but_are_disabled(window):
+    assert window.undo_action.shortcut().toString() == "Ctrl+Z"
+    assert window.redo_action.shortcut().toString() == "Ctrl+Shift+Z"
+    assert window.profile_action.shortcut().toString() == "F5"
+    assert not window.undo_action.isEnabled() and not window.redo_action.isEnabled()
+    assert not window.profile_action.isEnabled() and window.profile_action.toolTip()
+    assert window.open_action.shortcut().toString() == "Ctrl+O"
+    assert window.find_action.shortcut().toString() == "Ctrl+F"
+    assert window.fit_action.shortcut().toString() == "0"
+
+
+def test_layout_is_saved_and_restored(qtbot, settings):
+    first = mw.MainWindow(settings)
+    first.show()
+    first.resize(720, 520)
+    first.search_dock.hide()
+    _dispose(first)
+    assert settings.window_state() is not None
+    second = mw.MainWindow(settings)
+    second.show()
+    try:
+        assert (second.width(), second.height()) == (720, 520)
+        assert second.search_dock.isHidden()
+    finally:
+        _dispose(second)
