@@ -121,6 +121,11 @@ def analyze_quantization(
             modify_model_output_intermediate_tensors(str(path), str(out))
             augmented.append(out)
         sessions = [_debug_session(p) for p in augmented]
+        missing = {i.name for i in sessions[1].get_inputs()} - {i.name for i in sessions[0].get_inputs()}
+        if missing:
+            raise ConfigError(
+                f"{quant_model.name} takes input '{sorted(missing)[0]}', which {float_model.name} does not have; compare a model with its own quantized version."
+            )
         float_names = {o.name for o in sessions[0].get_outputs()}
         quant_names = {o.name for o in sessions[1].get_outputs()}
         common = sorted(float_names & quant_names)

@@ -57,14 +57,11 @@ def inspect_source(path: Path) -> SourceInfo:
     """Read the graph of `path` (not its external tensors), its opset and whether it is large."""
     from pipelines.model import load_model
 
-    load_model(path, infer_shapes=False)  # refuses missing or corrupt files with one sentence
+    # load_model refuses missing, corrupt or hostile files (external data outside the folder)
+    # with one sentence; the pass itself works on files, so only the graph is kept.
+    has_external = load_model(path, infer_shapes=False).has_external_data
     proto = onnx.load(str(path), load_external_data=False)
-    has_external = any(
-        t.data_location == onnx.TensorProto.EXTERNAL for t in proto.graph.initializer
-    )
-    size = path.stat().st_size
-    if has_external:
-        size += sum(f.stat().st_size for f in path.parent.iterdir() if f.is_file() and f != path)
+    size = _model_bytes(path)
     return SourceInfo(proto, default_opset(proto), has_external or size > EXTERNAL_DATA_THRESHOLD_BYTES)
 
 
@@ -383,6 +380,9 @@ class QuantizeWeights(Pass):
             raise PassFailed(
                 "quantize-weights found no MatMul with a constant 2-D weight to quantize; this pass is for transformer-style models."
             )
+        if not any(o.domain == "com.microsoft" for o in model.opset_import):
+            # ORT's RTN path writes MatMulNBits nodes without importing their domain.
+            model.opset_import.append(onnx.helper.make_opsetid("com.microsoft", 1))
         save_model(model, target, external_data=info.large)
         output.details["matmuls_quantized"] = replaced
         output.flags.append("MatMulNBits: runs only on ONNX Runtime (com.microsoft domain)")

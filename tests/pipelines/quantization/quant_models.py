@@ -1,0 +1,82 @@
+"""Small models and checks for the quantization tests (the sample CNN/transformer come from assets)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from pipelines.verify import verify_models
+
+
+def matmul_model(path: Path, seed: int = 0, d_in: int = 128, d_hidden: int = 256, d_out: int = 64) -> Path:
+    """x[batch, d_in] -> MatMul -> Relu -> MatMul: the shape weight-only quantization targets."""
+    rng = np.random.default_rng(seed)
+    w1 = (rng.standard_normal((d_in, d_hidden)) / np.sqrt(d_in)).astype(np.float32)
+    w2 = (rng.standard_normal((d_hidden, d_out)) / np.sqrt(d_hidden)).astype(np.float32)
+    nodes = [
+        helper.make_node("MatMul", ["x", "w1"], ["h"], name="fc1"),
+        helper.make_node("Relu", ["h"], ["h_relu"], name="relu"),
+        helper.make_node("MatMul", ["h_relu", "w2"], ["y"], name="fc2"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "mlp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", d_in])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", d_out])],
+        [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def nhwc_model(path: Path, side: int = 32) -> Path:
+    """An image input in NHWC layout ([1, side, side, 3]) feeding a Transpose and a Conv."""
+    rng = np.random.default_rng(0)
+    weight = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    nodes = [
+        helper.make_node("Transpose", ["image"], ["nchw"], perm=[0, 3, 1, 2], name="to_nchw"),
+        helper.make_node("Conv", ["nchw", "w"], ["y"], name="conv"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "nhwc",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, side, side, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(weight, "w")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+    onnx.save(model, str(path))
+    return path
+
+
+def break_conv(model: onnx.ModelProto, conv_index: int, factor: float = 50.0) -> str:
+    """Give one Conv a single outlier weight (`factor` x its largest); returns the Conv's name.
+
+    With per-tensor weight scales the outlier stretches the scale so far that the layer's other
+    weights keep only a few levels: that layer, and no other, loses most of its precision.
+    """
+    convs = [n for n in model.graph.node if n.op_type == "Conv"]
+    conv = convs[conv_index]
+    for tensor in model.graph.initializer:
+        if tensor.name == conv.input[1]:
+            weights = numpy_helper.to_array(tensor).copy()
+            weights.flat[0] = np.abs(weights).max() * factor
+            tensor.CopyFrom(numpy_helper.from_array(weights, tensor.name))
+    return conv.name
+
+
+def worst_cosine(reference: Path, candidate: Path, samples: int = 4) -> float:
+    """Lowest output cosine similarity of `candidate` vs `reference` on seeded random inputs.
+
+    Random normal inputs, the same distribution the random calibration uses, but other seeds.
+    """
+    return verify_models(reference, candidate, samples=samples, seed=7).worst_cosine()
+
+
+def op_types(path: Path) -> set[str]:
+    """The op types in a saved model."""
+    return {n.op_type for n in onnx.load(str(path), load_external_data=False).graph.node}

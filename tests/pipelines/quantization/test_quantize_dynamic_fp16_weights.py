@@ -1,0 +1,116 @@
+"""quantize-dynamic on the transformer, to-fp16, quantize-weights (MatMulNBits) and their refusals."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnx
+import pytest
+from quant_models import matmul_model, op_types, worst_cosine
+
+from pipelines.errors import ConfigError, PassFailed
+from pipelines.passes.engine import make_config, run_pass
+
+
+def test_dynamic_on_transformer(sample_transformer: Path, tmp_path: Path) -> None:
+    target = tmp_path / "t.int8.onnx"
+    result = run_pass("quantize-dynamic", sample_transformer, target, {"measure_speed": False})
+    ops = op_types(target)
+    assert "MatMulInteger" in ops and "DynamicQuantizeLinear" in ops
+    assert result.details["size_bytes"]["quantized"] < result.details["size_bytes"]["parent"] / 2
+    assert worst_cosine(sample_transformer, target) >= 0.99
+
+
+def test_dynamic_per_channel_uint8_excluding_a_node(sample_transformer: Path, tmp_path: Path) -> None:
+    target = tmp_path / "t.int8pc.onnx"
+    run_pass(
+        "quantize-dynamic",
+        sample_transformer,
+        target,
+        {"per_channel": True, "weight_type": "uint8", "nodes_to_exclude": ["lm_head.matmul"], "measure_speed": False},
+    )
+    nodes = {n.name: n.op_type for n in onnx.load(str(target)).graph.node}
+    assert nodes["lm_head.matmul"] == "MatMul"
+    assert worst_cosine(sample_transformer, target) >= 0.99
+
+
+def test_dynamic_with_nothing_to_quantize_fails_and_writes_nothing(sample_transformer: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(PassFailed, match="nothing to quantize"):
+        run_pass("quantize-dynamic", sample_transformer, out / "t.onnx", {"op_types": ["LSTM"]})
+    assert list(out.iterdir()) == []
+
+
+def test_fp16_keeps_io_types_and_fidelity(sample_cnn: Path, tmp_path: Path) -> None:
+    target = tmp_path / "cnn.fp16.onnx"
+    result = run_pass("to-fp16", sample_cnn, target, {})
+    model = onnx.load(str(target))
+    assert model.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert any(t.data_type == onnx.TensorProto.FLOAT16 for t in model.graph.initializer)
+    assert "latency" in result.details
+    if result.details["latency"]["speedup"] < 1:
+        assert any("slower than its parent" in w for w in result.warnings)
+    assert worst_cosine(sample_cnn, target) >= 0.99
+
+
+def test_fp16_with_float16_io_and_a_blocked_op(sample_transformer: Path, tmp_path: Path) -> None:
+    target = tmp_path / "t.fp16.onnx"
+    run_pass("to-fp16", sample_transformer, target, {"keep_io_types": False, "op_block_list": ["Softmax"], "measure_speed": False})
+    model = onnx.load(str(target))
+    assert model.graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT16
+    assert worst_cosine(sample_transformer, target) >= 0.99
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"bits": 4, "block_size": 32},
+        {"bits": 8, "block_size": 64, "symmetric": False, "accuracy_level": 4},
+        {"bits": 4, "block_size": 32, "algorithm": "rtn"},
+    ],
+)
+def test_weights_only_on_matmul_model(tmp_path: Path, values: dict) -> None:
+    source = matmul_model(tmp_path / "mlp.onnx")
+    target = tmp_path / "mlp.q.onnx"
+    result = run_pass("quantize-weights", source, target, {**values, "measure_speed": False})
+    assert result.details["matmuls_quantized"] == 2
+    assert "MatMul" not in op_types(target)
+    assert worst_cosine(source, target) >= 0.99
+
+
+def test_weights_only_on_transformer(sample_transformer: Path, tmp_path: Path) -> None:
+    target = tmp_path / "t.q4.onnx"
+    result = run_pass("quantize-weights", sample_transformer, target, {"block_size": 32})
+    assert result.details["matmuls_quantized"] >= 10
+    assert result.details["latency"]["quantized_ms"] > 0
+    assert worst_cosine(sample_transformer, target) >= 0.99
+
+
+def test_weights_only_without_matmul_fails(sample_cnn: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(PassFailed, match="no MatMul"):
+        run_pass("quantize-weights", sample_cnn, out / "x.onnx", {})
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"block_size": 48}, "block_size"),
+        ({"block_size": 8}, "block_size"),
+        ({"bits": 8, "algorithm": "rtn"}, "bits"),
+        ({"bits": 2}, "bits"),
+        ({"algorithm": "hqq"}, "algorithm"),
+    ],
+)
+def test_weights_only_bad_settings(values: dict, field: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        make_config("quantize-weights", values)
+    assert info.value.field == field
+
+
+def test_dynamic_refuses_unknown_weight_type() -> None:
+    with pytest.raises(ConfigError) as info:
+        make_config("quantize-dynamic", {"weight_type": "int4"})
+    assert info.value.field == "weight_type"

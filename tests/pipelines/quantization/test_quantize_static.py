@@ -1,0 +1,158 @@
+"""quantize-static: sample CNN, opset-9 auto-upgrade, calibration kinds, bad input, cancel."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from PIL import Image
+from quant_models import op_types, worst_cosine
+
+from pipelines.errors import Cancelled, ConfigError
+from pipelines.passes.engine import make_config, run_pass
+
+
+def test_sample_cnn_keeps_fidelity_and_reports_latency(sample_cnn: Path, tmp_path: Path) -> None:
+    target = tmp_path / "cnn.int8.onnx"
+    result = run_pass("quantize-static", sample_cnn, target, {"samples": 8})
+    assert {"QuantizeLinear", "DequantizeLinear"} <= op_types(target)
+    assert "calibrated on random data: a preview, not real calibration" in result.warnings
+    assert result.details["calibration"] == {"kind": "random", "samples": 8}
+    latency = result.details["latency"]
+    assert latency["parent_ms"] > 0 and latency["quantized_ms"] > 0
+    assert latency["speedup"] == pytest.approx(latency["parent_ms"] / latency["quantized_ms"], rel=0.01)
+    assert result.details["size_bytes"]["quantized"] < result.details["size_bytes"]["parent"] / 2
+    assert worst_cosine(sample_cnn, target) >= 0.99
+
+
+def test_opset9_per_channel_is_upgraded_to_a_valid_model(cnn_opset9: Path, tmp_path: Path) -> None:
+    target = tmp_path / "cnn9.int8.onnx"
+    result = run_pass(
+        "quantize-static", cnn_opset9, target, {"samples": 8, "per_channel": True, "measure_speed": False}
+    )
+    assert any("opset 9 to 13" in w for w in result.warnings)
+    model = onnx.load(str(target))
+    onnx.checker.check_model(model, full_check=True)
+    assert next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) >= 13
+    # Per-channel weights: some DequantizeLinear has a 1-D scale with one entry per channel.
+    inits = {t.name: t for t in model.graph.initializer}
+    scales = [inits[n.input[1]] for n in model.graph.node if n.op_type == "DequantizeLinear" and n.input[1] in inits]
+    assert any(len(s.dims) == 1 and s.dims[0] > 1 for s in scales)
+    ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    assert worst_cosine(cnn_opset9, target) >= 0.99
+
+
+def test_qoperator_format(sample_cnn: Path, tmp_path: Path) -> None:
+    target = tmp_path / "cnn.qop.onnx"
+    run_pass("quantize-static", sample_cnn, target, {"samples": 4, "format": "qoperator", "measure_speed": False})
+    assert "QLinearConv" in op_types(target)
+    assert worst_cosine(sample_cnn, target) >= 0.99
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"format": "qoperator", "activation_type": "uint16"}, "activation_type"),
+        ({"format": "qoperator", "weight_type": "int16"}, "weight_type"),
+        ({"activation_type": "int8", "weight_type": "uint8"}, "weight_type"),
+        ({"calibration": "images"}, "data"),
+        ({"image_mean": "0.5,0.5"}, "image_mean"),
+        ({"image_std": "1,0,1"}, "image_std"),
+        ({"method": "histogram"}, "method"),
+        ({"percentile": 50.0}, "percentile"),
+    ],
+)
+def test_bad_settings_fail_before_work_naming_the_field(values: dict, field: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        make_config("quantize-static", values)
+    assert info.value.field == field
+    assert str(info.value).count(". ") == 0  # one sentence
+
+
+def test_already_quantized_model_is_refused(quantized_cnn: Path, tmp_path: Path) -> None:
+    target = tmp_path / "twice.onnx"
+    for name in ("quantize-static", "quantize-dynamic", "to-fp16"):
+        with pytest.raises(ConfigError, match="already quantized"):
+            run_pass(name, quantized_cnn, target, {"measure_speed": False})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_images_calibration(sample_cnn: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "images"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for index, suffix in enumerate((".png", ".jpg", ".bmp", ".webp", ".png")):
+        pixels = rng.integers(0, 256, size=(70 + 10 * index, 90, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(folder / f"img{index}{suffix}")
+    (folder / "notes.txt").write_text("not a picture")
+    out = tmp_path / "out"
+    out.mkdir()
+    target = out / "cnn.int8.onnx"
+    result = run_pass(
+        "quantize-static",
+        sample_cnn,
+        target,
+        {"calibration": "images", "data": str(folder), "samples": 4, "measure_speed": False},
+    )
+    assert result.details["calibration"] == {"kind": "images", "samples": 4}
+    assert not any("random data" in w for w in result.warnings)
+    assert worst_cosine(sample_cnn, target) >= 0.98  # real-looking data, judged on random inputs
+
+
+def test_arrays_calibration_uses_every_sample_up_to_the_limit(sample_cnn: Path, tmp_path: Path) -> None:
+    data = tmp_path / "calib.npz"
+    np.savez(data, input=np.random.default_rng(0).standard_normal((5, 3, 64, 64)).astype(np.float32))
+    target = tmp_path / "cnn.int8.onnx"
+    result = run_pass(
+        "quantize-static", sample_cnn, target, {"calibration": "arrays", "data": str(data), "measure_speed": False}
+    )
+    assert result.details["calibration"] == {"kind": "arrays", "samples": 5}
+    assert worst_cosine(sample_cnn, target) >= 0.99
+
+
+@pytest.mark.parametrize(
+    ("make_data", "message"),
+    [
+        (lambda d: d.mkdir(), "holds no jpg"),
+        (lambda d: (d.mkdir(), (d / "broken.jpg").write_bytes(b"\x00not a jpeg")), "broken.jpg is not a readable image"),
+    ],
+)
+def test_bad_image_folders_are_refused_and_write_nothing(sample_cnn: Path, tmp_path: Path, make_data, message: str) -> None:
+    folder = tmp_path / "images"
+    make_data(folder)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(ConfigError, match=message):
+        run_pass("quantize-static", sample_cnn, out / "q.onnx", {"calibration": "images", "data": str(folder)})
+    assert list(out.iterdir()) == []
+
+
+def test_wrong_array_shape_is_refused(sample_cnn: Path, tmp_path: Path) -> None:
+    data = tmp_path / "calib.npz"
+    np.savez(data, input=np.zeros((3, 3, 32, 32), np.float32))
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(ConfigError, match=r"shape \(1, 3, 32, 32\) but the input takes \(\?, 3, 64, 64\)"):
+        run_pass("quantize-static", sample_cnn, out / "q.onnx", {"calibration": "arrays", "data": str(data)})
+    assert list(out.iterdir()) == []
+
+
+def test_cancel_during_calibration_leaves_nothing(sample_cnn: Path, tmp_path: Path) -> None:
+    messages: list[str] = []
+
+    def cancelled() -> bool:
+        return sum("sample" in m for m in messages) >= 3
+
+    with pytest.raises(Cancelled):
+        run_pass(
+            "quantize-static",
+            sample_cnn,
+            tmp_path / "q.onnx",
+            {"samples": 16},
+            on_progress=lambda f, m: messages.append(m),
+            is_cancelled=cancelled,
+        )
+    assert any("sample 3 of 16" in m for m in messages)
+    assert list(tmp_path.iterdir()) == []
