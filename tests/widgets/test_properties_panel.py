@@ -1,0 +1,68 @@
+"""Properties panel: a node's op, attributes and typed I/O; an initializer's statistics and histogram."""
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from widgets.model_index import ModelIndex
+from widgets.properties_panel import PropertiesPanel, tensor_statistics
+
+
+def _model() -> onnx.ModelProto:
+    weight = np.array([[0.0, 1.0], [-2.0, 0.0], [3.0, 0.0]], dtype=np.float32)
+    graph = helper.make_graph(
+        [
+            helper.make_node("Gemm", ["x", "W"], ["y"], name="fc", transB=1, alpha=0.5),
+            helper.make_node("Relu", ["y"], ["z"]),  # unnamed: keyed Relu_1
+        ],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 2])],
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["batch", 3])],
+        [numpy_helper.from_array(weight, "W")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    return onnx.shape_inference.infer_shapes(model)
+
+
+def test_node_shows_op_attributes_and_typed_io(qtbot):
+    panel = PropertiesPanel()
+    qtbot.addWidget(panel)
+    panel.set_model(ModelIndex(_model()), {"layers": [{"name": "fc", "macs": 6, "params": 6}]})
+    assert panel.show_node("fc")
+    assert panel.value("Op type") == "Gemm"
+    assert panel.value("Domain") == "ai.onnx"
+    assert panel.value("transB") == "1"
+    assert panel.value("alpha") == "0.5"
+    assert panel.value("x") == "float32 [batch, 2]"
+    assert panel.value("W") == "float32 [3, 2] (initializer)"
+    assert panel.value("y") == "float32 [batch, 3]"
+    assert panel.value("MACs") == "6"
+    assert panel.histogram.isHidden()
+    assert panel.show_node("Relu_1") and panel.value("Name") == "(unnamed)"
+    assert panel.value("Params") == "0"  # counted from initializers when analysis has no entry
+    assert not panel.show_node("missing") and panel.value("Op type") is None
+
+
+def test_initializer_statistics_and_histogram(qtbot):
+    panel = PropertiesPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.set_model(ModelIndex(_model()))
+    assert panel.show_initializer("W")
+    assert panel.value("Shape") == "[3, 2]"
+    assert panel.value("Dtype") == "float32"
+    assert panel.value("min") == "-2" and panel.value("max") == "3"
+    assert panel.value("mean") == f"{2 / 6:.6g}"
+    assert panel.value("sparsity") == "50.0 %"
+    assert panel.value("Used by") == "fc"
+    assert panel.histogram.isVisible()
+    curve = panel.histogram.getPlotItem().listDataItems()[0]
+    _x, counts = curve.getData()
+    assert int(np.sum(counts)) == 6
+
+
+def test_statistics_of_empty_and_integer_tensors():
+    assert tensor_statistics(np.array([], dtype=np.float32))["sparsity"] == 0.0
+    stats = tensor_statistics(np.array([0, 0, 4], dtype=np.int8))
+    assert stats["max"] == 4 and abs(stats["sparsity"] - 2 / 3) < 1e-9
