@@ -76,3 +76,31 @@ def eliminate_identity_nodes(nodes: Iterable[ir.Node]) -> int:
     eliminator = SafeIdentityEliminationPass()
     return sum(eliminator._try_eliminate_identity_node(node) for node in nodes)
 
+
+
+def producer_names(model: ir.Model, consumer_op: str, producer_ops: set[str]) -> dict[str, str]:
+    """Map each `consumer_op` node's output name to the name of its `producer_ops` input node.
+
+    Recorded before a fusion so the fused node can take the producer's name afterwards: the
+    rewriter names new nodes 'node_Conv_0', which would make a folded Conv look like a
+    removed and an added node instead of a changed one.
+    """
+    names = {}
+    for node in model.graph:
+        if node.op_type != consumer_op or not node.inputs or node.inputs[0] is None:
+            continue
+        producer = node.inputs[0].producer()
+        if producer is not None and producer.op_type in producer_ops and producer.name and node.outputs[0].name:
+            names[node.outputs[0].name] = producer.name
+    return names
+
+
+def restore_names(model: ir.Model, names: dict[str, str]) -> None:
+    """Give each node whose first output is in `names` that name, unless another node has it."""
+    taken = {node.name for node in model.graph}
+    for node in model.graph:
+        wanted = names.get(node.outputs[0].name or "") if node.outputs else None
+        if wanted and wanted not in taken and node.name != wanted:
+            taken.discard(node.name)
+            node.name = wanted
+            taken.add(wanted)

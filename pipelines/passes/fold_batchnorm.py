@@ -10,7 +10,15 @@ from onnxscript.rewriter.rules.common import (
     fuse_batchnorm_into_gemm_rule,
 )
 
-from pipelines.passes._rewrite import apply_rules, op_counts, remove_dead_code, to_ir, to_proto
+from pipelines.passes._rewrite import (
+    apply_rules,
+    op_counts,
+    producer_names,
+    remove_dead_code,
+    restore_names,
+    to_ir,
+    to_proto,
+)
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 
 # onnxscript's rules cover every case we need: they refuse a match when the producer's output
@@ -45,6 +53,7 @@ class FoldBatchNorm(Pass):
         enabled = {"Conv": config.conv, "ConvTranspose": config.conv_transpose, "Gemm": config.gemm}
         batchnorms = op_counts(model.graph)["BatchNormalization"]
         model_ir = to_ir(model)
+        names = producer_names(model_ir, "BatchNormalization", set(_RULES))
         folded: dict[str, int] = {}
         for producer, rule in _RULES.items():
             if enabled[producer]:
@@ -53,6 +62,7 @@ class FoldBatchNorm(Pass):
                 if count:
                     folded[producer] = count
         remove_dead_code(model_ir)
+        restore_names(model_ir, names)
         result = to_proto(model_ir)
         left = op_counts(result.graph)["BatchNormalization"]
         output.details["folded"] = folded

@@ -39,7 +39,8 @@ class OrtOptimize(Pass):
         provider: str = option(
             "CPUExecutionProvider",
             help="Execution provider the optimized model is meant for.",
-            choices=tuple(ort.get_available_providers()),
+            # Azure's provider calls a remote endpoint; nothing leaves the machine, so it is not offered.
+            choices=tuple(p for p in ort.get_available_providers() if p != "AzureExecutionProvider"),
         )
 
     def apply(self, source: Path, target: Path, config: PassConfig, ctx: PassContext) -> PassOutput:

@@ -47,3 +47,11 @@ def cnn_external_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
         location="cnn_ext.weights", size_threshold=0,
     )
     return path
+
+
+@pytest.fixture(scope="session")
+def resnet9_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled ResNet-style sample CNN built at opset 9 (assets/sample_models.py)."""
+    from sample_models import build_resnet
+
+    return _save(build_resnet(opset=9), tmp_path_factory.mktemp("models") / "resnet9.onnx")

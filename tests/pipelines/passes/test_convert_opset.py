@@ -24,6 +24,13 @@ def test_upgrade_opset9_cnn(cnn9_path: Path, tmp_path: Path) -> None:
     assert_same_outputs(cnn9_path, result.output)
 
 
+def test_upgrade_sample_resnet_opset9(resnet9_path: Path, tmp_path: Path) -> None:
+    result = run_pass("convert-opset", resnet9_path, tmp_path / "out.onnx", {"opset": 13})
+    assert _opset(result.output) == 13
+    assert op_counts(result.output) == op_counts(resnet9_path)
+    assert_same_outputs(resnet9_path, result.output, dims={"batch": 2})
+
+
 def test_same_opset_is_reported(cnn_path: Path, tmp_path: Path) -> None:
     result = run_pass("convert-opset", cnn_path, tmp_path / "out.onnx", {"opset": 13})
     assert "already at opset 13" in result.warnings[0]
