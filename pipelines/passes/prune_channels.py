@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import onnx
 
 from pipelines.errors import ConfigError
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 from pipelines.pruning.importance import CRITERIA
+from pipelines.pruning.irutil import transform_file
 from pipelines.pruning.structured import prune_groups
 
 MAX_RATIO = 0.9
@@ -46,6 +48,10 @@ class PruneChannels(Pass):
             """Field bounds plus the per-layer percentages."""
             super().validate()
             check_layer_percent(self.layer_percent)
+
+    def apply(self, source: Path, target: Path, config: PassConfig, ctx: PassContext) -> PassOutput:
+        """Load without shape inference so an unchanged model is written back as it was."""
+        return transform_file(self, source, target, config, ctx)
 
     def transform(self, model: onnx.ModelProto, config: Config, ctx: PassContext, output: PassOutput) -> onnx.ModelProto:
         """Prune every prunable channel group; blocked groups are skipped with a warning naming them."""

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import onnx
 import onnx_ir as ir
 
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
-from pipelines.pruning.irutil import const_array, is_initializer, set_initializer, to_checked_proto, to_ir
+from pipelines.pruning.irutil import const_array, is_initializer, set_initializer, to_checked_proto, to_ir, transform_file
 
 # Which inputs of each op are weights (when they are initializers).
 WEIGHT_INPUTS = {"Conv": (1,), "ConvTranspose": (1,), "Gemm": (0, 1), "MatMul": (0, 1)}
@@ -71,6 +72,10 @@ class PruneMagnitude(Pass):
         op_types: list[str] = option(["Conv", "Gemm", "MatMul"], help="Ops whose weights are pruned.", widget="op-types")
         exclude_nodes: list[str] = option([], help="Nodes whose weights are left whole.", widget="nodes")
         min_size: int = option(1024, help="Skip weights with fewer elements than this (biases, tiny layers).", min=0)
+
+    def apply(self, source: Path, target: Path, config: PassConfig, ctx: PassContext) -> PassOutput:
+        """Load without shape inference so an unchanged model is written back as it was."""
+        return transform_file(self, source, target, config, ctx)
 
     def transform(self, model: onnx.ModelProto, config: Config, ctx: PassContext, output: PassOutput) -> onnx.ModelProto:
         """Zero weights and report achieved sparsity per tensor and zipped size before/after."""

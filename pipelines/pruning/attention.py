@@ -181,9 +181,10 @@ def find_attention_blocks(graph: ir.Graph) -> tuple[list[AttentionBlock], list[s
 def set_head_count(block: AttentionBlock, kept_heads: int, graph: ir.Graph) -> None:
     """Rewrite the split and merge Reshape constants for `kept_heads` heads.
 
-    Fresh initializers are made for each Reshape because the original shape constant is often
-    shared by the Q, K and V reshapes (and maybe by other blocks that keep their heads).
+    New initializers are made (one per distinct shape) because the original shape constant is
+    often shared, also with other blocks that keep their heads; an old one left unused is dropped.
     """
+    made: dict[tuple[int, ...], ir.Value] = {}
     for reshape in [*block.split_reshapes, block.merge_reshape]:
         shape = const_array(reshape.inputs[1]).copy()
         if len(shape) == 4:
@@ -191,13 +192,15 @@ def set_head_count(block: AttentionBlock, kept_heads: int, graph: ir.Graph) -> N
                 shape[2] = kept_heads
         elif shape[2] > 0:
             shape[2] = kept_heads * block.head_dim
-        name = f"{reshape.name or reshape.inputs[0].name}.pruned_shape"
-        while name in graph.initializers:
-            name += "_"
-        value = ir.Value(name=name, shape=ir.Shape(shape.shape), type=ir.TensorType(ir.DataType.INT64),
-                         const_value=ir.tensor(shape, name=name))
-        graph.register_initializer(value)
+        key = tuple(int(d) for d in shape)
+        if key not in made:
+            name = f"{reshape.name or reshape.inputs[0].name}.pruned_shape"
+            while name in graph.initializers:
+                name += "_"
+            made[key] = ir.Value(name=name, shape=ir.Shape(shape.shape), type=ir.TensorType(ir.DataType.INT64),
+                                 const_value=ir.tensor(shape, name=name))
+            graph.register_initializer(made[key])
         old = reshape.inputs[1]
-        reshape.replace_input_with(1, value)
+        reshape.replace_input_with(1, made[key])
         if old is not None and not old.uses() and old.is_initializer() and not old.is_graph_output():
             graph.initializers.pop(old.name, None)

@@ -133,7 +133,8 @@ def derive_ratios(table: SensitivityTable, min_cosine: float) -> dict[str, int]:
             if math.isnan(row.cosine) or row.cosine < min_cosine:
                 break
             best = row.ratio
-        result[unit] = int(round(best * 100))
+        # Rounded down: a whole percent never removes more channels than the scanned ratio did.
+        result[unit] = int(math.floor(best * 100 + 1e-6))
     return result
 
 
