@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from app import __version__
 from app.settings import Settings
 from app.tasks import ModelOpener, OpenedModel
+from pipelines.errors import WorkbenchError
 from widgets import formatting
 from widgets.graph_view import GraphView
 from widgets.model_index import ModelIndex
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
         self.tabs.setTabToolTip(1, "Netron's viewer, served on this machine only (no network requests)")
         self.setCentralWidget(self.tabs)
         self.graph_view.nodeSelected.connect(self._on_node_selected)
+        self.graph_view.selectionCleared.connect(self._on_selection_cleared)
 
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -298,7 +300,7 @@ class MainWindow(QMainWindow):
     # Selection ------------------------------------------------------------------------------
     def select_node(self, key: str) -> None:
         """Select node `key` in the graph and show it in Properties."""
-        self.graph_view.select_node(key)
+        self._select_in_graph(key)
         self.properties_panel.show_node(key)
         self.properties_dock.raise_()
 
@@ -307,16 +309,27 @@ class MainWindow(QMainWindow):
         if self.index is not None:
             consumer = self.index.node_for_tensor(name)
             if consumer is not None:
-                self.graph_view.select_node(consumer)
+                self._select_in_graph(consumer)
         # After select_node: its nodeSelected would otherwise replace the initializer view.
         self.properties_panel.show_initializer(name)
         self.properties_dock.raise_()
 
     def _on_node_selected(self, key: str) -> None:
-        if key:
-            self.properties_panel.show_node(key)
+        # The graph view names graph inputs/outputs "input:x" / "output:y".
+        kind, _, tensor = key.partition(":")
+        if kind in ("input", "output") and tensor and key not in (self.index.nodes if self.index else {}):
+            self.properties_panel.show_tensor(tensor)
         else:
-            self.properties_panel.clear()
+            self.properties_panel.show_node(key)
+
+    def _on_selection_cleared(self) -> None:
+        self.properties_panel.clear()
+
+    def _select_in_graph(self, key: str) -> None:
+        try:
+            self.graph_view.select_node(key)
+        except WorkbenchError:
+            pass  # e.g. a subgraph is shown: Properties still shows the node
 
     def focus_search(self) -> None:
         """Show the Search panel and put the cursor in its query box."""

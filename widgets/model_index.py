@@ -10,6 +10,9 @@ from dataclasses import dataclass
 import onnx
 from onnx import helper
 
+# The one key rule shared with the graph view and the analysis' per-layer figures.
+from pipelines.analysis import node_keys
+
 
 @dataclass(frozen=True)
 class TensorInfo:
@@ -24,23 +27,6 @@ class TensorInfo:
         if self.shape is None:
             return "?"
         return "[" + ", ".join(str(d) for d in self.shape) + "]"
-
-
-def node_keys(graph: onnx.GraphProto) -> list[str]:
-    """The name each node is known by in the views, in graph order.
-
-    Same rule as pipelines.graph_layout (which keys the graph view): the node's name, or
-    `op_type_position` when unnamed, with `#position` appended to repeated names.
-    """
-    keys: list[str] = []
-    seen: set[str] = set()
-    for position, node in enumerate(graph.node):
-        key = node.name or f"{node.op_type}_{position}"
-        if key in seen:
-            key = f"{key}#{position}"
-        seen.add(key)
-        keys.append(key)
-    return keys
 
 
 def _dtype_name(elem_type: int) -> str:

@@ -160,6 +160,31 @@ class PropertiesPanel(QWidget):
                 self._row(section, name, f"{info.dtype} {info.shape_text()}{kind}")
         return True
 
+    def show_tensor(self, name: str) -> bool:
+        """Show a graph value (e.g. a graph input or output): type, producer and consumers."""
+        index = self._index
+        if index is None or name not in index.tensors and name not in index.producer and name not in index.consumers:
+            self.clear()
+            return False
+        if name in index.initializers:
+            return self.show_initializer(name)
+        info = index.tensor(name)
+        role = "Input" if name in index.graph_inputs else "Output" if name in index.graph_outputs else "Tensor"
+        self.title.setText(f"{role} — {name}")
+        self.tree.clear()
+        self.histogram.clear()
+        self.histogram.hide()
+        general = self._section(role)
+        self._row(general, "Name", name)
+        self._row(general, "Dtype", info.dtype)
+        self._row(general, "Shape", info.shape_text())
+        if name in index.producer:
+            self._row(general, "Produced by", index.producer[name])
+        consumers = index.consumers.get(name, [])
+        if consumers:
+            self._row(general, "Used by", ", ".join(consumers[:8]) + (" …" if len(consumers) > 8 else ""))
+        return True
+
     def show_initializer(self, name: str) -> bool:
         """Show initializer `name` with statistics and a histogram; False if there is none."""
         tensor = self._index.initializers.get(name) if self._index else None

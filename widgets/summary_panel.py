@@ -61,7 +61,7 @@ class SummaryPanel(QWidget):
         a = analysis or {}
         general = self._section("Model")
         self._row(general, "File", Path(path).name, tooltip=str(path))
-        self._row(general, "Size", formatting.size(a.get("size_bytes", size_bytes)))
+        self._row(general, "Size", formatting.size(a.get("size_bytes") or size_bytes))
         if model.producer_name:
             self._row(general, "Producer", f"{model.producer_name} {model.producer_version}".strip())
         self._row(general, "IR version", str(model.ir_version))

@@ -51,6 +51,7 @@ if importlib.util.find_spec("widgets.graph_view") is None:
 
 from app import main_window as mw  # noqa: E402
 from app.settings import Settings  # noqa: E402
+from widgets import formatting  # noqa: E402
 
 OPEN_TIMEOUT_MS = 30_000
 
@@ -118,6 +119,8 @@ def test_open_by_dialog_updates_panels_and_recent(qtbot, monkeypatch, window, sa
     assert window.busy_bar.isHidden()
     assert window.summary_panel.value("File") == "transformer_small.onnx"
     assert window.summary_panel.value("Nodes") == "74"
+    assert window.summary_panel.value("Parameters") == formatting.count(window.current.analysis["params"])
+    assert window.current.analysis["params"] > 0  # figures from the analysis worker
     assert window.settings.recent_files()[0] == str(sample_transformer.resolve())
     assert window.close_action.isEnabled()
 
