@@ -9,6 +9,7 @@ from pathlib import Path
 import onnx
 import onnxruntime as ort
 
+from pipelines.errors import PassFailed
 from pipelines.model import load_model, save_model
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 from pipelines.passes._rewrite import op_counts
@@ -65,7 +66,13 @@ class OrtOptimize(Pass):
                     "session.optimized_model_external_initializers_min_size_in_bytes", str(_MIN_EXTERNAL_BYTES)
                 )
             ctx.progress(0.1, f"ort-optimize: {config.level} on {config.provider}")
-            ort.InferenceSession(str(source), options, providers=[config.provider])
+            try:
+                ort.InferenceSession(str(source), options, providers=[config.provider])
+            except Exception as exc:  # noqa: BLE001 - ORT errors carry a code prefix and a path
+                reason = str(exc).split("failed:", 1)[-1].strip().splitlines()[0].rstrip(".")
+                raise PassFailed(
+                    f"pass 'ort-optimize': ONNX Runtime could not load {source.name} with {config.provider} ({reason})."
+                ) from exc
             ctx.check_cancelled()
             result = load_model(optimized, infer_shapes=False)
             proto = result.proto

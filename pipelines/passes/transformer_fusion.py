@@ -47,15 +47,17 @@ def detect_attention_shape(model: onnx.ModelProto) -> tuple[int, int]:
 
 
 @contextmanager
-def _quiet(logger_name: str) -> Iterator[None]:
-    # The ORT optimizer logs "Model producer not matched" and per-fusion chatter at warning level.
-    logger = logging.getLogger(logger_name)
-    level = logger.level
-    logger.setLevel(logging.ERROR)
+def _quiet() -> Iterator[None]:
+    """Silence warnings while the ORT optimizer runs."""
+    # Its modules log under their bare names (fusion_skiplayernorm, onnx_model, ...) at warning
+    # level for every pattern that does not match, e.g. "Model producer not matched"; passes run
+    # in a worker process, so disabling logging for the call affects nothing else.
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)
     try:
         yield
     finally:
-        logger.setLevel(level)
+        logging.disable(previous)
 
 
 def fuse_with_onnxscript(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -70,7 +72,7 @@ def fuse_with_onnxruntime(model: onnx.ModelProto, model_type: str, heads: int, h
     """onnxruntime.transformers' fusions, Python only (opt_level 0 needs no torch and no ORT session)."""
     from onnxruntime.transformers.optimizer import optimize_model
 
-    with _quiet("onnxruntime.transformers"), _quiet("fusion_base"):
+    with _quiet():
         optimizer = optimize_model(
             copy.deepcopy(model),  # the optimizer edits the proto it is given
             model_type=model_type,

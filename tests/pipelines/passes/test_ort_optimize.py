@@ -7,7 +7,7 @@ import onnx
 import pytest
 from pass_models import assert_same_outputs, op_counts
 
-from pipelines.errors import ConfigError
+from pipelines.errors import ConfigError, PassFailed
 from pipelines.passes import make_config, run_pass
 
 
@@ -45,3 +45,19 @@ def test_external_data_model(cnn_external_path: Path, tmp_path: Path) -> None:
 def test_unknown_provider_is_refused() -> None:
     with pytest.raises(ConfigError, match="provider"):
         make_config("ort-optimize", {"provider": "NoSuchExecutionProvider"})
+
+
+def test_unknown_op_fails_in_one_sentence(save, tmp_path: Path) -> None:
+    x = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 2])
+    y = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 2])
+    node = onnx.helper.make_node("Mystery", ["x"], ["y"], domain="acme.ops")
+    graph = onnx.helper.make_graph([node], "g", [x], [y])
+    model = onnx.helper.make_model(
+        graph, opset_imports=[onnx.helper.make_opsetid("", 13), onnx.helper.make_opsetid("acme.ops", 1)]
+    )
+    with pytest.raises(PassFailed) as info:
+        run_pass("ort-optimize", save(model, "custom.onnx"), tmp_path / "out.onnx")
+    message = str(info.value)
+    assert message.startswith("pass 'ort-optimize': ONNX Runtime could not load custom.onnx")
+    assert "acme.ops:Mystery" in message and "\n" not in message
+    assert not (tmp_path / "out.onnx").exists()
