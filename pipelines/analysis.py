@@ -18,6 +18,7 @@ Conventions (so figures are comparable between versions of a model):
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections import Counter
@@ -437,6 +438,7 @@ def _attr(node: onnx.NodeProto, name: str, default: Any) -> Any:
     return default
 
 
+@functools.lru_cache(maxsize=None)
 def _itemsize(data_type: int) -> int:
     if data_type in (TensorProto.UNDEFINED, TensorProto.STRING):
         return 0

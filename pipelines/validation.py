@@ -39,6 +39,8 @@ def iter_graphs(graph: onnx.GraphProto) -> Iterator[onnx.GraphProto]:
     """The graph and every subgraph (If/Loop/Scan bodies), depth first."""
     yield graph
     for node in graph.node:
+        if not node.attribute:
+            continue  # most nodes: skip the attribute scan
         for attr in node.attribute:
             if attr.type == onnx.AttributeProto.GRAPH:
                 yield from iter_graphs(attr.g)
