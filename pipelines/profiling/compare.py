@@ -13,6 +13,7 @@ from pipelines.errors import ConfigError
 from pipelines.profiling.measure import EMIT_INTERVAL_NS, MemorySampler, warmup
 from pipelines.profiling.options import ProfileOptions
 from pipelines.profiling.providers import canonical_name
+from pipelines.profiling.runner import MAX_RESULT_LATENCIES
 from pipelines.profiling.session import check_runs, create_session, make_runner, prepare_feeds, read_model_info
 from pipelines.profiling.stats import bootstrap_speedup, latency_stats
 
@@ -30,7 +31,7 @@ def compare_models(model_a: str, model_b: str, options: ProfileOptions, emit: Em
     if options.concurrency != 1:
         raise ConfigError("compare interleaves single requests; set concurrency to 1.", "concurrency")
     sides: dict[str, dict[str, Any]] = {}
-    sampler = MemorySampler(options.memory_interval_ms / 1e3)
+    sampler = MemorySampler(options.memory_interval_ms / 1e3, on_sample=emit)
     emit({"kind": "config", "model_a": str(model_a), "model_b": str(model_b), "provider": canonical_name(options.provider), "options": options.to_dict()})
     for label, model in (("a", model_a), ("b", model_b)):
         info = read_model_info(model)
@@ -50,10 +51,17 @@ def compare_models(model_a: str, model_b: str, options: ProfileOptions, emit: Em
             "inputs": prepared.inputs,
         }
     emit({"kind": "progress", "fraction": 0.0, "message": "warm-up"})
-    for label in ("a", "b"):
-        warmup(sides[label]["runners"], options.warmup)
-    latencies = _interleaved(sides["a"]["runners"], sides["b"]["runners"], options, emit)
-    result: dict[str, Any] = {"options": options.to_dict(), "provider": canonical_name(options.provider), "rounds": len(latencies["a"])}
+    with sampler:
+        for label in ("a", "b"):
+            warmup(sides[label]["runners"], options.warmup)
+        latencies = _interleaved(sides["a"]["runners"], sides["b"]["runners"], options, emit)
+    result: dict[str, Any] = {
+        "options": options.to_dict(),
+        "provider": canonical_name(options.provider),
+        "rounds": len(latencies["a"]),
+        # Both sessions live in one process, so only the peak of the pair is measurable.
+        "peak_rss_bytes": sampler.peak_rss,
+    }
     for label in ("a", "b"):
         stats = latency_stats(latencies[label], batch=options.batch)
         side = sides[label]
@@ -65,7 +73,7 @@ def compare_models(model_a: str, model_b: str, options: ProfileOptions, emit: Em
             "latency_ms": stats["latency_ms"],
             # Runs alternate, so wall-clock throughput is shared; this is 1 / mean latency.
             "throughput_per_s": stats["throughput_per_s"],
-            "latencies_ms": [v / 1e6 for v in latencies[label]],
+            "latencies_ms": [v / 1e6 for v in latencies[label][:MAX_RESULT_LATENCIES]],
         }
     speedup = bootstrap_speedup(latencies["a"], latencies["b"], seed=options.seed)
     result["speedup"] = speedup

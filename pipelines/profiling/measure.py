@@ -173,6 +173,7 @@ class MemorySampler:
         self.peak_rss = 0
         self.peak_gpu: int | None = None
         self._process = psutil.Process()
+        self._lock = threading.Lock()  # the sampler thread and sample_now() callers share state
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="memory-sampler")
         self._started = time.perf_counter()
@@ -194,17 +195,18 @@ class MemorySampler:
 
     def sample_now(self) -> dict[str, Any]:
         """Take one sample, update peaks and report it."""
-        rss = self.rss()
-        t = time.perf_counter() - self._started
-        self.peak_rss = max(self.peak_rss, rss)
-        record: dict[str, Any] = {"kind": "memory", "t_s": round(t, 4), "rss_bytes": rss}
-        if self.gpu is not None and self.gpu.available:
-            gpu = self.gpu.sample()
-            used = gpu.get("process_bytes") or gpu.get("used_bytes")
-            record["gpu_bytes"] = used
-            if used is not None:
-                self.peak_gpu = max(self.peak_gpu or 0, int(used))
-        self._keep(t, rss)
+        with self._lock:
+            rss = self.rss()
+            t = time.perf_counter() - self._started
+            self.peak_rss = max(self.peak_rss, rss)
+            record: dict[str, Any] = {"kind": "memory", "t_s": round(t, 4), "rss_bytes": rss}
+            if self.gpu is not None and self.gpu.available:
+                gpu = self.gpu.sample()
+                used = gpu.get("process_bytes") or gpu.get("used_bytes")
+                record["gpu_bytes"] = used
+                if used is not None:
+                    self.peak_gpu = max(self.peak_gpu or 0, int(used))
+            self._keep(t, rss)
         if self.on_sample is not None:
             self.on_sample(record)
         return record

@@ -67,7 +67,7 @@ def profile_model(model: str | Path, options: ProfileOptions, emit: Emit = lambd
         with sampler:
             emit({"kind": "progress", "fraction": 0.0, "message": "creating session"})
             session, create_s = create_session(info.path, options)
-            rss_after_session = sampler.rss()
+            rss_after_session = sampler.sample_now()["rss_bytes"]  # also counts towards the peak
             runners = [make_runner(session, feed, options) for feed in prepared.feeds]
             check_runs(runners[0], info.path.name)
             emit({"kind": "progress", "fraction": 0.0, "message": f"warm-up ({options.warmup} runs)"})

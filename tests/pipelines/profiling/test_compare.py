@@ -23,7 +23,7 @@ def test_a_heavier_model_is_found_slower(matmul_chain) -> None:
     options = ProfileOptions.from_any({"runs": 30, "warmup": 2, "intra_op_threads": 1})
     records: list[dict] = []
     result = compare.compare_models(str(heavy), str(light), options, records.append)
-    assert result["rounds"] == 30
+    assert result["rounds"] == 30 and result["peak_rss_bytes"] > 0
     assert len(result["a"]["latencies_ms"]) == len(result["b"]["latencies_ms"]) == 30
     speedup = result["speedup"]
     assert speedup["speedup"] > 2 and speedup["ci_low"] > 1  # B (light) is clearly faster

@@ -10,6 +10,7 @@ import pytest
 
 from pipelines.errors import ConfigError
 from pipelines.profiling import providers
+from pipelines.profiling.measure import timed_runs
 from pipelines.profiling.options import ProfileOptions
 from pipelines.profiling.providers import GpuMemoryProbe, canonical_name, resolve_provider
 from pipelines.profiling.session import create_session, io_binding_wanted, make_runner, prepare_feeds, provider_list, read_model_info
@@ -81,14 +82,14 @@ def test_a_provider_that_falls_back_to_cpu_is_refused(monkeypatch: pytest.Monkey
     assert caught.value.field == "provider"
 
 
-def test_io_binding_on_cpu_gives_the_same_outputs(sample_cnn: Path) -> None:
-    options = ProfileOptions.from_any({"io_binding": "on"})
+def test_io_binding_on_cpu_runs_from_concurrent_threads(sample_cnn: Path) -> None:
+    options = ProfileOptions.from_any({"io_binding": "on", "concurrency": 3, "runs": 12, "warmup": 1, "intra_op_threads": 1})
+    assert io_binding_wanted(options)
     session, seconds = create_session(sample_cnn, options)
     feed = prepare_feeds(read_model_info(sample_cnn), options).feeds[0]
     runner = make_runner(session, feed, options)
-    runner()
-    assert seconds > 0
-    assert io_binding_wanted(options)
+    timed = timed_runs([runner], runs=options.runs, concurrency=options.concurrency)
+    assert len(timed.latencies_ns) == 12 and seconds > 0
 
 
 def test_nvml_is_not_available_for_cpu() -> None:
