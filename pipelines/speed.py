@@ -44,6 +44,46 @@ def make_session(path: str | Path, threads: int = 0):
     return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
 
 
+def interleaved_timings(
+    paths: list[str | Path],
+    runs: int = 10,
+    warmup: int = 2,
+    *,
+    threads: int = 0,
+    seed: int = 0,
+    dims: dict[str, int] | None = None,
+) -> list[list[int]]:
+    """Nanoseconds of every timed run per model, measured round-robin (A B C A B C ...)."""
+    sessions = [make_session(p, threads) for p in paths]
+    # Each model gets inputs from its own declared types (to-fp16 may turn float inputs into
+    # float16); the same seed gives the same values.
+    feeds = [random_inputs(onnx.load(str(p), load_external_data=False), dims=dims, seed=seed) for p in paths]
+    for _ in range(warmup):
+        for session, feed in zip(sessions, feeds):
+            session.run(None, feed)
+    timings: list[list[int]] = [[] for _ in paths]
+    for _ in range(max(runs, 1)):
+        for index, (session, feed) in enumerate(zip(sessions, feeds)):
+            started = time.perf_counter_ns()
+            session.run(None, feed)
+            timings[index].append(time.perf_counter_ns() - started)
+    return timings
+
+
+def interleaved_latencies(
+    paths: list[str | Path],
+    runs: int = 10,
+    warmup: int = 2,
+    *,
+    threads: int = 0,
+    seed: int = 0,
+    dims: dict[str, int] | None = None,
+) -> list[float]:
+    """Median milliseconds per model, measured round-robin on seeded inputs."""
+    timings = interleaved_timings(paths, runs, warmup, threads=threads, seed=seed, dims=dims)
+    return [statistics.median(t) / 1e6 for t in timings]
+
+
 def quick_latency_comparison(
     parent_path: str | Path,
     child_path: str | Path,
@@ -52,23 +92,10 @@ def quick_latency_comparison(
     *,
     threads: int = 0,
     seed: int = 0,
+    dims: dict[str, int] | None = None,
 ) -> LatencyComparison:
     """Interleaved median latency of `parent_path` vs `child_path` on the same (seeded) inputs."""
-    sessions = [make_session(parent_path, threads), make_session(child_path, threads)]
-    # Each model gets inputs from its own declared types (to-fp16 may turn float inputs into
-    # float16); the same seed gives the same values.
-    feeds = [
-        random_inputs(onnx.load(str(p), load_external_data=False), seed=seed)
-        for p in (parent_path, child_path)
-    ]
-    for _ in range(warmup):
-        for session, feed in zip(sessions, feeds):
-            session.run(None, feed)
-    timings: list[list[int]] = [[], []]
-    for _ in range(max(runs, 1)):
-        for index, (session, feed) in enumerate(zip(sessions, feeds)):
-            started = time.perf_counter_ns()
-            session.run(None, feed)
-            timings[index].append(time.perf_counter_ns() - started)
-    parent_ms, child_ms = (statistics.median(t) / 1e6 for t in timings)
+    parent_ms, child_ms = interleaved_latencies(
+        [parent_path, child_path], runs, warmup, threads=threads, seed=seed, dims=dims
+    )
     return LatencyComparison(parent_ms, child_ms, parent_ms / child_ms if child_ms else float("inf"), runs)
