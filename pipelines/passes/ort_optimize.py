@@ -1,8 +1,6 @@
 """ort-optimize: ONNX Runtime's own graph optimizations, saved as a model file."""
 from __future__ import annotations
 
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +9,7 @@ import onnxruntime as ort
 
 from pipelines.errors import PassFailed
 from pipelines.model import load_model, save_model
+from pipelines.passes._scratch import scratch_folder
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 from pipelines.passes._rewrite import op_counts
 
@@ -49,9 +48,7 @@ class OrtOptimize(Pass):
         assert isinstance(config, OrtOptimize.Config)
         output = PassOutput()
         loaded = load_model(source, infer_shapes=False)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.ort.", dir=target.parent))
-        try:
+        with scratch_folder(target, "ort") as scratch:
             optimized = scratch / target.name
             options = ort.SessionOptions()
             options.graph_optimization_level = LEVELS[config.level]
@@ -80,8 +77,6 @@ class OrtOptimize(Pass):
             proto.producer_name, proto.producer_version = loaded.proto.producer_name, loaded.proto.producer_version
             _rename_new_nodes(proto.graph, {n.name for n in loaded.proto.graph.node})
             save_model(proto, target, external_data=True if loaded.has_external_data else None)
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
         counts = {op: n for op, n in op_counts(proto.graph).items() if "." in op}
         output.details.update({"level": config.level, "provider": config.provider, "runtime_ops": counts})
         if config.level != "basic":

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import contextlib
 import io
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import onnx
+
 from pipelines.errors import PassFailed
 from pipelines.model import load_model, save_model
+from pipelines.passes._scratch import scratch_folder
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 from pipelines.passes.fix_shapes import fix_dims, parse_input_shapes
 
@@ -55,12 +56,12 @@ class Simplify(Pass):
         output = PassOutput()
         loaded = load_model(source, infer_shapes=False)
         source_domains = {o.domain for o in loaded.proto.opset_import}
-        target.parent.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.sim.", dir=target.parent))
-        try:
+        with scratch_folder(target, "sim") as scratch:
             model_path = source
-            if config.dims:
-                fix_dims(loaded.proto, config.dims, {}, self.name)
+            if config.dims or config.input_shapes:
+                # The same helper as fix-shapes (not onnxsim's overwrite_input_shapes), so a wrong
+                # name or rank fails as a ConfigError naming the field.
+                fix_dims(loaded.proto, config.dims, parse_input_shapes(config.input_shapes, self.name), self.name)
                 model_path = save_model(loaded.proto, scratch / "input.onnx")
             simplified_path = scratch / "simplified.onnx"
             ctx.progress(0.1, "simplify: running onnxsim")
@@ -74,7 +75,6 @@ class Simplify(Pass):
                         check_n=config.check_n,
                         perform_optimization=config.perform_optimization,
                         skip_fuse_bn=config.skip_fuse_bn,
-                        overwrite_input_shapes=parse_input_shapes(config.input_shapes, self.name) or None,
                         skipped_optimizers=sorted(set(config.skipped_optimizers) | set(RUNTIME_SPECIFIC_OPTIMIZERS)),
                         tensor_size_threshold=f"{config.tensor_size_threshold_mb}MB",
                         output_path=str(simplified_path),
@@ -85,8 +85,6 @@ class Simplify(Pass):
             del _model
             ctx.check_cancelled()
             result = load_model(simplified_path, infer_shapes=False).proto
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
         new_ops = sorted(
             {f"{n.domain}.{n.op_type}" for n in result.graph.node if n.domain not in STANDARD_DOMAINS}
             - {f"{n.domain}.{n.op_type}" for n in loaded.proto.graph.node}
@@ -96,8 +94,11 @@ class Simplify(Pass):
                 f"pass 'simplify': onnxsim produced the runtime-specific op {new_ops[0]}; "
                 "add the optimizer that made it to skipped_optimizers."
             )
+        # onnxsim may import domains (com.microsoft) that no node uses any more; drop those.
+        used = {n.domain for n in result.graph.node}
+        imports = [o for o in result.opset_import if o.domain in source_domains or o.domain in used]
         del result.opset_import[:]
-        result.opset_import.extend(o for o in loaded.proto.opset_import if o.domain in source_domains)
+        result.opset_import.extend(imports)
         _strip_onnxsim_metadata(result, output)
         if config.check_n and not ok:
             output.warnings.append(
@@ -107,7 +108,7 @@ class Simplify(Pass):
         return output
 
 
-def _strip_onnxsim_metadata(model, output: PassOutput) -> None:  # type: ignore[no-untyped-def]
+def _strip_onnxsim_metadata(model: onnx.ModelProto, output: PassOutput) -> None:
     """Move onnxsim's bookkeeping out of the model's metadata into the pass details."""
     # onnxsim records its settings and long lists of removed nodes as metadata_props; the
     # workbench keeps provenance in the version history instead, so the file stays clean.

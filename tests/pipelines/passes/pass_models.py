@@ -5,7 +5,6 @@ A plain module (not conftest) so test files can import it by a name no other fol
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import onnx
 import pytest
-from pass_models import assert_same_outputs, build_cnn, build_untidy, op_counts
+from pass_models import assert_same_outputs, build_untidy, op_counts
 
 from pipelines.errors import ConfigError
 from pipelines.passes import run_pass
@@ -85,6 +86,6 @@ def test_training_dropout_is_kept(save, tmp_path: Path) -> None:
     model = build_untidy()
     for tensor in model.graph.initializer:
         if tensor.name == "training":
-            tensor.CopyFrom(onnx.numpy_helper.from_array(__import__("numpy").array(True), "training"))
+            tensor.CopyFrom(onnx.numpy_helper.from_array(np.array(True), "training"))
     result = run_pass("cleanup", save(model, "train.onnx"), tmp_path / "out.onnx")
     assert op_counts(result.output)["Dropout"] == 1

@@ -53,6 +53,10 @@ def test_bad_shapes_are_config_errors(cnn_path: Path, tmp_path: Path) -> None:
         make_config("simplify", {"input_shapes": ["image=1,3"]})
     with pytest.raises(ConfigError, match="no dimension named 'seq'"):
         run_pass("simplify", cnn_path, tmp_path / "out.onnx", {"dims": {"seq": 4}})
+    with pytest.raises(ConfigError, match="no input named 'pixels'") as info:
+        run_pass("simplify", cnn_path, tmp_path / "out.onnx", {"input_shapes": ["pixels:1x3x16x16"]})
+    assert info.value.field == "input_shapes"
+    assert not (tmp_path / "out.onnx").exists()
 
 
 def test_external_data_and_determinism(cnn_external_path: Path, tmp_path: Path) -> None:
