@@ -37,6 +37,7 @@ EDGES_PER_BATCH = 256
 ZOOM_STEP = 1.25
 MAX_SCALE = 4.0
 READABLE_SCALE = 0.8  # a graph too big to fit readably opens at this zoom, at its top
+LABEL_ROOM = 70.0
 EXPORT_MAX_SIDE = 4096
 EXPORT_TALL_RATIO = 20.0  # exports taller than this (height/width) wrap into columns
 
@@ -157,7 +158,9 @@ class GraphView(QGraphicsView):
         for batch in self._edge_batches(layout):
             add(batch)
         x0, y0, x1, y1 = layout.bounds
-        scene.setSceneRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+        # Shape labels are written right of their edge and may stick out of the layout bounds.
+        label_room = LABEL_ROOM if any(info.edge_labels) else 0.0
+        scene.setSceneRect(QRectF(x0, y0, x1 - x0 + label_room, y1 - y0))
         self._restyle()
 
     def _edge_batches(self, layout: LayoutResult) -> list[EdgeBatchItem]:

@@ -7,6 +7,8 @@ from functools import lru_cache
 import numpy as np
 import onnx
 
+from pipelines.analysis import node_keys
+
 # Node kinds: operators, graph inputs/outputs, and (in subgraphs) tensors from the outer scope.
 KIND_OP, KIND_INPUT, KIND_OUTPUT, KIND_OUTER = 0, 1, 2, 3
 
@@ -217,13 +219,9 @@ def extract_graph(graph: onnx.GraphProto) -> GraphInfo:
     src: list[int] = []
     dst: list[int] = []
     tensors: list[str] = []
-    seen_names: set[str] = set()
-    for position, node in enumerate(graph.node):
-        name = node.name or f"{node.op_type}_{position}"
-        if name in seen_names:
-            # Names key selection and overlays, so duplicates (legal in ONNX) get a suffix.
-            name = f"{name}#{position}"
-        seen_names.add(name)
+    op_index: list[int] = []
+    # The same unique keys as the analysis and properties panel, so overlays match by name.
+    for position, (name, node) in enumerate(zip(node_keys(graph), graph.node)):
         lines = [_clip(name)]
         attrs = attributes_summary(node)
         if attrs:
@@ -241,6 +239,14 @@ def extract_graph(graph: onnx.GraphProto) -> GraphInfo:
             name, KIND_OP, _clip(node.op_type, 24), op_category(node.op_type, node.domain),
             lines, subs, position,
         )
+        for tensor in node.output:
+            if tensor:
+                producer[tensor] = index
+        op_index.append(index)
+
+    # Edges after all producers are known: a graph that is not topologically sorted (or, when
+    # broken, has a cycle) still gets its real edges.
+    for index, node in zip(op_index, graph.node):
         for tensor in node.input:
             if not tensor or tensor in initializers:
                 continue
@@ -250,9 +256,6 @@ def extract_graph(graph: onnx.GraphProto) -> GraphInfo:
             src.append(producer[tensor])
             dst.append(index)
             tensors.append(tensor)
-        for tensor in node.output:
-            if tensor:
-                producer[tensor] = index
 
     for value in graph.output:
         out = add(f"output:{value.name}", KIND_OUTPUT, _clip(value.name), "io", [shapes.get(value.name, "")])

@@ -30,6 +30,8 @@ MARGIN = 20.0
 # Long edges get dummies only in their first and last LONG_EDGE_KEEP layers; the middle is drawn
 # straight. Keeps dummies O(E) however deep the skip connection.
 LONG_EDGE_KEEP = 4
+SETTLE_ROUNDS = 8
+MIXED_WEIGHT = 2.0  # segment weight between a real node and a dummy
 
 
 @dataclass
@@ -199,7 +201,11 @@ def _vertical_blocks(
     """
     size = len(layer)
     adjacent = layer[seg_b] == layer[seg_a] + 1
-    a, b, w = seg_a[adjacent], seg_b[adjacent], weight[adjacent]
+    a, b = seg_a[adjacent], seg_b[adjacent]
+    # Like pairs align first (dummy–dummy keeps long edges straight, real–real keeps the main
+    # path straight); a real node never follows a skip edge's dummy when a real partner exists.
+    w = weight[adjacent]
+    w = np.where(w == MIXED_WEIGHT, 0.0, w)
     up = np.arange(size)
     if len(a) == 0:
         return up
@@ -256,23 +262,29 @@ def _place_x(
     x = np.empty(size)
     x[perm] = xs
     bx = np.bincount(block, weights=x, minlength=n_blocks) / members
-    big = None
-    for _ in range(iterations):
-        x = bx[block]
-        target = np.bincount(block[both_b], weights=x[both_a] * both_w, minlength=n_blocks)
-        bx = np.where(has, 0.5 * bx + 0.5 * target / np.maximum(norm, 1e-12), bx)
+
+    def pack(bx: np.ndarray) -> np.ndarray:
+        """Each layer's nodes at their block's x, pushed apart just enough (order kept)."""
         free = bx[block][perm] - cum
-        # Segmented running max/min: offset each layer by more than the spread of values so that
-        # one accumulate over the whole array never leaks across a layer boundary.
+        # Segmented running max/min: offset each layer by more than the spread of values so
+        # that one accumulate over the whole array never leaks across a layer boundary.
         big = float(free.max() - free.min()) + 1.0
         offset = layer_id * big
         left = np.maximum.accumulate(free + offset) - offset
         right = np.minimum.accumulate((free + offset)[::-1])[::-1] - offset
-        xs = (left + right) / 2 + cum
-        x[perm] = xs
-        bx = np.bincount(block, weights=x, minlength=n_blocks) / members
-    x[perm] = xs
-    return x
+        packed = np.empty(size)
+        packed[perm] = (left + right) / 2 + cum
+        return packed
+
+    for _ in range(iterations):
+        target = np.bincount(block[both_b], weights=bx[block[both_a]] * both_w, minlength=n_blocks)
+        bx = np.where(has, 0.5 * bx + 0.5 * target / np.maximum(norm, 1e-12), bx)
+        bx = np.bincount(block, weights=pack(bx), minlength=n_blocks) / members
+    # Without the pull, repeated packing settles blocks that still overlap somewhere, so that a
+    # block keeps one x (a straight line) instead of jogging around each collision.
+    for _ in range(SETTLE_ROUNDS):
+        bx = np.bincount(block, weights=pack(bx), minlength=n_blocks) / members
+    return pack(bx)
 
 
 def layout_graph_info(info: GraphInfo) -> LayoutResult:
