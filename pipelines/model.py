@@ -34,6 +34,8 @@ from pipelines.validation import (
 EXTERNAL_DATA_THRESHOLD_BYTES = 1 << 30
 # protobuf cannot serialize or parse one message of 2 GiB or more.
 PROTOBUF_LIMIT_BYTES = (1 << 31) - 1
+# Above this, onnx.checker reads the file instead of a serialized copy of the protobuf.
+IN_MEMORY_CHECK_LIMIT_BYTES = PROTOBUF_LIMIT_BYTES
 # Above this, shape inference runs from the file (infer_shapes_path) instead of serializing a copy.
 IN_MEMORY_INFERENCE_LIMIT_BYTES = 1 << 30
 # Tensors smaller than this stay inside the model file when saving with external data.
@@ -134,7 +136,7 @@ def _parse(path: Path, label: str) -> onnx.ModelProto:
 def _run_checker(proto: onnx.ModelProto, path: Path, label: str) -> None:
     """onnx.checker on the in-memory protobuf, or from the file when it is too big to serialize."""
     try:
-        if proto.ByteSize() < PROTOBUF_LIMIT_BYTES:
+        if proto.ByteSize() < IN_MEMORY_CHECK_LIMIT_BYTES:
             onnx.checker.check_model(proto, full_check=False)
         else:
             onnx.checker.check_model(str(path), full_check=False)

@@ -125,6 +125,12 @@ def check_graph_structure(graph: onnx.GraphProto, label: str, outer: frozenset[s
                     f"{label}: node '{short(node.name or node.op_type)}' reads '{short(name)}', which no node, "
                     "input or initializer provides; the graph is incomplete, re-export the model."
                 )
+    for value in graph.output:
+        if value.name not in producer and value.name not in available:
+            raise ModelRefused(
+                f"{label}: graph output '{short(value.name)}' is not produced by any node, input or initializer; "
+                "the graph is incomplete, re-export the model."
+            )
     order = _topological_order(readers, pending)
     if len(order) < len(graph.node):
         placed = set(order)

@@ -110,6 +110,12 @@ def dangling_input(folder: Path) -> Path:
     return _write(model, folder, "dangling.onnx")
 
 
+def dangling_output(folder: Path) -> Path:
+    model = tiny_model()
+    model.graph.output[0].name = "nothing_makes_this"
+    return _write(model, folder, "dangling_output.onnx")
+
+
 def cycle(folder: Path) -> Path:
     model = tiny_model()
     del model.graph.node[:]
@@ -190,6 +196,7 @@ REFUSED: dict[str, tuple[Builder, tuple[str, ...]]] = {
     "truncated": (truncated, ("truncated.onnx", "truncated")),
     "no_graph": (no_graph, ("no_graph.onnx", "no graph")),
     "dangling_input": (dangling_input, ("dangling.onnx", "ghost", "no node")),
+    "dangling_output": (dangling_output, ("dangling_output.onnx", "nothing_makes_this", "not produced")),
     "cycle": (cycle, ("cycle.onnx", "cycle")),
     "two_writers": (two_writers, ("two_writers.onnx", "'h'", "two nodes")),
     "newer_ir": (newer_ir, ("newer_ir.onnx", "ir version", "upgrade onnx")),

@@ -121,6 +121,29 @@ def test_large_models_go_external_and_never_one_protobuf(tmp_path: Path, monkeyp
     assert not (tmp_path / "forced.onnx").exists()
 
 
+def test_big_models_are_checked_and_inferred_from_the_file(
+    sample_transformer: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_memory = load_model(sample_transformer)
+    checked: list[object] = []
+    real_check = onnx.checker.check_model
+    monkeypatch.setattr(onnx.checker, "check_model", lambda m, **k: checked.append(m) or real_check(m, **k))
+    monkeypatch.setattr(model_io, "IN_MEMORY_CHECK_LIMIT_BYTES", 1000)
+    monkeypatch.setattr(model_io, "IN_MEMORY_INFERENCE_LIMIT_BYTES", 1000)
+    from_file = load_model(sample_transformer)
+    assert checked == [str(sample_transformer)]
+    assert from_file.warnings == []
+    shapes = lambda m: {v.name: str(v.type) for v in m.proto.graph.value_info}  # noqa: E731
+    assert shapes(from_file) == shapes(in_memory)
+
+
+def test_single_protobuf_over_the_limit_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = save_model(with_weight_model(), tmp_path / "huge.onnx")
+    monkeypatch.setattr(model_io, "PROTOBUF_LIMIT_BYTES", 1000)
+    with pytest.raises(ModelRefused, match="huge.onnx is a single protobuf over 2 GB"):
+        load_model(path)
+
+
 def test_save_refuses_to_overwrite_source(tmp_path: Path) -> None:
     source = tmp_path / "user.onnx"
     source.write_bytes(with_weight_model().SerializeToString())
