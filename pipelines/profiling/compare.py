@@ -49,6 +49,7 @@ def compare_models(model_a: str, model_b: str, options: ProfileOptions, emit: Em
             "session_create_s": create_s,
             "session_rss_bytes": sampler.rss() - rss_before,
             "inputs": prepared.inputs,
+            "batch": prepared.batch,
         }
     emit({"kind": "progress", "fraction": 0.0, "message": "warm-up"})
     with sampler:
@@ -63,7 +64,7 @@ def compare_models(model_a: str, model_b: str, options: ProfileOptions, emit: Em
         "peak_rss_bytes": sampler.peak_rss,
     }
     for label in ("a", "b"):
-        stats = latency_stats(latencies[label], batch=options.batch)
+        stats = latency_stats(latencies[label], batch=sides[label]["batch"])
         side = sides[label]
         result[label] = {
             "model": side["model"],

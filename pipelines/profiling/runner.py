@@ -84,7 +84,7 @@ def profile_model(model: str | Path, options: ProfileOptions, emit: Emit = lambd
             )
             providers_used = session.get_providers()
             del runners, session
-        stats = latency_stats(timed.latencies_ns, timed.wall_s, options.batch)
+        stats = latency_stats(timed.latencies_ns, timed.wall_s, prepared.batch)
         emit({"kind": "stats", **stats})
         result: dict[str, Any] = {
             "model": str(info.path),
@@ -93,6 +93,7 @@ def profile_model(model: str | Path, options: ProfileOptions, emit: Emit = lambd
             "providers_used": providers_used,
             "options": options.to_dict(),
             "inputs": prepared.inputs,
+            "batch": prepared.batch,
             "assumed_dims": prepared.assumed_dims,
             "session_create_s": create_s,
             "warmup": {"runs": len(warm), "latency_ms": [v / 1e6 for v in warm]},

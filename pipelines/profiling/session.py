@@ -14,7 +14,7 @@ import onnx
 
 from pipelines.diff import node_key
 from pipelines.errors import ConfigError, ModelRefused, WorkbenchError
-from pipelines.inputs import input_specs, iter_array_samples, random_inputs
+from pipelines.inputs import graph_inputs, input_specs, iter_array_samples, random_inputs
 from pipelines.profiling.options import ProfileOptions
 from pipelines.profiling.perop import NodeRow
 from pipelines.profiling.providers import (
@@ -42,6 +42,7 @@ class Prepared:
     """Feeds for one batch size and a description of them for the report."""
 
     feeds: list[dict[str, Any]]
+    batch: int = 1  # samples per run as fed (a fixed-batch model dictates its own)
     inputs: list[dict[str, Any]] = field(default_factory=list)
     assumed_dims: dict[str, int] = field(default_factory=dict)
 
@@ -66,6 +67,12 @@ def read_model_info(path: str | Path) -> ModelInfo:
 
 def prepare_feeds(info: ModelInfo, options: ProfileOptions) -> Prepared:
     """Seeded random inputs, or batches assembled from the user's .npz samples."""
+    symbolic, fixed = _first_axes(info.proto_inputs)
+    if not symbolic and fixed is not None and options.batch not in (1, fixed):
+        raise ConfigError(
+            f"{info.path.name} has a fixed batch of {fixed} (its inputs have no symbolic first axis), so batch {options.batch} cannot be fed; leave the batch at 1.",
+            "batch",
+        )
     specs = input_specs(info.proto_inputs, options.feed_dims)
     assumed: dict[str, int] = {}
     for spec in specs:
@@ -86,7 +93,25 @@ def prepare_feeds(info: ModelInfo, options: ProfileOptions) -> Prepared:
     described = [
         {"name": n, "dtype": str(a.dtype), "shape": list(a.shape)} for n, a in feeds[0].items()
     ]
-    return Prepared(feeds=feeds, inputs=described, assumed_dims=assumed)
+    first = feeds[0]
+    batch_input = next((n for n in symbolic if first[n].ndim), None)
+    batch = int(first[batch_input].shape[0]) if batch_input else (fixed or 1)
+    return Prepared(feeds=feeds, batch=batch, inputs=described, assumed_dims=assumed)
+
+
+def _first_axes(proto: onnx.ModelProto) -> tuple[list[str], int | None]:
+    """Inputs whose first axis is symbolic (a batch we may set), and the first fixed first-axis size."""
+    symbolic: list[str] = []
+    fixed: int | None = None
+    for value in graph_inputs(proto):
+        dims = value.type.tensor_type.shape.dim
+        if not dims:
+            continue
+        if dims[0].HasField("dim_value"):
+            fixed = dims[0].dim_value if fixed is None else fixed
+        else:
+            symbolic.append(value.name)
+    return symbolic, fixed
 
 
 def session_options(options: ProfileOptions, *, profile_prefix: str | None = None) -> Any:

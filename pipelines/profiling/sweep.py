@@ -72,10 +72,10 @@ def sweep_model(
                     runners, runs=options.runs, duration_s=options.duration_s,
                     pause_s=options.pause_ms / 1e3, concurrency=streams,
                 )
-                stats = latency_stats(timed.latencies_ns, timed.wall_s, batch)
+                stats = latency_stats(timed.latencies_ns, timed.wall_s, prepared.batch)
                 cell = {
                     "threads": thread_count,
-                    "batch": batch,
+                    "batch": prepared.batch,
                     "concurrency": streams,
                     "runs": stats["count"],
                     "p50_ms": stats["latency_ms"]["p50"],

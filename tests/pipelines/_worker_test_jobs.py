@@ -43,3 +43,13 @@ def sleep(params: dict[str, Any], emit: Any) -> dict[str, Any]:
     emit({"kind": "progress", "fraction": 0.0, "message": "sleeping"})
     time.sleep(float(params.get("seconds", 60)))
     return {}
+
+
+def stubborn(params: dict[str, Any], emit: Any) -> dict[str, Any]:
+    """Ignore SIGTERM (as a job stuck in native code effectively does), then stay silent."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    emit({"kind": "progress", "fraction": 0.0, "message": "ignoring SIGTERM"})
+    time.sleep(60)
+    return {}

@@ -18,7 +18,7 @@ from pipelines.worker.jobs import ENV_EXTRA_JOBS, known_kinds
 TEST_JOBS = Path(__file__).with_name("_worker_test_jobs.py")
 JOB_ENV = {
     ENV_EXTRA_JOBS: ";".join(
-        f"{kind}={TEST_JOBS}:{kind.replace('-', '_')}" for kind in ("abort", "noisy", "bad-config", "broken", "sleep")
+        f"{kind}={TEST_JOBS}:{kind.replace('-', '_')}" for kind in ("abort", "noisy", "bad-config", "broken", "sleep", "stubborn")
     )
 }
 
@@ -117,6 +117,17 @@ def test_cancel_terminates_the_worker_and_raises_cancelled() -> None:
     assert not job.is_running()
 
 
+def test_cancel_kills_a_worker_that_ignores_terminate() -> None:
+    job = WorkerJob("stubborn", env=JOB_ENV).start()
+    records = job.records(timeout_s=30)
+    assert next(records)["message"] == "ignoring SIGTERM"
+    job.cancel(grace_s=0.5)
+    assert job.exit_status == -signal.SIGKILL
+    with pytest.raises(Cancelled):
+        for _ in records:
+            pass
+
+
 def test_silence_beyond_the_idle_timeout_stops_the_worker() -> None:
     job = WorkerJob("sleep", {"seconds": 60}, env=JOB_ENV).start()
     with pytest.raises(WorkerTimeout, match="said nothing"):
@@ -177,3 +188,19 @@ def test_analyze_job_returns_the_analysis(sample_cnn: Path) -> None:
     assert result["size_bytes"] == sample_cnn.stat().st_size
     json.dumps(result)  # plain data all the way down
     assert result["analysis"]
+
+
+def test_apply_pass_job_adds_a_version_to_a_workspace(sample_cnn: Path, tmp_path: Path) -> None:
+    from pipelines.versions import Workspace
+
+    workspace = Workspace.create(sample_cnn, tmp_path / "session", samples=1)
+    result = run_job(
+        "apply-pass",
+        {"workspace": str(workspace.root), "pass": "fold-batchnorm", "verify": True},
+        timeout_s=120,
+    )
+    version = result["version"]
+    assert version["parent"] == workspace.original.id and version["pass_name"] == "fold-batchnorm"
+    reopened = Workspace.open(workspace.root)  # the parent sees what the worker wrote
+    assert reopened.get(version["id"]).metrics["fidelity"] is not None
+    assert reopened.path_of(version["id"]).is_file()

@@ -21,7 +21,7 @@ def matmul_chain(tmp_path_factory: pytest.TempPathFactory):
     """A factory: `matmul_chain(depth)` → a model of `depth` MatMul+Relu layers with a dynamic batch."""
     folder = tmp_path_factory.mktemp("chains")
 
-    def build(depth: int, width: int = 64) -> Path:
+    def build(depth: int, width: int = 64, batch: int | str = "batch") -> Path:
         rng = np.random.default_rng(depth)
         nodes, inits, current = [], [], "x"
         for i in range(depth):
@@ -32,11 +32,11 @@ def matmul_chain(tmp_path_factory: pytest.TempPathFactory):
         nodes.append(helper.make_node("Identity", [current], ["y"], name="out"))
         graph = helper.make_graph(
             nodes, f"chain{depth}",
-            [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", width])],
-            [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", width])],
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, width])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [batch, width])],
             inits,
         )
-        return _save(graph, folder / f"chain{depth}_{width}.onnx")
+        return _save(graph, folder / f"chain{depth}_{width}_{batch}.onnx")
 
     return build
 

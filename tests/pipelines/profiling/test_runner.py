@@ -78,6 +78,18 @@ def test_dynamic_dims_take_user_values(sample_transformer: Path) -> None:
     assert all(shape[:2] == [3, 7] for shape in shapes.values()), shapes
 
 
+def test_batch_follows_the_model(matmul_chain) -> None:
+    fixed = matmul_chain(1, batch=3)
+    result, _ = _profile(fixed, runs=2)
+    assert result["batch"] == 3 and result["samples_per_s"] == pytest.approx(3 * result["throughput_per_s"])
+    with pytest.raises(ConfigError, match="fixed batch of 3") as caught:
+        _profile(fixed, batch=8)
+    assert caught.value.field == "batch"
+    named = matmul_chain(1, batch="N")  # a first axis named by the user, not via --batch
+    result, _ = _profile(named, runs=2, dims={"N": 5})
+    assert result["batch"] == 5 and result["inputs"][0]["shape"] == [5, 64]
+
+
 def test_npz_data_is_batched(tmp_path: Path, matmul_chain) -> None:
     model = matmul_chain(2)
     data = tmp_path / "inputs.npz"
