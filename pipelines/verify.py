@@ -4,8 +4,8 @@ Both models run in ONNX Runtime on the CPU with its default session options, gra
 optimizations included: that is how the models get deployed, and both sides get the same
 treatment, so the figures show what the pass changed rather than what ORT's fusions change.
 Outputs are compared as float64 whatever their dtype (an fp16 candidate against an fp32
-reference is the common case). All samples of one output are pooled before the statistics
-are taken, so a figure such as the cosine similarity is over every value the model produced.
+reference is the common case). Each figure is over every value of all samples together (the
+cosine of all values as one vector, say), accumulated sample by sample.
 """
 from __future__ import annotations
 
@@ -33,6 +33,13 @@ class Tolerance:
     min_snr_db: float | None = None
     # Fraction of samples (rows) whose arg-max agrees; only for outputs that look like class scores.
     min_top1: float | None = None
+
+    def __post_init__(self) -> None:
+        bounds = {"min_cosine": (-1.0, 1.0), "max_abs": (0.0, math.inf), "min_snr_db": (-math.inf, math.inf), "min_top1": (0.0, 1.0)}
+        for name, (low, high) in bounds.items():
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, (int, float)) and low <= value <= high):
+                raise ConfigError(f"tolerance {name} must be a number from {low} to {high}, got {value!r}.", name)
 
     def to_dict(self) -> dict[str, float | None]:
         """Plain data for reports and version metadata."""
@@ -158,38 +165,131 @@ def verify_models(
     cand_names = ref_outputs if matched_by == "name" else cand_outputs
     cand_feed = _candidate_feed(ref_session, cand_session, candidate.name)
 
-    pooled_ref: list[list[np.ndarray]] = [[] for _ in ref_outputs]
-    pooled_cand: list[list[np.ndarray]] = [[] for _ in ref_outputs]
+    # Statistics are accumulated sample by sample: a large model's outputs are never all held.
+    stats = [OutputStats(r, c) for r, c in zip(ref_outputs, cand_names)]
     assumed: dict[str, int] = {}
     count = 0
     for feeds in _samples(ref_proto, data, samples, seed, dims, assumed):
         if is_cancelled is not None and is_cancelled():
             raise Cancelled("Verification cancelled by the user.")
-        ref_values = ref_session.run(ref_outputs, feeds)
-        cand_values = cand_session.run(cand_names, cand_feed(feeds))
-        for index, (a, b) in enumerate(zip(ref_values, cand_values)):
-            pooled_ref[index].append(np.asarray(a))
-            pooled_cand[index].append(np.asarray(b))
+        ref_values = _run(ref_session, ref_outputs, feeds, reference, count, data)
+        cand_values = _run(cand_session, cand_names, cand_feed(feeds), candidate, count, data)
+        for stat, a, b in zip(stats, ref_values, cand_values):
+            stat.add(np.asarray(a), np.asarray(b))
         count += 1
         if on_progress is not None:
             on_progress(count / samples, f"verify: sample {count} of {samples}")
     if count == 0:
         raise ConfigError(f"{data}: the data holds no samples; add at least one row per input.")
-
-    outputs = [
-        compare_output(ref_outputs[i], cand_names[i], pooled_ref[i], pooled_cand[i], tolerance)
-        for i in range(len(ref_outputs))
-    ]
     return FidelityReport(
         reference=str(reference),
         candidate=str(candidate),
-        outputs=outputs,
+        outputs=[stat.result(tolerance) for stat in stats],
         samples=count,
         inputs=str(data) if data is not None else f"random (seed {seed})",
         tolerance=tolerance,
         assumed_dims=assumed,
         matched_by=matched_by,
     )
+
+
+class OutputStats:
+    """Running statistics of one output over samples; `result` judges them against a tolerance."""
+
+    def __init__(self, name: str, candidate_name: str) -> None:
+        self.name, self.candidate_name = name, candidate_name
+        self.shape: list[int] | None = None
+        self.dtype = self.candidate_dtype = ""
+        self.shape_failure = ""
+        self.numeric = True
+        self.equal = True  # for non-numeric outputs: every sample compared equal
+        self.count = self.mismatches = 0
+        self.sum_abs = self.max_abs = self.dot = self.ref_sq = self.cand_sq = self.err_sq = 0.0
+        self.class_scores = True
+        self.top1_agree = self.top1_rows = 0
+
+    def add(self, reference: np.ndarray, candidate: np.ndarray) -> None:
+        """Fold one sample's reference and candidate arrays into the statistics."""
+        if self.shape is None:
+            self.shape, self.dtype, self.candidate_dtype = list(reference.shape), str(reference.dtype), str(candidate.dtype)
+        if reference.shape != candidate.shape:
+            self.shape_failure = self.shape_failure or (
+                f"{self.name}: shape {list(candidate.shape)} differs from {list(reference.shape)}"
+            )
+            return
+        if not (_numeric(reference) and _numeric(candidate)):
+            # Strings and other non-numbers only compare equal or not.
+            self.numeric = False
+            self.equal = self.equal and bool(np.array_equal(reference, candidate))
+            return
+        ref = reference.astype(np.float64).ravel()
+        cand = candidate.astype(np.float64).ravel()
+        finite = np.isfinite(ref) & np.isfinite(cand)
+        # Non-finite values agree only when both sides hold the same one (NaN with NaN, +Inf with +Inf).
+        same_special = ~finite & ((np.isnan(ref) & np.isnan(cand)) | (ref == cand))
+        self.mismatches += int(np.count_nonzero(~finite & ~same_special))
+        ref, cand = ref[finite], cand[finite]
+        error = np.abs(ref - cand)
+        if error.size:
+            self.max_abs = max(self.max_abs, float(error.max()))
+        self.sum_abs += float(error.sum())
+        self.count += int(error.size)
+        self.dot += float(np.dot(ref, cand))
+        self.ref_sq += float(np.dot(ref, ref))
+        self.cand_sq += float(np.dot(cand, cand))
+        self.err_sq += float(np.dot(error, error))
+        if self.class_scores and looks_like_class_scores(reference.shape, reference.dtype):
+            rows_ref = reference.reshape(-1, reference.shape[-1]).astype(np.float64)
+            rows_cand = candidate.reshape(-1, candidate.shape[-1]).astype(np.float64)
+            self.top1_agree += int(np.count_nonzero(np.argmax(rows_ref, axis=-1) == np.argmax(rows_cand, axis=-1)))
+            self.top1_rows += rows_ref.shape[0]
+        else:
+            self.class_scores = False
+
+    def result(self, tolerance: Tolerance) -> OutputFidelity:
+        """The figures over all samples and the tolerance checks that failed."""
+        shape = self.shape or []
+        if self.shape_failure:
+            return OutputFidelity(
+                self.name, self.candidate_name, shape, self.dtype, self.candidate_dtype,
+                math.nan, math.nan, math.nan, math.nan, None, 0, [self.shape_failure],
+            )
+        if not self.numeric:
+            failures = [] if self.equal else [f"{self.name}: non-numeric values differ"]
+            return OutputFidelity(
+                self.name, self.candidate_name, shape, self.dtype, self.candidate_dtype,
+                0.0 if self.equal else math.inf, 0.0 if self.equal else math.inf, 1.0 if self.equal else 0.0,
+                math.inf if self.equal else -math.inf, None, 0, failures,
+            )
+        cosine = _cosine(self.dot, self.ref_sq, self.cand_sq)
+        snr = _snr(self.ref_sq, self.err_sq)
+        top1 = self.top1_agree / self.top1_rows if self.class_scores and self.top1_rows else None
+        mean_abs = self.sum_abs / self.count if self.count else 0.0
+        failures: list[str] = []
+        if self.mismatches:
+            failures.append(f"{self.name}: {self.mismatches} NaN/Inf values do not match the reference")
+        if tolerance.min_cosine is not None and not cosine >= tolerance.min_cosine:
+            failures.append(f"{self.name}: cosine {cosine:.6f} < {tolerance.min_cosine}")
+        if tolerance.max_abs is not None and not self.max_abs <= tolerance.max_abs:
+            failures.append(f"{self.name}: max abs error {self.max_abs:.3g} > {tolerance.max_abs}")
+        if tolerance.min_snr_db is not None and not snr >= tolerance.min_snr_db:
+            failures.append(f"{self.name}: SNR {snr:.1f} dB < {tolerance.min_snr_db} dB")
+        if tolerance.min_top1 is not None and top1 is not None and not top1 >= tolerance.min_top1:
+            failures.append(f"{self.name}: top-1 agreement {top1:.1%} < {tolerance.min_top1:.1%}")
+        return OutputFidelity(
+            name=self.name,
+            candidate_name=self.candidate_name,
+            shape=shape,
+            dtype=self.dtype,
+            candidate_dtype=self.candidate_dtype,
+            max_abs=self.max_abs,
+            mean_abs=mean_abs,
+            cosine=cosine,
+            snr_db=snr,
+            top1=top1,
+            nonfinite_mismatches=self.mismatches,
+            failures=failures,
+        )
 
 
 def compare_output(
@@ -199,83 +299,37 @@ def compare_output(
     candidate: list[np.ndarray],
     tolerance: Tolerance,
 ) -> OutputFidelity:
-    """Statistics and tolerance checks for one output over all samples (one array per sample)."""
-    failures: list[str] = []
-    shapes_ref = [a.shape for a in reference]
-    shapes_cand = [b.shape for b in candidate]
-    ref_dtype, cand_dtype = str(reference[0].dtype), str(candidate[0].dtype)
-    if shapes_ref != shapes_cand:
-        failures.append(f"{name}: shape {list(shapes_cand[0])} differs from {list(shapes_ref[0])}")
-        return OutputFidelity(
-            name, candidate_name, list(shapes_ref[0]), ref_dtype, cand_dtype,
-            math.nan, math.nan, math.nan, math.nan, None, 0, failures,
-        )
-    if not all(_numeric(a) for a in reference + candidate):
-        # Strings and other non-numbers only compare equal or not.
-        equal = all(np.array_equal(a, b) for a, b in zip(reference, candidate))
-        if not equal:
-            failures.append(f"{name}: non-numeric values differ")
-        return OutputFidelity(
-            name, candidate_name, list(shapes_ref[0]), ref_dtype, cand_dtype,
-            0.0 if equal else math.inf, 0.0 if equal else math.inf, 1.0 if equal else 0.0,
-            math.inf if equal else -math.inf, None, 0, failures,
-        )
-
-    ref = np.concatenate([a.astype(np.float64).ravel() for a in reference])
-    cand = np.concatenate([b.astype(np.float64).ravel() for b in candidate])
-    finite = np.isfinite(ref) & np.isfinite(cand)
-    # Non-finite values agree only when both sides hold the very same one (NaN with NaN, +Inf with +Inf).
-    same_special = ~finite & ((np.isnan(ref) & np.isnan(cand)) | (ref == cand))
-    mismatches = int(np.count_nonzero(~finite & ~same_special))
-    ref_f, cand_f = ref[finite], cand[finite]
-    error = np.abs(ref_f - cand_f)
-    max_abs = float(error.max()) if error.size else 0.0
-    mean_abs = float(error.mean()) if error.size else 0.0
-    cosine = cosine_similarity(ref_f, cand_f)
-    snr = snr_db(ref_f, cand_f)
-    top1 = top1_agreement(reference, candidate)
-
-    if mismatches:
-        failures.append(f"{name}: {mismatches} NaN/Inf values do not match the reference")
-    if tolerance.min_cosine is not None and not cosine >= tolerance.min_cosine:
-        failures.append(f"{name}: cosine {cosine:.6f} < {tolerance.min_cosine}")
-    if tolerance.max_abs is not None and not max_abs <= tolerance.max_abs:
-        failures.append(f"{name}: max abs error {max_abs:.3g} > {tolerance.max_abs}")
-    if tolerance.min_snr_db is not None and not snr >= tolerance.min_snr_db:
-        failures.append(f"{name}: SNR {snr:.1f} dB < {tolerance.min_snr_db} dB")
-    if tolerance.min_top1 is not None and top1 is not None and not top1 >= tolerance.min_top1:
-        failures.append(f"{name}: top-1 agreement {top1:.1%} < {tolerance.min_top1:.1%}")
-    return OutputFidelity(
-        name=name,
-        candidate_name=candidate_name,
-        shape=list(shapes_ref[0]),
-        dtype=ref_dtype,
-        candidate_dtype=cand_dtype,
-        max_abs=max_abs,
-        mean_abs=mean_abs,
-        cosine=cosine,
-        snr_db=snr,
-        top1=top1,
-        nonfinite_mismatches=mismatches,
-        failures=failures,
-    )
+    """Statistics and tolerance checks for one output given as one array per sample."""
+    stats = OutputStats(name, candidate_name)
+    for a, b in zip(reference, candidate):
+        stats.add(a, b)
+    return stats.result(tolerance)
 
 
 def cosine_similarity(a: np.ndarray, b: np.ndarray) -> float:
-    """Cosine of the angle between two flat vectors; 1 for two all-zero vectors, 0 if only one is."""
-    norm_a, norm_b = float(np.linalg.norm(a)), float(np.linalg.norm(b))
-    if norm_a == 0.0 and norm_b == 0.0:
-        return 1.0
-    if norm_a == 0.0 or norm_b == 0.0:
-        return 0.0
-    # Clip: rounding can push the cosine of identical vectors a hair above 1.
-    return float(np.clip(np.dot(a, b) / (norm_a * norm_b), -1.0, 1.0))
+    """Cosine of the angle between two arrays taken as flat vectors (1 for two all-zero arrays)."""
+    a, b = a.astype(np.float64).ravel(), b.astype(np.float64).ravel()
+    return _cosine(float(np.dot(a, b)), float(np.dot(a, a)), float(np.dot(b, b)))
 
 
 def snr_db(reference: np.ndarray, candidate: np.ndarray) -> float:
     """Signal-to-noise ratio of the reference against the difference, in dB (inf when identical)."""
-    noise = float(np.sum((reference - candidate) ** 2))
-    signal = float(np.sum(reference**2))
+    reference, candidate = reference.astype(np.float64).ravel(), candidate.astype(np.float64).ravel()
+    error = reference - candidate
+    return _snr(float(np.dot(reference, reference)), float(np.dot(error, error)))
+
+
+def _cosine(dot: float, a_sq: float, b_sq: float) -> float:
+    if a_sq == 0.0 and b_sq == 0.0:
+        return 1.0
+    if a_sq == 0.0 or b_sq == 0.0:
+        return 0.0
+    # sqrt(a_sq * b_sq) rather than sqrt(a_sq) * sqrt(b_sq): identical vectors then give exactly 1.
+    norm = math.sqrt(a_sq * b_sq) if a_sq * b_sq < math.inf else math.sqrt(a_sq) * math.sqrt(b_sq)
+    return max(-1.0, min(1.0, dot / norm))
+
+
+def _snr(signal: float, noise: float) -> float:
     if noise == 0.0:
         return math.inf
     if signal == 0.0:
@@ -290,21 +344,6 @@ def looks_like_class_scores(shape: tuple[int, ...], dtype: np.dtype) -> bool:
     per-position scores (token classification, language-model logits).
     """
     return np.dtype(dtype).kind == "f" and len(shape) in (2, 3) and shape[-1] >= 2
-
-
-def top1_agreement(reference: list[np.ndarray], candidate: list[np.ndarray]) -> float | None:
-    """Fraction of rows whose arg-max over the last axis agrees; None when not class scores."""
-    if not all(looks_like_class_scores(a.shape, a.dtype) for a in reference):
-        return None
-    agree = total = 0
-    for a, b in zip(reference, candidate):
-        a64 = a.astype(np.float64).reshape(-1, a.shape[-1])
-        b64 = b.astype(np.float64).reshape(-1, b.shape[-1])
-        if a64.shape[0] == 0:
-            continue
-        agree += int(np.count_nonzero(np.argmax(a64, axis=-1) == np.argmax(b64, axis=-1)))
-        total += a64.shape[0]
-    return agree / total if total else None
 
 
 def json_float(value: float | None) -> float | str | None:
@@ -326,11 +365,34 @@ def _session(path: Path) -> Any:
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # noqa: BLE001 - any load failure is one sentence for the user
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelRefused(
-            f"ONNX Runtime cannot load {path.name} ({detail.rstrip('.')}); "
+            f"ONNX Runtime cannot load {path.name} ({_first_line(exc)}); "
             "check that its operators and opset are supported by ONNX Runtime on the CPU."
         ) from exc
+
+
+def _run(
+    session: Any, names: list[str], feeds: dict[str, np.ndarray], path: Path, index: int, data: str | Path | None
+) -> list[Any]:
+    """One inference; a runtime failure becomes one sentence naming the model and the sample."""
+    try:
+        return session.run(names, feeds)
+    except Exception as exc:  # noqa: BLE001 - ORT raises its own untyped errors
+        detail = _first_line(exc)
+        if data is not None:
+            raise ConfigError(
+                f"{path.name} failed on sample {index + 1} of {data} ({detail}); "
+                "check that the arrays have the shapes and types the model expects."
+            ) from exc
+        raise ModelRefused(
+            f"ONNX Runtime failed to run {path.name} on sample {index + 1} ({detail}); "
+            "give concrete sizes for its dynamic dimensions or check the model."
+        ) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__).rstrip(".")
 
 
 def _match_outputs(reference: list[str], candidate: list[str], candidate_name: str) -> str:

@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import onnx
 import platformdirs
 
 from pipelines.errors import Cancelled, ConfigError, ModelRefused
@@ -117,7 +118,7 @@ class Workspace:
     ) -> Workspace:
         """Start a session on `source`: copy it (and its external data) in as version 0."""
         source = Path(source).resolve()
-        load_model(source, infer_shapes=False)  # refuse a bad model before making a folder
+        loaded = load_model(source, infer_shapes=False)  # refuse a bad model before making a folder
         if root is None:
             stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
             root = default_sessions_dir() / f"{stamp}-{uuid.uuid4().hex[:6]}"
@@ -138,7 +139,7 @@ class Workspace:
             id=ROOT_ID, number=0, parent=None, pass_name=None, config={}, file=relative.as_posix(),
             created=_now(), label="original",
         )
-        original.metrics = workspace._measure(root / relative)
+        original.metrics = workspace._measure(root / relative, loaded.proto)
         workspace._versions[ROOT_ID] = original
         workspace.save()
         return workspace
@@ -321,11 +322,12 @@ class Workspace:
 
     # ---- helpers ------------------------------------------------------------------------
 
-    def _measure(self, path: Path) -> dict[str, Any]:
-        """Size, node count, parameters and MACs of a model file."""
+    def _measure(self, path: Path, proto: onnx.ModelProto | None = None) -> dict[str, Any]:
+        """Size, node count, parameters and MACs of a model file (`proto`: already loaded copy)."""
         from pipelines.analysis import analyze
 
-        proto = load_model(path, infer_shapes=False).proto
+        if proto is None:
+            proto = load_model(path, infer_shapes=False).proto
         analysis = analyze(proto, dims=self.settings.get("dims") or None)
         return {
             "size_bytes": model_size_bytes(path),

@@ -123,3 +123,14 @@ if "toy-scale" not in REGISTRY:
                     node.op_type, node.domain = "Mystery", "com.example"
             model.opset_import.append(helper.make_opsetid("com.example", 1))
             return model
+
+    class ToyGarbage(Pass):
+        """Claims success but writes bytes that are no model."""
+
+        name = "toy-garbage"
+        category = "cleanup"
+        description = "Writes a broken file and reports success (test only)."
+
+        def apply(self, source: Path, target: Path, config: PassConfig, ctx: PassContext) -> PassOutput:
+            target.write_bytes(b"\x08\x07 not a protobuf at all")
+            return PassOutput()

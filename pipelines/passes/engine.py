@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.diff import GraphDiff, diff_graphs
-from pipelines.errors import Cancelled, ConfigError, PassFailed, WorkbenchError
+from pipelines.errors import Cancelled, ConfigError, ModelRefused, PassFailed, WorkbenchError
 from pipelines.passes.base import REGISTRY, Pass, PassConfig, PassContext
 
 
@@ -95,7 +95,12 @@ def run_pass(
         raise PassFailed(f"pass '{name}' failed: {_first_line(exc)}") from exc
     seconds = time.perf_counter() - started
     before = load_model(source, infer_shapes=False).proto
-    after = load_model(target, infer_shapes=False).proto
+    try:
+        after = load_model(target, infer_shapes=False).proto
+    except ModelRefused as exc:
+        # The pass "succeeded" but left nothing usable: that is the pass failing, not the input.
+        target.unlink(missing_ok=True)
+        raise PassFailed(f"pass '{name}' wrote no loadable model ({str(exc).rstrip('.')}).") from exc
     return PassResult(
         pass_name=name,
         config=config.to_dict(),

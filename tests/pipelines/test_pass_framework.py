@@ -100,6 +100,13 @@ def test_failing_pass_leaves_no_output(model: Path, tmp_path: Path) -> None:
     assert not target.exists()
 
 
+def test_pass_that_writes_no_model_fails(model: Path, tmp_path: Path) -> None:
+    target = tmp_path / "garbage.onnx"
+    with pytest.raises(PassFailed, match=r"pass 'toy-garbage' wrote no loadable model \(garbage.onnx") as info:
+        run_pass("toy-garbage", model, target)
+    assert not target.exists() and "\n" not in str(info.value)
+
+
 def test_cancellation_stops_the_pass(model: Path, tmp_path: Path) -> None:
     seen: list[float] = []
 

@@ -11,7 +11,14 @@ from onnx import TensorProto, numpy_helper
 
 from pipelines.errors import ConfigError, ModelRefused
 from pipelines.passes.engine import run_pass
-from pipelines.verify import Tolerance, compare_output, looks_like_class_scores, verify_models
+from pipelines.verify import (
+    Tolerance,
+    compare_output,
+    cosine_similarity,
+    looks_like_class_scores,
+    snr_db,
+    verify_models,
+)
 from workbench_toy_passes import build_classifier
 
 
@@ -152,3 +159,41 @@ def test_class_score_detection() -> None:
 def test_shape_mismatch_fails() -> None:
     out = compare_output("y", "y", [np.zeros((1, 4))], [np.zeros((1, 5))], Tolerance())
     assert not out.passed and "shape" in out.failures[0]
+
+
+def test_streamed_statistics_equal_pooled_ones() -> None:
+    rng = np.random.default_rng(3)
+    ref = [rng.standard_normal((2, 6)).astype(np.float32) for _ in range(3)]
+    cand = [a + 0.1 * rng.standard_normal(a.shape).astype(np.float32) for a in ref]
+    out = compare_output("y", "y", ref, cand, Tolerance(min_cosine=None))
+    flat_ref = np.concatenate([a.ravel() for a in ref]).astype(np.float64)
+    flat_cand = np.concatenate([b.ravel() for b in cand]).astype(np.float64)
+    error = np.abs(flat_ref - flat_cand)
+    expected_cosine = flat_ref @ flat_cand / (np.linalg.norm(flat_ref) * np.linalg.norm(flat_cand))
+    assert out.cosine == pytest.approx(expected_cosine, rel=1e-12)
+    assert out.max_abs == pytest.approx(error.max()) and out.mean_abs == pytest.approx(error.mean())
+    assert out.snr_db == pytest.approx(10 * np.log10((flat_ref**2).sum() / (error**2).sum()))
+
+
+def test_cosine_and_snr_edge_cases() -> None:
+    zeros, ones = np.zeros(4), np.ones(4)
+    assert cosine_similarity(zeros, zeros) == 1.0 and cosine_similarity(zeros, ones) == 0.0
+    assert cosine_similarity(ones, -ones) == -1.0
+    assert snr_db(ones, ones) == math.inf and snr_db(zeros, ones) == -math.inf
+    assert snr_db(ones * 10, ones * 9) == pytest.approx(20.0)
+
+
+def test_tolerance_bounds() -> None:
+    with pytest.raises(ConfigError, match="min_cosine must be a number from -1.0 to 1.0"):
+        Tolerance(min_cosine=1.5)
+    with pytest.raises(ConfigError, match="min_top1"):
+        Tolerance(min_top1=95)
+    assert Tolerance.from_dict(Tolerance(max_abs=0.1).to_dict()) == Tolerance(max_abs=0.1)
+
+
+def test_data_that_does_not_fit_the_model(reference: Path, tmp_path: Path) -> None:
+    data = tmp_path / "wrong.npz"
+    np.savez(data, x=np.zeros((2, 3), dtype=np.float32))  # the model takes 8 features
+    with pytest.raises(ConfigError, match=r"ref.onnx failed on sample 1 of .*wrong.npz .*check that the arrays") as info:
+        verify_models(reference, reference, data=data)
+    assert "\n" not in str(info.value)
