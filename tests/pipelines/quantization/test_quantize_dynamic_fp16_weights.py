@@ -114,3 +114,38 @@ def test_dynamic_refuses_unknown_weight_type() -> None:
     with pytest.raises(ConfigError) as info:
         make_config("quantize-dynamic", {"weight_type": "int4"})
     assert info.value.field == "weight_type"
+
+
+@pytest.mark.parametrize(
+    ("name", "model", "config"),
+    [
+        ("quantize-static", "cnn", {"samples": 2}),
+        ("quantize-dynamic", "transformer", {}),
+        ("to-fp16", "transformer", {}),
+        ("quantize-weights", "transformer", {"block_size": 32}),
+    ],
+)
+def test_external_data_models_keep_external_data_under_their_own_name(
+    sample_cnn: Path, sample_transformer: Path, tmp_path: Path, name: str, model: str, config: dict
+) -> None:
+    source_dir, out = tmp_path / "src", tmp_path / "out"
+    source_dir.mkdir()
+    out.mkdir()
+    source = source_dir / "m.onnx"
+    onnx.save(
+        onnx.load(str(sample_cnn if model == "cnn" else sample_transformer)),
+        str(source),
+        save_as_external_data=True,
+        location="m.onnx.data",  # tensors of 1 KiB and more; ORT needs small shape tensors inline
+    )
+    target = out / "m.q.onnx"
+    run_pass(name, source, target, {**config, "measure_speed": False})
+    assert sorted(p.name for p in out.iterdir()) == ["m.q.onnx", "m.q.onnx.data"]
+    locations = {
+        e.value
+        for t in onnx.load(str(target), load_external_data=False).graph.initializer
+        for e in t.external_data
+        if e.key == "location"
+    }
+    assert locations == {"m.q.onnx.data"}
+    assert worst_cosine(source, target, samples=2) >= 0.99
