@@ -154,10 +154,10 @@ def _match(score: ir.Node, q_reshape: ir.Node, k_reshape: ir.Node, splits: dict[
     return AttentionBlock(score.name, heads, head_dim, [q_reshape, k_reshape, v_reshape], merge, group, softmax)
 
 
-def find_attention_blocks(graph: ir.Graph) -> tuple[list[AttentionBlock], list[str]]:
-    """Recognised attention blocks, and one warning per candidate that did not match."""
+def find_attention_blocks(graph: ir.Graph) -> tuple[list[AttentionBlock], dict[str, str]]:
+    """Recognised attention blocks, and a warning per refused candidate (keyed by its score MatMul)."""
     splits: dict[ir.Node, tuple[ir.Node, int]] = {}
-    warnings: list[str] = []
+    refused: dict[str, str] = {}
     for node in graph:
         if node.op_type == "Reshape" and _split_shape(node) is not None:
             try:
@@ -174,8 +174,8 @@ def find_attention_blocks(graph: ir.Graph) -> tuple[list[AttentionBlock], list[s
                 raise NotRecognised(f"MatMul node '{score.name}' does not take head-split keys")
             blocks.append(_match(score, q, k, splits))
         except NotRecognised as reason:
-            warnings.append(f"Attention block at '{score.name}' was not recognised ({reason}), so its heads were left alone.")
-    return blocks, warnings
+            refused[score.name] = f"Attention block at '{score.name}' was not recognised ({reason}), so its heads were left alone."
+    return blocks, refused
 
 
 def set_head_count(block: AttentionBlock, kept_heads: int, graph: ir.Graph) -> None:

@@ -38,11 +38,13 @@ def prune_neurons(
     heads: list[dict[str, Any]] = []
     block_heads_ratios = block_heads_ratios or {}
     if heads_ratio > 0 or any(block_heads_ratios.values()):
-        blocks, warnings = find_attention_blocks(graph)
-        report.warnings.extend(warnings)
+        blocks, refused = find_attention_blocks(graph)
+        report.warnings.extend(refused.values())
         covered = {name for block in blocks for name in block.softmax}
         for node in graph:
-            if node.op_type == "Softmax" and node.name not in covered and not warnings:
+            # Attention that did not even reach the candidate stage (e.g. head reshapes computed
+            # at run time) is named by its Softmax, unless a refused candidate already spoke.
+            if node.op_type == "Softmax" and node.name not in covered and not refused:
                 report.warnings.append(
                     f"Softmax node '{node.name}' is not part of a recognised attention block, so its heads were left alone."
                 )

@@ -21,8 +21,8 @@ import onnxruntime as ort
 from pipelines.errors import Cancelled, ConfigError
 from pipelines.inputs import random_inputs
 from pipelines.model import load_model
-from pipelines.pruning.dependency import DependencyGraph
 from pipelines.pruning.attention import find_attention_blocks
+from pipelines.pruning.dependency import DependencyGraph
 from pipelines.pruning.irutil import to_ir
 from pipelines.pruning.neurons import prune_neurons
 from pipelines.pruning.structured import prune_groups
@@ -147,10 +147,9 @@ def _units(model: onnx.ModelProto, mode: str, table: SensitivityTable) -> list[t
         else:
             units.append((group.name, mode))
     if mode == "neurons":
-        blocks, warnings = find_attention_blocks(graph)
+        blocks, refused = find_attention_blocks(graph)
         units += [(block.name, "heads") for block in blocks]
-        for warning in warnings:
-            table.skipped[warning.split("'")[1]] = warning
+        table.skipped.update(refused)
     return units
 
 

@@ -92,22 +92,28 @@ def test_mlp_dead_neurons_and_round_to(tmp_path):
     assert dims["fc1.w"] == [16, 16] and dims["fc2.w"] == [16, 16] and dims["fc3.w"] == [16, 4]
 
 
-def test_unrecognised_attention_is_skipped_with_a_warning(tmp_path):
+@pytest.mark.parametrize(
+    ("reshape", "named"),
+    [("context.reshape", "Attention block at 'encoder.layer.0.attention.scores'"),
+     ("query.reshape", "Softmax node 'encoder.layer.0.attention.softmax'")],
+    ids=["merge-reshape", "split-reshape"],
+)
+def test_unrecognised_attention_is_skipped_with_a_warning(reshape, named, tmp_path):
     model = build_transformer(17, seed=0, vocab_size=50, d_model=32, heads=4, layers=1, d_ff=64, max_positions=32)
-    # Replace the merge Reshape's constant shape by one computed at run time: not the pattern.
+    # Give one Reshape a target computed at run time (Shape -> Concat): no longer the pattern.
     graph = model.graph
-    merge = next(n for n in graph.node if n.name.endswith("context.reshape"))
-    shape_node = onnx.helper.make_node("Shape", [merge.input[0]], ["dyn_shape"], name="dyn_shape", start=0, end=2)
-    tail = onnx.numpy_helper.from_array(np.array([32], np.int64), "tail")
+    node = next(n for n in graph.node if n.name.endswith(reshape))
+    tail = [32] if reshape == "context.reshape" else [4, 8]
+    shape_node = onnx.helper.make_node("Shape", [node.input[0]], ["dyn_shape"], name="dyn_shape", start=0, end=2)
+    graph.initializer.append(onnx.numpy_helper.from_array(np.array(tail, np.int64), "tail"))
     concat = onnx.helper.make_node("Concat", ["dyn_shape", "tail"], ["dyn_target"], name="dyn_target", axis=0)
-    graph.initializer.append(tail)
-    index = list(graph.node).index(merge)
+    index = list(graph.node).index(node)
     graph.node.insert(index, concat)
     graph.node.insert(index, shape_node)
-    merge.input[1] = "dyn_target"
+    node.input[1] = "dyn_target"
     source = _save(model, tmp_path / "model.onnx")
     result = run_pass("prune-neurons", source, tmp_path / "pruned.onnx", {"ratio": 0.25, "heads_ratio": 0.5})
-    assert any("encoder.layer.0.attention.scores" in w and "not recognised" in w for w in result.warnings), result.warnings
+    assert any(named in w and "left alone" in w for w in result.warnings), result.warnings
     pruned = _valid(result.output)
     dims = {t.name: list(t.dims) for t in pruned.graph.initializer}
     assert dims["encoder.layer.0.attention.query.weight"] == [32, 32]  # heads untouched
