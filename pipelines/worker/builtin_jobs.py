@@ -5,7 +5,6 @@ in pipelines.passes.engine, pipelines.versions, pipelines.verify and pipelines.a
 """
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -69,12 +68,6 @@ def analyze(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
     emit(protocol.progress(0.0, "loading model"))
     loaded = load_model(params["model"])
     emit(protocol.progress(0.5, "analyzing"))
-    analysis = analyze_model(loaded.proto, dims=params.get("dims") or None)
+    analysis = analyze_model(loaded.proto, dims=params.get("dims") or None, path=loaded.path)
     emit(protocol.progress(1.0, "done"))
-    if hasattr(analysis, "to_dict"):
-        data = analysis.to_dict()
-    elif dataclasses.is_dataclass(analysis):
-        data = dataclasses.asdict(analysis)
-    else:
-        data = dict(analysis)
-    return {"model": str(loaded.path), "size_bytes": loaded.size_bytes, "analysis": data}
+    return {"model": str(loaded.path), "size_bytes": loaded.size_bytes, "analysis": analysis.to_dict()}

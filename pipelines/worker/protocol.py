@@ -1,9 +1,16 @@
 """The worker protocol: one JSON object per line on the child's stdout.
 
-Every record is a dict with a `kind`; the parent reads them one line at a time. Kinds in use:
-"config" (what the job will do), "progress" (fraction, message), "sample" (a batch of
-latencies), "memory" (RSS and GPU memory), "per_op", "stats", "result" (the job's return value,
-always last on success) and "error" (one sentence, always last on failure).
+Every record is a dict with a `kind`; the parent reads them one line at a time:
+
+- "config": what the job is about to do (model, provider, options, inputs, pid)
+- "progress": fraction in [0, 1] and a short message
+- "sample": phase ("warmup" | "timed"), first_index, latencies_ms (a batch of runs, <= 10/s);
+  compare adds model ("a" | "b")
+- "memory": t_s, rss_bytes and gpu_bytes when a GPU is measured
+- "stats": latency statistics (profile), a sweep cell (sweep: "cell"), the speed-up (compare)
+- "per_op": per-node and per-op-type time (profile with per_op)
+- "result": the job's return value under "result"; always the last record on success
+- "error": message (one sentence), type (the WorkbenchError class) and field; last on failure
 """
 from __future__ import annotations
 
