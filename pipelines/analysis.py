@@ -148,6 +148,7 @@ def analyze(
     initializers = {t.name: t for g in iter_graphs(model.graph) for t in g.initializer}
     concrete_inputs, assumed = _concrete_input_shapes(model, dims)
     shapes, dtypes, warnings = _infer_concrete_shapes(model, concrete_inputs)
+    warnings.extend(_unused_dims(model, dims))
     for name, tensor in initializers.items():
         shapes.setdefault(name, tuple(tensor.dims))
         dtypes.setdefault(name, tensor.data_type)
@@ -204,7 +205,7 @@ def analyze(
         flops=sum(layer.flops for layer in layers),
         nodes=len(model.graph.node),
         activation_bytes=sum(layer.output_bytes for layer in layers),
-        size_bytes=_size_on_disk(Path(path)) if path is not None else None,
+        size_bytes=_size_on_disk(Path(path), sum(bytes_by_dtype.values())) if path is not None else None,
         inputs=[_tensor_info(v, concrete_inputs.get(v.name)) for v in graph_inputs(model)],
         outputs=[_tensor_info(v, shapes.get(v.name)) for v in model.graph.output],
         opsets={(o.domain or "ai.onnx"): o.version for o in model.opset_import},
@@ -244,6 +245,19 @@ def _concrete_input_shapes(model: onnx.ModelProto, dims: dict[str, int]) -> tupl
             resolve_dim(d, axis, dims, assumed) for axis, d in enumerate(value.type.tensor_type.shape.dim)
         )
     return shapes, assumed
+
+
+def _unused_dims(model: onnx.ModelProto, dims: dict[str, int]) -> list[str]:
+    """Warnings for user-given dim names that match no input dimension (likely a typo)."""
+    named = {
+        d.dim_param
+        for value in graph_inputs(model)
+        if value.type.HasField("tensor_type")
+        for d in value.type.tensor_type.shape.dim
+        if d.dim_param
+    }
+    # "batch" is always meaningful: it sizes any symbolic first axis, whatever its name.
+    return [f"Dim '{name}' matches no input dimension and was ignored." for name in dims if name not in named | {"batch"}]
 
 
 def _infer_concrete_shapes(
@@ -480,10 +494,12 @@ def _tensor_info(value: onnx.ValueInfoProto, concrete: Shape | None) -> TensorIn
     )
 
 
-def _size_on_disk(path: Path) -> int | None:
+def _size_on_disk(path: Path, param_bytes: int) -> int | None:
     """Model file plus the external data files it names (read without loading the weights)."""
     if not path.is_file():
         return None
+    if path.stat().st_size >= param_bytes:
+        return path.stat().st_size  # the weights fit in the file: no external data to look up
     from pipelines.model_files import external_data_files
 
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 import math
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -241,8 +242,9 @@ def check_external_data(model: onnx.ModelProto, folder: Path, label: str) -> lis
         name = short(tensor.name)
         if not location:
             raise ModelRefused(f"{label}: tensor '{name}' is stored externally but names no data file; re-export the model.")
-        relative = Path(location)
-        if relative.is_absolute() or ".." in relative.parts or location.startswith(("/", "\\")) or ":" in location:
+        # Written on Windows or Linux: treat backslashes and drive letters as the path syntax they are.
+        relative = Path(location.replace("\\", "/"))
+        if relative.is_absolute() or ".." in relative.parts or re.match(r"^[A-Za-z]:", location):
             raise ModelRefused(
                 f"{label}: tensor '{name}' points to '{short(location)}', outside the model's folder; "
                 "refused for safety, keep external data beside the model."

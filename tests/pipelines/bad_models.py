@@ -178,6 +178,10 @@ def external_dotdot(folder: Path) -> Path:
     return _external(model_dir, "ext_dotdot.onnx", "../secret.data")
 
 
+def external_windows_path(folder: Path) -> Path:
+    return _external(folder, "ext_win.onnx", "..\\..\\Windows\\win.ini")
+
+
 def external_symlink(folder: Path) -> Path:
     model_dir = folder / "models"
     model_dir.mkdir()
@@ -206,6 +210,7 @@ REFUSED: dict[str, tuple[Builder, tuple[str, ...]]] = {
     "external_short": (external_short, ("ext_short.onnx", "truncated")),
     "external_absolute": (external_absolute, ("ext_abs.onnx", "outside the model's folder")),
     "external_dotdot": (external_dotdot, ("ext_dotdot.onnx", "outside the model's folder")),
+    "external_windows_path": (external_windows_path, ("ext_win.onnx", "outside the model's folder")),
     "external_symlink": (external_symlink, ("ext_link.onnx", "outside the model's folder")),
 }
 

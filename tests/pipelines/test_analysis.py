@@ -70,6 +70,10 @@ def test_transformer_macs_match_hand_count(sample_transformer: Path) -> None:
     assert custom.inputs[0].concrete_shape == [3, 7]
     assert custom.outputs[0].concrete_shape == [3, 7, 1000]
     assert custom.inputs[0].shape == ["batch", "sequence"]
+    assert custom.warnings == []
+    typo = analyze(proto, {"seqence": 7})
+    assert typo.warnings == ["Dim 'seqence' matches no input dimension and was ignored."]
+    assert typo.assumed_dims == {"batch": 1, "sequence": 128}
 
 
 def _single(node: onnx.NodeProto, inputs: dict[str, list[int]], weights: dict[str, np.ndarray], opset: int = 17) -> onnx.ModelProto:
