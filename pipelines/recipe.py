@@ -34,7 +34,6 @@ from pipelines.safe_write import write_text_atomic
 from pipelines.verify import FidelityReport, Tolerance, verify_models
 
 RECIPE_VERSION = 1
-STEP_MODEL_NAME = "model.onnx"
 
 
 @dataclass(frozen=True)
@@ -186,7 +185,9 @@ def run_recipe(
         current = model_path
         size, nodes = model_size_bytes(model_path), len(original.proto.graph.node)
         for index, step in enumerate(recipe.steps, 1):
-            target = Path(scratch) / f"step-{index}" / STEP_MODEL_NAME
+            # Named like the output: external data a pass writes ('<name>.data') keeps a name
+            # that cannot clash with another model's data in the output folder.
+            target = Path(scratch) / f"step-{index}" / out_path.name
             target.parent.mkdir()
 
             def progress(fraction: float, message: str, _i: int = index) -> None:

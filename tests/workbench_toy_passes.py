@@ -134,3 +134,16 @@ if "toy-scale" not in REGISTRY:
         def apply(self, source: Path, target: Path, config: PassConfig, ctx: PassContext) -> PassOutput:
             target.write_bytes(b"\x08\x07 not a protobuf at all")
             return PassOutput()
+
+    class ToyExternal(Pass):
+        """Re-saves the model with its weights in an external data file."""
+
+        name = "toy-external"
+        category = "convert"
+        description = "Move the weights to '<name>.data' (test only)."
+
+        def apply(self, source: Path, target: Path, config: PassConfig, ctx: PassContext) -> PassOutput:
+            from pipelines.model import load_model, save_model
+
+            save_model(load_model(source).proto, target, external_data=True)
+            return PassOutput()

@@ -118,3 +118,21 @@ def test_empty_recipe_copies_the_model(model: Path, tmp_path: Path) -> None:
     out = tmp_path / "copy.onnx"
     assert run_recipe(model, parse_recipe("version: 1\nsteps: []\n"), out) == []
     assert out.is_file()
+
+
+def test_external_data_output_lands_beside_the_model(model: Path, tmp_path: Path) -> None:
+    """A step that writes external data: the data file follows the model to the output folder."""
+    import onnx
+
+    from pipelines.model import save_model
+
+    big = tmp_path / "user" / "big.onnx"
+    save_model(onnx.load(str(model)), big, external_data=True)
+    assert (tmp_path / "user" / "big.onnx.data").is_file()
+    out = tmp_path / "out" / "result.onnx"
+    run_recipe(big, Recipe.from_steps([("toy-scale", {"factor": 2.0}), ("toy-external", {})]), out)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["result.onnx", "result.onnx.data"]
+    from pipelines.verify import verify_models
+
+    report = verify_models(big, out, samples=1, tolerance=Tolerance(min_cosine=0.999))
+    assert report.passed and report.outputs[0].max_abs > 0  # the scaled weights were read from the data file
