@@ -145,7 +145,8 @@ def analyze(
 ) -> ModelAnalysis:
     """Count params, MACs, FLOPs and activation bytes of `model` with dynamic dims made concrete."""
     dims = dict(dims or {})
-    initializers = {t.name: t for g in iter_graphs(model.graph) for t in g.initializer}
+    every_initializer = [t for g in iter_graphs(model.graph) for t in g.initializer]
+    initializers = {t.name: t for t in model.graph.initializer}
     concrete_inputs, assumed = _concrete_input_shapes(model, dims)
     shapes, dtypes, warnings = _infer_concrete_shapes(model, concrete_inputs)
     warnings.extend(_unused_dims(model, dims))
@@ -164,7 +165,7 @@ def analyze(
                 param_bytes += _tensor_bytes(initializers[name])
         out_shapes = [shapes.get(o) if o else None for o in node.output]
         known = all(s is not None for s, o in zip(out_shapes, node.output) if o)
-        macs, flops = node_cost(node, shapes, initializers)
+        macs, flops = node_cost(node, shapes)
         output_bytes = sum(
             math.prod(s) * _itemsize(dtypes.get(o, 0)) for s, o in zip(out_shapes, node.output) if s is not None
         )
@@ -183,7 +184,7 @@ def analyze(
         )
 
     bytes_by_dtype: Counter[str] = Counter()
-    for tensor in initializers.values():
+    for tensor in every_initializer:
         bytes_by_dtype[_dtype_name(tensor.data_type)] += _tensor_bytes(tensor)
     constant_elements = sum(
         math.prod(a.t.dims)
@@ -197,7 +198,7 @@ def analyze(
     if unknown:
         warnings.append(f"{unknown} nodes have outputs of unknown shape; their MACs/FLOPs count as 0.")
     return ModelAnalysis(
-        params=sum(math.prod(t.dims) for t in initializers.values()),
+        params=sum(math.prod(t.dims) for t in every_initializer),
         param_bytes=sum(bytes_by_dtype.values()),
         bytes_by_dtype=dict(sorted(bytes_by_dtype.items())),
         constant_elements=constant_elements,
@@ -363,7 +364,7 @@ def _light_copy(model: onnx.ModelProto, input_shapes: dict[str, Shape]) -> onnx.
     return light
 
 
-def node_cost(node: onnx.NodeProto, shapes: dict[str, Shape], initializers: dict[str, onnx.TensorProto]) -> tuple[int, int]:
+def node_cost(node: onnx.NodeProto, shapes: dict[str, Shape]) -> tuple[int, int]:
     """(MACs, FLOPs) of one node from concrete tensor shapes; (0, 0) when a shape is unknown."""
     op = node.op_type
     ins = [shapes.get(i) if i else None for i in node.input]

@@ -196,3 +196,22 @@ def test_large_generated_graph_in_one_pass() -> None:
     assert result.unknown_shape_nodes == 0
     matmuls = result.op_types["MatMul"]
     assert result.macs == matmuls * 2 * 8 * 8
+
+
+def test_subgraph_initializers_are_parameters() -> None:
+    def branch(name: str, value: float) -> onnx.GraphProto:
+        weight = numpy_helper.from_array(np.full((2, 3), value, np.float32), f"{name}_w")
+        return helper.make_graph(
+            [helper.make_node("Add", ["x", f"{name}_w"], [f"{name}_out"])], name, [],
+            [helper.make_tensor_value_info(f"{name}_out", TensorProto.FLOAT, [2, 3])], [weight],
+        )
+
+    node = helper.make_node("If", ["cond"], ["y"], then_branch=branch("then", 1.0), else_branch=branch("else", -1.0))
+    graph = helper.make_graph(
+        [node], "g",
+        [helper.make_tensor_value_info("cond", TensorProto.BOOL, []), helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])],
+    )
+    result = analyze(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
+    assert result.params == 12 and result.bytes_by_dtype == {"float32": 48}
+    assert result.layers[0].output_shapes == [[2, 3]]
