@@ -38,6 +38,7 @@ ZOOM_STEP = 1.25
 MAX_SCALE = 4.0
 READABLE_SCALE = 0.8  # a graph too big to fit readably opens at this zoom, at its top
 LABEL_ROOM = 70.0
+SCROLL_PAD = 600.0
 EXPORT_MAX_SIDE = 4096
 EXPORT_TALL_RATIO = 20.0  # exports taller than this (height/width) wrap into columns
 
@@ -80,6 +81,7 @@ class GraphView(QGraphicsView):
         self._overlay_range = (0.0, 0.0)
         self._highlight: dict[str, set[str]] = {}
         self._focus_edges: EdgeBatchItem | None = None
+        self._content = QRectF()
         self.minimap = Minimap(self, self.centerOn)
         self.legend = Legend(self)
         self.legend.hide()
@@ -160,7 +162,9 @@ class GraphView(QGraphicsView):
         x0, y0, x1, y1 = layout.bounds
         # Shape labels are written right of their edge and may stick out of the layout bounds.
         label_room = LABEL_ROOM if any(info.edge_labels) else 0.0
-        scene.setSceneRect(QRectF(x0, y0, x1 - x0 + label_room, y1 - y0))
+        self._content = QRectF(x0, y0, x1 - x0 + label_room, y1 - y0)
+        # Room around the drawing so that any node, even at an edge, can be centred.
+        scene.setSceneRect(self._content.adjusted(-SCROLL_PAD, -SCROLL_PAD, SCROLL_PAD, SCROLL_PAD))
         self._restyle()
 
     def _edge_batches(self, layout: LayoutResult) -> list[EdgeBatchItem]:
@@ -204,8 +208,12 @@ class GraphView(QGraphicsView):
         self.centerOn(QPointF(x, y))
 
     # ---------------------------------------------------------------------- zoom and pan
+    def content_rect(self) -> QRectF:
+        """The scene area the graph occupies (the scene rect adds panning room around it)."""
+        return QRectF(self._content)
+
     def _fit_scale(self) -> float:
-        rect = self.sceneRect()
+        rect = self._content
         view = self.viewport().rect()
         if rect.isEmpty() or view.isEmpty():
             return 1.0
@@ -224,7 +232,7 @@ class GraphView(QGraphicsView):
 
     def fit(self) -> None:
         """Show the whole graph."""
-        self.fitInView(self.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+        self.fitInView(self._content, Qt.AspectRatioMode.KeepAspectRatio)
         if self.zoom() > MAX_SCALE:
             self._set_scale(MAX_SCALE)
         self._sync_minimap()
@@ -410,13 +418,14 @@ class GraphView(QGraphicsView):
             self.set_overlay(overlay.values, overlay.label, overlay.unit)
         try:
             slices = self._export_slices(columns)
-            col_w = self.sceneRect().width()
+            col_w = self._content.width()
             col_h = max(r.height() for r in slices)
             gap = 40.0 if len(slices) > 1 else 0.0
             legend_h = LEGEND_H + 16 if self._overlay is not None else 0
             full_w = len(slices) * col_w + (len(slices) - 1) * gap
             scale = min(1.0, max_side / max(full_w, col_h + legend_h))
-            size = QSize(max(1, math.ceil(full_w * scale)), max(1, math.ceil(col_h * scale + legend_h)))
+            size = QSize(max(1, min(max_side, math.ceil(full_w * scale))),
+                         max(1, min(max_side, math.ceil(col_h * scale + legend_h))))
             if suffix == ".png":
                 image = QImage(size, QImage.Format.Format_RGB32)
                 image.fill(QColor(*style.BACKGROUND_RGB))
@@ -449,7 +458,7 @@ class GraphView(QGraphicsView):
 
     def _export_slices(self, columns: int) -> list[QRectF]:
         """Scene bands, one per output column, cut in the gaps between layers."""
-        rect = self.sceneRect()
+        rect = QRectF(self._content)
         if columns <= 0:
             ratio = rect.height() / max(rect.width(), 1.0)
             # k columns of height H/k next to each other give an aspect of k²·W/H; aim for ~1.4.

@@ -1,0 +1,273 @@
+"""Graph view widget: model display, selection, overlays, highlights, LOD, subgraphs, export, scale."""
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QPainter
+
+from pipelines.errors import WorkbenchError
+from widgets import node_style as style
+from widgets.graph_items import DETAIL_LOD, FAR_LOD
+from widgets.graph_view import GraphView, Overlay
+
+
+@pytest.fixture
+def view(qtbot):
+    widget = GraphView()
+    widget.resize(900, 700)
+    qtbot.addWidget(widget)
+    return widget
+
+
+@pytest.fixture(scope="module")
+def cnn(sample_cnn) -> onnx.ModelProto:
+    return onnx.shape_inference.infer_shapes(onnx.load(sample_cnn))
+
+
+def loop_model() -> onnx.ModelProto:
+    """A Loop whose body doubles the carried value: one subgraph to open by double-click."""
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"], name="keep_going"),
+         helper.make_node("Add", ["v_in", "v_in"], ["v_out"], name="double")],
+        "body",
+        [helper.make_tensor_value_info("iter", TensorProto.INT64, []),
+         helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v_in", TensorProto.FLOAT, [2])],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v_out", TensorProto.FLOAT, [2])],
+    )
+    graph = helper.make_graph(
+        [helper.make_node("Loop", ["trips", "cond", "v"], ["out"], name="repeat", body=body)],
+        "main",
+        [helper.make_tensor_value_info("trips", TensorProto.INT64, []),
+         helper.make_tensor_value_info("cond", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v", TensorProto.FLOAT, [2])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [2])],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def paint_item(item, scale: float, size: tuple[int, int] = (600, 300)) -> QImage:
+    """Paint one scene item alone at a zoom, its box at the image origin."""
+    image = QImage(*size, QImage.Format.Format_RGB32)
+    image.fill(QColor(255, 255, 255))
+    painter = QPainter(image)
+    painter.scale(scale, scale)
+    painter.translate(-item.box.x() + 4, -item.box.y() + 4)
+    from PySide6.QtWidgets import QStyleOptionGraphicsItem
+
+    item.paint(painter, QStyleOptionGraphicsItem(), None)
+    painter.end()
+    return image
+
+
+def colours_in_box(image: QImage, item, scale: float) -> set[tuple[int, int, int]]:
+    """Distinct colours inside the item's box (1 px in from its edge) in a paint_item image."""
+    w, h = int(item.box.width() * scale), int(item.box.height() * scale)
+    x0 = y0 = int(4 * scale) + 1
+    found = set()
+    for y in range(y0, y0 + h - 2):
+        for x in range(x0, x0 + w - 2):
+            c = image.pixelColor(x, y)
+            found.add((c.red(), c.green(), c.blue()))
+    return found
+
+
+def test_set_model_shows_every_node(view, cnn) -> None:
+    view.set_model(cnn)
+    names = view.node_names()
+    assert len([n for n in names if not n.startswith(("input:", "output:"))]) == len(cnn.graph.node)
+    assert cnn.graph.node[0].name in names
+    conv = view.node_item(cnn.graph.node[0].name)
+    assert conv.fill == style.CATEGORY_RGB["conv"]
+    assert view.content_rect().contains(conv.box)
+
+
+def test_select_node_emits_and_centres(view, qtbot, cnn) -> None:
+    view.set_model(cnn)
+    view.show()
+    target = cnn.graph.node[-3].name
+    with qtbot.waitSignal(view.nodeSelected, timeout=1000) as blocker:
+        view.select_node(target)
+    assert blocker.args == [target]
+    assert view.selected_node() == target
+    centre = view.mapToScene(view.viewport().rect().center())
+    box = view.node_item(target).box
+    assert abs(centre.y() - box.center().y()) < 5
+    with qtbot.waitSignal(view.selectionCleared, timeout=1000):
+        view.scene().clearSelection()
+    with pytest.raises(WorkbenchError, match="no node called"):
+        view.select_node("no such node")
+
+
+def test_click_selects_a_node(view, qtbot, cnn) -> None:
+    view.set_model(cnn)
+    view.show()
+    qtbot.waitExposed(view)
+    name = cnn.graph.node[0].name
+    view.centerOn(view.node_item(name).box.center())
+    point = view.mapFromScene(view.node_item(name).box.center())
+    with qtbot.waitSignal(view.nodeSelected, timeout=1000) as blocker:
+        qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert blocker.args == [name]
+
+
+def test_overlay_colours_min_and_max_nodes(view, cnn) -> None:
+    view.set_model(cnn)
+    convs = [n.name for n in cnn.graph.node if n.op_type == "Conv"]
+    values = {name: float(i) for i, name in enumerate(convs)}
+    view.set_overlay(values, "latency", "ms")
+    low, high = style.gradient(np.array([0.0, 1.0]))
+    assert view.node_fill(convs[0]) == QColor(*low.tolist())
+    assert view.node_fill(convs[-1]) == QColor(*high.tolist())
+    # Nodes without a value turn neutral grey; dark fills get white text.
+    relu = next(n.name for n in cnn.graph.node if n.op_type == "Relu")
+    assert view.node_fill(relu) == QColor(*style.NO_VALUE_RGB)
+    assert view.node_item(convs[-1]).light_text and not view.node_item(convs[0]).light_text
+    assert not view.legend.isHidden() and view.legend.high == len(convs) - 1
+    assert view.overlay() == Overlay(values, "latency", "ms")
+    view.clear_overlay()
+    assert view.node_fill(convs[-1]) == QColor(*style.CATEGORY_RGB["conv"])
+    assert view.legend.isHidden()
+
+
+def test_highlight_rings_node_sets(view, cnn) -> None:
+    view.set_model(cnn)
+    a, b, c, d = (n.name for n in cnn.graph.node[:4])
+    view.set_highlight(added={a}, removed={b}, changed={c})
+    assert view.node_item(a).ring == style.HIGHLIGHT_RGB["added"]
+    assert view.node_item(b).ring == style.HIGHLIGHT_RGB["removed"]
+    assert view.node_item(c).ring == style.HIGHLIGHT_RGB["changed"]
+    assert view.node_item(d).ring is None
+    # The ring is actually painted around the box.
+    image = paint_item(view.node_item(a), 1.0)
+    edge = image.pixelColor(4, int(4 + view.node_item(a).box.height() / 2))
+    assert (edge.red(), edge.green(), edge.blue()) == style.HIGHLIGHT_RGB["added"]
+    view.clear_highlight()
+    assert view.node_item(a).ring is None
+
+
+def test_level_of_detail_drops_text_when_zoomed_out(view, cnn) -> None:
+    view.set_model(cnn)
+    item = view.node_item(cnn.graph.node[0].name)
+    near = 2 * DETAIL_LOD
+    far = FAR_LOD / 2
+    near_colours = colours_in_box(paint_item(item, near), item, near)
+    far_colours = colours_in_box(paint_item(item, far, (100, 100)), item, far)
+    assert len(near_colours) > 5  # fill, text and its antialiased edges
+    assert far_colours == {style.CATEGORY_RGB["conv"]}  # one flat block, no text or border
+
+
+def test_zoom_keys_and_fit(view, qtbot, cnn) -> None:
+    view.set_model(cnn)
+    view.show()
+    view.fit()
+    fitted = view.zoom()
+    view.zoom_in()
+    assert view.zoom() == pytest.approx(fitted * 1.25)
+    qtbot.keyClick(view, Qt.Key.Key_Minus)
+    assert view.zoom() == pytest.approx(fitted)
+    qtbot.keyClick(view, Qt.Key.Key_Plus)
+    qtbot.keyClick(view, Qt.Key.Key_0)
+    assert view.zoom() == pytest.approx(fitted)
+    visible = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert visible.adjusted(-1, -1, 1, 1).contains(view.content_rect())
+
+
+def test_minimap_click_moves_the_view(view, qtbot, cnn) -> None:
+    view.set_model(cnn)
+    view.show()
+    view.select_node(cnn.graph.node[0].name)  # zoomed in at the top
+    before = view.mapToScene(view.viewport().rect().center())
+    minimap = view.minimap
+    qtbot.mouseClick(minimap, Qt.MouseButton.LeftButton, pos=QPointF(minimap.width() / 2, minimap.height() - 3).toPoint())
+    after = view.mapToScene(view.viewport().rect().center())
+    assert after.y() > before.y() + 500
+
+
+def test_double_click_opens_loop_body_and_back(view, qtbot) -> None:
+    view.set_model(loop_model())
+    view.show()
+    qtbot.waitExposed(view)
+    item = view.node_item("repeat")
+    view.centerOn(item.box.center())
+    point = view.mapFromScene(item.box.center())
+    with qtbot.waitSignal(view.graphChanged, timeout=1000):
+        qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert view.breadcrumb() == ["main", "repeat/body"]
+    assert "double" in view.node_names()
+    qtbot.keyClick(view, Qt.Key.Key_Backspace)
+    assert view.breadcrumb() == ["main"]
+    assert "repeat" in view.node_names()
+    with pytest.raises(WorkbenchError):
+        view.open_subgraph("repeat", "then_branch")
+
+
+def test_render_png_and_svg(view, tmp_path, cnn) -> None:
+    view.set_model(cnn)
+    png = view.render_to_image(tmp_path / "g.png", Overlay({cnn.graph.node[0].name: 1.0}, "MACs"),
+                               max_side=10_000)  # 1:1 scale
+    image = QImage(str(png))
+    rect = view.content_rect()
+    assert (image.width(), image.height()) == (int(np.ceil(rect.width())), int(np.ceil(rect.height())) + 68)
+    # The overlay was for the export only.
+    assert view.overlay() is None
+    # Not blank: the first Conv box is drawn in the overlay's top colour.
+    box = view.node_item(cnn.graph.node[0].name).box
+    c = image.pixelColor(int(box.center().x() - rect.x()), int(box.top() - rect.y() + 3))
+    assert (c.red(), c.green(), c.blue()) == tuple(style.gradient(np.array([1.0]))[0].tolist())
+    svg = view.render_to_image(tmp_path / "g.svg")
+    text = svg.read_text()
+    assert text.lstrip().startswith("<?xml") and "<svg" in text and len(text) > 10_000
+    with pytest.raises(WorkbenchError, match=".png or .svg"):
+        view.render_to_image(tmp_path / "g.jpg")
+
+
+def test_very_tall_graphs_export_in_columns(view, tmp_path) -> None:
+    sample_models = pytest.importorskip("sample_models")
+    view.set_model(sample_models.build_layered_graph(2_000))
+    slices = view._export_slices(0)
+    assert len(slices) > 3
+    content = view.content_rect()
+    assert slices[0].top() == content.top() and slices[-1].bottom() == content.bottom()
+    # No box is cut by a column boundary.
+    boxes = view.layout_result().boxes
+    for cut in (s.top() for s in slices[1:]):
+        assert not np.any((boxes[:, 1] < cut) & (boxes[:, 1] + boxes[:, 3] > cut))
+    image = QImage(str(view.render_to_image(tmp_path / "tall.png", max_side=1500)))
+    assert max(image.width(), image.height()) <= 1500 and image.width() > image.height() / 3
+
+
+def test_styling_twenty_thousand_items(view, qtbot) -> None:
+    """Guards the PySide6 6.12 setBrush/setPen abort: restyle and paint 20,000 nodes repeatedly."""
+    sample_models = pytest.importorskip("sample_models")
+    model = sample_models.build_layered_graph(20_000)
+    view.set_model(model)
+    view.show()
+    names = view.node_names()
+    assert len(names) >= 20_000
+    values = {name: float(i % 97) for i, name in enumerate(names)}
+    for _ in range(2):
+        view.set_overlay(values, "sparsity", "%")
+        view.set_highlight(changed=set(names[::3]))
+        view.fit()
+        view.viewport().grab()  # paints every node at far LOD
+        view.clear_overlay()
+        view.clear_highlight()
+    view.set_overlay(values, "sparsity", "%")
+    top = max(values, key=values.get)
+    assert view.node_fill(top) == QColor(*style.gradient(np.array([1.0]))[0].tolist())
+
+
+def test_render_command_writes_overlay_image(tmp_path, sample_transformer, capsys) -> None:
+    from app.cli import main
+
+    out = tmp_path / "t.png"
+    code = main(["render", str(sample_transformer), "-o", str(out), "--overlay", "macs", "--dim", "sequence=16"])
+    assert code == 0 and "wrote" in capsys.readouterr().out
+    assert not QImage(str(out)).isNull()
+    assert main(["render", str(sample_transformer), "-o", str(tmp_path / "t.gif")]) == 2
+    assert ".png or .svg" in capsys.readouterr().err
