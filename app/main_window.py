@@ -8,7 +8,20 @@ from pathlib import Path
 import onnx
 import shiboken6
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QColor,
+    QDragEnterEvent,
+    QDropEvent,
+    QIcon,
+    QKeySequence,
+    QPainter,
+    QPalette,
+    QPen,
+    QPixmap,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -17,6 +30,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QStackedWidget,
     QStyle,
     QTabWidget,
     QToolBar,
@@ -34,11 +48,33 @@ from widgets.netron_view import NetronView, ensure_webengine_environment
 from widgets.properties_panel import PropertiesPanel
 from widgets.search_panel import SearchPanel
 from widgets.summary_panel import SummaryPanel
+from widgets.welcome_page import WelcomePage
 
 APP_NAME = "ONNX Workbench"
 MODEL_FILTER = "ONNX models (*.onnx);;All files (*)"
 PROFILE_PENDING_TIP = "Profiling is not available yet in this version."
 UNDO_PENDING_TIP = "Undo and redo apply to model versions, which arrive with optimization steps."
+
+
+def _drawn_icon(kind: str, color: QColor) -> QIcon:
+    """A small line icon (zoom-in, zoom-out, fit) for actions the standard style has none for."""
+    pixmap = QPixmap(32, 32)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QPen(color, 3, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+    if kind in ("zoom-in", "zoom-out"):
+        painter.drawEllipse(5, 5, 17, 17)  # a magnifier: lens and handle
+        painter.drawLine(20, 20, 28, 28)
+        painter.drawLine(9, 13, 18, 13)
+        if kind == "zoom-in":
+            painter.drawLine(13, 9, 13, 18)
+    else:  # fit: four corners of a frame
+        for x, y, dx, dy in ((4, 4, 1, 1), (28, 4, -1, 1), (4, 28, 1, -1), (28, 28, -1, -1)):
+            painter.drawLine(x, y, x + 8 * dx, y)
+            painter.drawLine(x, y, x, y + 8 * dy)
+    painter.end()
+    return QIcon(pixmap)
 
 
 def _onnx_paths(event: QDragEnterEvent | QDropEvent) -> list[str]:
@@ -86,7 +122,13 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.graph_view, "Graph")
         self.tabs.addTab(self.netron_view, "Netron")
         self.tabs.setTabToolTip(1, "Netron's viewer, served on this machine only (no network requests)")
-        self.setCentralWidget(self.tabs)
+        self.welcome = WelcomePage(self)
+        self.welcome.openRequested.connect(self.open_dialog)
+        self.welcome.recentActivated.connect(self.open_path)
+        self.central = QStackedWidget(self)
+        self.central.addWidget(self.welcome)
+        self.central.addWidget(self.tabs)
+        self.setCentralWidget(self.central)
         self.graph_view.nodeSelected.connect(self._on_node_selected)
         self.graph_view.selectionCleared.connect(self._on_selection_cleared)
 
@@ -111,7 +153,6 @@ class MainWindow(QMainWindow):
         self.properties_dock = self._dock("Properties", "dock-properties", self.properties_panel, right)
         self.search_dock = self._dock("Search", "dock-search", self.search_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.splitDockWidget(self.summary_dock, self.properties_dock, Qt.Orientation.Vertical)
-        self.resizeDocks([self.summary_dock, self.search_dock], [340, 260], Qt.Orientation.Horizontal)
         self.search_panel.nodeActivated.connect(self.select_node)
         self.search_panel.initializerActivated.connect(self.select_initializer)
 
@@ -149,6 +190,10 @@ class MainWindow(QMainWindow):
         self.zoom_in_action = self._action("Zoom &In", self.graph_view.zoom_in, [QKeySequence("+"), QKeySequence("="), QKeySequence("Ctrl++")], None, "Zoom in (+)")
         self.zoom_out_action = self._action("Zoom &Out", self.graph_view.zoom_out, [QKeySequence("-"), QKeySequence("Ctrl+-")], None, "Zoom out (-)")
         self.fit_action = self._action("&Fit to Window", self.graph_view.fit, QKeySequence("0"), None, "Fit the graph in the window (0)")
+        ink = self.palette().color(QPalette.ColorRole.WindowText)
+        self.zoom_in_action.setIcon(_drawn_icon("zoom-in", ink))
+        self.zoom_out_action.setIcon(_drawn_icon("zoom-out", ink))
+        self.fit_action.setIcon(_drawn_icon("fit", ink))
         self.profile_action = self._action("&Profile", None, QKeySequence("F5"), sp.SP_MediaPlay, PROFILE_PENDING_TIP)
         self.profile_action.setEnabled(False)
         self.about_action = self._action("&About ONNX Workbench", self.show_about)
@@ -226,8 +271,12 @@ class MainWindow(QMainWindow):
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1280, 800)
         state = self.settings.window_state()
-        if state is not None:
-            self.restoreState(state)
+        # First run: default dock widths, applied at first show when the window has its size.
+        self._needs_default_docks = state is None or not self.restoreState(state)
+
+    def _default_dock_sizes(self) -> None:
+        self.resizeDocks([self.summary_dock, self.search_dock], [400, 250], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.summary_dock, self.properties_dock], [1, 1], Qt.Orientation.Vertical)
 
     # Opening --------------------------------------------------------------------------------
     def open_dialog(self) -> None:
@@ -254,6 +303,7 @@ class MainWindow(QMainWindow):
         self.properties_panel.set_model(None)
         self.search_panel.set_model(None)
         self.setWindowTitle(APP_NAME)
+        self.central.setCurrentWidget(self.welcome)
         self._update_status_labels()
         self._set_model_actions_enabled(False)
 
@@ -266,6 +316,7 @@ class MainWindow(QMainWindow):
         self.current = opened
         self.index = ModelIndex(opened.loaded.proto)
         proto = opened.loaded.proto
+        self.central.setCurrentWidget(self.tabs)
         self.graph_view.set_model(proto)
         self.netron_view.set_model(opened.path)
         self.summary_panel.set_model(proto, opened.path, opened.loaded.size_bytes, opened.analysis)
@@ -350,6 +401,7 @@ class MainWindow(QMainWindow):
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         recent = self.settings.recent_files()
+        self.welcome.set_recent(recent)
         for i, path in enumerate(recent):
             label = f"&{i + 1} {Path(path).name}" if i < 9 else Path(path).name
             action = self.recent_menu.addAction(label)
@@ -407,6 +459,13 @@ class MainWindow(QMainWindow):
             return
         event.acceptProposedAction()
         self.open_path(paths[0])
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
+        """Apply default dock sizes the first time, when nothing was saved."""
+        super().showEvent(event)
+        if self._needs_default_docks:
+            self._needs_default_docks = False
+            self._default_dock_sizes()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         """Remember geometry and dock layout, stop background work."""

@@ -1,5 +1,10 @@
-"""Human-readable numbers for the panels."""
+"""Human-readable numbers for the panels, and the label-column sizing they share."""
 from __future__ import annotations
+
+from PySide6.QtWidgets import QTreeWidget
+
+# The label column never takes more than this share of the tree's width, so values stay visible.
+MAX_LABEL_SHARE = 0.55
 
 
 def count(value: float | int | None) -> str:
@@ -23,3 +28,10 @@ def size(num_bytes: float | int | None) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} TiB"  # pragma: no cover - loop always returns
+
+
+def fit_label_column(tree: QTreeWidget) -> None:
+    """Size column 0 to its contents, capped so the value column keeps most of the width."""
+    tree.resizeColumnToContents(0)
+    cap = max(80, int(tree.viewport().width() * MAX_LABEL_SHARE))
+    tree.setColumnWidth(0, min(tree.columnWidth(0), cap))

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from widgets import formatting
+from widgets.formatting import fit_label_column
 from widgets.model_index import ModelIndex
 
 HISTOGRAM_BINS = 64
@@ -84,8 +85,10 @@ class PropertiesPanel(QWidget):
         self.tree.setColumnCount(2)
         self.tree.setHeaderLabels(["Property", "Value"])
         self.tree.setAlternatingRowColors(True)
-        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         self.tree.header().setStretchLastSection(True)
+        # Tensor names are long and share prefixes; keep both ends visible.
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.histogram = pg.PlotWidget(self)
         self.histogram.setMinimumHeight(140)
         self.histogram.setMenuEnabled(False)
@@ -158,6 +161,7 @@ class PropertiesPanel(QWidget):
                 info = index.tensor(name)
                 kind = " (initializer)" if name in index.initializers else ""
                 self._row(section, name, f"{info.dtype} {info.shape_text()}{kind}")
+        fit_label_column(self.tree)
         return True
 
     def show_tensor(self, name: str) -> bool:
@@ -183,6 +187,7 @@ class PropertiesPanel(QWidget):
         consumers = index.consumers.get(name, [])
         if consumers:
             self._row(general, "Used by", ", ".join(consumers[:8]) + (" …" if len(consumers) > 8 else ""))
+        fit_label_column(self.tree)
         return True
 
     def show_initializer(self, name: str) -> bool:
@@ -216,6 +221,7 @@ class PropertiesPanel(QWidget):
         for key in ("min", "max", "mean", "std"):
             self._row(section, key, f"{stats[key]:.6g}")
         self._row(section, "sparsity", f"{stats['sparsity'] * 100:.1f} %")
+        fit_label_column(self.tree)
         self._plot_histogram(array)
         return True
 
@@ -244,4 +250,5 @@ class PropertiesPanel(QWidget):
     def _row(parent: QTreeWidgetItem, label: str, value: str) -> QTreeWidgetItem:
         item = QTreeWidgetItem(parent, [label, value])
         item.setToolTip(0, label)
+        item.setToolTip(1, value)
         return item

@@ -24,6 +24,10 @@ class SearchPanel(QWidget):
         self.query.setPlaceholderText("Node name, op type or tensor name")
         self.query.setClearButtonEnabled(True)
         self.results = QListWidget(self)
+        # Long dotted names: elide in the middle rather than scroll sideways.
+        self.results.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.results.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.results.setUniformItemSizes(True)
         self.status = QLabel(self)
         self.status.setTextFormat(Qt.TextFormat.PlainText)
         layout = QVBoxLayout(self)

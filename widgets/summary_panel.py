@@ -5,9 +5,11 @@ from pathlib import Path
 from typing import Any
 
 import onnx
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from widgets import formatting
+from widgets.formatting import fit_label_column
 from widgets.model_index import ModelIndex
 
 
@@ -36,8 +38,10 @@ class SummaryPanel(QWidget):
         self.tree.setHeaderLabels(["Property", "Value"])
         self.tree.setAlternatingRowColors(True)
         self.tree.setUniformRowHeights(True)
-        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         self.tree.header().setStretchLastSection(True)
+        # Tensor names are long and share prefixes; keep both ends visible.
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tree)
@@ -46,7 +50,7 @@ class SummaryPanel(QWidget):
     def clear(self) -> None:
         """Show the empty state."""
         self.tree.clear()
-        QTreeWidgetItem(self.tree, ["No model open", ""])
+        QTreeWidgetItem(self.tree, ["No model open", ""]).setFirstColumnSpanned(True)
 
     def set_model(
         self,
@@ -96,6 +100,7 @@ class SummaryPanel(QWidget):
         for op, n in sorted(dict(op_types).items(), key=lambda kv: (-kv[1], kv[0])):
             self._row(section, op, str(n))
         section.setExpanded(len(op_types) <= 12)
+        fit_label_column(self.tree)
 
     def value(self, label: str) -> str | None:
         """The text shown for row `label` (first match), for tests and copy actions."""
@@ -119,6 +124,6 @@ class SummaryPanel(QWidget):
     def _row(parent: QTreeWidgetItem, label: str, value: str, tooltip: str | None = None) -> QTreeWidgetItem:
         # Model strings are untrusted: QTreeWidgetItem shows plain text, never rich text.
         item = QTreeWidgetItem(parent, [label, value])
-        if tooltip:
-            item.setToolTip(1, tooltip)
+        item.setToolTip(0, label)
+        item.setToolTip(1, tooltip or value)
         return item

@@ -164,6 +164,13 @@ def test_recent_files_reopen(qtbot, window, sample_cnn, sample_transformer):
         actions[1].trigger()
     assert window.current.path.name == "resnet_small.onnx"
     assert Path(window.settings.recent_files()[0]).name == "resnet_small.onnx"
+    # The welcome page (shown after Close) lists the same files and opens them too.
+    window.close_model()
+    assert window.welcome.recent.count() == 2
+    with qtbot.waitSignal(window.opener.opened, timeout=OPEN_TIMEOUT_MS):
+        window.welcome.recent.itemActivated.emit(window.welcome.recent.item(1))
+    assert window.current.path.name == "transformer_small.onnx"
+    assert window.central.currentWidget() is window.tabs
 
 
 def test_refused_model_shows_one_sentence_and_keeps_previous(qtbot, window, sample_cnn, tmp_path):
@@ -234,6 +241,7 @@ def test_close_model_clears_views(qtbot, window, sample_cnn):
     _open(qtbot, window, sample_cnn)
     window.close_action.trigger()
     assert window.current is None
+    assert window.central.currentWidget() is window.welcome
     assert window.model_label.text() == "No model"
     assert window.summary_panel.value("File") is None
     assert not window.close_action.isEnabled()
