@@ -48,37 +48,43 @@ class OrtOptimize(Pass):
         assert isinstance(config, OrtOptimize.Config)
         output = PassOutput()
         loaded = load_model(source, infer_shapes=False)
+        opset = next((o.version for o in loaded.proto.opset_import if o.domain in ("", "ai.onnx")), 0)
+        disabled: list[str] = []
         with scratch_folder(target, "ort") as scratch:
-            optimized = scratch / target.name
-            options = ort.SessionOptions()
-            options.graph_optimization_level = LEVELS[config.level]
-            options.optimized_model_filepath = str(optimized)
-            options.log_severity_level = 3
-            if loaded.has_external_data:
-                # ORT cannot write one protobuf over 2 GB; keep big models' weights beside the file.
-                options.add_session_config_entry(
-                    "session.optimized_model_external_initializers_file_name", f"{target.name}.data"
-                )
-                options.add_session_config_entry(
-                    "session.optimized_model_external_initializers_min_size_in_bytes", str(_MIN_EXTERNAL_BYTES)
-                )
             ctx.progress(0.1, f"ort-optimize: {config.level} on {config.provider}")
-            try:
-                ort.InferenceSession(str(source), options, providers=[config.provider])
-            except Exception as exc:  # noqa: BLE001 - ORT errors carry a code prefix and a path
-                reason = str(exc).split("failed:", 1)[-1].strip().splitlines()[0].rstrip(".")
-                raise PassFailed(
-                    f"pass 'ort-optimize': ONNX Runtime could not load {source.name} with {config.provider} ({reason})."
-                ) from exc
-            ctx.check_cancelled()
-            result = load_model(optimized, infer_shapes=False)
-            proto = result.proto
+            # At most one retry per known offender: a fusion that emits an ORT-internal op under the
+            # standard domain is turned off, since the file would fail ONNX validation everywhere else.
+            for _attempt in range(len(_INTERNAL_STANDARD_OPS) + 1):
+                optimized = scratch / f"try{_attempt}" / target.name
+                optimized.parent.mkdir()
+                _run_session(source, optimized, config, loaded.has_external_data, disabled, target.name)
+                ctx.check_cancelled()
+                proto = _load_unchecked(optimized)
+                offenders = _nonstandard_default_ops(proto, opset)
+                if not offenders:
+                    break
+                unknown = [op for op in offenders if op not in _INTERNAL_STANDARD_OPS]
+                if unknown:
+                    raise PassFailed(
+                        f"pass 'ort-optimize': ONNX Runtime wrote {unknown[0]} under the standard domain, "
+                        f"which opset {opset} does not define; use level basic or convert the opset first."
+                    )
+                for op in offenders:
+                    disabled += _INTERNAL_STANDARD_OPS[op]
+                    output.warnings.append(
+                        f"ort-optimize: ONNX Runtime's {op} fusion was skipped because opset {opset} has no {op}."
+                    )
+            else:
+                raise PassFailed("pass 'ort-optimize': ONNX Runtime kept writing ops that opset "
+                                 f"{opset} does not define; use level basic.")
             # ORT stamps its own producer; keep the source's so re-running gives the same bytes.
             proto.producer_name, proto.producer_version = loaded.proto.producer_name, loaded.proto.producer_version
             _rename_new_nodes(proto.graph, {n.name for n in loaded.proto.graph.node})
             save_model(proto, target, external_data=True if loaded.has_external_data else None)
         counts = {op: n for op, n in op_counts(proto.graph).items() if "." in op}
-        output.details.update({"level": config.level, "provider": config.provider, "runtime_ops": counts})
+        output.details.update(
+            {"level": config.level, "provider": config.provider, "runtime_ops": counts, "disabled_optimizers": disabled}
+        )
         if config.level != "basic":
             output.flags.append(f"runs only on ONNX Runtime with {config.provider}")
         if config.level == "layout":
@@ -88,6 +94,54 @@ class OrtOptimize(Pass):
             )
         return output
 
+
+# ORT-internal ops that ORT's fusions write under the standard ONNX domain, and the fusions that
+# write them: LayerNormalization exists in ONNX only from opset 17, SimplifiedLayerNormalization never.
+_INTERNAL_STANDARD_OPS = {
+    "LayerNormalization": ["LayerNormFusionL1", "LayerNormFusionL2"],
+    "SimplifiedLayerNormalization": ["SimplifiedLayerNormFusion"],
+}
+
+
+def _run_session(
+    source: Path, optimized: Path, config: OrtOptimize.Config, external: bool, disabled: list[str], name: str
+) -> None:
+    """Create the ORT session whose side effect is the optimized model file."""
+    options = ort.SessionOptions()
+    options.graph_optimization_level = LEVELS[config.level]
+    options.optimized_model_filepath = str(optimized)
+    options.log_severity_level = 3
+    if external:
+        # ORT cannot write one protobuf over 2 GB; keep big models' weights beside the file.
+        options.add_session_config_entry("session.optimized_model_external_initializers_file_name", f"{name}.data")
+        options.add_session_config_entry(
+            "session.optimized_model_external_initializers_min_size_in_bytes", str(_MIN_EXTERNAL_BYTES)
+        )
+    try:
+        ort.InferenceSession(str(source), options, providers=[config.provider], disabled_optimizers=disabled or None)
+    except Exception as exc:  # noqa: BLE001 - ORT errors carry a code prefix and a path
+        reason = str(exc).split("failed:", 1)[-1].strip().splitlines()[0].rstrip(".")
+        raise PassFailed(
+            f"pass 'ort-optimize': ONNX Runtime could not load {source.name} with {config.provider} ({reason})."
+        ) from exc
+
+
+def _load_unchecked(path: Path) -> onnx.ModelProto:
+    """Read ORT's own output (trusted, in our scratch folder) without the checker, data included."""
+    # load_model would run onnx.checker, which refuses the very ops _nonstandard_default_ops looks for.
+    return onnx.load(str(path), load_external_data=True)
+
+
+def _nonstandard_default_ops(model: onnx.ModelProto, opset: int) -> list[str]:
+    """Op types in the standard domain that the model's opset does not define, sorted."""
+    missing = set()
+    for node in model.graph.node:
+        if node.domain in ("", "ai.onnx"):
+            try:
+                onnx.defs.get_schema(node.op_type, opset, "")
+            except onnx.defs.SchemaError:
+                missing.add(node.op_type)
+    return sorted(missing)
 
 def _rename_new_nodes(graph: onnx.GraphProto, source_names: set[str]) -> None:
     """Give nodes ORT created names by position and op type.

@@ -131,9 +131,13 @@ class TransformerFusion(Pass):
             ctx.progress(index / len(engines), f"transformer-fusion: {engine}")
             try:
                 if engine == "onnxscript":
-                    results[engine] = fuse_with_onnxscript(model)
+                    candidate = fuse_with_onnxscript(model)
                 else:
-                    results[engine] = fuse_with_onnxruntime(model, config.model_type, heads, hidden)
+                    candidate = fuse_with_onnxruntime(model, config.model_type, heads, hidden)
+                # An engine may write ops the model's opset lacks (LayerNormalization before 17);
+                # such a file would be refused everywhere, so it does not compete.
+                onnx.checker.check_model(candidate)
+                results[engine] = candidate
             except Exception as exc:  # noqa: BLE001 - one engine failing must not hide the other
                 errors[engine] = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         if not results:

@@ -36,6 +36,19 @@ def test_layout_is_deterministic(cnn_path: Path, tmp_path: Path) -> None:
     assert_same_outputs(cnn_path, outputs[0], dims={"batch": 2})
 
 
+def test_opset13_layernorm_fusion_is_skipped(save, tmp_path: Path) -> None:
+    from sample_models import build_transformer
+
+    source = save(build_transformer(opset=13), "encoder13.onnx")
+    result = run_pass("ort-optimize", source, tmp_path / "out.onnx")
+    # ORT would write LayerNormalization, which opset 13 lacks: that fusion is turned off
+    assert "LayerNormFusionL1" in result.details["disabled_optimizers"]
+    assert any("opset 13 has no LayerNormalization" in w for w in result.warnings)
+    onnx.checker.check_model(onnx.load(str(result.output)))
+    assert result.details["runtime_ops"]["com.microsoft.BiasGelu"] == 2
+    assert_same_outputs(source, result.output, dims={"batch": 2, "sequence": 16})
+
+
 def test_external_data_model(cnn_external_path: Path, tmp_path: Path) -> None:
     result = run_pass("ort-optimize", cnn_external_path, tmp_path / "out.onnx", {"level": "extended"})
     assert (tmp_path / "out.onnx.data").exists()  # weights stay beside the model
