@@ -129,9 +129,10 @@ def analyze_quantization(
         float_names = {o.name for o in sessions[0].get_outputs()}
         quant_names = {o.name for o in sessions[1].get_outputs()}
         common = sorted(float_names & quant_names)
-        if not any(name.endswith(SAVED) for name in common):
+        ends = {v.name + SAVED for v in [*float_proto.graph.input, *float_proto.graph.output]}
+        if not any(name.endswith(SAVED) and name not in ends for name in common):
             raise ConfigError(
-                f"{quant_model.name} shares no float tensor with {float_model.name}; error analysis needs a QDQ or dynamically quantized model of it."
+                f"{quant_model.name} shares no intermediate float tensor with {float_model.name}; error analysis needs its QDQ or dynamically quantized version (QOperator models hide their tensors)."
             )
         # Compare each float tensor with its dequantized copy where the quantized model has
         # one: the quantizer folds Relu/Clip into the Q/DQ pair, so the tensor under the

@@ -77,6 +77,13 @@ def test_quant_debug_cli_json_and_table(broken: tuple[Path, Path, str], capsys: 
     assert len(lines) == 4 and conv in lines[2]
 
 
+def test_qoperator_models_are_refused_with_a_hint(sample_cnn: Path, tmp_path: Path) -> None:
+    target = tmp_path / "qop.onnx"
+    run_pass("quantize-static", sample_cnn, target, {"samples": 2, "format": "qoperator", "measure_speed": False})
+    with pytest.raises(ConfigError, match="QOperator"):
+        analyze_quantization(sample_cnn, target, samples=1)
+
+
 def test_quant_debug_cli_refuses_unrelated_models(sample_cnn: Path, sample_transformer: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["quant-debug", str(sample_cnn), str(sample_transformer), "--samples", "1"]) == 2
     err = capsys.readouterr().err.strip()

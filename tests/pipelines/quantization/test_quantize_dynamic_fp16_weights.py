@@ -33,6 +33,11 @@ def test_dynamic_per_channel_uint8_excluding_a_node(sample_transformer: Path, tm
     assert worst_cosine(sample_transformer, target) >= 0.99
 
 
+def test_dynamic_on_a_cnn_warns_that_conv_integer_is_slow(sample_cnn: Path, tmp_path: Path) -> None:
+    result = run_pass("quantize-dynamic", sample_cnn, tmp_path / "cnn.dyn.onnx", {"measure_speed": False})
+    assert any("ConvInteger" in w and "quantize-static" in w for w in result.warnings)
+
+
 def test_dynamic_with_nothing_to_quantize_fails_and_writes_nothing(sample_transformer: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()

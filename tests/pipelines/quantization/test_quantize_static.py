@@ -19,7 +19,7 @@ def test_sample_cnn_keeps_fidelity_and_reports_latency(sample_cnn: Path, tmp_pat
     result = run_pass("quantize-static", sample_cnn, target, {"samples": 8})
     assert {"QuantizeLinear", "DequantizeLinear"} <= op_types(target)
     assert "calibrated on random data: a preview, not real calibration" in result.warnings
-    assert result.details["calibration"] == {"kind": "random", "samples": 8}
+    assert result.details["calibration"] == {"kind": "random", "samples": 8, "preview": True}
     latency = result.details["latency"]
     assert latency["parent_ms"] > 0 and latency["quantized_ms"] > 0
     assert latency["speedup"] == pytest.approx(latency["parent_ms"] / latency["quantized_ms"], rel=0.01)
@@ -96,7 +96,7 @@ def test_images_calibration(sample_cnn: Path, tmp_path: Path) -> None:
         target,
         {"calibration": "images", "data": str(folder), "samples": 4, "measure_speed": False},
     )
-    assert result.details["calibration"] == {"kind": "images", "samples": 4}
+    assert result.details["calibration"] == {"kind": "images", "samples": 4, "preview": False}
     assert not any("random data" in w for w in result.warnings)
     assert worst_cosine(sample_cnn, target) >= 0.98  # real-looking data, judged on random inputs
 
@@ -108,7 +108,7 @@ def test_arrays_calibration_uses_every_sample_up_to_the_limit(sample_cnn: Path, 
     result = run_pass(
         "quantize-static", sample_cnn, target, {"calibration": "arrays", "data": str(data), "measure_speed": False}
     )
-    assert result.details["calibration"] == {"kind": "arrays", "samples": 5}
+    assert result.details["calibration"] == {"kind": "arrays", "samples": 5, "preview": False}
     assert worst_cosine(sample_cnn, target) >= 0.99
 
 
