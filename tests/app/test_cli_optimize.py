@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from app.cli import main
-from workbench_toy_passes import build_classifier
+from workbench_toy_passes import build_classifier, toy_passes  # noqa: F401 - autouse fixture: the toy passes
 
 
 @pytest.fixture()

@@ -9,7 +9,7 @@ import yaml
 from pipelines.errors import Cancelled, ConfigError, PassFailed
 from pipelines.recipe import Recipe, load_recipe, parse_recipe, run_recipe, save_recipe
 from pipelines.verify import Tolerance
-from workbench_toy_passes import build_classifier
+from workbench_toy_passes import build_classifier, toy_passes  # noqa: F401 - autouse fixture: the toy passes
 
 TWO_STEPS = """
 version: 1

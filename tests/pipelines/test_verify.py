@@ -19,7 +19,7 @@ from pipelines.verify import (
     snr_db,
     verify_models,
 )
-from workbench_toy_passes import build_classifier
+from workbench_toy_passes import build_classifier, toy_passes  # noqa: F401 - autouse fixture: the toy passes
 
 
 @pytest.fixture()

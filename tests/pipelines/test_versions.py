@@ -11,7 +11,7 @@ from pipelines.errors import Cancelled, ConfigError, ModelRefused, PassFailed
 from pipelines.recipe import run_recipe
 from pipelines.verify import Tolerance
 from pipelines.versions import FLAG_NOT_VERIFIED, FLAG_OUT_OF_TOLERANCE, ROOT_ID, Workspace, version_id
-from workbench_toy_passes import build_classifier
+from workbench_toy_passes import build_classifier, toy_passes  # noqa: F401 - autouse fixture: the toy passes
 
 
 @pytest.fixture()
