@@ -96,7 +96,8 @@ def load_model(path: str | os.PathLike[str], *, infer_shapes: bool = True) -> Lo
 
 def _check_file(path: Path, label: str) -> None:
     if not path.exists():
-        raise ModelRefused(f"{short(str(path))}: no such file; check the path.")
+        shown = str(path) if len(str(path)) <= 120 else "…" + str(path)[-119:]  # keep the file name
+        raise ModelRefused(f"{short(shown, 120)}: no such file; check the path.")
     if path.is_dir():
         raise ModelRefused(f"{label} is a folder, not a model file; choose the .onnx file inside it.")
     size = path.stat().st_size
@@ -110,7 +111,10 @@ def _check_file(path: Path, label: str) -> None:
 
 def _parse(path: Path, label: str) -> onnx.ModelProto:
     """Parse the protobuf without external data, telling 'not ONNX' from 'damaged ONNX'."""
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelRefused(f"{label} cannot be read ({exc.strerror or exc}); check its permissions.") from exc
     try:
         proto = onnx.ModelProto.FromString(data)
     except DecodeError:
@@ -141,7 +145,9 @@ def _run_checker(proto: onnx.ModelProto, path: Path, label: str) -> None:
         else:
             onnx.checker.check_model(str(path), full_check=False)
     except onnx.checker.ValidationError as exc:
-        reason = short(str(exc).strip().splitlines()[0] if str(exc).strip() else "unknown problem")
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else "unknown problem"
+        # The checker may write several sentences; keep ours one sentence.
+        reason = short(text.replace(". ", "; "))
         raise ModelRefused(
             f"{label} failed ONNX validation ({reason.rstrip('.')}); fix or re-export the model."
         ) from exc

@@ -30,10 +30,10 @@ _PACKED_BITS = {
 _COMPLEX = {TensorProto.COMPLEX64, TensorProto.COMPLEX128}
 
 
-def short(name: str) -> str:
-    """A name safe to put in a one-line message: cut, with line breaks removed."""
-    name = name.replace("\n", " ").replace("\r", " ")
-    return name if len(name) <= MAX_NAME_IN_MESSAGE else name[: MAX_NAME_IN_MESSAGE - 1] + "…"
+def short(name: str, width: int = MAX_NAME_IN_MESSAGE) -> str:
+    """A name safe to put in a one-line message: cut to `width`, control characters replaced."""
+    name = "".join(ch if ch.isprintable() else " " for ch in name)
+    return name if len(name) <= width else name[: width - 1] + "…"
 
 
 def iter_graphs(graph: onnx.GraphProto) -> Iterator[onnx.GraphProto]:

@@ -135,6 +135,12 @@ def two_writers(folder: Path) -> Path:
     return _write(model, folder, "two_writers.onnx")
 
 
+def unknown_op(folder: Path) -> Path:
+    model = tiny_model()
+    model.graph.node[0].op_type = "Reluu"  # a typo in the standard domain: onnx.checker's job
+    return _write(model, folder, "unknown_op.onnx")
+
+
 def newer_ir(folder: Path) -> Path:
     model = tiny_model()
     model.ir_version = onnx.IR_VERSION + 1
@@ -203,6 +209,7 @@ REFUSED: dict[str, tuple[Builder, tuple[str, ...]]] = {
     "dangling_output": (dangling_output, ("dangling_output.onnx", "nothing_makes_this", "not produced")),
     "cycle": (cycle, ("cycle.onnx", "cycle")),
     "two_writers": (two_writers, ("two_writers.onnx", "'h'", "two nodes")),
+    "unknown_op": (unknown_op, ("unknown_op.onnx", "failed onnx validation", "reluu")),
     "newer_ir": (newer_ir, ("newer_ir.onnx", "ir version", "upgrade onnx")),
     "newer_opset": (newer_opset, ("newer_opset.onnx", "opset", "upgrade onnx")),
     "bad_initializer": (bad_initializer, ("bad_initializer.onnx", "bias", "shape 4")),
