@@ -12,6 +12,7 @@ Anything we do not understand blocks the spaces it touches, with a reason that n
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -50,6 +51,8 @@ class Member:
     offset: int = 0
     block: int = 1
     role: str = "param"  # "out" / "in" (weights, used for importance), "bn-scale", "param"
+    # Grouped Conv weights hold one slot per in-group channel: channel c is slot c % modulo.
+    modulo: int = 0
 
 
 @dataclass
@@ -60,6 +63,8 @@ class Space:
     size: int
     origin: ir.Node
     members: list[Member] = field(default_factory=list)
+    # Grouped convs split the channels into `fold` equal chunks that must lose the same positions.
+    fold: int = 1
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,7 @@ class Group:
     size: int
     spaces: list[Space]
     blocked: str = ""  # why it cannot be pruned; empty when it can
+    fold: int = 1  # channels are pruned in `fold` chunks with the same positions removed in each
 
     @property
     def layers(self) -> list[str]:
@@ -225,8 +231,27 @@ class DependencyGraph:
                 self.depthwise.append(node)
                 self.layouts[node.outputs[0]] = layout
             return
-        # Grouped (not depthwise) convs would need the same count removed from every group.
-        self._block(layout, f"grouped Conv node '{node.name}' (group={groups}) consumes them")
+        self._grouped_conv(node, layout, weight, bias, groups)
+
+    def _grouped_conv(self, node: ir.Node, layout: Layout | None, weight: ir.Value, bias: ir.Value | None, groups: int) -> None:
+        """A grouped conv keeps `group`, so every group must lose the same input and output positions."""
+        w = const_array(weight)
+        out_channels, in_per_group = w.shape[0], w.shape[1]
+        if layout is not None:
+            if len(layout.segments) != 1 or layout.segments[0][0] == FIXED or layout.total != groups * in_per_group:
+                self._block(layout, f"grouped Conv node '{node.name}' (group={groups}) reads them across a Concat")
+            elif self._add_members(layout, weight, 1, "in", node):
+                sid = layout.segments[0][0]
+                self.spaces[sid].members[-1].modulo = in_per_group
+                self.spaces[sid].fold = math.lcm(self.spaces[sid].fold, groups)
+        if self.mode != "channels" or out_channels % groups:
+            return
+        space = self._new_space(out_channels, node)
+        space.fold = groups
+        space.members.append(Member(weight, 0, role="out"))
+        if is_initializer(bias):
+            space.members.append(Member(bias, 0))
+        self.layouts[node.outputs[0]] = Layout(1 - w.ndim, ((space.id, out_channels),))
 
     def _linear(self, node: ir.Node, inputs: list[Layout | None]) -> None:
         a, b = node.inputs[0], node.inputs[1]
@@ -397,5 +422,8 @@ class DependencyGraph:
             blocked = reasons[0] if reasons else ""
             if len(sizes) > 1:
                 blocked = blocked or "its coupled layers have different channel counts"
-            result.append(Group(name, spaces[0].size, spaces, blocked))
+            fold = math.lcm(*(s.fold for s in spaces))
+            if spaces[0].size % fold:
+                blocked = blocked or f"its grouped convs need {fold} equal chunks of {spaces[0].size} channels"
+            result.append(Group(name, spaces[0].size, spaces, blocked, fold))
         return result

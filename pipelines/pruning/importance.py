@@ -14,10 +14,11 @@ CRITERIA = ("l1", "l2", "bn-gamma")
 def member_scores(member: Member, size: int, criterion: str) -> np.ndarray:
     """Per-channel norm of one member's slice: l1, l2, or |value| for a per-channel vector."""
     array = np.moveaxis(const_array(member.value).astype(np.float64), member.axis, 0)
-    rows = array[member.offset : member.offset + size * member.block].reshape(size, -1)
-    if criterion == "l2":
-        return np.sqrt(np.square(rows).sum(axis=1))
-    return np.abs(rows).sum(axis=1)
+    count = member.modulo or size
+    rows = array[member.offset : member.offset + count * member.block].reshape(count, -1)
+    scores = np.sqrt(np.square(rows).sum(axis=1)) if criterion == "l2" else np.abs(rows).sum(axis=1)
+    # A grouped conv's input slot serves one channel per group: every group gets the slot's score.
+    return np.tile(scores, size // count)
 
 
 def group_importance(group: Group, criterion: str) -> tuple[np.ndarray, str]:
@@ -50,6 +51,18 @@ def kept_count(size: int, ratio: float, round_to: int = 1) -> int:
     if round_to > 1:
         keep = min(size, int(math.ceil(keep / round_to)) * round_to)
     return max(keep, 1)
+
+
+def folded_keep(scores: np.ndarray, ratio: float, round_to: int, fold: int) -> np.ndarray:
+    """Channels to keep when every one of `fold` equal chunks must keep the same positions."""
+    size = len(scores)
+    chunk = size // fold
+    keep_chunk = kept_count(chunk, ratio)
+    if round_to > 1:
+        step = math.lcm(round_to, fold)
+        keep_chunk = min(size, int(math.ceil(keep_chunk * fold / step)) * step) // fold
+    positions = channels_to_keep(scores.reshape(fold, chunk).sum(axis=0), keep_chunk)
+    return (np.arange(fold)[:, None] * chunk + positions[None, :]).ravel()
 
 
 def channels_to_keep(scores: np.ndarray, keep: int) -> np.ndarray:

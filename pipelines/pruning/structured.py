@@ -11,7 +11,7 @@ import onnx_ir as ir
 
 from pipelines.errors import ConfigError
 from pipelines.pruning.dependency import DependencyGraph, Group, Mode
-from pipelines.pruning.importance import channels_to_keep, group_importance, kept_count
+from pipelines.pruning.importance import channels_to_keep, folded_keep, group_importance, kept_count
 from pipelines.pruning.irutil import const_array, count_params, set_initializer, to_checked_proto, to_ir
 
 
@@ -81,9 +81,12 @@ class GroupPruner:
 
     def prune(self, group: Group, ratio: float, criterion: str, round_to: int, entry: dict[str, Any]) -> int:
         """Remove the least important `ratio` of `group`'s channels; return how many are kept."""
-        keep = kept_count(group.size, ratio, round_to)
         scores, used = group_importance(group, criterion)
-        kept = channels_to_keep(scores, keep)
+        if group.fold > 1:
+            kept = folded_keep(scores, ratio, round_to, group.fold)
+        else:
+            kept = channels_to_keep(scores, kept_count(group.size, ratio, round_to))
+        keep = len(kept)
         removed = np.setdiff1d(np.arange(group.size), kept)
         entry.update(kept=keep, status="pruned" if len(removed) else "unchanged", criterion=used)
         if used != criterion and len(removed):
@@ -93,7 +96,8 @@ class GroupPruner:
         for member in group.members if len(removed) else []:
             indices = self._removals[member.value][member.axis]
             for channel in removed:
-                start = member.offset + int(channel) * member.block
+                slot = int(channel) % member.modulo if member.modulo else int(channel)
+                start = member.offset + slot * member.block
                 indices.update(range(start, start + member.block))
         return keep
 

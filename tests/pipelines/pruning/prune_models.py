@@ -132,8 +132,8 @@ def mobilenet_block(dead: bool = False) -> onnx.ModelProto:
 def cnn_with(consumer: str) -> onnx.ModelProto:
     """conv 'a'(8) -> Relu -> <consumer> -> conv 'b'(8) -> Relu -> GAP -> Flatten -> Gemm.
 
-    `consumer` is "LRN" (an op the pruner does not know), "grouped" (a group=2 conv) or
-    "reshape" (a Reshape to [N, 8*8*8] before a MatMul, whose target spells out the channels).
+    `consumer` is "LRN" (an op the pruner does not know) or "reshape" (a Reshape to
+    [N, 8*8*8] before a MatMul, whose target spells out the channels).
     """
     b = Builder(2)
     a = b.node("Relu", [b.conv("x", "a", 3, 8)], "a_relu")
@@ -143,14 +143,37 @@ def cnn_with(consumer: str) -> onnx.ModelProto:
         b.w("fc.w", b.rng.normal(0, 0.05, (8 * 8 * 8, 4)).astype(np.float32))
         b.node("MatMul", [flat, "fc.w"], "fc")
     else:
-        if consumer == "LRN":
-            a = b.node("LRN", [a], "lrn", size=3)
-        else:
-            a = b.node("Relu", [b.conv(a, "grouped", 8, 8, group=2)], "grouped_relu")
+        a = b.node("LRN", [a], "lrn", size=3)
         h = b.node("Relu", [b.conv(a, "b", 8, 8)], "b_relu")
         f = b.node("Flatten", [b.node("GlobalAveragePool", [h], "gap")], "flatten", axis=1)
         b.w("fc.w", b.rng.normal(0, 0.3, (4, 8)).astype(np.float32))
         b.node("Gemm", [f, "fc.w"], "fc", transB=1)
+    out = helper.make_tensor_value_info("fc", TensorProto.FLOAT, ["N", 4])
+    return b.model([image_input()], [out])
+
+
+def grouped_cnn(dead: bool = False) -> onnx.ModelProto:
+    """conv 'a'(8) -> Relu -> conv 'grouped'(8, group=2) -> Relu -> conv 'b'(8) -> GAP -> Flatten -> Gemm.
+
+    Both 'a' and 'grouped' must lose the same positions in each half. Dead when `dead`: a's
+    channels 1 and 5 (slot 1 of both halves), grouped's outputs 2 and 6.
+    """
+    b = Builder(4)
+    a = b.node("Relu", [b.conv("x", "a", 3, 8)], "a_relu")
+    g = b.node("Relu", [b.conv(a, "grouped", 8, 8, group=2)], "grouped_relu")
+    h = b.node("Relu", [b.conv(g, "b", 8, 8)], "b_relu")
+    f = b.node("Flatten", [b.node("GlobalAveragePool", [h], "gap")], "flatten", axis=1)
+    b.w("fc.w", b.rng.normal(0, 0.3, (4, 8)).astype(np.float32))
+    b.node("Gemm", [f, "fc.w"], "fc", transB=1)
+    if dead:
+        for channel in (1, 5):
+            b.kill("a.w", 0, channel)
+            b.kill("a.b", 0, channel)
+        b.kill("grouped.w", 1, 1)  # input slot 1 serves channel 1 (first half) and 5 (second)
+        for channel in (2, 6):
+            b.kill("grouped.w", 0, channel)
+            b.kill("grouped.b", 0, channel)
+            b.kill("b.w", 1, channel)
     out = helper.make_tensor_value_info("fc", TensorProto.FLOAT, ["N", 4])
     return b.model([image_input()], [out])
 

@@ -5,7 +5,7 @@ import numpy as np
 import onnx
 import pytest
 from onnx import numpy_helper
-from prune_models import cnn_with, mobilenet_block, param_count, residual_concat_cnn, run
+from prune_models import cnn_with, grouped_cnn, mobilenet_block, param_count, residual_concat_cnn, run
 
 from pipelines.errors import ConfigError
 from pipelines.passes.engine import make_config, run_pass
@@ -92,8 +92,9 @@ def test_ratio_zero_gives_identical_outputs(sample_cnn, tmp_path):
     [
         (residual_concat_cnn, {"stem": 13, "b1": 13, "c": 25, "d": 17}, {"stem": 7, "b1": 7, "c": 3, "d": 5}),
         (mobilenet_block, {"expand": 13, "project": 7}, {"expand": 7, "project": 15}),
+        (grouped_cnn, {"a": 25, "grouped": 25}, {"a": 6, "grouped": 6, "b": 8}),
     ],
-    ids=["residual-concat-flatten", "depthwise"],
+    ids=["residual-concat-flatten", "depthwise", "grouped"],
 )
 def test_removing_dead_channels_keeps_outputs(builder, percent, expected_kept, tmp_path):
     """Dead channels rank last; slicing the wrong Concat offset / Flatten block / depthwise filter would change outputs."""
@@ -122,6 +123,19 @@ def test_concat_model_parameter_count_at_30_percent(tmp_path):
     assert run(str(result.output), _feeds())[0].shape == (2, 5)
 
 
+def test_grouped_conv_loses_the_same_positions_in_every_group(tmp_path):
+    source = _save(grouped_cnn(), tmp_path / "model.onnx")
+    result = run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"ratio": 0.5, "round_to": 3})
+    pruned = _check_valid(result.output)
+    dims = {t.name: list(t.dims) for t in pruned.graph.initializer}
+    # 4 per half -> 2 kept per half, 4 in all, rounded up to a multiple of lcm(3, 2 groups) = 6;
+    # b (not grouped) keeps 4, rounded up to 6.
+    assert dims["a.w"] == [6, 3, 3, 3] and dims["grouped.w"] == [6, 3, 3, 3] and dims["b.w"] == [6, 6, 3, 3]
+    grouped = next(n for n in pruned.graph.node if n.name == "grouped")
+    assert next(a.i for a in grouped.attribute if a.name == "group") == 2
+    assert run(str(result.output), _feeds())[0].shape == (2, 4)
+
+
 def test_depthwise_group_attribute_follows_channels(tmp_path):
     source = _save(mobilenet_block(), tmp_path / "model.onnx")
     result = run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"ratio": 0.5})
@@ -134,7 +148,7 @@ def test_depthwise_group_attribute_follows_channels(tmp_path):
 
 @pytest.mark.parametrize(
     ("consumer", "named"),
-    [("LRN", "LRN node 'lrn'"), ("grouped", "grouped Conv node 'grouped'"), ("reshape", "Reshape node 'flat'")],
+    [("LRN", "LRN node 'lrn'"), ("reshape", "Reshape node 'flat'")],
 )
 def test_unknown_consumer_skips_the_group_with_a_warning(consumer, named, tmp_path):
     source = _save(cnn_with(consumer), tmp_path / "model.onnx")
