@@ -1,0 +1,133 @@
+"""Gather what a report shows: summaries, steps, fidelity, profiles, comparison, recipe."""
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app import __version__
+from pipelines.analysis import analyze
+from pipelines.model import load_model
+from pipelines.recipe import Recipe, run_recipe
+from pipelines.report.machine import machine_info
+from pipelines.verify import verify_models
+
+SCHEMA_VERSION = 1
+# The summary keeps the heaviest layers only: a per-node list of a 50,000-node model would
+# dwarf everything else in the report.
+TOP_LAYERS = 15
+
+Progress = Callable[[float, str], None]
+
+
+def summarize(path: str | Path, label: str, dims: dict[str, int] | None = None) -> dict[str, Any]:
+    """A version entry for a report: the model's analysis and metadata, without per-node rows."""
+    loaded = load_model(path)
+    analysis = analyze(loaded.proto, dims, path=path)
+    summary = analysis.to_dict()
+    summary.pop("layers")
+    summary["heaviest_layers"] = [layer.to_dict() for layer in analysis.heaviest(TOP_LAYERS)]
+    proto = loaded.proto
+    return {
+        "label": label,
+        "path": str(path),
+        "summary": summary,
+        "metadata": {p.key: p.value for p in proto.metadata_props},
+        "doc_string": proto.doc_string or proto.graph.doc_string,
+        "producer": f"{proto.producer_name} {proto.producer_version}".strip(),
+        "fidelity": None,
+        "profile": None,
+    }
+
+
+def new_report(title: str, versions: list[dict[str, Any]]) -> dict[str, Any]:
+    """The report skeleton every builder fills: schema version, machine, versions."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "title": title,
+        "generated_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "tool": {"name": "onnx-workbench", "version": __version__},
+        "machine": machine_info(),
+        "versions": versions,
+        "steps": [],
+        "recipe": None,
+        "comparison": None,
+    }
+
+
+def step_entry(step: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a recipe step or a workspace version that a report shows."""
+    keys = ("pass", "config", "summary", "seconds", "warnings", "flags", "fidelity",
+            "size_before", "size_after", "nodes_before", "nodes_after")
+    return {key: step.get(key) for key in keys}
+
+
+def build_report(
+    model: str | Path,
+    *,
+    recipe: Recipe | None = None,
+    compare: str | Path | None = None,
+    profile_options: dict[str, Any] | None = None,
+    dims: dict[str, int] | None = None,
+    on_progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Report on `model`; with a recipe, on the model it produces; with `compare`, side by side.
+
+    Profiling (when `profile_options` is given) runs in worker processes, as in the GUI, so
+    memory figures belong to the model. Intermediate files live in a temporary folder.
+    """
+    progress = on_progress or (lambda fraction, message: None)
+    model = Path(model)
+    with tempfile.TemporaryDirectory(prefix="onnx-workbench-report-") as scratch:
+        progress(0.0, "analysing")
+        versions = [summarize(model, "original", dims)]
+        steps: list[dict[str, Any]] = []
+        if recipe is not None:
+            optimized = Path(scratch) / "optimized.onnx"
+            results = run_recipe(model, recipe, optimized, verify=True, dims=dims,
+                                 on_progress=lambda f, m: progress(0.4 * f, m))
+            steps = [step_entry(r.to_dict()) for r in results]
+            versions.append(summarize(optimized, "optimized", dims))
+            if results and results[-1].fidelity is not None:
+                versions[-1]["fidelity"] = results[-1].fidelity.to_dict()
+        if compare is not None:
+            other = summarize(compare, Path(compare).stem, dims)
+            other["fidelity"] = verify_models(model, compare, dims=dims).to_dict()
+            versions.append(other)
+        report = new_report(model.name, versions)
+        report["steps"] = steps
+        report["recipe"] = recipe.to_yaml() if recipe is not None else None
+        if profile_options is not None:
+            attach_profiles(report, profile_options, lambda f, m: progress(0.4 + 0.6 * f, m))
+    progress(1.0, "report ready")
+    return report
+
+
+def attach_profiles(report: dict[str, Any], options: dict[str, Any], progress: Progress) -> None:
+    """Profile every version in a worker process; with two versions also an interleaved comparison."""
+    from pipelines.worker.client import run_job
+
+    versions = report["versions"]
+    jobs = len(versions) + (1 if len(versions) == 2 else 0)
+    for index, version in enumerate(versions):
+        progress(index / jobs, f"profiling {version['label']}")
+        version["profile"] = run_job("profile", {"model": version["path"], "options": options})
+    if len(versions) == 2:
+        progress((jobs - 1) / jobs, "interleaved comparison")
+        result = run_job("compare", {"model_a": versions[0]["path"], "model_b": versions[1]["path"], "options": options})
+        report["comparison"] = comparison_entry(result)
+
+
+def comparison_entry(result: dict[str, Any]) -> dict[str, Any]:
+    """The part of an interleaved comparison a report shows."""
+    speedup = result["speedup"]
+    return {
+        "speedup": speedup["speedup"],
+        "speedup_ci": [speedup["ci_low"], speedup["ci_high"]],
+        "verdict": result.get("verdict", ""),
+        "rounds": result.get("rounds"),
+        "latency_p50_ms": [result["a"]["latency_ms"]["p50"], result["b"]["latency_ms"]["p50"]],
+        "runs_ms": [result["a"]["latencies_ms"], result["b"]["latencies_ms"]],
+    }
