@@ -33,12 +33,13 @@ def _dark_palette() -> QPalette:
     return palette
 
 
-def apply_theme(app: QApplication) -> None:
-    """Style `app` for the current system scheme; Fusion so the palette is honoured everywhere."""
+def apply_theme(app: QApplication, dark: bool | None = None) -> None:
+    """Style `app` dark or light (default: as the system asks); Fusion honours the palette everywhere."""
     app.setStyle("Fusion")
+    dark = is_dark() if dark is None else dark
     # The light palette is Fusion's own standard one; dark is ours because Fusion's dark
     # handling differs between platforms.
-    app.setPalette(_dark_palette() if is_dark() else app.style().standardPalette())
+    app.setPalette(_dark_palette() if dark else app.style().standardPalette())
 
 
 def follow_system(app: QApplication) -> None:

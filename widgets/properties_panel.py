@@ -8,6 +8,7 @@ import onnx
 import pyqtgraph as pg
 from onnx import helper, numpy_helper
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
@@ -233,6 +234,13 @@ class PropertiesPanel(QWidget):
             self.histogram.hide()
             return
         counts, edges = np.histogram(values, bins=HISTOGRAM_BINS)
+        # Follow the current (light or dark) palette rather than pyqtgraph's black default.
+        palette = self.palette()
+        self.histogram.setBackground(palette.color(QPalette.ColorRole.Base))
+        ink = palette.color(QPalette.ColorRole.Text)
+        for axis in ("left", "bottom"):
+            self.histogram.getAxis(axis).setPen(ink)
+            self.histogram.getAxis(axis).setTextPen(ink)
         # stepMode="center" draws bars between edges: len(edges) == len(counts) + 1.
         self.histogram.plot(edges, counts, stepMode="center", fillLevel=0, brush=(60, 130, 220, 150), pen=pg.mkPen(60, 130, 220))
         self.histogram.show()
