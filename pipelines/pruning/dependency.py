@@ -37,6 +37,7 @@ POOLING = frozenset(
     {"MaxPool", "AveragePool", "LpPool", "GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"}
 )
 ELEMENTWISE_BINARY = frozenset({"Add", "Sub", "Mul", "Div", "PRelu", "Max", "Min", "Sum", "Pow"})
+REDUCE = frozenset({"ReduceMean", "ReduceMax", "ReduceMin", "ReduceSum", "ReduceL2", "ReduceL1"})
 NORM_PER_CHANNEL = {"BatchNormalization": (1, 2, 3, 4), "InstanceNormalization": (1, 2)}
 
 FIXED = -1  # space id of a Concat segment that is not prunable (e.g. a graph input)
@@ -186,6 +187,10 @@ class DependencyGraph:
                 self._concat(node, inputs)
             elif node.op_type in ("Flatten", "Reshape"):
                 self._flatten(node, inputs)
+            elif node.op_type in REDUCE:
+                self._reduce(node, inputs)
+            elif node.op_type in ("Resize", "Upsample"):
+                self._resize(node, inputs)
             else:
                 self._unknown(node, inputs)
         for value, layout in self.layouts.items():
@@ -405,6 +410,45 @@ class DependencyGraph:
             return
         spatial = int(np.prod(shape[2:], dtype=np.int64))
         self.layouts[node.outputs[0]] = Layout(-1, layout.segments, layout.block * spatial)
+
+    def _reduce(self, node: ir.Node, inputs: list[Layout | None]) -> None:
+        """Reducing other axes (x.mean((2, 3))) keeps channels; reducing the channel axis does not."""
+        layout = inputs[0]
+        for other in inputs[1:]:
+            self._block(other, f"{node.op_type} node '{node.name}' uses them as axes")
+        in_rank = rank(node.inputs[0])
+        if layout is None or in_rank is None:
+            return
+        axes = node.attributes.get_ints("axes", None)
+        if axes is None and len(node.inputs) > 1 and node.inputs[1] is not None:
+            array = const_array(node.inputs[1])
+            axes = None if array is None else array.tolist()
+        channel = in_rank + layout.axis
+        axes = None if axes is None else sorted(a % in_rank for a in axes)
+        if not axes or channel in axes or layout.block != 1:
+            self._block(layout, f"{node.op_type} node '{node.name}' reduces across them")
+            return
+        if node.attributes.get_int("keepdims", 1):
+            self.layouts[node.outputs[0]] = layout
+            return
+        position = channel - sum(1 for a in axes if a < channel)
+        self.layouts[node.outputs[0]] = Layout(position - (in_rank - len(axes)), layout.segments)
+
+    def _resize(self, node: ir.Node, inputs: list[Layout | None]) -> None:
+        """Resizing with scales keeps channels; a `sizes` input spells out the channel count."""
+        layout = inputs[0]
+        for other in inputs[1:]:
+            self._block(other, f"{node.op_type} node '{node.name}' uses them as a parameter")
+        if layout is None:
+            return
+        in_rank = rank(node.inputs[0])
+        scales_index = 1 if node.op_type == "Upsample" or len(node.inputs) == 2 else 2
+        sizes = node.inputs[3] if len(node.inputs) > 3 else None
+        scales = const_array(node.inputs[scales_index]) if len(node.inputs) > scales_index else None
+        if sizes is not None or scales is None or in_rank is None or scales.size != in_rank or scales[in_rank + layout.axis] != 1:
+            self._block(layout, f"{node.op_type} node '{node.name}' resizes to a size that depends on the channel count")
+            return
+        self.layouts[node.outputs[0]] = layout
 
     # ---- results --------------------------------------------------------------------------
 

@@ -178,6 +178,29 @@ def grouped_cnn(dead: bool = False) -> onnx.ModelProto:
     return b.model([image_input()], [out])
 
 
+def upsample_cnn(opset: int = 13, sizes: bool = False) -> onnx.ModelProto:
+    """conv 'a'(8) -> Resize x2 (scales, or `sizes`) -> conv 'c'(8) -> ReduceMean over H, W -> MatMul.
+
+    Opset 18 moves ReduceMean's axes from an attribute to an input.
+    """
+    b = Builder(5)
+    a = b.node("Relu", [b.conv("x", "a", 3, 8)], "a_relu")
+    if sizes:
+        target = b.w("sizes", np.array([2, 8, 16, 16], np.int64))
+        up = b.node("Resize", [a, "", "", target], "up", mode="nearest")
+    else:
+        up = b.node("Resize", [a, "", b.w("scales", np.array([1, 1, 2, 2], np.float32))], "up", mode="nearest")
+    h = b.node("Relu", [b.conv(up, "c", 8, 8)], "c_relu")
+    if opset >= 18:
+        m = b.node("ReduceMean", [h, b.w("axes", np.array([2, 3], np.int64))], "mean", keepdims=0)
+    else:
+        m = b.node("ReduceMean", [h], "mean", axes=[2, 3], keepdims=0)
+    b.w("fc.w", b.rng.normal(0, 0.3, (8, 4)).astype(np.float32))
+    b.node("MatMul", [m, "fc.w"], "fc")
+    out = helper.make_tensor_value_info("fc", TensorProto.FLOAT, ["N", 4])
+    return b.model([image_input()], [out], opset=opset)
+
+
 def mlp(dead: bool = False) -> onnx.ModelProto:
     """Gemm(16->32, transB) -> Relu -> MatMul(32->24) + bias -> Sigmoid -> Gemm(24->4).
 

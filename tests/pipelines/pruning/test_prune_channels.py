@@ -5,7 +5,7 @@ import numpy as np
 import onnx
 import pytest
 from onnx import numpy_helper
-from prune_models import cnn_with, grouped_cnn, mobilenet_block, param_count, residual_concat_cnn, run
+from prune_models import cnn_with, grouped_cnn, mobilenet_block, param_count, residual_concat_cnn, run, upsample_cnn
 
 from pipelines.errors import ConfigError
 from pipelines.passes.engine import make_config, run_pass
@@ -160,6 +160,24 @@ def test_unknown_consumer_skips_the_group_with_a_warning(consumer, named, tmp_pa
     if consumer != "reshape":
         assert dims["b.w"][0] == 4  # the rest is still pruned
     assert run(str(result.output), _feeds())[0].shape == (2, 4)
+
+
+@pytest.mark.parametrize("opset", [13, 18])
+def test_resize_and_reduce_mean_pass_channels_through(opset, tmp_path):
+    source = _save(upsample_cnn(opset), tmp_path / "model.onnx")
+    result = run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"ratio": 0.5})
+    dims = {t.name: list(t.dims) for t in _check_valid(result.output).graph.initializer}
+    assert dims["a.w"] == [4, 3, 3, 3] and dims["c.w"] == [4, 4, 3, 3] and dims["fc.w"] == [4, 4]
+    assert result.warnings == []
+    assert run(str(result.output), _feeds())[0].shape == (2, 4)
+
+
+def test_resize_to_fixed_sizes_blocks_the_group(tmp_path):
+    source = _save(upsample_cnn(13, sizes=True), tmp_path / "model.onnx")
+    result = run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"ratio": 0.5})
+    assert any("Group 'a'" in w and "Resize node 'up'" in w for w in result.warnings), result.warnings
+    dims = {t.name: list(t.dims) for t in _check_valid(result.output).graph.initializer}
+    assert dims["a.w"] == [8, 3, 3, 3] and dims["c.w"] == [4, 8, 3, 3]
 
 
 def test_round_to_skip_and_input_layer(tmp_path):
