@@ -205,7 +205,7 @@ def format_profile(result: dict[str, Any]) -> str:
         lines.append("  node (model node)                                   op            ms/run   share")
         for node in per_op["nodes"][:15]:
             label = node["node"] if node["model_node"] in (None, node["node"]) else f"{node['node']} ({node['model_node']})"
-            label = label if node["model_node"] else f"{node['node']} [runtime]"
+            label = label if node["model_node"] else f"{node['node']} [not a model node]"
             lines.append(f"  {label[:50]:<50} {node['op_type'][:12]:<12} {node['ms_per_run']:7.3f} {node['share'] * 100:6.1f}%")
     return "\n".join(lines)
 

@@ -8,8 +8,10 @@ how each entry was matched.
 """
 from __future__ import annotations
 
+import bisect
 import json
 import re
+import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -93,22 +95,22 @@ def load_events(path: str | Path) -> list[dict[str, Any]]:
 def aggregate(events: Iterable[dict[str, Any]], table: NodeTable, *, skip_first_run: bool = True) -> dict[str, Any]:
     """Per-node and per-op-type time per run, with shares of the total kernel time.
 
-    The first run pays for allocations and caches, so its events are dropped when the profile
-    holds more than one run.
+    A node's time per run is the median over runs of its kernel time in that run, so one
+    preempted kernel on a busy machine does not make it look like the bottleneck. The first
+    run pays for allocations and caches, so it is dropped when the profile holds more than one.
     """
     events = list(events)
-    runs = sorted((e for e in events if e.get("cat") == "Session" and e.get("name") == "model_run"), key=lambda e: e["ts"])
-    start_ts = None
-    counted_runs = len(runs)
-    if skip_first_run and len(runs) > 1:
-        start_ts = runs[0]["ts"] + runs[0].get("dur", 0)
-        counted_runs -= 1
+    starts = sorted(e["ts"] for e in events if e.get("cat") == "Session" and e.get("name") == "model_run")
+    first_counted = 1 if skip_first_run and len(starts) > 1 else 0
+    counted_runs = max(len(starts) - first_counted, 1)
     per_node: dict[str, dict[str, Any]] = {}
     for event in events:
         name = event.get("name", "")
         if event.get("cat") != "Node" or not name.endswith(KERNEL_SUFFIX):
             continue
-        if start_ts is not None and event.get("ts", 0) < start_ts:
+        # ORT logs a run's "model_run" event at its start, kernels after it.
+        run_index = max(bisect.bisect_right(starts, event.get("ts", 0)) - 1, 0)
+        if run_index < first_counted:
             continue
         args = event.get("args", {})
         ort_name = name[: -len(KERNEL_SUFFIX)]
@@ -127,21 +129,18 @@ def aggregate(events: Iterable[dict[str, Any]], table: NodeTable, *, skip_first_
                 "op_type": op_type,
                 "provider": args.get("provider", ""),
                 "calls": 0,
-                "total_us": 0.0,
+                "us_by_run": defaultdict(float),
             }
         entry["calls"] += 1
-        entry["total_us"] += float(event.get("dur", 0))
-    runs_divisor = max(counted_runs, 1)
-    total_us = sum(e["total_us"] for e in per_node.values())
+        entry["us_by_run"][run_index] += float(event.get("dur", 0))
     nodes = []
     for entry in per_node.values():
-        nodes.append(
-            {
-                **{k: v for k, v in entry.items() if k != "total_us"},
-                "ms_per_run": entry["total_us"] / runs_divisor / 1e3,
-                "share": entry["total_us"] / total_us if total_us else 0.0,
-            }
-        )
+        by_run = entry.pop("us_by_run")
+        per_run = [by_run.get(i, 0.0) for i in range(first_counted, first_counted + counted_runs)] if starts else list(by_run.values())
+        nodes.append({**entry, "ms_per_run": float(statistics.median(per_run)) / 1e3})
+    total_ms = sum(n["ms_per_run"] for n in nodes)
+    for node in nodes:
+        node["share"] = node["ms_per_run"] / total_ms if total_ms else 0.0
     nodes.sort(key=lambda n: n["ms_per_run"], reverse=True)
     by_op: dict[str, dict[str, Any]] = defaultdict(lambda: {"ms_per_run": 0.0, "share": 0.0, "nodes": 0})
     for node in nodes:
@@ -152,7 +151,7 @@ def aggregate(events: Iterable[dict[str, Any]], table: NodeTable, *, skip_first_
     op_types = sorted(({"op_type": op, **v} for op, v in by_op.items()), key=lambda o: o["ms_per_run"], reverse=True)
     return {
         "runs": counted_runs,
-        "kernel_ms_per_run": total_us / runs_divisor / 1e3,
+        "kernel_ms_per_run": total_ms,
         "nodes": nodes,
         "op_types": op_types,
         "unmapped": [n["node"] for n in nodes if n["model_node"] is None],

@@ -107,3 +107,16 @@ def test_load_events_accepts_both_file_layouts(tmp_path: Path) -> None:
     plain.write_text('[{"cat": "Node"}]')
     wrapped.write_text('{"traceEvents": [{"cat": "Node"}]}')
     assert perop.load_events(plain) == perop.load_events(wrapped) == [{"cat": "Node"}]
+
+
+def test_one_preempted_kernel_does_not_make_a_bottleneck() -> None:
+    table = NodeTable([NodeRow("a", "a", "Add", [], ["ya"]), NodeRow("m", "m", "MatMul", [], ["ym"])])
+    events = [_run(0, 10)]  # the dropped first run
+    for run, add_us in enumerate([5, 4000, 6], start=1):  # one run where Add was preempted
+        ts = run * 10_000
+        events += [_run(ts, 9000), _event("a", "Add", ts + 1, add_us), _event("m", "MatMul", ts + 2, 50)]
+    result = perop.aggregate(events, table)
+    by_name = {n["node"]: n for n in result["nodes"]}
+    assert result["runs"] == 3
+    assert by_name["a"]["ms_per_run"] == pytest.approx(0.006) and by_name["a"]["calls"] == 3
+    assert result["nodes"][0]["node"] == "m"
