@@ -30,7 +30,7 @@ from pipelines.model import load_model
 from pipelines.model_files import copy_model, model_size_bytes
 from pipelines.passes.base import PassConfig
 from pipelines.passes.engine import make_config, run_pass
-from pipelines.recipe import Recipe
+from pipelines.recipe import Recipe, save_recipe
 from pipelines.safe_write import write_text_atomic
 from pipelines.verify import Tolerance, verify_models
 
@@ -319,6 +319,17 @@ class Workspace:
             shutil.rmtree((self.root / version.file).parent, ignore_errors=True)
         self.save()
         return doomed
+
+    def export(self, version_id: str, model_path: str | Path, recipe_path: str | Path | None = None) -> Path:
+        """Copy a version's model (with its external data) out of the workspace, optionally with its recipe."""
+        model_path = Path(model_path)
+        if model_path.resolve() == self.source.resolve():
+            raise ConfigError(f"{model_path.name} is the model this session was opened from; export under a new name.")
+        recipe = self.recipe_for(version_id)  # validate first: nothing is written if it fails
+        copy_model(self.path_of(version_id), model_path)
+        if recipe_path is not None:
+            save_recipe(recipe, recipe_path)
+        return model_path
 
     # ---- helpers ------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import pytest
 
 import pipelines.versions as versions_module
 from pipelines.errors import Cancelled, ConfigError, ModelRefused, PassFailed
-from pipelines.recipe import run_recipe
+from pipelines.recipe import load_recipe, run_recipe
 from pipelines.verify import Tolerance
 from pipelines.versions import FLAG_NOT_VERIFIED, FLAG_OUT_OF_TOLERANCE, ROOT_ID, Workspace, version_id
 from workbench_toy_passes import build_classifier, toy_passes  # noqa: F401 - autouse fixture: the toy passes
@@ -175,3 +175,12 @@ def test_real_passes_on_the_sample_cnn(sample_cnn: Path, tmp_path: Path) -> None
     out = tmp_path / "replayed.onnx"
     run_recipe(sample_cnn, workspace.recipe_for(folded.id), out)
     assert out.read_bytes() == workspace.path_of(folded.id).read_bytes()
+
+
+def test_export_model_and_recipe(source: Path, workspace: Workspace, tmp_path: Path) -> None:
+    version = workspace.apply(ROOT_ID, "toy-scale", {"factor": 0.5}, verify=False)
+    out = workspace.export(version.id, tmp_path / "export" / "half.onnx", tmp_path / "export" / "half.yaml")
+    assert out.read_bytes() == workspace.path_of(version.id).read_bytes()
+    assert load_recipe(tmp_path / "export" / "half.yaml") == workspace.recipe_for(version.id)
+    with pytest.raises(ConfigError, match="opened from"):
+        workspace.export(version.id, source)
