@@ -46,12 +46,16 @@ def run(args: argparse.Namespace) -> int:
     if args.min_cosine is not None and not 0 < args.min_cosine <= 1:
         raise ConfigError(f"--min-cosine must be between 0 and 1, got {args.min_cosine}.")
 
-    def progress(fraction: float, message: str) -> None:
-        if not args.json:
-            print(f"\r{fraction:4.0%} {message[:70]:<70}", end="", file=sys.stderr, flush=True)
+    # A live progress line only on a terminal; logs and pipes get the table alone.
+    live = not args.json and sys.stderr.isatty()
 
-    table = scan_sensitivity(args.model, ratios, mode=args.mode, criterion=args.criterion, on_progress=progress)
-    if not args.json:
+    def progress(fraction: float, message: str) -> None:
+        print(f"\r{fraction:4.0%} {message[:70]:<70}", end="", file=sys.stderr, flush=True)
+
+    table = scan_sensitivity(
+        args.model, ratios, mode=args.mode, criterion=args.criterion, on_progress=progress if live else None
+    )
+    if live:
         print(file=sys.stderr)
     derived = derive_ratios(table, args.min_cosine) if args.min_cosine is not None else None
     if args.json:
