@@ -6,6 +6,9 @@ pre-processing (shape inference + basic graph optimization), streaming calibrati
 """
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -205,10 +208,14 @@ class QuantizeStatic(Pass):
         ctx.progress(0.05, "pre-processing (shape inference, graph optimization)")
         prepared = scratch / f"pre_{model_path.name}"
         try:
-            with quiet_ort_tools():
+            # ORT's symbolic shape inference dumps 'sym_shape_infer_temp.onnx' and a data file
+            # into the *current* folder when it gives up, so it runs with the scratch folder as
+            # the working directory (passes run in a single-threaded worker process).
+            with quiet_ort_tools(), _working_directory(scratch):
                 quant_pre_process(
-                    str(model_path),
-                    str(prepared),
+                    str(model_path.resolve()),
+                    str(prepared.resolve()),
+                    auto_merge=True,  # merges conflicting symbolic dims (batch/sequence) instead of giving up
                     save_as_external_data=info.large,
                     all_tensors_to_one_file=True,
                 )
@@ -216,6 +223,16 @@ class QuantizeStatic(Pass):
             output.warnings.append(f"pre-processing skipped: {_first_line(exc)}.")
             return model_path
         return prepared
+
+
+@contextlib.contextmanager
+def _working_directory(folder: Path) -> Iterator[None]:
+    previous = Path.cwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
 
 
 def _quant_type(name: str):
