@@ -83,6 +83,15 @@ class WorkerJob:
         self._queue: queue.Queue[Any] = queue.Queue()
         self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
         self._finished = False
+        self._pending: BaseException | None = None  # an end raised after poll() returned records
+
+    def __enter__(self) -> WorkerJob:
+        return self if self._process is not None else self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        # Leaving the block never leaves a worker behind.
+        if self.is_running():
+            self.cancel()
 
     # --- life cycle -------------------------------------------------------------------------
     def start(self) -> WorkerJob:
@@ -143,13 +152,22 @@ class WorkerJob:
     # --- reading ----------------------------------------------------------------------------
     def poll(self, max_records: int = 1000) -> list[dict[str, Any]]:
         """Records available now, without waiting; raises like `records()` once the job ends badly."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            raise pending
         out: list[dict[str, Any]] = []
         while len(out) < max_records and not self._finished:
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 break
-            record = self._handle(item)
+            try:
+                record = self._handle(item)
+            except WorkbenchError as exc:
+                if not out:
+                    raise
+                self._pending = exc  # hand over what came before the end first
+                break
             if record is not None:
                 out.append(record)
         return out

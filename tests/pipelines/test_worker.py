@@ -204,3 +204,20 @@ def test_apply_pass_job_adds_a_version_to_a_workspace(sample_cnn: Path, tmp_path
     reopened = Workspace.open(workspace.root)  # the parent sees what the worker wrote
     assert reopened.get(version["id"]).metrics["fidelity"] is not None
     assert reopened.path_of(version["id"]).is_file()
+
+
+def test_poll_returns_records_before_raising_the_crash() -> None:
+    with WorkerJob("abort", env=JOB_ENV) as job:
+        seen: list[dict] = []
+        deadline = time.monotonic() + 30
+        with pytest.raises(WorkerCrashed):
+            while time.monotonic() < deadline:
+                seen += job.poll()
+                time.sleep(0.02)
+        assert [r["message"] for r in seen] == ["about to crash"]
+
+
+def test_leaving_the_with_block_stops_the_worker() -> None:
+    with WorkerJob("sleep", {"seconds": 60}, env=JOB_ENV) as job:
+        assert job.is_running()
+    assert not job.is_running() and job.cancelled
