@@ -13,13 +13,13 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QPainter, QPainterPath
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsRectItem, QStyle
 
-from pipelines.graph_layout import KIND_OP
+from pipelines.graph_layout import KIND_OP, GraphInfo
 from widgets import node_style as style
 
 # Zoom thresholds (scene → device scale) for each level of detail.
 FAR_LOD = 0.22  # below: a flat coloured rectangle
-TITLE_LOD = 0.45  # from here: op type
-DETAIL_LOD = 0.8  # from here: name, attributes, initializer lines
+TITLE_LOD = 0.55  # from here: op type
+DETAIL_LOD = 0.85  # from here: name, attributes, initializer lines
 LABEL_LOD = 0.7  # edge shape labels
 RING = 3.0  # room around a box for the selection/highlight ring
 
@@ -30,19 +30,22 @@ class NodeItem(QGraphicsRectItem):
     # Distinguishes node boxes from edges in itemAt() without isinstance on PySide wrappers.
     Type = QGraphicsItem.UserType + 1
 
-    def __init__(self, index: int, name: str, kind: int, title: str, details: list[str],
-                 box: QRectF, fill: tuple[int, int, int]) -> None:
+    def __init__(self, index: int, info: GraphInfo, box: QRectF, fill: tuple[int, int, int]) -> None:
         super().__init__(box.adjusted(-RING, -RING, RING, RING))
+        # Few attributes on purpose: each costs about a microsecond on a wrapped Qt object, and
+        # there are 50,000 of these. Text is read from the shared GraphInfo when painting.
         self.index = index
-        self.name = name
-        self.kind = kind
-        self.title = title
-        self.details = details
+        self.info = info
         self.box = box
         self.fill = fill
         self.light_text = False
         self.ring: tuple[int, int, int] | None = None
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+
+    @property
+    def name(self) -> str:
+        """The node's unique name (the key of overlays and selection)."""
+        return self.info.names[self.index]
 
     def type(self) -> int:  # noqa: A003 - Qt's name
         """Qt item type, so views can tell nodes from edges."""
@@ -64,30 +67,33 @@ class NodeItem(QGraphicsRectItem):
         else:
             painter.setPen(style.pen(style.BORDER_RGB, 1.0))
         painter.setBrush(style.brush(self.fill))
-        radius = 4.0 if self.kind == KIND_OP else box.height() / 2
+        info, index = self.info, self.index
+        is_op = info.kinds[index] == KIND_OP
+        radius = 4.0 if is_op else box.height() / 2
         painter.drawRoundedRect(box, radius, radius)
         if lod < TITLE_LOD:
             return
         painter.setPen(style.pen((255, 255, 255) if self.light_text else (20, 20, 20)))
         inner = box.adjusted(6, 0, -6, 0)
-        if self.kind != KIND_OP:
+        title, details = info.titles[index], info.details[index]
+        if not is_op:
             # Inputs/outputs: tensor name and shape on two centred lines.
             painter.setFont(style.font(11, True))
             painter.drawText(QRectF(inner.x(), box.y() + 2, inner.width(), 16),
-                             Qt.AlignmentFlag.AlignCenter, self.title)
-            if lod >= DETAIL_LOD and self.details and self.details[0]:
+                             Qt.AlignmentFlag.AlignCenter, title)
+            if lod >= DETAIL_LOD and details and details[0]:
                 painter.setFont(style.font(10))
                 painter.drawText(QRectF(inner.x(), box.y() + 17, inner.width(), 14),
-                                 Qt.AlignmentFlag.AlignCenter, self.details[0])
+                                 Qt.AlignmentFlag.AlignCenter, details[0])
             return
         painter.setFont(style.font(12, True))
         painter.drawText(QRectF(inner.x(), box.y() + 2, inner.width(), 18),
-                         Qt.AlignmentFlag.AlignCenter, self.title)
+                         Qt.AlignmentFlag.AlignCenter, title)
         if lod < DETAIL_LOD:
             return
         painter.setFont(style.font(10))
         y = box.y() + 21
-        for line in self.details:
+        for line in details:
             painter.drawText(QRectF(inner.x(), y, inner.width(), 13),
                              Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, line)
             y += 13

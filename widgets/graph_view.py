@@ -80,6 +80,7 @@ class GraphView(QGraphicsView):
         self._overlay: Overlay | None = None
         self._overlay_range = (0.0, 0.0)
         self._highlight: dict[str, set[str]] = {}
+        self._highlight_visible = True
         self._focus_edges: EdgeBatchItem | None = None
         self._content = QRectF()
         self.minimap = Minimap(self, self.centerOn)
@@ -151,8 +152,7 @@ class GraphView(QGraphicsView):
         self._items = []
         add = scene.addItem
         for i in range(len(info)):
-            item = NodeItem(i, info.names[i], info.kinds[i], info.titles[i], info.details[i],
-                            QRectF(x[i], y[i], w[i], h[i]), base[i])
+            item = NodeItem(i, info, QRectF(x[i], y[i], w[i], h[i]), base[i])
             if info.subgraphs[i]:
                 item.setToolTip(f"{info.names[i]}: double-click to open {', '.join(info.subgraphs[i])}")
             add(item)
@@ -369,6 +369,15 @@ class GraphView(QGraphicsView):
         self._highlight = {}
         self._restyle()
 
+    def set_highlight_visible(self, visible: bool) -> None:
+        """Show or hide the highlight rings without forgetting them (a toggle in the toolbar)."""
+        self._highlight_visible = visible
+        self._restyle()
+
+    def highlight_visible(self) -> bool:
+        """Whether highlight rings are drawn."""
+        return self._highlight_visible
+
     def node_fill(self, name: str) -> QColor:
         """The fill colour a node is drawn with now."""
         return QColor(*self._items[self._by_name[name]].fill)
@@ -393,7 +402,7 @@ class GraphView(QGraphicsView):
         self._fill_rgb = fill
         light = style.text_is_light(fill).tolist()
         rings: dict[str, tuple[int, int, int]] = {}
-        for kind in ("changed", "removed", "added"):
+        for kind in ("changed", "removed", "added") if self._highlight_visible else ():
             for name in self._highlight.get(kind, ()):
                 rings[name] = style.HIGHLIGHT_RGB[kind]
         for item, rgb, is_light in zip(self._items, fill.tolist(), light):
@@ -404,9 +413,11 @@ class GraphView(QGraphicsView):
         self.minimap.set_picture(self._layout.boxes, fill, self._layout.bounds)
 
     # ---------------------------------------------------------------------------- export
-    def render_to_image(self, path: str | os.PathLike[str], overlay: Overlay | None = None,
+    def render_to_image(self, path: str | os.PathLike[str], overlay: Overlay | dict[str, float] | None = None,
                         max_side: int = EXPORT_MAX_SIDE, columns: int = 0) -> Path:
         """Export the whole graph to PNG or SVG (by suffix); very tall graphs wrap into columns."""
+        if isinstance(overlay, dict):
+            overlay = Overlay(overlay)
         if self._layout is None:
             raise WorkbenchError("No model is shown; call set_model before exporting an image.")
         path = Path(path)

@@ -124,6 +124,8 @@ def _attr_text(value: onnx.AttributeProto) -> str | None:
 
 def attributes_summary(node: onnx.NodeProto) -> str:
     """'k 3×3 s 2 p 1,1,1,1' — the key attributes of a node on one short line."""
+    if not node.attribute:
+        return ""
     by_name = {a.name: a for a in node.attribute}
     parts = []
     for attr_name, label in _KEY_ATTRS:

@@ -29,7 +29,7 @@ LAYER_GAP = 34.0
 MARGIN = 20.0
 # Long edges get dummies only in their first and last LONG_EDGE_KEEP layers; the middle is drawn
 # straight. Keeps dummies O(E) however deep the skip connection.
-LONG_EDGE_KEEP = 4
+LONG_EDGE_KEEP = 16
 SETTLE_ROUNDS = 8
 MIXED_WEIGHT = 2.0  # segment weight between a real node and a dummy
 

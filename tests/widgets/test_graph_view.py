@@ -146,6 +146,10 @@ def test_highlight_rings_node_sets(view, cnn) -> None:
     image = paint_item(view.node_item(a), 1.0)
     edge = image.pixelColor(4, int(4 + view.node_item(a).box.height() / 2))
     assert (edge.red(), edge.green(), edge.blue()) == style.HIGHLIGHT_RGB["added"]
+    view.set_highlight_visible(False)
+    assert view.node_item(a).ring is None and not view.highlight_visible()
+    view.set_highlight_visible(True)
+    assert view.node_item(b).ring == style.HIGHLIGHT_RGB["removed"]
     view.clear_highlight()
     assert view.node_item(a).ring is None
 
@@ -271,3 +275,18 @@ def test_render_command_writes_overlay_image(tmp_path, sample_transformer, capsy
     assert not QImage(str(out)).isNull()
     assert main(["render", str(sample_transformer), "-o", str(tmp_path / "t.gif")]) == 2
     assert ".png or .svg" in capsys.readouterr().err
+
+
+def test_empty_and_input_only_graphs(view, tmp_path) -> None:
+    empty = helper.make_model(helper.make_graph([], "empty", [], []))
+    view.set_model(empty)
+    view.show()
+    view.fit()
+    assert view.node_names() == []
+    assert view.render_to_image(tmp_path / "empty.png").stat().st_size > 0
+    passthrough = helper.make_model(helper.make_graph(
+        [], "passthrough", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])]))
+    view.set_model(passthrough)
+    assert view.node_names() == ["input:x", "output:x"]
+    assert len(view.layout_result().graph.edge_src) == 1
