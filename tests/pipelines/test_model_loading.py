@@ -215,3 +215,21 @@ def test_layered_graph_has_requested_size_and_runs() -> None:
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     (y,) = session.run(None, {"x": np.ones((3, 8), np.float32)})
     assert y.shape == (3, 8) and np.isfinite(y).all()
+
+
+@pytest.mark.parametrize("opset", [13, 20])
+def test_transformer_variants_spell_layernorm_and_gelu_per_opset(opset: int) -> None:
+    import sample_models
+
+    model = sample_models.build_transformer(opset=opset)
+    ops = {n.op_type for n in model.graph.node}
+    assert ("LayerNormalization" in ops) == (opset >= 17)
+    assert ("Gelu" in ops) == (opset >= 20)
+    names = [n.name for n in model.graph.node]
+    assert all(names) and len(set(names)) == len(names), "node names must be unique and readable"
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    reference = sample_models.build_transformer(opset=17)
+    ids = np.random.default_rng(0).integers(0, 1000, (2, 9))
+    expected = ort.InferenceSession(reference.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"input_ids": ids})[0]
+    # Same seed, same weights: only the spelling of LayerNorm/GELU differs.
+    np.testing.assert_allclose(session.run(None, {"input_ids": ids})[0], expected, atol=2e-4)
