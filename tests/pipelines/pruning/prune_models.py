@@ -201,6 +201,25 @@ def upsample_cnn(opset: int = 13, sizes: bool = False) -> onnx.ModelProto:
     return b.model([image_input()], [out], opset=opset)
 
 
+def se_block() -> onnx.ModelProto:
+    """MobileNetV3-style: conv 'a'(16)+BN+HardSwish, squeeze-excite gate (Mul), 1x1 conv 'p'(8) + PRelu -> MatMul.
+
+    The gate's expand conv 'se_expand' is coupled with 'a' by the Mul; PRelu's slope is per channel.
+    """
+    b = Builder(6)
+    a = b.node("HardSwish", [b.bn(b.conv("x", "a", 3, 16), "a_bn", 16)], "a_act")
+    squeeze = b.node("Relu", [b.conv(b.node("GlobalAveragePool", [a], "se_gap"), "se_reduce", 16, 4, k=1)], "se_relu")
+    gate = b.node("HardSigmoid", [b.conv(squeeze, "se_expand", 4, 16, k=1)], "se_gate")
+    y = b.node("Mul", [a, gate], "se_mul")
+    slope = b.w("slope", np.full((8, 1, 1), 0.1, np.float32))
+    p = b.node("PRelu", [b.conv(y, "p", 16, 8, k=1), slope], "p_act")
+    f = b.node("Flatten", [b.node("GlobalMaxPool", [p], "gmp")], "flatten", axis=1)
+    b.w("fc.w", b.rng.normal(0, 0.3, (8, 4)).astype(np.float32))
+    b.node("MatMul", [f, "fc.w"], "fc")
+    out = helper.make_tensor_value_info("fc", TensorProto.FLOAT, ["N", 4])
+    return b.model([image_input()], [out], opset=14)
+
+
 def mlp(dead: bool = False) -> onnx.ModelProto:
     """Gemm(16->32, transB) -> Relu -> MatMul(32->24) + bias -> Sigmoid -> Gemm(24->4).
 

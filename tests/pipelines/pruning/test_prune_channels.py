@@ -5,7 +5,7 @@ import numpy as np
 import onnx
 import pytest
 from onnx import numpy_helper
-from prune_models import cnn_with, grouped_cnn, mobilenet_block, param_count, residual_concat_cnn, run, upsample_cnn
+from prune_models import cnn_with, grouped_cnn, mobilenet_block, param_count, residual_concat_cnn, run, se_block, upsample_cnn
 
 from pipelines.errors import ConfigError
 from pipelines.passes.engine import make_config, run_pass
@@ -178,6 +178,18 @@ def test_resize_to_fixed_sizes_blocks_the_group(tmp_path):
     assert any("Group 'a'" in w and "Resize node 'up'" in w for w in result.warnings), result.warnings
     dims = {t.name: list(t.dims) for t in _check_valid(result.output).graph.initializer}
     assert dims["a.w"] == [8, 3, 3, 3] and dims["c.w"] == [4, 8, 3, 3]
+
+
+def test_squeeze_excite_gate_is_coupled_and_bn_gamma_falls_back(tmp_path):
+    source = _save(se_block(), tmp_path / "model.onnx")
+    result = run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"ratio": 0.5, "criterion": "bn-gamma"})
+    groups = {g["group"]: g for g in result.details["groups"]}
+    assert groups["a"]["layers"] == ["a", "se_expand"] and groups["a"]["criterion"] == "bn-gamma"
+    assert groups["p"]["criterion"] == "l1"
+    assert any("Group 'p' has no BatchNormalization" in w for w in result.warnings)
+    dims = {t.name: list(t.dims) for t in _check_valid(result.output).graph.initializer}
+    assert dims["se_expand.w"] == [8, 2, 1, 1] and dims["slope"] == [4, 1, 1] and dims["fc.w"] == [4, 4]
+    assert run(str(result.output), _feeds())[0].shape == (2, 4)
 
 
 def test_round_to_skip_and_input_layer(tmp_path):
