@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any, TextIO
@@ -21,6 +22,7 @@ from pipelines.worker import protocol
 EXIT_OK = 0
 EXIT_JOB_FAILED = 1
 EXIT_USAGE = 64
+EXIT_ORPHANED = 75
 
 
 def take_stdout() -> TextIO:
@@ -51,8 +53,22 @@ def _raise_cancelled(signum: int, frame: Any) -> None:
     raise Cancelled("Cancelled by the user.")
 
 
+def watch_parent(interval_s: float = 1.0) -> None:
+    """Exit when the parent dies: an orphaned worker would burn CPU for nobody (it runs in its own session, so no signal reaches it)."""
+    parent = os.getppid()
+
+    def loop() -> None:
+        while True:
+            time.sleep(interval_s)
+            if os.getppid() != parent:
+                os._exit(EXIT_ORPHANED)
+
+    threading.Thread(target=loop, daemon=True, name="parent-watch").start()
+
+
 def main(argv: list[str]) -> int:
     """Run one job and return the process exit status."""
+    watch_parent()
     stream = take_stdout()
     emit = make_emit(stream)
     if len(argv) != 1:

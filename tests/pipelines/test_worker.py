@@ -221,3 +221,34 @@ def test_leaving_the_with_block_stops_the_worker() -> None:
     with WorkerJob("sleep", {"seconds": 60}, env=JOB_ENV) as job:
         assert job.is_running()
     assert not job.is_running() and job.cancelled
+
+
+def test_an_orphaned_worker_exits(tmp_path: Path) -> None:
+    # A middle process starts a worker and dies at once; the worker must not outlive it for long.
+    pid_file = tmp_path / "pid"
+    script = (
+        "import os, sys\n"
+        "from pipelines.worker.client import WorkerJob\n"
+        f"job = WorkerJob('sleep', {{'seconds': 60}}, env={JOB_ENV!r}).start()\n"
+        f"open({str(pid_file)!r}, 'w').write(str(job.pid))\n"
+        "next(job.records(timeout_s=30))\n"
+        "os._exit(0)\n"
+    )
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60, cwd=Path(__file__).resolve().parents[2])
+    worker_pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker_pid, 0)
+            # An exited child nobody has reaped yet (no init in some containers) is a zombie.
+            if Path(f"/proc/{worker_pid}/stat").read_text().split(") ")[-1].startswith("Z"):
+                break
+        except (ProcessLookupError, FileNotFoundError):
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(worker_pid, signal.SIGKILL)
+        pytest.fail("the orphaned worker was still running 10 s after its parent died")
