@@ -132,8 +132,13 @@ class ModelAnalysis:
         return sorted(self.layers, key=lambda layer: getattr(layer, key), reverse=True)[:count]
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON output and the GUI (layers as a list in graph order)."""
+        """Plain data for JSON output and the GUI (layers as a list in graph order).
+
+        size_bytes is left out when unknown (no path given) so readers fall back to their own figure.
+        """
         data = {k: v for k, v in self.__dict__.items() if k not in ("inputs", "outputs", "layers")}
+        if self.size_bytes is None:
+            del data["size_bytes"]
         data["inputs"] = [t.to_dict() for t in self.inputs]
         data["outputs"] = [t.to_dict() for t in self.outputs]
         data["layers"] = [layer.to_dict() for layer in self.layers]

@@ -185,6 +185,7 @@ def test_to_dict_is_json_and_size_is_read_from_disk(sample_cnn: Path) -> None:
     assert data["size_bytes"] == sample_cnn.stat().st_size
     assert data["layers"][0]["name"] == "conv1"
     assert {"params", "macs", "flops", "nodes", "inputs", "outputs", "opsets", "op_types", "assumed_dims"} <= set(data)
+    assert "size_bytes" not in analyze(load_model(sample_cnn).proto).to_dict()
 
 
 def test_large_generated_graph_in_one_pass() -> None:
