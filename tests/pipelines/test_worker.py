@@ -244,9 +244,10 @@ def test_an_orphaned_worker_exits(tmp_path: Path) -> None:
         try:
             os.kill(worker_pid, 0)
             # An exited child nobody has reaped yet (no init in some containers) is a zombie.
-            if Path(f"/proc/{worker_pid}/stat").read_text().split(") ")[-1].startswith("Z"):
+            stat = Path(f"/proc/{worker_pid}/stat")
+            if stat.is_file() and stat.read_text().split(") ")[-1].startswith("Z"):
                 break
-        except (ProcessLookupError, FileNotFoundError):
+        except ProcessLookupError:
             break
         time.sleep(0.1)
     else:
