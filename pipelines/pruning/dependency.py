@@ -167,6 +167,14 @@ class DependencyGraph:
             self.spaces[sid].members.append(Member(value, axis, offset, layout.block, role))
         return True
 
+    def _own(self, space: Space, value: ir.Value | None, axis: int, role: str = "param") -> None:
+        """Attach a producer's own weight or bias to its new space (blocked if the tensor is shared)."""
+        if not is_initializer(value):
+            return
+        if len(value.uses()) > 1:
+            self.blocked.setdefault(space.id, f"weight '{value.name}' is shared by several nodes")
+        space.members.append(Member(value, axis, role=role))
+
     def _trace(self) -> None:
         for node in self.graph:
             self._handled.add(node)
@@ -221,11 +229,9 @@ class DependencyGraph:
                 self._add_members(layout, weight, 1, "in", node)
             if self.mode == "channels":
                 space = self._new_space(out_channels, node)
-                out = Layout(1 - w.ndim, ((space.id, out_channels),))
-                space.members.append(Member(weight, 0, role="out"))
-                if is_initializer(bias):
-                    space.members.append(Member(bias, 0))
-                self.layouts[node.outputs[0]] = out
+                self._own(space, weight, 0, "out")
+                self._own(space, bias, 0)
+                self.layouts[node.outputs[0]] = Layout(1 - w.ndim, ((space.id, out_channels),))
             return
         if in_per_group == 1 and out_channels == groups and layout is not None and layout.total == groups:
             # Depthwise: channel c in gives channel c out, so the layout passes through and the
@@ -253,9 +259,8 @@ class DependencyGraph:
             return
         space = self._new_space(out_channels, node)
         space.fold = groups
-        space.members.append(Member(weight, 0, role="out"))
-        if is_initializer(bias):
-            space.members.append(Member(bias, 0))
+        self._own(space, weight, 0, "out")
+        self._own(space, bias, 0)
         self.layouts[node.outputs[0]] = Layout(1 - w.ndim, ((space.id, out_channels),))
 
     def _linear(self, node: ir.Node, inputs: list[Layout | None]) -> None:
@@ -279,14 +284,14 @@ class DependencyGraph:
             return
         size = weight.shape[out_axis]
         space = self._new_space(size, node)
-        space.members.append(Member(b, out_axis, role="out"))
+        self._own(space, b, out_axis, "out")
         if node.op_type == "Gemm" and len(node.inputs) > 2 and node.inputs[2] is not None:
             bias = node.inputs[2]
             c = const_array(bias)
-            if c is None or not is_initializer(bias) or len(bias.uses()) > 1:
+            if c is None or not is_initializer(bias):
                 self.blocked[space.id] = f"Gemm node '{node.name}' has a bias we cannot slice"
             elif c.ndim >= 1 and c.shape[-1] == size:
-                space.members.append(Member(bias, c.ndim - 1))
+                self._own(space, bias, c.ndim - 1)
             elif c.ndim >= 1 and c.shape[-1] != 1:
                 self.blocked[space.id] = f"Gemm node '{node.name}' has a bias we cannot slice"
         self.layouts[node.outputs[0]] = Layout(-1, ((space.id, size),))

@@ -216,3 +216,18 @@ def test_unknown_layer_name_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="'nope'"):
         run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"layer_percent": {"nope": 10}})
     assert not (tmp_path / "pruned.onnx").exists()
+
+
+def test_shared_weights_block_their_groups(tmp_path):
+    model = residual_concat_cnn()
+    b2 = next(n for n in model.graph.node if n.name == "b2")
+    b2.input[1] = "b1.w"  # weight tying: b1 and b2 read the same tensor
+    model.graph.initializer.remove(next(t for t in model.graph.initializer if t.name == "b2.w"))
+    source = _save(model, tmp_path / "model.onnx")
+    result = run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"ratio": 0.5})
+    status = {g["group"]: g["status"] for g in result.details["groups"]}
+    assert "shared" in status["b1"] and "shared" in status["stem"], status
+    assert status["c"] == "pruned" and status["d"] == "pruned"
+    dims = {t.name: list(t.dims) for t in _check_valid(result.output).graph.initializer}
+    assert dims["b1.w"] == [8, 8, 3, 3]
+    assert run(str(result.output), _feeds())[0].shape == (2, 5)
