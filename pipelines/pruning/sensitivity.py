@@ -86,7 +86,8 @@ def scan_sensitivity(
     """Prune each prunable unit alone at each ratio and measure cosine and top-1 against the original."""
     if not ratios or any(not 0 < r <= 0.9 for r in ratios):
         raise ConfigError(f"ratios must be between 0 (exclusive) and 0.9, got {list(ratios)}.", "ratios")
-    model = load_model(model_path).proto
+    # As the passes do: no value_info added, so candidates and reference run alike in ORT.
+    model = load_model(model_path, infer_shapes=False).proto
     if mode == "auto":
         mode = "channels" if any(n.op_type == "Conv" for n in model.graph.node) else "neurons"
     feeds = random_inputs(model, dims={**DEFAULT_DIMS, **(dims or {})}, seed=seed)
