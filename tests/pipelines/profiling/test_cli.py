@@ -71,3 +71,14 @@ def test_unloadable_model_is_reported_from_the_worker(custom_op_model: Path, cap
     assert main(["profile", str(custom_op_model), "--json"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("onnx-workbench: ONNX Runtime cannot load custom.onnx:") and len(err.splitlines()) == 1
+
+
+def test_a_crashed_worker_is_reported_and_the_command_survives(
+    sample_cnn: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Swap the profile job for one that aborts like a native crash would.
+    jobs = Path(__file__).resolve().parents[1] / "_worker_test_jobs.py"
+    monkeypatch.setenv("ONNX_WORKBENCH_WORKER_JOBS", f"profile={jobs}:abort")
+    assert main(["profile", str(sample_cnn), "--json"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "onnx-workbench: the profile worker was aborted by SIGABRT (exit status -6); your session is unaffected."
