@@ -7,7 +7,7 @@ from pathlib import Path
 
 import onnx
 import shiboken6
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -130,6 +130,9 @@ class MainWindow(QMainWindow):
         self.central.addWidget(self.tabs)
         self.setCentralWidget(self.central)
         self.graph_view.nodeSelected.connect(self._on_node_selected)
+        # The graph view (a QGraphicsView) accepts drags itself and would swallow dropped
+        # model files; the window filters them out so a drop anywhere opens the model.
+        self.graph_view.viewport().installEventFilter(self)
         self.graph_view.selectionCleared.connect(self._on_selection_cleared)
 
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -444,6 +447,17 @@ class MainWindow(QMainWindow):
         self.nodes_label.setText(f"{len(loaded.proto.graph.node):,} nodes")
 
     # Qt events ------------------------------------------------------------------------------
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        """Take .onnx drags and drops from child views that would otherwise consume them."""
+        kind = event.type()
+        if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove) and _onnx_paths(event):
+            event.acceptProposedAction()
+            return True
+        if kind == QEvent.Type.Drop and _onnx_paths(event):
+            self.dropEvent(event)
+            return True
+        return super().eventFilter(watched, event)
+
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
         """Accept drags that carry at least one local .onnx file."""
         if _onnx_paths(event):

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QUrl, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -150,6 +150,10 @@ class NetronView(QWidget):
         settings.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls, False)
         settings.setAttribute(QWebEngineSettings.WebAttribute.PluginsEnabled, False)
         self.web.setPage(page)
+        # Dropped files go to the app (which opens them everywhere), not into Netron's page.
+        self.web.setAcceptDrops(False)
+        # Chromium's menu offers Back/Reload/View source, none of which make sense here.
+        self.web.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
         self.web.loadFinished.connect(self.loadFinished)
         layout.addWidget(self.web)
 

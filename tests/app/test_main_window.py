@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QGraphicsView
 
@@ -132,26 +132,37 @@ def test_busy_bar_shows_while_opening(qtbot, window, sample_cnn):
     assert window.busy_bar.isHidden()
 
 
-def _drop_event(paths: list[Path], cls=QDropEvent):
+def _drag_and_drop(target, paths: list[Path]) -> tuple[bool, bool]:
+    """Send a drag-enter then a drop of `paths` to `target`, through Qt's event delivery."""
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    event = cls(QPointF(10, 10).toPoint() if cls is QDragEnterEvent else QPointF(10, 10),
-                Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-    return event, mime
+    enter = QDragEnterEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(target, enter)
+    if not enter.isAccepted():
+        return False, False
+    drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(target, drop)
+    return True, drop.isAccepted()
 
 
-def test_drag_and_drop_opens_onnx_only(qtbot, window, sample_cnn, tmp_path):
+def test_drag_and_drop_opens_onnx_anywhere_on_the_window(qtbot, window, sample_cnn, sample_transformer, tmp_path):
     text_file = tmp_path / "notes.txt"
     text_file.write_text("not a model")
-    enter, _m1 = _drop_event([text_file], QDragEnterEvent)
-    window.dragEnterEvent(enter)
-    assert not enter.isAccepted()
-    enter, _m2 = _drop_event([text_file, sample_cnn], QDragEnterEvent)
-    window.dragEnterEvent(enter)
-    assert enter.isAccepted()
-    drop, _m3 = _drop_event([text_file, sample_cnn])
+    assert _drag_and_drop(window.welcome, [text_file]) == (False, False)
+    assert window.opener.busy is False
+    # Onto the welcome page, with a non-model file alongside: the .onnx one opens.
     with qtbot.waitSignal(window.opener.opened, timeout=OPEN_TIMEOUT_MS):
-        window.dropEvent(drop)
+        assert _drag_and_drop(window.welcome, [text_file, sample_cnn]) == (True, True)
+    assert window.current.path.name == "resnet_small.onnx"
+    # Onto the graph view, which accepts drags for itself: the window still gets the file.
+    with qtbot.waitSignal(window.opener.opened, timeout=OPEN_TIMEOUT_MS):
+        assert _drag_and_drop(window.graph_view.viewport(), [sample_transformer]) == (True, True)
+    assert window.current.path.name == "transformer_small.onnx"
+    # Onto the Netron tab: opened by the app, not by Netron inside its page.
+    window.tabs.setCurrentWidget(window.netron_view)
+    target = window.netron_view.web.focusProxy() or window.netron_view.web
+    with qtbot.waitSignal(window.opener.opened, timeout=OPEN_TIMEOUT_MS):
+        assert _drag_and_drop(target, [sample_cnn]) == (True, True)
     assert window.current.path.name == "resnet_small.onnx"
 
 

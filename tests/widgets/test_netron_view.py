@@ -6,6 +6,7 @@ import urllib.request
 
 import pytest
 import shiboken6
+from PySide6.QtCore import Qt
 
 from app.netron_server import NetronServer
 
@@ -156,3 +157,24 @@ def test_browser_mode_guards_requests_in_page():
     s = NetronServer(page_guard=True)
     script = s.resource("workbench.js")[0].decode()
     assert "navigator.sendBeacon =" in script and "window.fetch =" in script
+
+
+def test_without_webengine_offers_a_guarded_browser_view(qtbot, monkeypatch, sample_cnn):
+    import widgets.netron_view as nv
+
+    monkeypatch.setattr(nv, "HAVE_WEBENGINE", False)
+    opened: list[str] = []
+    monkeypatch.setattr(nv.QDesktopServices, "openUrl", lambda url: opened.append(url.toString()) or True)
+    view = nv.NetronView()
+    qtbot.addWidget(view)
+    try:
+        assert not view.embedded and view.requests() == []
+        view.set_model(sample_cnn)
+        qtbot.mouseClick(view.open_in_browser, Qt.MouseButton.LeftButton)
+        assert opened == [view.server.url()]
+        assert opened[0].startswith(f"http://127.0.0.1:{view.server.port}/{view.server.token}/")
+        # In a browser there is no interceptor, so the page itself refuses outside requests.
+        assert "navigator.sendBeacon =" in _get(view.server.base_url + "workbench.js")[1].decode()
+        assert _get(view.server.base_url + "data/resnet_small.onnx")[0] == 200
+    finally:
+        view.shutdown()
