@@ -57,8 +57,17 @@ def describe_exit(kind: str, status: int | None) -> tuple[str, str | None]:
             "SIGBUS": "crashed with a bus error",
             "SIGTERM": "terminated",
         }.get(name, "killed")
-        return f"the {kind} worker was {hint} by {name} (exit status {status}); your session is unaffected.", name
+        return f"the {kind} worker was {hint} by {name} (exit status {status}); nothing else was affected.", name
     return f"the {kind} worker exited with status {status} without a result; see its log.", None
+
+
+def worker_command(python: str | None = None) -> list[str]:
+    """The command line that starts a worker: `python -m pipelines.worker`, or the frozen app's own entry."""
+    if python is None and getattr(sys, "frozen", False):
+        # Inside the PyInstaller bundle sys.executable is the app itself, which cannot run
+        # `-m`; installer/launcher.py dispatches this first argument to the worker instead.
+        return [sys.executable, "__worker__"]
+    return [python or sys.executable, "-m", "pipelines.worker"]
 
 
 class WorkerJob:
@@ -75,7 +84,7 @@ class WorkerJob:
         self.kind = kind
         self.params = params or {}
         self.env = env or {}
-        self.python = python or sys.executable
+        self.python = python
         self.result: dict[str, Any] | None = None
         self.error: dict[str, Any] | None = None
         self.cancelled = False
@@ -100,7 +109,7 @@ class WorkerJob:
         # The child must import this very checkout, installed or not.
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH", "")]))
         self._process = subprocess.Popen(
-            [self.python, "-m", "pipelines.worker", self.kind],
+            [*worker_command(self.python), self.kind],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

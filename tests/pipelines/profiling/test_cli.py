@@ -81,4 +81,4 @@ def test_a_crashed_worker_is_reported_and_the_command_survives(
     monkeypatch.setenv("ONNX_WORKBENCH_WORKER_JOBS", f"profile={jobs}:abort")
     assert main(["profile", str(sample_cnn), "--json"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == "onnx-workbench: the profile worker was aborted by SIGABRT (exit status -6); your session is unaffected."
+    assert err == "onnx-workbench: the profile worker was aborted by SIGABRT (exit status -6); nothing else was affected."
