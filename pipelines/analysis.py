@@ -224,15 +224,17 @@ def analyze(
 
 
 def node_keys(graph: onnx.GraphProto) -> list[str]:
-    """A unique key per node: its name, or op_type_position; duplicates get '#position'.
+    """A unique key per node: its name, else op type and first output; duplicates get '#position'.
 
-    The same rule as the graph view and the properties panel, so per-layer figures can be
-    looked up by the key those views use.
+    One rule for the whole workbench (graph view, properties, analysis, version diffs,
+    profiles), so per-node figures can be looked up by the key any view uses. Unnamed nodes
+    are keyed by their output rather than their position so a key survives a pass that
+    inserts or removes nodes elsewhere in the graph.
     """
     keys: list[str] = []
     seen: set[str] = set()
     for position, node in enumerate(graph.node):
-        key = node.name or f"{node.op_type}_{position}"
+        key = node.name or (f"{node.op_type}:{node.output[0]}" if node.output and node.output[0] else f"{node.op_type}_{position}")
         if key in seen:
             key = f"{key}#{position}"
         seen.add(key)

@@ -7,6 +7,8 @@ from typing import Any
 
 import onnx
 
+from pipelines.analysis import node_keys
+
 
 @dataclass
 class GraphDiff:
@@ -43,17 +45,10 @@ class GraphDiff:
         return ", ".join(parts) or "no node changed"
 
 
-def node_key(node: onnx.NodeProto, index: int) -> str:
-    """A node's identity: its name, or for unnamed nodes its first output."""
-    if node.name:
-        return node.name
-    return node.output[0] if node.output else f"#{index}"
-
-
 def diff_graphs(before: onnx.GraphProto, after: onnx.GraphProto) -> GraphDiff:
     """Compare two graphs' nodes by identity; content changes (attributes, inputs, weights) count."""
-    old = {node_key(n, i): n for i, n in enumerate(before.node)}
-    new = {node_key(n, i): n for i, n in enumerate(after.node)}
+    old = dict(zip(node_keys(before), before.node))
+    new = dict(zip(node_keys(after), after.node))
     old_weights = _initializer_fingerprints(before)
     new_weights = _initializer_fingerprints(after)
     diff = GraphDiff()

@@ -28,7 +28,7 @@ MAX_FUSION_DEPTH = 4
 
 
 class NodeRow(NamedTuple):
-    """One model node: identity (pipelines.diff.node_key), name, op type, inputs, outputs."""
+    """One model node: identity (pipelines.analysis.node_keys), name, op type, inputs, outputs."""
 
     key: str
     name: str
@@ -38,7 +38,7 @@ class NodeRow(NamedTuple):
 
 
 class NodeTable:
-    """Lookups from ORT's names to model node identities (see pipelines.diff.node_key)."""
+    """Lookups from ORT's names to model node identities (see pipelines.analysis.node_keys)."""
 
     def __init__(self, nodes: Sequence[NodeRow]) -> None:
         self.rows = {row.key: row for row in nodes}

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import onnx
 
-from pipelines.diff import node_key
+from pipelines.analysis import node_keys
 from pipelines.errors import ConfigError, ModelRefused, WorkbenchError
 from pipelines.inputs import graph_inputs, input_specs, iter_array_samples, random_inputs
 from pipelines.profiling.options import ProfileOptions
@@ -59,8 +59,8 @@ def read_model_info(path: str | Path) -> ModelInfo:
     except Exception as exc:  # noqa: BLE001 - any parse failure means "not a model"
         raise ModelRefused(f"{path.name} is not a readable ONNX model ({_first_line(exc)}).") from exc
     nodes = [
-        NodeRow(node_key(n, i), n.name, n.op_type, list(n.input), list(n.output))
-        for i, n in enumerate(proto.graph.node)
+        NodeRow(key, n.name, n.op_type, list(n.input), list(n.output))
+        for key, n in zip(node_keys(proto.graph), proto.graph.node)
     ]
     return ModelInfo(path=path, nodes=nodes, proto_inputs=proto)
 

@@ -161,7 +161,7 @@ def test_constants_shared_weights_and_dtypes() -> None:
     assert result.bytes_by_dtype == {"float16": 32}
     assert result.macs == 2 * (2 * 4 * 4)
     assert result.layers[1].output_bytes == 2 * 4 * 2
-    assert [layer.name for layer in result.layers] == node_keys(graph) == ["Constant_0", "first", "second", "Add_3"]
+    assert [layer.name for layer in result.layers] == node_keys(graph) == ["Constant:k", "first", "second", "Add:y"]
     assert result.assumed_dims == {}
 
 

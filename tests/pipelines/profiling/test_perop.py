@@ -6,7 +6,7 @@ from pathlib import Path
 import onnx
 import pytest
 
-from pipelines.diff import node_key
+from pipelines.analysis import node_keys
 from pipelines.profiling import perop
 from pipelines.profiling.options import ProfileOptions
 from pipelines.profiling.perop import NodeRow, NodeTable
@@ -24,7 +24,7 @@ def cnn_per_op(sample_cnn: Path) -> tuple[dict, onnx.ModelProto]:
 
 def test_real_profile_maps_kernels_to_model_nodes(cnn_per_op: tuple[dict, onnx.ModelProto]) -> None:
     result, model = cnn_per_op
-    keys = {node_key(n, i): n for i, n in enumerate(model.graph.node)}
+    keys = dict(zip(node_keys(model.graph), model.graph.node))
     assert result["runs"] == 4  # the extra first run is dropped
     assert result["nodes"] and result["kernel_ms_per_run"] > 0
     model_convs = {k for k, n in keys.items() if n.op_type == "Conv"}
