@@ -79,11 +79,17 @@ def quantized_ops(model: onnx.ModelProto) -> list[str]:
 
 
 def refuse_quantized(info: SourceInfo, pass_name: str) -> None:
-    """Raise ConfigError when the model is quantized already."""
+    """Raise ConfigError when the model is quantized already or holds no float32 weights."""
     found = quantized_ops(info.proto)
     if found:
         raise ConfigError(
             f"this model is already quantized (it has {', '.join(found[:3])} nodes); apply {pass_name} to the float version instead."
+        )
+    kinds = {t.data_type for t in info.proto.graph.initializer}
+    if onnx.TensorProto.FLOAT not in kinds and kinds & {onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16}:
+        # ORT's quantizers only read float32 weights; a half-precision model would come out unchanged.
+        raise ConfigError(
+            f"this model's weights are 16-bit floats, which {pass_name} cannot read; apply it to the float32 version instead."
         )
 
 

@@ -66,6 +66,17 @@ def test_fp16_with_float16_io_and_a_blocked_op(sample_transformer: Path, tmp_pat
     assert worst_cosine(sample_transformer, target) >= 0.99
 
 
+def test_a_float16_model_is_refused_by_every_quantization_pass(sample_transformer: Path, tmp_path: Path) -> None:
+    half = tmp_path / "t.fp16.onnx"
+    run_pass("to-fp16", sample_transformer, half, {"measure_speed": False})
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("quantize-static", "quantize-dynamic", "quantize-weights", "to-fp16"):
+        with pytest.raises(ConfigError, match="16-bit floats|no float32"):
+            run_pass(name, half, out / "q.onnx", {"measure_speed": False})
+    assert list(out.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     "values",
     [
