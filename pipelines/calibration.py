@@ -6,7 +6,7 @@ and each one is a progress report and a cancellation point.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -20,7 +20,6 @@ from pipelines.inputs import graph_inputs, input_specs, iter_array_samples, rand
 from pipelines.passes.base import PassContext
 
 Feed = dict[str, np.ndarray]
-CalibrationKind = Literal["random", "images", "arrays"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 # Used when an image input leaves height/width symbolic: the usual classifier crop.
@@ -248,13 +247,6 @@ def make_reader(
     if first is None:
         raise ConfigError(f"{data or 'the data source'} gave no calibration sample; check the data field.", "data")
     return StreamingReader(make_samples(kind, model, data, total, prep), total, ctx, span)
-
-
-def feeds_factory(
-    kind: str, model: onnx.ModelProto, data: str, count: int, prep: ImagePreprocessing | None = None
-) -> Callable[[], Iterator[Feed]]:
-    """A callable that restarts the sample stream; for tools that read the data several times."""
-    return lambda: make_samples(kind, model, data, count, prep)
 
 
 def _checked_array(value: onnx.ValueInfoProto, array: np.ndarray, source: str) -> np.ndarray:

@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
 import onnx
 
 from pipelines.errors import ConfigError, PassFailed
@@ -44,13 +45,6 @@ class SourceInfo:
     proto: onnx.ModelProto  # graph only: external tensors are not loaded
     opset: int
     large: bool  # has external data or is big enough that it must keep it
-
-    @property
-    def input_names(self) -> list[str]:
-        """Names of the real graph inputs."""
-        from pipelines.inputs import graph_inputs
-
-        return [v.name for v in graph_inputs(self.proto)]
 
 
 def inspect_source(path: Path) -> SourceInfo:
@@ -107,7 +101,7 @@ def upgrade_opset(
         onnx.checker.check_model(converted)
     except Exception as exc:  # noqa: BLE001 - the converter raises many kinds; one sentence out
         raise PassFailed(
-            f"the model is opset {info.opset} and {reason} needs opset {needed}, but converting it failed ({_first_line(exc)}); convert it with convert-opset first."
+            f"the model is opset {info.opset} and {reason} needs opset {needed}, but converting it failed ({first_line(exc)}); convert it with convert-opset first."
         ) from exc
     upgraded = workdir / f"opset{needed}_{source.name}"
     save_model(converted, upgraded, external_data=info.large)
@@ -148,7 +142,7 @@ def add_latency(output: PassOutput, source: Path, target: Path, enabled: bool, c
     try:
         result = quick_latency_comparison(source, target, runs=7, warmup=2)
     except Exception as exc:  # noqa: BLE001 - a model ORT cannot time still is a valid result
-        output.warnings.append(f"latency not measured: {_first_line(exc)}")
+        output.warnings.append(f"latency not measured: {first_line(exc)}")
         return
     output.details["latency"] = {
         "parent_ms": round(result.parent_ms, 4),
@@ -197,7 +191,8 @@ def _model_bytes(path: Path) -> int:
     return path.stat().st_size + sum((path.parent / loc).stat().st_size for loc in locations)
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, without a trailing full stop."""
     lines = str(exc).strip().splitlines()
     return (lines[0] if lines else type(exc).__name__).rstrip(".")
 

@@ -19,8 +19,8 @@ from pipelines.errors import ConfigError, PassFailed
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 from pipelines.passes.quantize import (
     SourceInfo,
-    _first_line,
     add_latency,
+    first_line,
     inspect_source,
     quiet_ort_tools,
     quantized_ops,
@@ -220,7 +220,7 @@ class QuantizeStatic(Pass):
                     all_tensors_to_one_file=True,
                 )
         except Exception as exc:  # noqa: BLE001 - pre-processing is an optimization, not required
-            output.warnings.append(f"pre-processing skipped: {_first_line(exc)}.")
+            output.warnings.append(f"pre-processing skipped: {first_line(exc)}.")
             return model_path
         return prepared
 
