@@ -47,6 +47,16 @@ class TensorError:
     relative_error: float  # ||float - quantized|| / ||float||
     added_noise: float  # noise-to-signal power this region adds on top of its inputs'
 
+    def figures(self, rank: int) -> dict[str, Any]:
+        """The figures a graph view needs to colour this entry's nodes."""
+        return {
+            "rank": rank,
+            "tensor": self.tensor,
+            "sqnr_db": round(self.sqnr_db, 4),
+            "relative_error": round(self.relative_error, 6),
+            "added_noise": round(self.added_noise, 6),
+        }
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data (infinite figures capped)."""
         data = dataclasses.asdict(self)
@@ -74,13 +84,15 @@ class QuantErrorReport:
         for rank, entry in enumerate(self.tensors):
             for name in entry.region:
                 if name not in result:  # a node keeps the figures of its worst region
-                    result[name] = {
-                        "rank": rank,
-                        "tensor": entry.tensor,
-                        "sqnr_db": round(entry.sqnr_db, 4),
-                        "relative_error": round(entry.relative_error, 6),
-                        "added_noise": round(entry.added_noise, 6),
-                    }
+                    result[name] = entry.figures(rank)
+        return result
+
+    def by_quant_node(self) -> dict[str, dict[str, Any]]:
+        """The same figures keyed by the quantized model's node names (to colour that graph)."""
+        result: dict[str, dict[str, Any]] = {}
+        for rank, entry in enumerate(self.tensors):
+            if entry.quant_node and entry.quant_node not in result:
+                result[entry.quant_node] = entry.figures(rank)
         return result
 
     def to_dict(self) -> dict[str, Any]:
@@ -91,6 +103,7 @@ class QuantErrorReport:
             "samples": self.samples,
             "tensors": [t.to_dict() for t in self.tensors],
             "by_node": self.by_node(),
+            "by_quant_node": self.by_quant_node(),
         }
 
 

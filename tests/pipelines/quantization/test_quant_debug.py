@@ -72,6 +72,7 @@ def test_quant_debug_cli_json_and_table(broken: tuple[Path, Path, str], capsys: 
     assert main(["quant-debug", str(source), str(quant), "--samples", "2", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["tensors"][0]["quant_node"] == conv and data["by_node"][conv]["rank"] == 0
+    assert data["by_quant_node"][conv]["rank"] == 0
     assert main(["quant-debug", str(source), str(quant), "--samples", "2", "--top", "2"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 4 and conv in lines[2]
