@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -73,21 +74,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("onnx-workbench: interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): not an error of ours. Point stdout at devnull
+        # so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _command_modules() -> list:
-    modules = []
-    for name in COMMAND_MODULES:
-        try:
-            modules.append(importlib.import_module(f"app.commands.{name}"))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"app.commands.{name}":
-                raise
-    return modules
+    return [importlib.import_module(f"app.commands.{name}") for name in COMMAND_MODULES]
 
 
 def _command_names() -> set[str]:
-    return {m.NAME for m in _command_modules()}
+    # Derived from the module names, not by importing them: the GUI path must not pay for
+    # every command's imports (onnx-ir, ONNX Runtime tools) before the window opens.
+    return {name.replace("_", "-") for name in COMMAND_MODULES}
 
 
 if __name__ == "__main__":

@@ -1,0 +1,40 @@
+"""The `onnx-workbench` dispatcher: version, help, subcommand names, no display."""
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+from app import __version__
+from app.cli import COMMAND_MODULES, _command_names, main
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_every_command_module_is_named_after_its_command() -> None:
+    names = {importlib.import_module(f"app.commands.{m}").NAME for m in COMMAND_MODULES}
+    assert names == _command_names()
+
+
+def test_gui_without_display_says_so_in_one_sentence() -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}  # no DISPLAY, no WAYLAND_DISPLAY, no QT_QPA_PLATFORM
+    result = subprocess.run([sys.executable, "-m", "app.cli"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "No display found" in result.stderr and "xvfb-run" in result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_broken_pipe_is_not_a_traceback() -> None:
+    reader = subprocess.Popen([sys.executable, "-m", "app.cli", "passes", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert reader.stdout is not None
+    reader.stdout.close()  # the reader is gone before the first line is printed, like `| head -c 0`
+    stderr = reader.stderr.read().decode() if reader.stderr else ""
+    assert reader.wait(timeout=60) == 0
+    assert "Traceback" not in stderr
