@@ -11,12 +11,13 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QPainter, QPainterPath
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsRectItem, QStyle
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsRectItem
 
 from pipelines.graph_layout import KIND_OP, GraphInfo
 from widgets import node_style as style
 
 # Zoom thresholds (scene → device scale) for each level of detail.
+OVERVIEW_LOD = 0.06  # below: node items are hidden and one OverviewItem draws all boxes
 FAR_LOD = 0.22  # below: a flat coloured rectangle
 TITLE_LOD = 0.55  # from here: op type
 DETAIL_LOD = 0.85  # from here: name, attributes, initializer lines
@@ -30,8 +31,9 @@ class NodeItem(QGraphicsRectItem):
     # Distinguishes node boxes from edges in itemAt() without isinstance on PySide wrappers.
     Type = QGraphicsItem.UserType + 1
 
-    def __init__(self, index: int, info: GraphInfo, box: QRectF, fill: tuple[int, int, int]) -> None:
-        super().__init__(box.adjusted(-RING, -RING, RING, RING))
+    def __init__(self, index: int, info: GraphInfo, box: QRectF, fill: tuple[int, int, int],
+                 parent: QGraphicsItem | None = None) -> None:
+        super().__init__(box.adjusted(-RING, -RING, RING, RING), parent)
         # Few attributes on purpose: each costs about a microsecond on a wrapped Qt object, and
         # there are 50,000 of these. Text is read from the shared GraphInfo when painting.
         self.index = index
@@ -54,12 +56,13 @@ class NodeItem(QGraphicsRectItem):
     def paint(self, painter: QPainter, option, widget=None) -> None:  # noqa: ANN001 - Qt types
         """Draw the box with as much text as the zoom allows."""
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
         box = self.box
         if lod < FAR_LOD:
-            accent = style.SELECTED_RGB if selected else self.ring
+            # isSelected() is a plain C++ call; testing option.state goes through Python enums.
+            accent = style.SELECTED_RGB if self.isSelected() else self.ring
             painter.fillRect(box, style.brush(accent or self.fill))
             return
+        selected = self.isSelected()
         if selected:
             painter.setPen(style.pen(style.SELECTED_RGB, 3.0))
         elif self.ring is not None:
@@ -153,3 +156,49 @@ class EdgeBatchItem(QGraphicsPathItem):
         painter.setPen(style.pen((90, 90, 90)))
         for i in np.flatnonzero(inside).tolist():
             painter.drawText(QPointF(xy[i, 0] + 4, xy[i, 1] + 11), self.labels[i])
+
+
+class NodeLayer(QGraphicsRectItem):
+    """Invisible parent of all node items: hiding it hides 50,000 nodes in one C++ call."""
+
+    def __init__(self, rect: QRectF) -> None:
+        super().__init__(rect)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)
+
+
+class OverviewItem(QGraphicsRectItem):
+    """All node boxes as flat rectangles, drawn with one drawRects call per colour.
+
+    Used when zoomed out so far that boxes are a pixel or two: one Python paint() instead of
+    one per node keeps panning a 50,000-node graph fluid.
+    """
+
+    def __init__(self, rect: QRectF) -> None:
+        super().__init__(rect)
+        self.groups: list[tuple[tuple[int, int, int], float, list[QRectF]]] = []
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.setZValue(0.5)
+
+    def set_boxes(self, boxes: np.ndarray, rgb: np.ndarray, accent: np.ndarray) -> None:
+        """Group boxes (N×4 x, y, w, h) by colour (N×3 uint8); `accent` ones are drawn bolder, last."""
+        codes = (rgb[:, 0].astype(np.int64) << 16) | (rgb[:, 1].astype(np.int64) << 8) | rgb[:, 2]
+        # Accented boxes sort after the rest so that they are painted on top.
+        order = np.lexsort((codes, accent))
+        keys = codes[order] + (accent[order].astype(np.int64) << 24)
+        splits = np.flatnonzero(np.diff(keys)) + 1
+        rows = boxes.tolist()
+        self.groups = []
+        for chunk in np.split(order, splits):
+            if len(chunk):
+                colour = tuple(int(c) for c in rgb[chunk[0]])
+                width = 5.0 if accent[chunk[0]] else 1.0  # 1 px cosmetic: the fast raster path
+                self.groups.append((colour, width, [QRectF(*rows[i]) for i in chunk.tolist()]))
+        self.update()
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:  # noqa: ANN001 - Qt types
+        """Flat rectangles outlined by a cosmetic pen, so even sub-pixel boxes stay visible."""
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        for colour, width, rects in self.groups:
+            painter.setPen(style.pen(colour, width, True))
+            painter.setBrush(style.brush(colour))
+            painter.drawRects(rects)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +31,7 @@ from PySide6.QtWidgets import (
 from pipelines.errors import WorkbenchError
 from pipelines.graph_layout import LayoutResult, layout_graph, subgraph_of
 from widgets import node_style as style
-from widgets.graph_items import EdgeBatchItem, NodeItem, edges_path
+from widgets.graph_items import OVERVIEW_LOD, EdgeBatchItem, NodeItem, NodeLayer, OverviewItem, edges_path
 from widgets.graph_legend import LEGEND_H, LEGEND_W, Legend, paint_legend
 from widgets.minimap import Minimap
 
@@ -83,6 +85,11 @@ class GraphView(QGraphicsView):
         self._highlight_visible = True
         self._focus_edges: EdgeBatchItem | None = None
         self._content = QRectF()
+        self._node_layer = NodeLayer(QRectF())
+        self._overview = OverviewItem(QRectF())
+        self._overview_mode = False
+        self._overview_dirty = True
+        self._kept_selection: str | None = None
         self.minimap = Minimap(self, self.centerOn)
         self.legend = Legend(self)
         self.legend.hide()
@@ -149,17 +156,25 @@ class GraphView(QGraphicsView):
             self._by_name.setdefault(name, i)
         x, y, w, h = layout.x.tolist(), layout.y.tolist(), layout.w.tolist(), layout.h.tolist()
         base = [tuple(rgb) for rgb in self._base_rgb.tolist()]
+        x0, y0, x1, y1 = layout.bounds
+        self._node_layer = NodeLayer(QRectF(x0, y0, x1 - x0, y1 - y0))
+        self._overview = OverviewItem(QRectF(x0, y0, x1 - x0, y1 - y0))
+        self._overview.setVisible(False)
+        self._overview_mode = False
+        self._overview_dirty = True
+        self._kept_selection = None
+        scene.addItem(self._node_layer)
+        scene.addItem(self._overview)
+        layer = self._node_layer
         self._items = []
-        add = scene.addItem
         for i in range(len(info)):
-            item = NodeItem(i, info, QRectF(x[i], y[i], w[i], h[i]), base[i])
+            # Created as children of the layer, which puts them in the scene too.
+            item = NodeItem(i, info, QRectF(x[i], y[i], w[i], h[i]), base[i], layer)
             if info.subgraphs[i]:
                 item.setToolTip(f"{info.names[i]}: double-click to open {', '.join(info.subgraphs[i])}")
-            add(item)
             self._items.append(item)
         for batch in self._edge_batches(layout):
-            add(batch)
-        x0, y0, x1, y1 = layout.bounds
+            scene.addItem(batch)
         # Shape labels are written right of their edge and may stick out of the layout bounds.
         label_room = LABEL_ROOM if any(info.edge_labels) else 0.0
         self._content = QRectF(x0, y0, x1 - x0 + label_room, y1 - y0)
@@ -285,6 +300,12 @@ class GraphView(QGraphicsView):
         self._sync_minimap()
 
     def _sync_minimap(self) -> None:
+        """After any scroll or zoom: update the minimap outline and the level-of-detail mode."""
+        overview = self._layout is not None and self.zoom() < OVERVIEW_LOD
+        if overview != self._overview_mode:
+            self._switch_overview(overview)
+        if overview and self._overview_dirty:
+            self._refresh_overview()
         self.minimap.set_visible_rect(self.mapToScene(self.viewport().rect()).boundingRect())
 
     # ------------------------------------------------------------------------- selection
@@ -293,20 +314,25 @@ class GraphView(QGraphicsView):
         if name not in self._by_name:
             raise WorkbenchError(f"There is no node called {name!r} in this graph; check the name.")
         item = self._items[self._by_name[name]]
+        if self.zoom() < READABLE_SCALE * 0.6:
+            self._set_scale(READABLE_SCALE)  # first: hidden (overview) items cannot be selected
         self.scene().clearSelection()
         item.setSelected(True)
-        if self.zoom() < READABLE_SCALE * 0.6:
-            self._set_scale(READABLE_SCALE)
         self.centerOn(item.box.center())
 
     def selected_node(self) -> str | None:
         """Name of the selected node, or None."""
+        if self._overview_mode:
+            return self._kept_selection
         items = self.scene().selectedItems()
         return items[0].name if items else None
 
     def _on_selection(self) -> None:
         items = self.scene().selectedItems()
         self._show_focus_edges(items[0].index if items else None)
+        self._overview_dirty = True
+        if self._overview_mode:
+            self._refresh_overview()
         if items:
             self.nodeSelected.emit(items[0].name)
         else:
@@ -411,6 +437,46 @@ class GraphView(QGraphicsView):
             item.ring = rings.get(item.name)
         self.scene().update()
         self.minimap.set_picture(self._layout.boxes, fill, self._layout.bounds)
+        self._overview_dirty = True
+        if self._overview_mode:
+            self._refresh_overview()
+
+    def _switch_overview(self, overview: bool) -> None:
+        """Swap node items for the one-item overview (or back), keeping the selection.
+
+        Qt deselects items when they are hidden; signals are blocked meanwhile so that zooming
+        out does not tell listeners the selection was cleared.
+        """
+        scene = self.scene()
+        blocked = scene.blockSignals(True)
+        try:
+            if overview:
+                self._kept_selection = self.selected_node()
+                self._node_layer.setVisible(False)
+            else:
+                self._node_layer.setVisible(True)
+                if self._kept_selection in self._by_name:
+                    self._items[self._by_name[self._kept_selection]].setSelected(True)
+                self._kept_selection = None
+        finally:
+            scene.blockSignals(blocked)
+        self._overview_mode = overview
+        self._overview.setVisible(overview)
+
+    def _refresh_overview(self) -> None:
+        """Overview colours: fill, or the ring colour of highlighted and selected nodes."""
+        rgb = self._fill_rgb.copy()
+        accent = np.zeros(len(rgb), dtype=bool)
+        for i, item in enumerate(self._items):
+            if item.ring is not None:
+                rgb[i] = item.ring
+                accent[i] = True
+        selected = self.selected_node()
+        if selected is not None:
+            rgb[self._by_name[selected]] = style.SELECTED_RGB
+            accent[self._by_name[selected]] = True
+        self._overview.set_boxes(self._layout.boxes, rgb, accent)
+        self._overview_dirty = False
 
     # ---------------------------------------------------------------------------- export
     def render_to_image(self, path: str | os.PathLike[str], overlay: Overlay | dict[str, float] | None = None,
@@ -495,8 +561,51 @@ class GraphView(QGraphicsView):
                       col_h: float, size: QSize) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-        selection = self.scene().selectedItems()
-        self.scene().clearSelection()  # exports show the graph, not the user's selection
+        with self._export_state(overview=scale < OVERVIEW_LOD):
+            self._paint_slices(painter, slices, scale, gap, col_h)
+        if self._overlay is not None:
+            low, high = self._overlay_range
+            paint_legend(painter, QRectF(8, size.height() - LEGEND_H - 8, LEGEND_W, LEGEND_H),
+                         self._overlay.label, self._overlay.unit, low, high)
+
+    @contextmanager
+    def _export_state(self, overview: bool) -> Iterator[None]:
+        """Scene without the user's selection, in the detail mode the export scale needs.
+
+        Scene signals are blocked throughout so listeners see no selection change.
+        """
+        scene = self.scene()
+        blocked = scene.blockSignals(True)
+        selected = self.selected_node()
+        was_overview = self._overview_mode
+        focus = self._focus_edges
+        try:
+            if was_overview:
+                self._switch_overview(False)
+            scene.clearSelection()
+            if focus is not None:
+                focus.setVisible(False)
+            if overview:
+                self._switch_overview(True)
+                self._refresh_overview()
+            yield
+        finally:
+            if self._overview_mode:
+                self._switch_overview(False)
+            if selected is not None:
+                self._items[self._by_name[selected]].setSelected(True)
+            if focus is not None:
+                focus.setVisible(True)
+            if was_overview:
+                self._switch_overview(True)
+            self._overview_dirty = True
+            if self._overview_mode:
+                self._refresh_overview()
+            scene.blockSignals(blocked)
+
+    def _paint_slices(self, painter: QPainter, slices: list[QRectF], scale: float, gap: float,
+                      col_h: float) -> None:
+        """Each scene band side by side, with a thin rule between columns."""
         for k, source in enumerate(slices):
             left = k * (source.width() + gap) * scale
             target = QRectF(left, 0, source.width() * scale, source.height() * scale)
@@ -505,12 +614,6 @@ class GraphView(QGraphicsView):
                 painter.setPen(QColor(200, 200, 200))
                 x = left - gap * scale / 2
                 painter.drawLine(QPointF(x, 0), QPointF(x, col_h * scale))
-        if self._overlay is not None:
-            low, high = self._overlay_range
-            paint_legend(painter, QRectF(8, size.height() - LEGEND_H - 8, LEGEND_W, LEGEND_H),
-                         self._overlay.label, self._overlay.unit, low, high)
-        for item in selection:
-            item.setSelected(True)
 
 
 class _Breadcrumb(QWidget):

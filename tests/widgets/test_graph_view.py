@@ -10,7 +10,7 @@ from PySide6.QtGui import QColor, QImage, QPainter
 
 from pipelines.errors import WorkbenchError
 from widgets import node_style as style
-from widgets.graph_items import DETAIL_LOD, FAR_LOD
+from widgets.graph_items import DETAIL_LOD, FAR_LOD, OVERVIEW_LOD
 from widgets.graph_view import GraphView, Overlay
 
 
@@ -290,3 +290,24 @@ def test_empty_and_input_only_graphs(view, tmp_path) -> None:
     view.set_model(passthrough)
     assert view.node_names() == ["input:x", "output:x"]
     assert len(view.layout_result().graph.edge_src) == 1
+
+
+def test_overview_mode_far_out_keeps_selection_and_highlights(view, qtbot) -> None:
+    sample_models = pytest.importorskip("sample_models")
+    view.set_model(sample_models.build_layered_graph(3_000))
+    view.show()
+    view.select_node("block10.relu")
+    view.set_highlight(changed={"block20.matmul"})
+    cleared: list[bool] = []
+    view.selectionCleared.connect(lambda: cleared.append(True))
+    view.fit()  # a 3,000-node chain fits only far below the overview threshold
+    assert view.zoom() < OVERVIEW_LOD
+    assert view._node_layer.isVisible() is False and view._overview.isVisible()
+    assert view.selected_node() == "block10.relu" and not cleared
+    colours = {colour for colour, _, _ in view._overview.groups}
+    assert style.HIGHLIGHT_RGB["changed"] in colours and style.SELECTED_RGB in colours
+    image = view.viewport().grab().toImage()
+    found = {image.pixelColor(x, y).rgb() for x in range(0, image.width(), 2) for y in range(image.height())}
+    assert QColor(*style.HIGHLIGHT_RGB["changed"]).rgb() in found
+    view.select_node("block30.tanh")  # zooms in, leaves the overview, selects
+    assert view._node_layer.isVisible() and view.selected_node() == "block30.tanh"
