@@ -102,6 +102,7 @@ class MainWindow(QMainWindow):
         self.opener = ModelOpener(self)
         self.opener.started.connect(self._on_open_started)
         self.opener.opened.connect(self._on_opened)
+        self.opener.analyzed.connect(self._on_analyzed)
         self.opener.failed.connect(self._on_open_failed)
 
         self._build_central()
@@ -315,15 +316,15 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Opening {Path(path).name}…")
 
     def _on_opened(self, opened: OpenedModel) -> None:
-        self._set_busy(False)
+        """The model is loaded: show it now; figures follow when the analysis worker is done."""
         self.current = opened
         self.index = ModelIndex(opened.loaded.proto)
         proto = opened.loaded.proto
         self.central.setCurrentWidget(self.tabs)
         self.graph_view.set_model(proto)
         self.netron_view.set_model(opened.path)
-        self.summary_panel.set_model(proto, opened.path, opened.loaded.size_bytes, opened.analysis)
-        self.properties_panel.set_model(self.index, opened.analysis)
+        self.summary_panel.set_model(proto, opened.path, opened.loaded.size_bytes, None)
+        self.properties_panel.set_model(self.index, None)
         self.search_panel.set_model(self.index)
         self.settings.add_recent_file(opened.path)
         self._fill_recent_menu()
@@ -331,9 +332,21 @@ class MainWindow(QMainWindow):
         self.setWindowFilePath(str(opened.path))
         self._update_status_labels()
         self._set_model_actions_enabled(True)
+        self.statusBar().showMessage(f"Analyzing {opened.path.name}…")
+
+    def _on_analyzed(self, opened: OpenedModel) -> None:
+        """Figures for the model on screen arrived (or the reason there are none)."""
+        self._set_busy(False)
+        if self.current is None or opened.loaded is not self.current.loaded:
+            return
+        self.current = opened
+        loaded = opened.loaded
+        self.summary_panel.set_model(loaded.proto, opened.path, loaded.size_bytes, opened.analysis)
+        self.properties_panel.set_analysis(opened.analysis)
         message = f"Opened {opened.path.name}"
         if opened.warnings:
-            message += f" ({len(opened.warnings)} warning{'s' if len(opened.warnings) > 1 else ''}: {opened.warnings[0]})"
+            count = len(opened.warnings)
+            message += f" ({count} warning{'s' if count > 1 else ''}: {opened.warnings[0]})"
         self.statusBar().showMessage(message, 8000)
 
     def _on_open_failed(self, path: str, message: str, detail: str) -> None:

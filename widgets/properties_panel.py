@@ -112,8 +112,16 @@ class PropertiesPanel(QWidget):
         self._index, self._analysis = index, analysis
         self.clear()
 
+    def set_analysis(self, analysis: dict[str, Any] | None) -> None:
+        """Per-layer figures arrived (after the model): refresh what is shown."""
+        self._analysis = analysis
+        kind, name = self._shown
+        if kind == "node":
+            self.show_node(name)
+
     def clear(self) -> None:
         """Show the empty state."""
+        self._shown: tuple[str, str] = ("", "")
         self.title.setText("Nothing selected")
         self.tree.clear()
         self.histogram.clear()
@@ -132,6 +140,7 @@ class PropertiesPanel(QWidget):
             return False
         index = self._index
         assert index is not None
+        self._shown = ("node", key)
         self.title.setText(f"{node.op_type} — {key}")
         self.tree.clear()
         self.histogram.clear()
@@ -173,6 +182,7 @@ class PropertiesPanel(QWidget):
             return False
         if name in index.initializers:
             return self.show_initializer(name)
+        self._shown = ("tensor", name)
         info = index.tensor(name)
         role = "Input" if name in index.graph_inputs else "Output" if name in index.graph_outputs else "Tensor"
         self.title.setText(f"{role} — {name}")
@@ -197,6 +207,7 @@ class PropertiesPanel(QWidget):
         if tensor is None:
             self.clear()
             return False
+        self._shown = ("initializer", name)
         self.title.setText(f"Initializer — {name}")
         self.tree.clear()
         general = self._section("Tensor")

@@ -78,7 +78,8 @@ def window(qtbot, settings):
 
 
 def _open(qtbot, win, path) -> None:
-    with qtbot.waitSignal(win.opener.opened, timeout=OPEN_TIMEOUT_MS):
+    """Open `path` and wait for both stages: the model shown, then its figures."""
+    with qtbot.waitSignal(win.opener.analyzed, timeout=OPEN_TIMEOUT_MS):
         win.open_path(path)
 
 
@@ -116,9 +117,13 @@ def test_open_by_dialog_updates_panels_and_recent(qtbot, monkeypatch, window, sa
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(sample_transformer), ""))
     with qtbot.waitSignal(window.opener.opened, timeout=OPEN_TIMEOUT_MS):
         window.open_action.trigger()
-    assert window.busy_bar.isHidden()
+    # Shown as soon as it is loaded; the figures are still being computed in the worker.
     assert window.summary_panel.value("File") == "transformer_small.onnx"
     assert window.summary_panel.value("Nodes") == "74"
+    assert window.busy_bar.isVisible() and window.summary_panel.value("Parameters") == "—"
+    with qtbot.waitSignal(window.opener.analyzed, timeout=OPEN_TIMEOUT_MS):
+        pass
+    assert window.busy_bar.isHidden()
     assert window.summary_panel.value("Parameters") == formatting.count(window.current.analysis["params"])
     assert window.current.analysis["params"] > 0  # figures from the analysis worker
     assert window.settings.recent_files()[0] == str(sample_transformer.resolve())
@@ -126,10 +131,11 @@ def test_open_by_dialog_updates_panels_and_recent(qtbot, monkeypatch, window, sa
 
 
 def test_busy_bar_shows_while_opening(qtbot, window, sample_cnn):
-    window.open_path(sample_cnn)
-    assert window.busy_bar.isVisible()  # shown synchronously, before the load finishes
-    qtbot.waitUntil(lambda: window.current is not None, timeout=OPEN_TIMEOUT_MS)
+    with qtbot.waitSignal(window.opener.analyzed, timeout=OPEN_TIMEOUT_MS):
+        window.open_path(sample_cnn)
+        assert window.busy_bar.isVisible()  # shown synchronously, before the load finishes
     assert window.busy_bar.isHidden()
+    assert window.statusBar().currentMessage() == "Opened resnet_small.onnx"
 
 
 def _drag_and_drop(target, paths: list[Path]) -> tuple[bool, bool]:

@@ -5,6 +5,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from pipelines.analysis import node_keys
 from widgets.model_index import ModelIndex
 from widgets.properties_panel import PropertiesPanel, tensor_statistics
 
@@ -14,7 +15,7 @@ def _model() -> onnx.ModelProto:
     graph = helper.make_graph(
         [
             helper.make_node("Gemm", ["x", "W"], ["y"], name="fc", transB=1, alpha=0.5),
-            helper.make_node("Relu", ["y"], ["z"]),  # unnamed: keyed Relu_1
+            helper.make_node("Relu", ["y"], ["z"]),  # unnamed: keyed by pipelines.analysis.node_keys
         ],
         "g",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 2])],
@@ -28,7 +29,8 @@ def _model() -> onnx.ModelProto:
 def test_node_shows_op_attributes_and_typed_io(qtbot):
     panel = PropertiesPanel()
     qtbot.addWidget(panel)
-    panel.set_model(ModelIndex(_model()), {"layers": [{"name": "fc", "macs": 6, "params": 6}]})
+    model = _model()
+    panel.set_model(ModelIndex(model), {"layers": [{"name": "fc", "macs": 6, "params": 6}]})
     assert panel.show_node("fc")
     assert panel.value("Op type") == "Gemm"
     assert panel.value("Domain") == "ai.onnx"
@@ -39,7 +41,8 @@ def test_node_shows_op_attributes_and_typed_io(qtbot):
     assert panel.value("y") == "float32 [batch, 3]"
     assert panel.value("MACs") == "6"
     assert panel.histogram.isHidden()
-    assert panel.show_node("Relu_1") and panel.value("Name") == "(unnamed)"
+    relu_key = node_keys(model.graph)[1]
+    assert panel.show_node(relu_key) and panel.value("Name") == "(unnamed)"
     assert panel.value("Params") == "0"  # counted from initializers when analysis has no entry
     assert not panel.show_node("missing") and panel.value("Op type") is None
 
@@ -66,3 +69,16 @@ def test_statistics_of_empty_and_integer_tensors():
     assert tensor_statistics(np.array([], dtype=np.float32))["sparsity"] == 0.0
     stats = tensor_statistics(np.array([0, 0, 4], dtype=np.int8))
     assert stats["max"] == 4 and abs(stats["sparsity"] - 2 / 3) < 1e-9
+
+
+def test_figures_arriving_later_refresh_the_shown_node(qtbot):
+    panel = PropertiesPanel()
+    qtbot.addWidget(panel)
+    panel.set_model(ModelIndex(_model()), None)
+    panel.show_node("fc")
+    assert panel.value("MACs") == "—"
+    panel.set_analysis({"layers": [{"name": "fc", "macs": 6, "params": 6}]})
+    assert panel.value("MACs") == "6" and panel.value("Op type") == "Gemm"
+    panel.show_initializer("W")
+    panel.set_analysis({"layers": []})  # an initializer on screen stays on screen
+    assert panel.value("Shape") == "[3, 2]"
