@@ -93,6 +93,7 @@ class WorkerJob:
         self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
         self._finished = False
         self._pending: BaseException | None = None  # an end raised after poll() returned records
+        self._stderr_reader: threading.Thread | None = None
 
     def __enter__(self) -> WorkerJob:
         return self if self._process is not None else self.start()
@@ -118,7 +119,8 @@ class WorkerJob:
             start_new_session=True,
         )
         threading.Thread(target=self._read_stdout, daemon=True).start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
+        self._stderr_reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._stderr_reader.start()
         assert self._process.stdin is not None
         try:
             self._process.stdin.write(json.dumps(protocol.to_plain(self.params)).encode())
@@ -254,11 +256,16 @@ class WorkerJob:
     def _reap(self) -> int | None:
         assert self._process is not None
         try:
-            return self._process.wait(10)
+            status = self._process.wait(10)
         except subprocess.TimeoutExpired:
             # It said its last word but hangs on exit (a stuck native thread): end it.
             self._process.kill()
-            return self._process.wait()
+            status = self._process.wait()
+        # stdout and stderr are read by two threads: let stderr catch up so reports carry
+        # the child's last words.
+        if self._stderr_reader is not None:
+            self._stderr_reader.join(timeout=2.0)
+        return status
 
     def _read_stdout(self) -> None:
         assert self._process is not None and self._process.stdout is not None
