@@ -5,8 +5,9 @@ import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtWidgets import QStyleOptionGraphicsItem
 
 from pipelines.errors import WorkbenchError
 from widgets import node_style as style
@@ -57,8 +58,6 @@ def paint_item(item, scale: float, size: tuple[int, int] = (600, 300)) -> QImage
     painter = QPainter(image)
     painter.scale(scale, scale)
     painter.translate(-item.box.x() + 4, -item.box.y() + 4)
-    from PySide6.QtWidgets import QStyleOptionGraphicsItem
-
     item.paint(painter, QStyleOptionGraphicsItem(), None)
     painter.end()
     return image
