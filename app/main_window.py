@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import onnx
@@ -123,6 +124,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.graph_view, "Graph")
         self.tabs.addTab(self.netron_view, "Netron")
         self.tabs.setTabToolTip(1, "Netron's viewer, served on this machine only (no network requests)")
+        self.tabs.currentChanged.connect(lambda _i: self._set_model_actions_enabled(self.current is not None))
         self.welcome = WelcomePage(self)
         self.welcome.openRequested.connect(self.open_dialog)
         self.welcome.recentActivated.connect(self.open_path)
@@ -161,14 +163,15 @@ class MainWindow(QMainWindow):
         self.search_panel.initializerActivated.connect(self.select_initializer)
 
     def _action(
-        self, text: str, slot, shortcut: QKeySequence | str | list | None = None, icon: QStyle.StandardPixmap | None = None,
+        self,
+        text: str,
+        slot: Callable[[], object] | None,
+        shortcuts: Sequence[QKeySequence | QKeySequence.StandardKey | str] = (),
+        icon: QStyle.StandardPixmap | None = None,
         tip: str | None = None,
     ) -> QAction:
         action = QAction(text, self)
-        if isinstance(shortcut, list):
-            action.setShortcuts(shortcut)
-        elif shortcut is not None:
-            action.setShortcut(shortcut)
+        action.setShortcuts([QKeySequence(k) for k in shortcuts])
         if icon is not None:
             action.setIcon(self.style().standardIcon(icon))
         if tip:
@@ -181,27 +184,34 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         sp = QStyle.StandardPixmap
-        self.open_action = self._action("&Open…", self.open_dialog, QKeySequence.StandardKey.Open, sp.SP_DialogOpenButton, "Open an ONNX model (Ctrl+O)")
-        self.close_action = self._action("&Close", self.close_model, QKeySequence.StandardKey.Close, sp.SP_DialogCloseButton, "Close the model")
-        self.quit_action = self._action("&Quit", self.close, QKeySequence("Ctrl+Q"))
+        keys = QKeySequence.StandardKey
+        self.open_action = self._action(
+            "&Open…", self.open_dialog, [keys.Open], sp.SP_DialogOpenButton, "Open an ONNX model (Ctrl+O)"
+        )
+        self.close_action = self._action(
+            "&Close", self.close_model, [keys.Close], sp.SP_DialogCloseButton, "Close the model"
+        )
+        self.quit_action = self._action("&Quit", self.close, ["Ctrl+Q"])
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        self.undo_action = self._action("&Undo", None, QKeySequence("Ctrl+Z"), sp.SP_ArrowBack, UNDO_PENDING_TIP)
-        self.redo_action = self._action("&Redo", None, QKeySequence("Ctrl+Shift+Z"), sp.SP_ArrowForward, UNDO_PENDING_TIP)
+        self.undo_action = self._action("&Undo", None, ["Ctrl+Z"], sp.SP_ArrowBack, UNDO_PENDING_TIP)
+        self.redo_action = self._action("&Redo", None, ["Ctrl+Shift+Z"], sp.SP_ArrowForward, UNDO_PENDING_TIP)
         for action in (self.undo_action, self.redo_action):
             action.setEnabled(False)  # wired to the version history by a later issue
-        self.find_action = self._action("&Find…", self.focus_search, QKeySequence("Ctrl+F"), sp.SP_FileDialogContentsView, "Find nodes and tensors (Ctrl+F)")
+        self.find_action = self._action(
+            "&Find…", self.focus_search, ["Ctrl+F"], sp.SP_FileDialogContentsView, "Find nodes and tensors (Ctrl+F)"
+        )
         # "=" is the unshifted "+" on most keyboards, so both zoom in.
-        self.zoom_in_action = self._action("Zoom &In", self.graph_view.zoom_in, [QKeySequence("+"), QKeySequence("="), QKeySequence("Ctrl++")], None, "Zoom in (+)")
-        self.zoom_out_action = self._action("Zoom &Out", self.graph_view.zoom_out, [QKeySequence("-"), QKeySequence("Ctrl+-")], None, "Zoom out (-)")
-        self.fit_action = self._action("&Fit to Window", self.graph_view.fit, QKeySequence("0"), None, "Fit the graph in the window (0)")
+        self.zoom_in_action = self._action("Zoom &In", self.graph_view.zoom_in, ["+", "=", "Ctrl++"], tip="Zoom in (+)")
+        self.zoom_out_action = self._action("Zoom &Out", self.graph_view.zoom_out, ["-", "Ctrl+-"], tip="Zoom out (-)")
+        self.fit_action = self._action("&Fit to Window", self.graph_view.fit, ["0"], tip="Fit the graph in the window (0)")
+        self.profile_action = self._action("&Profile", None, ["F5"], sp.SP_MediaPlay, PROFILE_PENDING_TIP)
+        self.profile_action.setEnabled(False)
+        self.about_action = self._action("&About ONNX Workbench", self.show_about)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         ink = self.palette().color(QPalette.ColorRole.WindowText)
         self.zoom_in_action.setIcon(_drawn_icon("zoom-in", ink))
         self.zoom_out_action.setIcon(_drawn_icon("zoom-out", ink))
         self.fit_action.setIcon(_drawn_icon("fit", ink))
-        self.profile_action = self._action("&Profile", None, QKeySequence("F5"), sp.SP_MediaPlay, PROFILE_PENDING_TIP)
-        self.profile_action.setEnabled(False)
-        self.about_action = self._action("&About ONNX Workbench", self.show_about)
-        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -445,8 +455,12 @@ class MainWindow(QMainWindow):
             self.statusBar().clearMessage()
 
     def _set_model_actions_enabled(self, enabled: bool) -> None:
-        for action in (self.close_action, self.zoom_in_action, self.zoom_out_action, self.fit_action):
-            action.setEnabled(enabled)
+        self.close_action.setEnabled(enabled)
+        # Zoom keys belong to the graph view; on the Netron tab the page has its own zoom and
+        # must receive "+", "-" and "0" (e.g. typed into Netron's search box).
+        on_graph = self.central.currentWidget() is self.tabs and self.tabs.currentWidget() is self.graph_view
+        for action in (self.zoom_in_action, self.zoom_out_action, self.fit_action):
+            action.setEnabled(enabled and on_graph)
 
     def _update_status_labels(self) -> None:
         if self.current is None:

@@ -289,3 +289,17 @@ def test_layout_is_saved_and_restored(qtbot, settings):
         assert second.search_dock.isHidden()
     finally:
         _dispose(second)
+
+
+def test_zoom_keys_drive_the_graph_and_step_aside_on_the_netron_tab(qtbot, window, sample_cnn):
+    _open(qtbot, window, sample_cnn)
+    window.graph_view.setFocus()
+    before = window.graph_view.zoom()
+    qtbot.keyClick(window.graph_view, Qt.Key.Key_Plus)
+    assert window.graph_view.zoom() > before
+    qtbot.keyClick(window.graph_view, Qt.Key.Key_Minus)
+    assert abs(window.graph_view.zoom() - before) < 1e-6 * max(1.0, before)
+    window.tabs.setCurrentWidget(window.netron_view)
+    assert not window.zoom_in_action.isEnabled() and not window.fit_action.isEnabled()
+    window.tabs.setCurrentWidget(window.graph_view)
+    assert window.zoom_in_action.isEnabled()
