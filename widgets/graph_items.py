@@ -31,9 +31,8 @@ class NodeItem(QGraphicsRectItem):
     # Distinguishes node boxes from edges in itemAt() without isinstance on PySide wrappers.
     Type = QGraphicsItem.UserType + 1
 
-    def __init__(self, index: int, info: GraphInfo, box: QRectF, fill: tuple[int, int, int],
-                 parent: QGraphicsItem | None = None) -> None:
-        super().__init__(box.adjusted(-RING, -RING, RING, RING), parent)
+    def __init__(self, index: int, info: GraphInfo, box: QRectF, fill: tuple[int, int, int]) -> None:
+        super().__init__(box.adjusted(-RING, -RING, RING, RING))
         # Few attributes on purpose: each costs about a microsecond on a wrapped Qt object, and
         # there are 50,000 of these. Text is read from the shared GraphInfo when painting.
         self.index = index
@@ -156,14 +155,6 @@ class EdgeBatchItem(QGraphicsPathItem):
         painter.setPen(style.pen((90, 90, 90)))
         for i in np.flatnonzero(inside).tolist():
             painter.drawText(QPointF(xy[i, 0] + 4, xy[i, 1] + 11), self.labels[i])
-
-
-class NodeLayer(QGraphicsRectItem):
-    """Invisible parent of all node items: hiding it hides 50,000 nodes in one C++ call."""
-
-    def __init__(self, rect: QRectF) -> None:
-        super().__init__(rect)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)
 
 
 class OverviewItem(QGraphicsRectItem):

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from pipelines.errors import WorkbenchError
 from pipelines.graph_layout import LayoutResult, layout_graph, subgraph_of
 from widgets import node_style as style
-from widgets.graph_items import OVERVIEW_LOD, EdgeBatchItem, NodeItem, NodeLayer, OverviewItem, edges_path
+from widgets.graph_items import OVERVIEW_LOD, EdgeBatchItem, NodeItem, OverviewItem, edges_path
 from widgets.graph_legend import LEGEND_H, LEGEND_W, Legend, paint_legend
 from widgets.minimap import Minimap
 
@@ -85,7 +85,6 @@ class GraphView(QGraphicsView):
         self._highlight_visible = True
         self._focus_edges: EdgeBatchItem | None = None
         self._content = QRectF()
-        self._node_layer = NodeLayer(QRectF())
         self._overview = OverviewItem(QRectF())
         self._overview_mode = False
         self._overview_dirty = True
@@ -157,21 +156,19 @@ class GraphView(QGraphicsView):
         x, y, w, h = layout.x.tolist(), layout.y.tolist(), layout.w.tolist(), layout.h.tolist()
         base = [tuple(rgb) for rgb in self._base_rgb.tolist()]
         x0, y0, x1, y1 = layout.bounds
-        self._node_layer = NodeLayer(QRectF(x0, y0, x1 - x0, y1 - y0))
         self._overview = OverviewItem(QRectF(x0, y0, x1 - x0, y1 - y0))
         self._overview.setVisible(False)
         self._overview_mode = False
         self._overview_dirty = True
         self._kept_selection = None
-        scene.addItem(self._node_layer)
         scene.addItem(self._overview)
-        layer = self._node_layer
         self._items = []
+        add = scene.addItem
         for i in range(len(info)):
-            # Created as children of the layer, which puts them in the scene too.
-            item = NodeItem(i, info, QRectF(x[i], y[i], w[i], h[i]), base[i], layer)
+            item = NodeItem(i, info, QRectF(x[i], y[i], w[i], h[i]), base[i])
             if info.subgraphs[i]:
                 item.setToolTip(f"{info.names[i]}: double-click to open {', '.join(info.subgraphs[i])}")
+            add(item)
             self._items.append(item)
         for batch in self._edge_batches(layout):
             scene.addItem(batch)
@@ -450,11 +447,16 @@ class GraphView(QGraphicsView):
         scene = self.scene()
         blocked = scene.blockSignals(True)
         try:
+            # One call per item: a common parent item would be cheaper to hide, but
+            # QGraphicsScene.render() does not cull the children of a parent, so exports of
+            # big graphs would paint every node once per column.
             if overview:
                 self._kept_selection = self.selected_node()
-                self._node_layer.setVisible(False)
+                for item in self._items:
+                    item.setVisible(False)
             else:
-                self._node_layer.setVisible(True)
+                for item in self._items:
+                    item.setVisible(True)
                 if self._kept_selection in self._by_name:
                     self._items[self._by_name[self._kept_selection]].setSelected(True)
                 self._kept_selection = None

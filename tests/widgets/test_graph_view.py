@@ -301,7 +301,7 @@ def test_overview_mode_far_out_keeps_selection_and_highlights(view, qtbot) -> No
     view.selectionCleared.connect(lambda: cleared.append(True))
     view.fit()  # a 3,000-node chain fits only far below the overview threshold
     assert view.zoom() < OVERVIEW_LOD
-    assert view._node_layer.isVisible() is False and view._overview.isVisible()
+    assert not view.node_item("block10.relu").isVisible() and view._overview.isVisible()
     assert view.selected_node() == "block10.relu" and not cleared
     colours = {colour for colour, _, _ in view._overview.groups}
     assert style.HIGHLIGHT_RGB["changed"] in colours and style.SELECTED_RGB in colours
@@ -309,4 +309,4 @@ def test_overview_mode_far_out_keeps_selection_and_highlights(view, qtbot) -> No
     found = {image.pixelColor(x, y).rgb() for x in range(0, image.width(), 2) for y in range(image.height())}
     assert QColor(*style.HIGHLIGHT_RGB["changed"]).rgb() in found
     view.select_node("block30.tanh")  # zooms in, leaves the overview, selects
-    assert view._node_layer.isVisible() and view.selected_node() == "block30.tanh"
+    assert view.node_item("block10.relu").isVisible() and view.selected_node() == "block30.tanh"
