@@ -112,7 +112,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self._build_status_bar()
-        self._restore_layout()
+        self.restore_layout()
         self._set_model_actions_enabled(False)
 
     # Construction ---------------------------------------------------------------------------
@@ -138,7 +138,15 @@ class MainWindow(QMainWindow):
         self.graph_view.viewport().installEventFilter(self)
         self.graph_view.selectionCleared.connect(self._on_selection_cleared)
 
-    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+    def add_panel(
+        self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea
+    ) -> QDockWidget:
+        """Dock `widget` as a movable panel listed under View ▸ Panels; `name` keys its saved layout.
+
+        Later panels (Optimize, Versions, Profile) come in through here; add them before the
+        saved layout is restored, i.e. from MainWindow subclasses or right after construction
+        followed by restore_layout().
+        """
         dock = QDockWidget(title, self)
         dock.setObjectName(name)  # saveState() identifies docks by object name
         dock.setWidget(widget)
@@ -148,6 +156,8 @@ class MainWindow(QMainWindow):
             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
         )
         self.addDockWidget(area, dock)
+        if hasattr(self, "panels_menu"):
+            self.panels_menu.insertAction(self._panels_separator, dock.toggleViewAction())
         return dock
 
     def _build_docks(self) -> None:
@@ -155,9 +165,9 @@ class MainWindow(QMainWindow):
         self.properties_panel = PropertiesPanel(self)
         self.search_panel = SearchPanel(self)
         right = Qt.DockWidgetArea.RightDockWidgetArea
-        self.summary_dock = self._dock("Summary", "dock-summary", self.summary_panel, right)
-        self.properties_dock = self._dock("Properties", "dock-properties", self.properties_panel, right)
-        self.search_dock = self._dock("Search", "dock-search", self.search_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.summary_dock = self.add_panel("Summary", "dock-summary", self.summary_panel, right)
+        self.properties_dock = self.add_panel("Properties", "dock-properties", self.properties_panel, right)
+        self.search_dock = self.add_panel("Search", "dock-search", self.search_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.splitDockWidget(self.summary_dock, self.properties_dock, Qt.Orientation.Vertical)
         self.search_panel.nodeActivated.connect(self.select_node)
         self.search_panel.initializerActivated.connect(self.select_initializer)
@@ -261,6 +271,7 @@ class MainWindow(QMainWindow):
                 toolbar.addAction(action)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
         self.toolbar = toolbar
+        self._panels_separator = self.panels_menu.addSeparator()
         self.panels_menu.addAction(toolbar.toggleViewAction())
 
     def _build_status_bar(self) -> None:
@@ -280,7 +291,8 @@ class MainWindow(QMainWindow):
             status.addPermanentWidget(label)
         self._update_status_labels()
 
-    def _restore_layout(self) -> None:
+    def restore_layout(self) -> None:
+        """Apply the saved geometry and dock layout (defaults when none was saved)."""
         geometry = self.settings.geometry()
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1280, 800)

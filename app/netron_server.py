@@ -22,6 +22,7 @@ import http.server
 import os
 import re
 import secrets
+import shutil
 import threading
 import urllib.parse
 from pathlib import Path
@@ -29,6 +30,7 @@ from pathlib import Path
 import netron
 
 NETRON_DIR = Path(netron.__file__).resolve().parent
+CHUNK_BYTES = 1 << 20
 MIME_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -133,8 +135,11 @@ class NetronServer:
         self._thread = None
 
     # Content -------------------------------------------------------------------------------
-    def resource(self, relative: str) -> tuple[bytes, str] | None:
-        """(body, content type) for a path below the token, or None for 404."""
+    def resource(self, relative: str) -> tuple[bytes | Path, str] | None:
+        """(body, content type) for a path below the token, or None for 404.
+
+        Model files come back as a Path so the handler streams them: a model may be gigabytes.
+        """
         if relative in ("", "index.html"):
             return self._index_html(), MIME_TYPES[".html"]
         if relative == "workbench.js":
@@ -152,17 +157,17 @@ class NetronServer:
             return None
         return target.read_bytes(), MIME_TYPES[ext]
 
-    def _model_file(self, relative: str) -> bytes | None:
+    def _model_file(self, relative: str) -> Path | None:
         model = self.model
         if model is None:
             return None
         if relative == model.name:
-            return model.read_bytes() if model.is_file() else None
+            return model if model.is_file() else None
         # Netron asks for external-data files next to the model; nothing outside its folder.
         folder = model.parent
         target = (folder / relative).resolve()
         if target.is_relative_to(folder) and target.is_file():
-            return target.read_bytes()
+            return target
         return None
 
     def _index_html(self) -> bytes:
@@ -209,14 +214,20 @@ def _make_handler(server: NetronServer) -> type[http.server.BaseHTTPRequestHandl
                 return self._reply(404, b"", "text/plain", send_body)
             self._reply(200, found[0], found[1], send_body)
 
-        def _reply(self, status: int, body: bytes, content_type: str, send_body: bool) -> None:
+        def _reply(self, status: int, body: bytes | Path, content_type: str, send_body: bool) -> None:
+            length = body.stat().st_size if isinstance(body, Path) else len(body)
             self.send_response(status)
             self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(length))
             self.send_header("Cache-Control", "no-store")
             self.send_header("Referrer-Policy", "no-referrer")
             self.end_headers()
-            if send_body:
+            if not send_body:
+                return
+            if isinstance(body, Path):
+                with body.open("rb") as file:
+                    shutil.copyfileobj(file, self.wfile, CHUNK_BYTES)
+            else:
                 self.wfile.write(body)
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002

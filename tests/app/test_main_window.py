@@ -303,3 +303,22 @@ def test_zoom_keys_drive_the_graph_and_step_aside_on_the_netron_tab(qtbot, windo
     assert not window.zoom_in_action.isEnabled() and not window.fit_action.isEnabled()
     window.tabs.setCurrentWidget(window.graph_view)
     assert window.zoom_in_action.isEnabled()
+
+
+def test_later_panels_join_the_view_menu_and_the_saved_layout(qtbot, settings):
+    from PySide6.QtWidgets import QLabel
+
+    first = mw.MainWindow(settings)
+    first.show()
+    dock = first.add_panel("Versions", "dock-versions", QLabel("versions"))
+    assert dock.toggleViewAction() in first.panels_menu.actions()
+    dock.hide()
+    _dispose(first)
+    second = mw.MainWindow(settings)
+    again = second.add_panel("Versions", "dock-versions", QLabel("versions"))
+    second.restore_layout()
+    second.show()
+    try:
+        assert again.isHidden()
+    finally:
+        _dispose(second)

@@ -126,6 +126,23 @@ def test_server_requires_token_and_own_host(server, sample_cnn):
     assert status == 200 and body == sample_cnn.read_bytes()
 
 
+def test_server_serves_models_with_awkward_names(tmp_path, sample_cnn):
+    odd = tmp_path / 'my model #1 "x".onnx'
+    odd.write_bytes(sample_cnn.read_bytes())
+    s = NetronServer()
+    s.start()
+    try:
+        s.set_model(odd)
+        html = s.resource("index.html")[0].decode()
+        meta = html[html.index('<meta name="file"'):].split(">", 1)[0]
+        location = meta.split('content="', 1)[1].rsplit('"', 1)[0]
+        assert '"' not in location and " " not in location and "#" not in location
+        status, body = _get(s.base_url + location)
+        assert status == 200 and body == odd.read_bytes()
+    finally:
+        s.stop()
+
+
 def test_server_refuses_paths_outside_its_folders(server):
     assert _get(server.base_url + "../server.py")[0] == 404
     assert _get(server.base_url + "%2e%2e/%2e%2e/etc/passwd")[0] == 404
