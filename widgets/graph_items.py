@@ -19,8 +19,8 @@ from widgets import node_style as style
 # Zoom thresholds (scene → device scale) for each level of detail.
 OVERVIEW_LOD = 0.06  # below: node items are hidden and one OverviewItem draws all boxes
 FAR_LOD = 0.22  # below: a flat coloured rectangle
-TITLE_LOD = 0.55  # from here: op type
-DETAIL_LOD = 0.85  # from here: name, attributes, initializer lines
+TITLE_LOD = 0.5  # from here: op type
+DETAIL_LOD = 0.7  # from here: name, attributes, initializer lines
 LABEL_LOD = 0.7  # edge shape labels
 RING = 3.0  # room around a box for the selection/highlight ring
 
@@ -81,18 +81,23 @@ class NodeItem(QGraphicsRectItem):
         if not is_op:
             # Inputs/outputs: tensor name and shape on two centred lines.
             painter.setFont(style.font(11, True))
+            if lod < DETAIL_LOD or not (details and details[0]):
+                painter.drawText(inner, Qt.AlignmentFlag.AlignCenter, title)
+                return
             painter.drawText(QRectF(inner.x(), box.y() + 2, inner.width(), 16),
                              Qt.AlignmentFlag.AlignCenter, title)
-            if lod >= DETAIL_LOD and details and details[0]:
+            if details and details[0]:
                 painter.setFont(style.font(10))
                 painter.drawText(QRectF(inner.x(), box.y() + 17, inner.width(), 14),
                                  Qt.AlignmentFlag.AlignCenter, details[0])
             return
         painter.setFont(style.font(12, True))
+        if lod < DETAIL_LOD:
+            # Only the op type fits this zoom: centre it so the box does not look empty.
+            painter.drawText(inner, Qt.AlignmentFlag.AlignCenter, title)
+            return
         painter.drawText(QRectF(inner.x(), box.y() + 2, inner.width(), 18),
                          Qt.AlignmentFlag.AlignCenter, title)
-        if lod < DETAIL_LOD:
-            return
         painter.setFont(style.font(10))
         y = box.y() + 21
         for line in details:

@@ -17,7 +17,16 @@ from pathlib import Path
 import numpy as np
 import onnx
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QResizeEvent, QWheelEvent
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QResizeEvent,
+    QShowEvent,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import (
     QGraphicsScene,
     QGraphicsView,
@@ -38,7 +47,7 @@ from widgets.minimap import Minimap
 EDGES_PER_BATCH = 256
 ZOOM_STEP = 1.25
 MAX_SCALE = 4.0
-READABLE_SCALE = 0.8  # a graph too big to fit readably opens at this zoom, at its top
+READABLE_SCALE = 1.0  # a graph too big to fit readably opens at this zoom, at its top
 LABEL_ROOM = 70.0
 SCROLL_PAD = 600.0
 EXPORT_MAX_SIDE = 4096
@@ -89,6 +98,7 @@ class GraphView(QGraphicsView):
         self._overview_mode = False
         self._overview_dirty = True
         self._kept_selection: str | None = None
+        self._open_pending = False
         self.minimap = Minimap(self, self.centerOn)
         self.legend = Legend(self)
         self.legend.hide()
@@ -208,6 +218,8 @@ class GraphView(QGraphicsView):
         """Fit small graphs; show the top of big ones at a readable zoom (the minimap has the rest)."""
         self.minimap.set_picture(self._layout.boxes, self._fill_rgb, self._layout.bounds)
         self._place_overlays()
+        # Before the first show the viewport has no real size yet; showEvent comes back here.
+        self._open_pending = not self.isVisible()
         if self._fit_scale() >= READABLE_SCALE * 0.6:
             self.fit()
             return
@@ -283,6 +295,12 @@ class GraphView(QGraphicsView):
             self.close_subgraph()
         else:
             super().keyPressEvent(event)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        """Place a graph set before the view was shown, now that the viewport has its size."""
+        super().showEvent(event)
+        if self._open_pending and self._layout is not None:
+            self._open_view()
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
         """Keep the minimap and legend in their corners."""
