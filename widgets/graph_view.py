@@ -78,7 +78,8 @@ class GraphView(QGraphicsView):
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
-        # Items restore what they change; skipping Qt's save/restore per item is measurable.
+        # Boxes keep a margin inside their bounding rect for the ring, so Qt need not grow
+        # every exposed area for antialiasing.
         self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing)
         self.setBackgroundBrush(style.brush(style.BACKGROUND_RGB))
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -133,7 +134,7 @@ class GraphView(QGraphicsView):
         return [title for title, _ in self._stack]
 
     def node_names(self) -> list[str]:
-        """Names of all nodes shown (operators, then inputs/outputs as 'input:x'/'output:y')."""
+        """Names of all nodes shown: operators by key, graph inputs/outputs as 'input:x'/'output:y'."""
         return list(self._layout.graph.names) if self._layout is not None else []
 
     def layout_result(self) -> LayoutResult | None:
