@@ -218,6 +218,10 @@ class MainWindow(QMainWindow):
         self.profile_action.setEnabled(False)
         self.about_action = self._action("&About ONNX Workbench", self.show_about)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self._paint_icons()
+
+    def _paint_icons(self) -> None:
+        """(Re)draw the line icons in the palette's text colour (again when the theme flips)."""
         ink = self.palette().color(QPalette.ColorRole.WindowText)
         self.zoom_in_action.setIcon(_drawn_icon("zoom-in", ink))
         self.zoom_out_action.setIcon(_drawn_icon("zoom-out", ink))
@@ -513,6 +517,12 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
         self.open_path(paths[0])
 
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+        """Follow light/dark switches in the drawn icons."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "fit_action"):
+            self._paint_icons()
+
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
         """Apply default dock sizes the first time, when nothing was saved."""
         super().showEvent(event)
@@ -532,7 +542,9 @@ class MainWindow(QMainWindow):
 
 def launch(model_path: str | None) -> int:
     """Create the application and main window, optionally opening `model_path`; returns exit code."""
+    from app.icons import app_icon
     from app.settings import APPLICATION, ORGANIZATION
+    from app.smoke import install_smoke_exit, smoke_exit_ms
     from app.theme import follow_system
 
     ensure_webengine_environment()  # before QApplication: Chromium reads it at start-up
@@ -540,10 +552,13 @@ def launch(model_path: str | None) -> int:
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName(APP_NAME)
-    app.setWindowIcon(QIcon.fromTheme("applications-science"))
+    app.setWindowIcon(app_icon())
     follow_system(app)
     window = MainWindow()
     window.show()
+    smoke_ms = smoke_exit_ms()  # installer/smoke.py: report the open model, then quit
+    if smoke_ms is not None:
+        install_smoke_exit(app, window, model_path, smoke_ms)
     if model_path:
         window.open_path(model_path)
     code = app.exec()
