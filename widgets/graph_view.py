@@ -7,6 +7,7 @@ export to PNG or SVG.
 """
 from __future__ import annotations
 
+import html
 import math
 import os
 from collections.abc import Iterator
@@ -178,7 +179,9 @@ class GraphView(QGraphicsView):
         for i in range(len(info)):
             item = NodeItem(i, info, QRectF(x[i], y[i], w[i], h[i]), base[i])
             if info.subgraphs[i]:
-                item.setToolTip(f"{info.names[i]}: double-click to open {', '.join(info.subgraphs[i])}")
+                # Model strings are untrusted and tooltips render rich text: escape them.
+                item.setToolTip(html.escape(
+                    f"{info.names[i]}: double-click to open {', '.join(info.subgraphs[i])}"))
             add(item)
             self._items.append(item)
         for batch in self._edge_batches(layout):
@@ -382,7 +385,8 @@ class GraphView(QGraphicsView):
         elif subs:
             menu = QMenu(self)
             for attr in subs:
-                menu.addAction(attr, lambda a=attr, n=item.name: self.open_subgraph(n, a))
+                # '&' would be taken as a mnemonic marker in a menu entry.
+                menu.addAction(attr.replace("&", "&&"), lambda a=attr, n=item.name: self.open_subgraph(n, a))
             menu.exec(event.globalPosition().toPoint())
 
     # -------------------------------------------------------------- overlays and highlights
@@ -650,6 +654,7 @@ class _Breadcrumb(QWidget):
         back.setToolTip("Back to the enclosing graph (Backspace)")
         back.clicked.connect(on_back)
         self._label = QLabel(self)
+        self._label.setTextFormat(Qt.TextFormat.PlainText)  # graph names come from the model
         row.addWidget(back)
         row.addWidget(self._label)
 

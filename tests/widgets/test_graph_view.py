@@ -310,3 +310,14 @@ def test_overview_mode_far_out_keeps_selection_and_highlights(view, qtbot) -> No
     assert QColor(*style.HIGHLIGHT_RGB["changed"]).rgb() in found
     view.select_node("block30.tanh")  # zooms in, leaves the overview, selects
     assert view.node_item("block10.relu").isVisible() and view.selected_node() == "block30.tanh"
+
+
+def test_model_strings_are_not_rendered_as_rich_text(view) -> None:
+    model = loop_model()
+    model.graph.node[0].name = "<b>bold</b><img src='x'>"
+    view.set_model(model)
+    item = view.node_item("<b>bold</b><img src='x'>")
+    assert "&lt;b&gt;" in item.toolTip() and "<b>" not in item.toolTip()
+    view.open_subgraph("<b>bold</b><img src='x'>", "body")
+    assert view._crumb._label.textFormat() == Qt.TextFormat.PlainText
+    assert "<b>bold</b>" in view._crumb._label.text()
