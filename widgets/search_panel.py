@@ -1,7 +1,7 @@
 """Find nodes by name or op type and tensors by name; activate a result to jump to its node."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from widgets.model_index import ModelIndex
@@ -39,6 +39,7 @@ class SearchPanel(QWidget):
         self.query.returnPressed.connect(self._activate_first)
         self.results.itemActivated.connect(self._activate)
         self.results.itemClicked.connect(self._activate)
+        self.query.installEventFilter(self)  # Down arrow moves from the query into the results
         self.set_model(None)
 
     def set_model(self, index: ModelIndex | None) -> None:
@@ -85,6 +86,19 @@ class SearchPanel(QWidget):
         else:
             self.status.setText(f"{len(found)} result{'s' if len(found) != 1 else ''}")
         return [(k, t) for k, t, _ in found[:MAX_RESULTS]]
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        """Down in the query box walks into the result list."""
+        if (
+            watched is self.query
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() == Qt.Key.Key_Down
+            and self.results.count()
+        ):
+            self.results.setFocus(Qt.FocusReason.OtherFocusReason)
+            self.results.setCurrentRow(0)
+            return True
+        return super().eventFilter(watched, event)
 
     def _activate_first(self) -> None:
         if self.results.count():

@@ -45,3 +45,18 @@ def test_disabled_without_model(qtbot):
     qtbot.addWidget(panel)
     assert not panel.query.isEnabled()
     assert panel.search("anything") == []
+
+
+def test_down_arrow_walks_into_results(qtbot, sample_cnn):
+    panel = SearchPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.set_model(ModelIndex(onnx.load(str(sample_cnn))))
+    panel.focus_query()
+    qtbot.keyClicks(panel.query, "relu")
+    qtbot.keyClick(panel.query, Qt.Key.Key_Down)
+    assert panel.results.currentRow() == 0
+    with qtbot.waitSignal(panel.nodeActivated) as blocker:
+        qtbot.keyClick(panel.results, Qt.Key.Key_Down)
+        qtbot.keyClick(panel.results, Qt.Key.Key_Return)
+    assert blocker.args == [panel.results.item(1).data(Qt.ItemDataRole.UserRole + 1)]
