@@ -44,7 +44,7 @@ from app.tasks import ModelOpener, OpenedModel
 from pipelines.errors import WorkbenchError
 from widgets import formatting
 from widgets.graph_view import GraphView
-from widgets.model_index import ModelIndex
+from widgets.model_index import ModelIndex, subgraph_at
 from widgets.netron_view import NetronView, ensure_webengine_environment
 from widgets.properties_panel import PropertiesPanel
 from widgets.search_panel import SearchPanel
@@ -137,6 +137,7 @@ class MainWindow(QMainWindow):
         # model files; the window filters them out so a drop anywhere opens the model.
         self.graph_view.viewport().installEventFilter(self)
         self.graph_view.selectionCleared.connect(self._on_selection_cleared)
+        self.graph_view.graphChanged.connect(self._on_graph_changed)
 
     def add_panel(
         self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea
@@ -414,6 +415,22 @@ class MainWindow(QMainWindow):
             self.properties_panel.show_tensor(tensor)
         else:
             self.properties_panel.show_node(key)
+
+    def _on_graph_changed(self, _breadcrumb: str) -> None:
+        """The view entered or left a subgraph: Properties and Search follow the graph shown."""
+        if self.current is None:
+            return
+        model = self.current.loaded.proto
+        try:
+            graph = subgraph_at(model, self.graph_view.breadcrumb()[1:])
+        except (KeyError, StopIteration):
+            graph = model.graph  # a view state we cannot follow: fall back to the main graph
+        if self.index is not None and self.index.graph is graph:
+            return
+        self.index = ModelIndex(model, graph)
+        # Per-layer figures are keyed on the main graph only.
+        self.properties_panel.set_model(self.index, self.current.analysis if graph is model.graph else None)
+        self.search_panel.set_model(self.index)
 
     def _on_selection_cleared(self) -> None:
         self.properties_panel.clear()

@@ -47,20 +47,41 @@ def _value_info(vi: onnx.ValueInfoProto) -> TensorInfo:
     return TensorInfo(vi.name, _dtype_name(tensor_type.elem_type), shape)
 
 
-class ModelIndex:
-    """Lookups over the main graph of one model."""
+def subgraph_at(model: onnx.ModelProto, crumbs: list[str]) -> onnx.GraphProto:
+    """The graph reached from the main graph through `crumbs` ("node_key/attribute" each).
 
-    def __init__(self, model: onnx.ModelProto) -> None:
-        graph = model.graph
+    The crumbs are the graph view's breadcrumb after its first entry. Node keys may contain
+    "/" (exported names often do) but attribute names never do, hence the split from the right.
+    Raises KeyError when a step does not exist.
+    """
+    graph = model.graph
+    for crumb in crumbs:
+        key, _, attr = crumb.rpartition("/")
+        node = dict(zip(node_keys(graph), graph.node))[key]
+        graph = next(a.g for a in node.attribute if a.name == attr and a.type == onnx.AttributeProto.GRAPH)
+    return graph
+
+
+class ModelIndex:
+    """Lookups over one graph of a model: the main graph, or a subgraph shown in the view."""
+
+    def __init__(self, model: onnx.ModelProto, graph: onnx.GraphProto | None = None) -> None:
+        graph = model.graph if graph is None else graph
         self.model = model
+        self.graph = graph
         self.nodes: dict[str, onnx.NodeProto] = {}
         for key, node in zip(node_keys(graph), graph.node):
             self.nodes[key] = node
         self.initializers: dict[str, onnx.TensorProto] = {t.name: t for t in graph.initializer}
+        if graph is not model.graph:
+            # A subgraph reads outer-scope weights by name; inner ones shadow them.
+            self.initializers = {**{t.name: t for t in model.graph.initializer}, **self.initializers}
         self.tensors: dict[str, TensorInfo] = {}
-        for vi in list(graph.input) + list(graph.value_info) + list(graph.output):
-            self.tensors[vi.name] = _value_info(vi)
-        for t in graph.initializer:
+        # Outer-scope values first, so a subgraph's own declarations win.
+        for g in (model.graph, graph) if graph is not model.graph else (graph,):
+            for vi in list(g.input) + list(g.value_info) + list(g.output):
+                self.tensors[vi.name] = _value_info(vi)
+        for t in self.initializers.values():
             self.tensors[t.name] = TensorInfo(t.name, _dtype_name(t.data_type), tuple(t.dims))
         self.producer: dict[str, str] = {}
         self.consumers: dict[str, list[str]] = {}

@@ -6,6 +6,7 @@ import sys
 import types
 from pathlib import Path
 
+import onnx
 import pytest
 import shiboken6
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
@@ -322,3 +323,34 @@ def test_later_panels_join_the_view_menu_and_the_saved_layout(qtbot, settings):
         assert again.isHidden()
     finally:
         _dispose(second)
+
+
+def _model_with_if(path: Path) -> Path:
+    from onnx import TensorProto, helper
+
+    def branch(name: str, op: str) -> onnx.GraphProto:
+        return helper.make_graph(
+            [helper.make_node(op, ["x"], [f"{name}_out"], name=f"{name}/{op.lower()}")],
+            name, [], [helper.make_tensor_value_info(f"{name}_out", TensorProto.FLOAT, [2])],
+        )
+
+    graph = helper.make_graph(
+        [helper.make_node("If", ["cond"], ["y"], name="choose", then_branch=branch("then", "Relu"), else_branch=branch("else", "Neg"))],
+        "main",
+        [helper.make_tensor_value_info("cond", TensorProto.BOOL, []), helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    return path
+
+
+def test_properties_and_search_follow_the_subgraph_shown(qtbot, window, tmp_path):
+    _open(qtbot, window, _model_with_if(tmp_path / "branchy.onnx"))
+    assert window.search_panel.search("relu") == []  # the main graph holds only the If
+    window.graph_view.open_subgraph("choose", "then_branch")
+    assert window.search_panel.search("relu") == [("node", "then/relu")]
+    window.select_node("then/relu")
+    assert window.properties_panel.value("Op type") == "Relu"
+    assert window.properties_panel.value("x") == "float32 [2]"  # an outer-scope input, typed
+    window.graph_view.close_subgraph()
+    assert window.search_panel.search("choose") == [("node", "choose")]
