@@ -131,3 +131,59 @@ def comparison_entry(result: dict[str, Any]) -> dict[str, Any]:
         "latency_p50_ms": [result["a"]["latency_ms"]["p50"], result["b"]["latency_ms"]["p50"]],
         "runs_ms": [result["a"]["latencies_ms"], result["b"]["latencies_ms"]],
     }
+
+
+def build_workspace_report(
+    workspace: Any,
+    version_id: str,
+    *,
+    profiles: dict[str, dict[str, Any]] | None = None,
+    comparison: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Report on a session version (pipelines.versions.Workspace): original vs `version_id`.
+
+    Nothing is re-run: steps, fidelity and profiles come from what the session measured;
+    `profiles` holds full profile results by version id (else the figures stored on the version).
+    """
+    profiles = profiles or {}
+    chain = workspace.path_to(version_id)
+    shown = [chain[0]] if len(chain) == 1 else [chain[0], chain[-1]]
+    dims = workspace.settings.get("dims") or None
+    versions = []
+    for version in shown:
+        entry = summarize(workspace.path_of(version.id), version.label or f"v{version.number}", dims)
+        entry["fidelity"] = version.metrics.get("fidelity") or None
+        entry["profile"] = profiles.get(version.id) or _stored_profile(version.metrics)
+        versions.append(entry)
+    report = new_report(workspace.source.name, versions)
+    report["steps"] = [step_entry(_version_step(workspace, v)) for v in chain[1:]]
+    report["recipe"] = workspace.recipe_for(version_id).to_yaml() if len(chain) > 1 else None
+    if comparison is not None:
+        report["comparison"] = comparison_entry(comparison)
+    return report
+
+
+def _version_step(workspace: Any, version: Any) -> dict[str, Any]:
+    """A workspace version in the shape of a recipe step result."""
+    parent = workspace.get(version.parent)
+    return {
+        "pass": version.pass_name, "config": version.config, "summary": version.summary,
+        "seconds": version.seconds, "warnings": version.warnings, "flags": version.flags,
+        "fidelity": version.metrics.get("fidelity"),
+        "size_before": parent.metrics.get("size_bytes"), "size_after": version.metrics.get("size_bytes"),
+        "nodes_before": parent.metrics.get("nodes"), "nodes_after": version.metrics.get("nodes"),
+    }
+
+
+def _stored_profile(metrics: dict[str, Any]) -> dict[str, Any] | None:
+    """The profile figures a session keeps on a version, shaped like a profile result."""
+    if not metrics.get("latency_ms"):
+        return None
+    return {
+        "provider": metrics.get("provider") or "",
+        "latency_ms": metrics["latency_ms"],
+        "throughput_per_s": metrics.get("throughput_per_s"),
+        "latencies_ms": metrics.get("latencies_ms") or [],
+        "memory": {"peak_rss_bytes": metrics.get("peak_rss_bytes"), "rss_series": []},
+        "per_op": metrics.get("per_op"),
+    }

@@ -71,3 +71,19 @@ def analyze(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
     analysis = analyze_model(loaded.proto, dims=params.get("dims") or None, path=loaded.path)
     emit(protocol.progress(1.0, "done"))
     return {"model": str(loaded.path), "size_bytes": loaded.size_bytes, "analysis": analysis.to_dict()}
+
+
+def create_workspace(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
+    """Start a session on a model: {"source": path, "root": optional folder} -> {"root": folder}.
+
+    Copying the model in and measuring version 0 (analysis, MACs) can take long on a big
+    model, so the GUI runs it here and re-opens the workspace folder it returns.
+    """
+    from pipelines.versions import Workspace
+
+    if not params.get("source"):
+        raise ConfigError("workspace-create needs a 'source' model path.", "source")
+    emit(protocol.progress(0.0, "copying the model into the session"))
+    workspace = Workspace.create(params["source"], params.get("root"))
+    emit(protocol.progress(1.0, "session ready"))
+    return {"root": str(workspace.root)}

@@ -31,6 +31,7 @@ JOBS: dict[str, str] = {
     "compare": "pipelines.profiling.compare:run",
     "apply-pass": "pipelines.worker.builtin_jobs:apply_pass",
     "analyze": "pipelines.worker.builtin_jobs:analyze",
+    "workspace-create": "pipelines.worker.builtin_jobs:create_workspace",
 }
 
 

@@ -1,0 +1,381 @@
+"""The session's panels in the main window: Optimize, Versions, Diff, Profile, Compare, and the
+File/Edit/Run actions that drive them (save/open session, export, undo/redo, F5).
+
+Kept apart from main_window.py so the window stays about viewing one model; this module wires
+the `Session` controller to the views and back.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from app.session import Session
+from app.tasks import ModelOpener, OpenedModel
+from pipelines.errors import WorkbenchError
+from pipelines.versions import ROOT_ID
+from widgets.compare_view import CompareView
+from widgets.diff_panel import DiffPanel
+from widgets.optimize_panel import OptimizePanel
+from widgets.profile_dashboard import ProfileDashboard
+from widgets.version_tree import VersionTree
+
+if TYPE_CHECKING:
+    from app.main_window import MainWindow
+
+REPORT_FILTER = "HTML report (*.html);;Markdown (*.md);;JSON (*.json);;CSV (*.csv)"
+RECIPE_FILTER = "Recipes (*.yaml *.yml)"
+MODEL_FILTER = "ONNX models (*.onnx)"
+
+
+class SessionPanels(QObject):
+    """Adds the optimization docks and actions to a MainWindow and keeps them in step."""
+
+    reportWritten = Signal(str)
+    _reportDone = Signal(str, str)  # path, error ("" when written); crosses from a thread
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.session = Session(self)
+        # Tests and scripted runs turn this off: a modal question would block them.
+        self.ask_before_close = True
+        self.shown_version: str | None = None
+        self.last_comparison: dict[str, Any] | None = None
+        self.version_opener = ModelOpener(self)
+        self.version_opener.opened.connect(self._on_version_loaded)
+        self.version_opener.analyzed.connect(window._on_analyzed)
+        self.version_opener.failed.connect(lambda _p, text, _d: self._status(f"Could not show the version: {text}"))
+        self._build_panels()
+        self._build_actions()
+        self._connect()
+        self._reportDone.connect(self._on_report_done)
+
+    # ---- construction -----------------------------------------------------------------------
+    def _build_panels(self) -> None:
+        w = self.window
+        left, bottom = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
+        self.optimize_panel = OptimizePanel(self._selected_nodes, w)
+        self.version_tree = VersionTree(w)
+        self.diff_panel = DiffPanel(w)
+        self.profile_dashboard = ProfileDashboard(w)
+        self.compare_view = CompareView(w)
+        self.optimize_dock = w.add_panel("Optimize", "dock-optimize", self.optimize_panel, left)
+        self.diff_dock = w.add_panel("Diff", "dock-diff", self.diff_panel, left)
+        self.versions_dock = w.add_panel("Versions", "dock-versions", self.version_tree, bottom)
+        self.profile_dock = w.add_panel("Profile", "dock-profile", self.profile_dashboard, bottom)
+        self.compare_dock = w.add_panel("Compare", "dock-compare", self.compare_view, bottom)
+        w.tabifyDockWidget(w.search_dock, self.optimize_dock)
+        w.tabifyDockWidget(self.optimize_dock, self.diff_dock)
+        w.tabifyDockWidget(self.profile_dock, self.compare_dock)
+        w.splitDockWidget(self.versions_dock, self.profile_dock, Qt.Orientation.Horizontal)
+        self.optimize_dock.raise_()
+        self.profile_dock.raise_()
+
+    def _build_actions(self) -> None:
+        w = self.window
+        stack = self.session.undo_stack
+        for action, slot, signal, tip in (
+            (w.undo_action, stack.undo, stack.canUndoChanged, "Back to the previous version (Ctrl+Z)"),
+            (w.redo_action, stack.redo, stack.canRedoChanged, "Forward to the next version (Ctrl+Shift+Z)"),
+        ):
+            action.triggered.connect(slot)
+            signal.connect(action.setEnabled)
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+            action.setEnabled(False)
+        w.profile_action.triggered.connect(self.profile_current)
+        w.profile_action.setToolTip("Profile the current version (F5)")
+        w.profile_action.setStatusTip("Profile the current version (F5)")
+        self.save_session_action = QAction("Save Session As…", w)
+        self.save_session_action.triggered.connect(lambda: self.save_session())
+        self.open_session_action = QAction("Open Session…", w)
+        self.open_session_action.triggered.connect(lambda: self.open_session())
+        self.export_model_action = QAction("Export Model…", w)
+        self.export_model_action.setShortcut(QKeySequence("Ctrl+E"))
+        self.export_model_action.triggered.connect(lambda: self.export_model())
+        self.export_recipe_action = QAction("Export Recipe…", w)
+        self.export_recipe_action.triggered.connect(lambda: self.export_recipe())
+        self.export_report_action = QAction("Export Report…", w)
+        self.export_report_action.triggered.connect(lambda: self.export_report())
+        self.session_actions = [self.save_session_action, self.export_model_action,
+                                self.export_recipe_action, self.export_report_action]
+        for action in self.session_actions:
+            action.setEnabled(False)
+
+    def file_menu_actions(self) -> list[QAction | None]:
+        """Actions for the File menu (None: a separator)."""
+        return [self.open_session_action, self.save_session_action, None,
+                self.export_model_action, self.export_recipe_action, self.export_report_action]
+
+    def _connect(self) -> None:
+        s, w = self.session, self.window
+        s.workspaceChanged.connect(self._on_workspace_changed)
+        s.versionAdded.connect(lambda _vid: self._refresh_versions())
+        s.versionChanged.connect(self._on_version_changed)
+        s.currentVersionChanged.connect(self._on_current_changed)
+        s.stepFailed.connect(self._on_step_failed)
+        s.message.connect(self._status)
+        s.apply_slot.busyChanged.connect(self.optimize_panel.set_running)
+        s.apply_slot.progress.connect(lambda _g, f, m: self.optimize_panel.set_progress(f, m))
+        s.apply_slot.cancelled.connect(lambda _g: self.optimize_panel.show_message("Cancelled; the current version is unchanged."))
+        s.apply_slot.succeeded.connect(lambda _g, _r: self.optimize_panel.show_message(
+            f"Applied: {s.current.summary if s.current else ''}"))
+        self.optimize_panel.applyRequested.connect(self.apply)
+        self.optimize_panel.presetRequested.connect(lambda _name, recipe: self._guard(s.apply_recipe, recipe))
+        self.optimize_panel.cancelRequested.connect(s.cancel_step)
+        self.version_tree.activated.connect(lambda vid: self._guard(s.go_to, vid))
+        self.version_tree.renameRequested.connect(s.rename)
+        self.version_tree.exportModelRequested.connect(lambda vid: self.export_model(vid))
+        self.version_tree.exportRecipeRequested.connect(lambda vid: self.export_recipe(vid))
+        self.version_tree.compareRequested.connect(self._pick_compare)
+        self.diff_panel.highlightToggled.connect(w.graph_view.set_highlight_visible)
+        self.diff_panel.nodeActivated.connect(w.select_node)
+        dash = self.profile_dashboard
+        dash.startRequested.connect(lambda options: self._guard(s.profile, None, options))
+        dash.sweepRequested.connect(lambda options, b, t: self._guard(s.sweep, None, options, b, t))
+        dash.stopRequested.connect(s.stop_profile)
+        dash.overlayRequested.connect(self._on_overlay)
+        s.profile_slot.started.connect(lambda _g, kind: dash.clear() if kind == "profile" else None)
+        s.profile_slot.busyChanged.connect(dash.set_running)
+        s.profile_slot.progress.connect(lambda _g, f, m: dash.set_progress(f, m))
+        s.profileRecord.connect(dash.feed)
+        s.profileFinished.connect(self._on_profiled)
+        s.sweepFinished.connect(lambda _vid, result: dash.show_sweep(result))
+        self.compare_view.compareRequested.connect(lambda a, b, options: self._guard(s.compare, a, b, options))
+        s.compare_slot.busyChanged.connect(self.compare_view.set_running)
+        s.compare_slot.progress.connect(lambda _g, f, m: self.compare_view.set_progress(f, m))
+        s.compareFinished.connect(self._on_compared)
+        s.comparePicked.connect(self.compare_view.pick)
+
+    # ---- reacting to the session -------------------------------------------------------------
+    def start_session(self, source: str | Path) -> None:
+        """A model was opened in the window: start a session on it."""
+        self.session.close()
+        self.shown_version = ROOT_ID  # the window shows the source, identical to version 0
+        self.session.start(source)
+
+    def _on_workspace_changed(self) -> None:
+        ws = self.session.workspace
+        self.version_tree.set_workspace(ws, self.session.current_id)
+        self.compare_view.set_workspace(ws)
+        self.optimize_panel.set_enabled_for_session(ws is not None)
+        for action in self.session_actions:
+            action.setEnabled(ws is not None)
+        if ws is None:
+            self.diff_panel.set_changes(None, "No session.")
+
+    def _refresh_versions(self) -> None:
+        self.version_tree.set_workspace(self.session.workspace, self.session.current_id)
+        self.compare_view.set_workspace(self.session.workspace)
+
+    def _on_version_changed(self, vid: str) -> None:
+        self.version_tree.update_version(vid)
+        self.compare_view.refresh_table()
+
+    def _on_current_changed(self, vid: str) -> None:
+        self.version_tree.set_current(vid)
+        version = self.session.current
+        if version is None:
+            return
+        self.diff_panel.set_changes(version.changes, version.summary or ("The original model." if version.parent is None else ""))
+        stored = self.session.profiles.get(vid) or (version.metrics if version.metrics.get("latency_ms") else None)
+        if stored is not None:
+            self.profile_dashboard.show_result(stored)
+        else:
+            self.profile_dashboard.clear()
+        if vid != self.shown_version:
+            self.version_opener.open(self.session.version_path(vid))
+        else:
+            self._apply_highlight()
+
+    def _on_version_loaded(self, opened: OpenedModel) -> None:
+        """A version's model file is loaded: show it and ring what its step changed."""
+        self.window.show_model(opened, remember=False)
+        current = self.session.current
+        self.shown_version = current.id if current is not None else None
+        self._apply_highlight()
+        self._on_overlay(self._pending_overlay)
+
+    def _apply_highlight(self) -> None:
+        current = self.session.current
+        graph = self.window.graph_view
+        if current is None or current.parent is None:
+            graph.clear_highlight()
+            return
+        changes = current.changes or {}
+        graph.set_highlight(set(changes.get("added") or []), set(changes.get("removed") or []),
+                            set(changes.get("changed") or []))
+        graph.set_highlight_visible(self.diff_panel.toggle.isChecked())
+
+    _pending_overlay: dict[str, float] = {}
+
+    def _on_overlay(self, values: dict[str, float]) -> None:
+        self._pending_overlay = values
+        graph = self.window.graph_view
+        if not values or self.shown_version != self.session.current_id:
+            if graph.overlay() is not None:
+                graph.clear_overlay()
+            return
+        graph.set_overlay({k: v * 100.0 for k, v in values.items()}, "time share", "%")
+
+    def _on_profiled(self, vid: str, result: dict[str, Any]) -> None:
+        self.version_tree.update_version(vid)
+        self.compare_view.refresh_table()
+        if vid == self.session.current_id:
+            self.profile_dashboard.show_result(result)
+
+    def _on_compared(self, a: str, b: str, result: dict[str, Any]) -> None:
+        self.last_comparison = result
+        self.compare_view.show_result(a, b, result)
+        self.compare_dock.raise_()
+
+    def _on_step_failed(self, text: str) -> None:
+        self.optimize_panel.show_error(text)
+        self._status(f"Step failed: {text}")
+
+    def _pick_compare(self, side: str, vid: str) -> None:
+        self.session.pick_for_compare(side, vid)
+        self.compare_dock.raise_()
+
+    # ---- commands -----------------------------------------------------------------------------
+    def apply(self, pass_name: str, config: dict[str, Any]) -> None:
+        """Apply a pass to the current version (errors go to the Optimize panel)."""
+        self._guard(self.session.apply, pass_name, config)
+
+    def profile_current(self) -> None:
+        """F5: profile the current version with the dashboard's settings."""
+        self.profile_dock.show()
+        self.profile_dock.raise_()
+        self._guard(self.session.profile, None, self.profile_dashboard.options())
+
+    def save_session(self, folder: str | Path | None = None) -> None:
+        """Copy the session folder where the user chooses and continue there."""
+        if folder is None:
+            folder = QFileDialog.getExistingDirectory(self.window, "Save session into an empty folder")
+            if not folder:
+                return
+        self._guard(self.session.save_as, folder)
+
+    def open_session(self, folder: str | Path | None = None) -> None:
+        """Reopen a saved session folder and show its original version."""
+        if folder is None:
+            folder = QFileDialog.getExistingDirectory(self.window, "Open a session folder")
+            if not folder:
+                return
+        self.shown_version = None
+        self._guard(self.session.open, folder)
+
+    def export_model(self, vid: str | None = None, path: str | Path | None = None) -> None:
+        """Export a version's model (default: the current one)."""
+        vid = vid or self.session.current_id
+        if vid is None:
+            return
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self.window, "Export model", f"model_v{self.session.workspace.get(vid).number}.onnx", MODEL_FILTER)
+            if not path:
+                return
+        if self._guard(self.session.export_model, vid, path) is not None:
+            self._status(f"Exported {Path(path).name}")
+
+    def export_recipe(self, vid: str | None = None, path: str | Path | None = None) -> None:
+        """Export the recipe that rebuilds a version (default: the current one)."""
+        vid = vid or self.session.current_id
+        if vid is None:
+            return
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self.window, "Export recipe", "recipe.yaml", RECIPE_FILTER)
+            if not path:
+                return
+        if self._guard(self.session.export_recipe, vid, path) is not None:
+            self._status(f"Exported recipe {Path(path).name}")
+
+    def export_report(self, path: str | Path | None = None) -> None:
+        """Write a report on the current version (.html/.md/.json/.csv by suffix) on a thread."""
+        ws, vid = self.session.workspace, self.session.current_id
+        if ws is None or vid is None:
+            return
+        if path is None:
+            path, chosen = QFileDialog.getSaveFileName(self.window, "Export report", "report.html", REPORT_FILTER)
+            if not path:
+                return
+            if not Path(path).suffix:
+                path += "." + chosen.split("*.")[-1].rstrip(")")
+        profiles = dict(self.session.profiles)
+        comparison = self.last_comparison
+
+        def work() -> None:
+            from pipelines.report.build import build_workspace_report
+            from pipelines.report.render import write_report
+
+            try:
+                report = build_workspace_report(ws, vid, profiles=profiles, comparison=comparison)
+                write_report(report, path)
+                self._reportDone.emit(str(path), "")
+            except WorkbenchError as exc:
+                self._reportDone.emit(str(path), str(exc))
+            except RuntimeError:
+                pass  # the window closed meanwhile
+
+        self._status("Writing report…")
+        threading.Thread(target=work, name="report", daemon=True).start()
+
+    def _on_report_done(self, path: str, error: str) -> None:
+        if error:
+            self._error(error)
+        else:
+            self._status(f"Report written: {Path(path).name}")
+            self.session.dirty = False
+            self.reportWritten.emit(path)
+
+    def confirm_close(self) -> bool:
+        """Ask before closing with unexported versions; True when closing may go on."""
+        if not self.session.has_unexported_work or not self.ask_before_close:
+            return True
+        answer = QMessageBox.question(
+            self.window, "Unexported work",
+            "This session has versions you have not exported or saved. Close anyway?\n"
+            "(The session folder stays in the cache and can be reopened with File ▸ Open Session.)",
+            QMessageBox.StandardButton.Close | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Close
+
+    def shutdown(self) -> None:
+        """Stop every worker (the window is closing)."""
+        self.version_opener.cancel()
+        for slot in (self.session.open_slot, self.session.apply_slot, self.session.profile_slot, self.session.compare_slot):
+            slot.cancel()
+
+    # ---- helpers ------------------------------------------------------------------------------
+    def _selected_nodes(self) -> list[str]:
+        selected = self.window.graph_view.selected_node()
+        return [selected] if selected else []
+
+    def _guard(self, function, *args: Any) -> Any:
+        """Run a command; a WorkbenchError becomes a message instead of an exception."""
+        try:
+            result = function(*args)
+        except WorkbenchError as exc:
+            self._error(str(exc))
+            return None
+        return True if result is None else result
+
+    def _error(self, text: str) -> None:
+        self.optimize_panel.show_error(text)
+        self._status(text)
+
+    def _status(self, text: str) -> None:
+        self.window.statusBar().showMessage(text, 8000)
+
+
+def attach(window: MainWindow) -> SessionPanels:
+    """Add the session panels to `window` (call before its layout is restored)."""
+    return SessionPanels(window)
+
+
+__all__ = ["SessionPanels", "attach"]

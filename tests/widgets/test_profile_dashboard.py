@@ -1,0 +1,89 @@
+"""Profile dashboard: synthetic worker records fill the charts; redraws are capped by the timer."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from widgets.profile_dashboard import REDRAW_HZ, ProfileDashboard, per_node_shares, rolling_percentiles
+
+
+def _records(n: int, batch: int = 10):
+    yield {"kind": "config", "model": "m.onnx"}
+    for first in range(0, n, batch):
+        yield {"kind": "sample", "phase": "timed", "first_index": first, "latencies_ms": [1.0 + (i % 7) * 0.1 for i in range(batch)]}
+        yield {"kind": "memory", "t_s": first / 100, "rss_bytes": (100 + first) * 2**20}
+
+
+def test_redraws_are_capped_while_records_pour_in(qtbot):
+    dash = ProfileDashboard()
+    qtbot.addWidget(dash)
+    start_count = dash.redraw_count
+    started = time.perf_counter()
+    records = list(_records(5000, batch=5))
+    # Feed 2000 records over ~0.5 s of event loop time: one redraw per sample would be 2000.
+    for i, record in enumerate(records):
+        dash.feed(record)
+        if i % 50 == 0:
+            qtbot.wait(10)
+    qtbot.wait(100)
+    elapsed = time.perf_counter() - started
+    redraws = dash.redraw_count - start_count
+    assert 1 <= redraws <= REDRAW_HZ * elapsed + 2
+    assert redraws < len(records) / 10
+    xs, ys = dash.run_curve.getData()
+    assert len(ys) == 5000 and ys[0] == 1.0
+    assert dash.stat_labels["runs"].text() == "5,000"
+    _, rss = dash.rss_curve.getData()
+    assert rss[-1] == 100 + 4995
+
+
+def test_no_redraw_without_new_data(qtbot):
+    dash = ProfileDashboard()
+    qtbot.addWidget(dash)
+    qtbot.wait(100)
+    before = dash.redraw_count
+    qtbot.wait(200)
+    assert dash.redraw_count == before
+
+
+def test_result_fills_stats_ops_sweep_and_heat_map(qtbot):
+    dash = ProfileDashboard()
+    qtbot.addWidget(dash)
+    per_op = {
+        "nodes": [{"node": "conv1_kernel_time", "model_node": "conv1", "op_type": "Conv", "ms_per_run": 0.3, "share": 0.6},
+                  {"node": "fc", "model_node": "fc", "op_type": "Gemm", "ms_per_run": 0.2, "share": 0.4}],
+        "op_types": [{"op_type": "Gemm", "ms_per_run": 0.2, "share": 0.4, "nodes": 1},
+                     {"op_type": "Conv", "ms_per_run": 0.3, "share": 0.6, "nodes": 1}],
+    }
+    result = {"latencies_ms": [1.0, 2.0, 3.0], "latency_ms": {"p50": 2.0, "p99": 2.98}, "throughput_per_s": 500.0,
+              "runs": 3, "memory": {"peak_rss_bytes": 3 * 2**20, "rss_series": [{"t_s": 0.0, "rss_bytes": 2**20}]},
+              "per_op": per_op}
+    with qtbot.waitSignal(dash.overlayRequested) as blocker:
+        dash.show_result(result)
+    assert blocker.args == [{"conv1": 0.6, "fc": 0.4}]
+    dash.redraw()
+    assert dash.stat_labels["p50"].text() == "2.000 ms"
+    assert dash.stat_labels["throughput"].text() == "500.0/s"
+    assert dash.stat_labels["rss"].text() == "3.0 MiB"
+    ticks = dash.op_plot.getAxis("left")._tickLevels[0]
+    assert [label for _pos, label in ticks] == ["Conv", "Gemm"]  # sorted by time
+    dash.show_sweep({"cells": [{"batch": 1, "threads": 1, "p50_ms": 1.0, "samples_per_s": 900.0},
+                               {"batch": 4, "threads": 2, "p50_ms": 2.5, "samples_per_s": 1500.0}],
+                     "best": {"batch": 4, "threads": 2}, "best_reason": "highest throughput."})
+    dash.redraw()
+    xs, ys = dash.sweep_scatter.getData()
+    assert list(ys) == [900.0, 1500.0]
+    assert "batch 4" in dash.note.text()
+    with qtbot.waitSignal(dash.overlayRequested) as blocker:
+        dash.heat_map.setChecked(False)
+    assert blocker.args == [{}]
+
+
+def test_rolling_percentiles_and_shares():
+    values = np.arange(1, 101, dtype=float)
+    p50, p99 = rolling_percentiles(values, window=10)
+    assert p50[0] == 1.0 and p50[-1] == np.percentile(values[-10:], 50)
+    assert p99[-1] == np.percentile(values[-10:], 99)
+    assert per_node_shares({"nodes": [{"node": "a_k", "model_node": "a", "share": 0.25},
+                                      {"node": "a_k2", "model_node": "a", "share": 0.25}]}) == {"a": 0.5}

@@ -1,0 +1,256 @@
+"""Compare two versions side by side: figures, fidelity, latency distributions, per-op-type deltas."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QPalette
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from pipelines.versions import Version, Workspace
+from widgets import formatting
+from widgets.version_tree import fidelity_badge, version_title
+
+COLOUR_A = QColor(76, 114, 176)
+COLOUR_B = QColor(221, 132, 82)
+BETTER = QColor("#2e8b57")
+WORSE = QColor("#c0392b")
+TOP_OPS = 10
+
+
+def _rows(a: Version, b: Version) -> list[tuple[str, str, str, str, float | None]]:
+    """(figure, A text, B text, change text, signed change where lower is better)."""
+    rows = []
+    for key, title, fmt in (("size_bytes", "Size", formatting.size), ("nodes", "Nodes", formatting.count),
+                            ("params", "Parameters", formatting.count), ("macs", "MACs", formatting.count)):
+        va, vb = a.metrics.get(key), b.metrics.get(key)
+        change = (vb - va) / va if va and vb is not None else None
+        rows.append((title, fmt(va), fmt(vb), f"{change:+.1%}" if change is not None else "—", change))
+    rows.append(("Fidelity", fidelity_badge(a)[0], fidelity_badge(b)[0], "", None))
+    for pct in ("p50", "p99"):
+        va = (a.metrics.get("latency_ms") or {}).get(pct)
+        vb = (b.metrics.get("latency_ms") or {}).get(pct)
+        change = (vb - va) / va if va and vb is not None else None
+        rows.append((f"{pct} latency", f"{va:.3f} ms" if va is not None else "—",
+                     f"{vb:.3f} ms" if vb is not None else "—", f"{change:+.1%}" if change is not None else "—", change))
+    return rows
+
+
+def op_type_deltas(a: dict[str, Any], b: dict[str, Any]) -> dict[str, float]:
+    """Per-op-type time B − A in ms per run (an op type missing on one side counts as 0)."""
+    ta = {o["op_type"]: float(o.get("ms_per_run", 0.0)) for o in a.get("op_types", [])}
+    tb = {o["op_type"]: float(o.get("ms_per_run", 0.0)) for o in b.get("op_types", [])}
+    return {op: tb.get(op, 0.0) - ta.get(op, 0.0) for op in set(ta) | set(tb)}
+
+
+class CompareView(QWidget):
+    """Pick A and B, see their figures; Compare runs both interleaved in one worker."""
+
+    compareRequested = Signal(str, str, dict)  # a id, b id, options
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace: Workspace | None = None
+        self.result: dict[str, Any] | None = None
+        self.combo_a = QComboBox(self)
+        self.combo_b = QComboBox(self)
+        for combo in (self.combo_a, self.combo_b):
+            combo.currentIndexChanged.connect(lambda _i: self.refresh_table())
+        self.runs = QSpinBox(self)
+        self.runs.setRange(10, 100_000)
+        self.runs.setValue(200)
+        self.runs.setToolTip("interleaved rounds (A and B alternate)")
+        self.compare_button = QPushButton("Compare", self)
+        self.compare_button.clicked.connect(self._on_compare)
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setMaximumHeight(12)
+        self.progress.hide()
+        pickers = QHBoxLayout()
+        pickers.addWidget(QLabel("A", self))
+        pickers.addWidget(self.combo_a, 1)
+        pickers.addWidget(QLabel("B", self))
+        pickers.addWidget(self.combo_b, 1)
+        pickers.addWidget(QLabel("Rounds", self))
+        pickers.addWidget(self.runs)
+        pickers.addWidget(self.compare_button)
+
+        self.verdict = QLabel("Pick two versions and press Compare to time them interleaved.", self)
+        self.verdict.setWordWrap(True)
+        self.verdict.setTextFormat(Qt.TextFormat.PlainText)
+        self.table = QTableWidget(0, 4, self)
+        self.table.setHorizontalHeaderLabels(["", "A", "B", "Change"])
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setStretchLastSection(True)
+
+        self.charts = pg.GraphicsLayoutWidget(self)
+        palette = self.palette()
+        self.charts.setBackground(palette.color(QPalette.ColorRole.Base))
+        ink = palette.color(QPalette.ColorRole.Text)
+        self.dist_plot = self.charts.addPlot(row=0, col=0, title="Latency distributions")
+        self.dist_plot.setLabel("bottom", "ms")
+        self.dist_plot.setLabel("left", "runs")
+        self.delta_plot = self.charts.addPlot(row=0, col=1, title="Per-op-type time, B − A")
+        self.delta_plot.setLabel("bottom", "ms per run")
+        self.delta_plot.invertY(True)
+        for plot in (self.dist_plot, self.delta_plot):
+            plot.showGrid(x=True, y=True, alpha=0.25)
+            plot.setMenuEnabled(False)
+            for axis in ("left", "bottom"):
+                plot.getAxis(axis).setTextPen(ink)
+                plot.getAxis(axis).setPen(ink)
+            plot.titleLabel.item.setDefaultTextColor(ink)
+        self.dist_plot.addLegend(offset=(-10, 10), labelTextColor=ink)
+        fill_a, fill_b = QColor(COLOUR_A), QColor(COLOUR_B)
+        fill_a.setAlpha(110)
+        fill_b.setAlpha(110)
+        self.curve_a = self.dist_plot.plot(stepMode="center", fillLevel=0, brush=fill_a, pen=pg.mkPen(COLOUR_A, width=2), name="A")
+        self.curve_b = self.dist_plot.plot(stepMode="center", fillLevel=0, brush=fill_b, pen=pg.mkPen(COLOUR_B, width=2), name="B")
+        self.delta_bars = pg.BarGraphItem(x0=[], y=[], width=[], height=0.7, brushes=[])
+        self.delta_plot.addItem(self.delta_bars)
+
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.charts)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(pickers)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.verdict)
+        layout.addWidget(splitter, 1)
+
+    # ---- versions -----------------------------------------------------------------------------
+    def set_workspace(self, workspace: Workspace | None) -> None:
+        """List the workspace's versions in both pickers (keeping the picks where possible)."""
+        self.workspace = workspace
+        picks = (self.combo_a.currentData(), self.combo_b.currentData())
+        for combo in (self.combo_a, self.combo_b):
+            combo.blockSignals(True)
+            combo.clear()
+            for version in workspace.versions if workspace else []:
+                combo.addItem(f"{version_title(version)} · {version.pass_name or 'source'}", version.id)
+            combo.blockSignals(False)
+        versions = workspace.versions if workspace else []
+        self.pick("a", picks[0] if picks[0] else (versions[0].id if versions else None))
+        self.pick("b", picks[1] if picks[1] else (versions[-1].id if versions else None))
+        self.refresh_table()
+
+    def pick(self, side: str, version_id: str | None) -> None:
+        """Set the A or B picker."""
+        combo = self.combo_a if side == "a" else self.combo_b
+        index = combo.findData(version_id)
+        if index >= 0:
+            combo.setCurrentIndex(index)
+
+    def picked(self) -> tuple[str | None, str | None]:
+        """The version ids picked as A and B."""
+        return self.combo_a.currentData(), self.combo_b.currentData()
+
+    def _on_compare(self) -> None:
+        a, b = self.picked()
+        if a is None or b is None:
+            return
+        self.compareRequested.emit(a, b, {"runs": self.runs.value(), "warmup": 5})
+
+    def set_running(self, running: bool) -> None:
+        """Compare off while the comparison runs."""
+        self.compare_button.setEnabled(not running)
+        self.progress.setVisible(running)
+        if running:
+            self.progress.setValue(0)
+            self.verdict.setText("Timing A and B interleaved…")
+
+    def set_progress(self, fraction: float, _message: str = "") -> None:
+        """A worker's progress."""
+        self.progress.setValue(int(fraction * 1000))
+
+    # ---- showing --------------------------------------------------------------------------------
+    def refresh_table(self) -> None:
+        """Fill the table and per-op deltas from the picked versions' stored figures."""
+        a, b = self.picked()
+        if self.workspace is None or a is None or b is None:
+            self.table.setRowCount(0)
+            return
+        va, vb = self.workspace.get(a), self.workspace.get(b)
+        rows = _rows(va, vb)
+        self.table.setRowCount(len(rows))
+        for r, (title, text_a, text_b, change_text, change) in enumerate(rows):
+            for c, text in enumerate((title, text_a, text_b, change_text)):
+                item = QTableWidgetItem(text)
+                if c:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if c == 3 and change:
+                    item.setForeground(QBrush(BETTER if change < 0 else WORSE))
+                self.table.setItem(r, c, item)
+        self.table.resizeColumnsToContents()
+        if self.result is None or self.result.get("_pair") != (a, b):
+            self._draw_distributions(va.metrics.get("latencies_ms") or [], vb.metrics.get("latencies_ms") or [])
+        self._draw_deltas(va.metrics.get("per_op"), vb.metrics.get("per_op"))
+
+    def show_result(self, a: str, b: str, result: dict[str, Any]) -> None:
+        """Show an interleaved comparison's distributions and verdict."""
+        self.result = {**result, "_pair": (a, b)}
+        self.pick("a", a)
+        self.pick("b", b)
+        self._draw_distributions(result["a"].get("latencies_ms") or [], result["b"].get("latencies_ms") or [])
+        speedup = result.get("speedup") or {}
+        self.verdict.setText(f"{result.get('verdict', '')}  ({result.get('rounds', 0)} interleaved rounds; "
+                             f"speed-up {speedup.get('speedup', float('nan')):.2f}x = A time / B time)")
+
+    def _draw_distributions(self, a: list[float], b: list[float]) -> None:
+        values = [np.asarray(v, dtype=float) for v in (a, b)]
+        present = [v for v in values if v.size]
+        if not present:
+            self.curve_a.setData([], [])
+            self.curve_b.setData([], [])
+            return
+        # Shared bins so the two distributions are comparable; clip the far tail (p99.5).
+        everything = np.concatenate(present)
+        edges = np.linspace(everything.min(), np.percentile(everything, 99.5), 50)
+        for curve, v in ((self.curve_a, values[0]), (self.curve_b, values[1])):
+            if v.size:
+                counts, _ = np.histogram(np.clip(v, edges[0], edges[-1]), bins=edges)
+                curve.setData(edges, counts)
+            else:
+                curve.setData([], [])
+
+    def _draw_deltas(self, a: dict[str, Any] | None, b: dict[str, Any] | None) -> None:
+        if not a or not b:
+            self.delta_bars.setOpts(x0=[], y=[], width=[], brushes=[])
+            self.delta_plot.getAxis("left").setTicks([[]])
+            return
+        top = sorted(op_type_deltas(a, b).items(), key=lambda kv: abs(kv[1]), reverse=True)[:TOP_OPS]
+        widths = [d for _op, d in top]
+        self.delta_bars.setOpts(
+            x0=[min(0.0, w) for w in widths], y=list(range(len(top))), width=[abs(w) for w in widths],
+            height=0.7, brushes=[pg.mkBrush(BETTER if w < 0 else WORSE) for w in widths],
+        )
+        self.delta_plot.getAxis("left").setTicks([[(i, op) for i, (op, _d) in enumerate(top)]])
+        if top:
+            self.delta_plot.setYRange(-0.6, len(top) - 0.4, padding=0)
+
+    def deltas(self) -> dict[str, float]:
+        """Per-op-type time change B − A shown now (ms per run), for tests."""
+        a, b = self.picked()
+        if self.workspace is None or a is None or b is None:
+            return {}
+        pa, pb = self.workspace.get(a).metrics.get("per_op"), self.workspace.get(b).metrics.get("per_op")
+        return op_type_deltas(pa, pb) if pa and pb else {}

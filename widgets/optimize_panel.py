@@ -1,0 +1,231 @@
+"""The Optimize panel: passes by category, the chosen pass's generated form, Apply/Cancel, presets."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from pipelines.errors import ConfigError
+from pipelines.passes.base import CATEGORIES, Pass
+from pipelines.passes.engine import all_passes
+from pipelines.recipe import Recipe, load_recipe
+from widgets.pass_form import PassForm
+
+PRESETS_DIR = Path(__file__).resolve().parents[1] / "assets" / "presets"
+CATEGORY_TITLES = {"cleanup": "Clean up", "fusion": "Fuse", "prune": "Prune", "quantize": "Quantize", "convert": "Convert"}
+
+
+def load_presets(folder: Path = PRESETS_DIR) -> dict[str, Recipe]:
+    """The preset recipes shipped in assets/presets, by display name ("cpu_int8" -> "CPU INT8")."""
+    names = {"fold_and_simplify": "Fold and simplify", "cpu_int8": "CPU INT8",
+             "transformer_int8": "Transformer INT8", "half_precision": "Half precision"}
+    presets: dict[str, Recipe] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        presets[names.get(path.stem, path.stem.replace("_", " ").capitalize())] = load_recipe(path)
+    return presets
+
+
+class OptimizePanel(QWidget):
+    """Pick a pass, set its options, apply it to the current version (in a worker)."""
+
+    applyRequested = Signal(str, dict)  # pass name, config values
+    presetRequested = Signal(str, object)  # preset name, Recipe
+    cancelRequested = Signal()
+
+    def __init__(self, selection: Callable[[], list[str]] | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.selection = selection
+        self.forms: dict[str, PassForm] = {}
+        self.presets = load_presets()
+
+        self.tree = QTreeWidget(self)
+        self.tree.setHeaderHidden(True)
+        self.tree.setRootIsDecorated(True)
+        self.tree.setUniformRowHeights(True)
+        self.tree.currentItemChanged.connect(self._on_pass_chosen)
+        by_category: dict[str, list[type[Pass]]] = {c: [] for c in CATEGORIES}
+        for cls in all_passes():
+            by_category[cls.category].append(cls)
+        for category in CATEGORIES:
+            if not by_category[category]:
+                continue
+            group = QTreeWidgetItem(self.tree, [CATEGORY_TITLES.get(category, category)])
+            group.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            font = group.font(0)
+            font.setBold(True)
+            group.setFont(0, font)
+            for cls in by_category[category]:
+                item = QTreeWidgetItem(group, [cls.name])
+                item.setData(0, Qt.ItemDataRole.UserRole, cls.name)
+                item.setToolTip(0, cls.description)
+            group.setExpanded(True)
+
+        self.title = QLabel(self)
+        font = self.title.font()
+        font.setBold(True)
+        self.title.setFont(font)
+        self.description = QLabel(self)
+        self.description.setWordWrap(True)
+        self.form_area = QScrollArea(self)
+        self.form_area.setWidgetResizable(True)
+        self.form_area.setFrameShape(QScrollArea.Shape.NoFrame)
+
+        self.apply_button = QPushButton("Apply", self)
+        self.apply_button.setToolTip("Apply the pass to the current version (runs in the background)")
+        self.apply_button.clicked.connect(self._on_apply)
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.clicked.connect(self.cancelRequested)
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setMaximumHeight(12)
+        self.status = QLabel(self)
+        self.status.setWordWrap(True)
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # messages quote node names
+
+        self.preset_combo = QComboBox(self)
+        for name, recipe in self.presets.items():
+            self.preset_combo.addItem(name, name)
+            steps = " → ".join(step.pass_name for step in recipe.steps)
+            self.preset_combo.setItemData(self.preset_combo.count() - 1, steps, Qt.ItemDataRole.ToolTipRole)
+        self.preset_button = QPushButton("Run preset", self)
+        self.preset_button.clicked.connect(self._on_preset)
+
+        presets = QHBoxLayout()
+        presets.addWidget(QLabel("Preset:", self))
+        presets.addWidget(self.preset_combo, 1)
+        presets.addWidget(self.preset_button)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.apply_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.progress, 1)
+
+        details = QWidget(self)
+        right = QVBoxLayout(details)
+        right.setContentsMargins(4, 0, 0, 0)
+        right.addWidget(self.title)
+        right.addWidget(self.description)
+        right.addWidget(self.form_area, 1)
+        right.addLayout(buttons)
+        right.addWidget(self.status)
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.addWidget(self.tree)
+        splitter.addWidget(details)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(presets)
+        layout.addWidget(splitter, 1)
+        self.set_running(False)
+        self.set_enabled_for_session(False)
+        self.select_pass(all_passes()[0].name)
+
+    # ---- choosing ---------------------------------------------------------------------------
+    def pass_names(self) -> list[str]:
+        """Every pass listed, in display order."""
+        names = []
+        for i in range(self.tree.topLevelItemCount()):
+            group = self.tree.topLevelItem(i)
+            names.extend(group.child(j).data(0, Qt.ItemDataRole.UserRole) for j in range(group.childCount()))
+        return names
+
+    def select_pass(self, name: str) -> None:
+        """Show the form of pass `name`."""
+        for i in range(self.tree.topLevelItemCount()):
+            group = self.tree.topLevelItem(i)
+            for j in range(group.childCount()):
+                if group.child(j).data(0, Qt.ItemDataRole.UserRole) == name:
+                    self.tree.setCurrentItem(group.child(j))
+                    return
+        raise ConfigError(f"no pass named '{name}' is registered; see the list of passes.")
+
+    @property
+    def current_pass(self) -> str | None:
+        """The pass whose form is shown."""
+        item = self.tree.currentItem()
+        return item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
+
+    def form(self, name: str | None = None) -> PassForm:
+        """The form of pass `name` (default: the shown one), built on first use."""
+        name = name or self.current_pass
+        assert name is not None
+        if name not in self.forms:
+            cls = next(c for c in all_passes() if c.name == name)
+            self.forms[name] = PassForm(cls.Config, self.selection)
+        return self.forms[name]
+
+    def _on_pass_chosen(self, item: QTreeWidgetItem | None, _previous: QTreeWidgetItem | None) -> None:
+        name = item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
+        if not name:
+            return
+        cls = next(c for c in all_passes() if c.name == name)
+        self.title.setText(name)
+        self.description.setText(cls.description)
+        self.form_area.takeWidget()  # keep the old form (and its values) alive in self.forms
+        self.form_area.setWidget(self.form(name))
+        self.status.clear()
+
+    # ---- running ----------------------------------------------------------------------------
+    def _on_apply(self) -> None:
+        name = self.current_pass
+        if name is None:
+            return
+        try:
+            values = self.form(name).config().to_dict()
+        except ConfigError as exc:
+            self.show_error(str(exc))
+            return
+        self.applyRequested.emit(name, values)
+
+    def _on_preset(self) -> None:
+        name = self.preset_combo.currentData()
+        self.presetRequested.emit(name, self.presets[name])
+
+    def set_running(self, running: bool) -> None:
+        """Busy: Apply and presets off, Cancel on, progress shown."""
+        self.apply_button.setEnabled(not running and self._session_open)
+        self.preset_button.setEnabled(not running and self._session_open)
+        self.cancel_button.setEnabled(running)
+        self.progress.setVisible(running)
+        if running:
+            self.progress.setValue(0)
+            self.status.setText("Working…")
+
+    _session_open = False
+
+    def set_enabled_for_session(self, open_: bool) -> None:
+        """Apply needs a session (a model opened)."""
+        self._session_open = open_
+        self.apply_button.setEnabled(open_ and not self.cancel_button.isEnabled())
+        self.preset_button.setEnabled(open_ and not self.cancel_button.isEnabled())
+
+    def set_progress(self, fraction: float, message: str) -> None:
+        """Show a worker's progress."""
+        self.progress.setValue(int(fraction * 1000))
+        if message:
+            self.status.setText(message)
+
+    def show_error(self, text: str) -> None:
+        """Say why a step failed (no version was added)."""
+        self.status.setText(f"Not applied: {text}")
+        self.status.setStyleSheet("color: #c0392b;")
+
+    def show_message(self, text: str) -> None:
+        """A neutral status line."""
+        self.status.setText(text)
+        self.status.setStyleSheet("")

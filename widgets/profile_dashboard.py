@@ -1,0 +1,371 @@
+"""The Profile dashboard: live latency, histogram, memory, per-op time and sweep charts (pyqtgraph).
+
+Worker records are only buffered by `feed()`; a QTimer redraws at most REDRAW_HZ times a
+second and only when something new arrived, so a fast model (thousands of runs a second)
+never costs one redraw per sample (pyqtgraph's scrolling-plot advice).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from widgets import formatting
+
+REDRAW_HZ = 30
+ROLLING_WINDOW = 50  # runs in the rolling p50/p99
+MAX_PLOTTED_RUNS = 5000  # the run chart shows the latest runs only
+TOP_OPS = 12
+COLOURS = {"latency": "#4c72b0", "p50": "#55a868", "p99": "#c44e52", "rss": "#8172b2", "gpu": "#dd8452", "bar": "#4c72b0"}
+
+
+def rolling_percentiles(values: np.ndarray, window: int = ROLLING_WINDOW) -> tuple[np.ndarray, np.ndarray]:
+    """Rolling p50 and p99 over `window` runs (shorter at the start), one value per run."""
+    if values.size == 0:
+        return values, values
+    padded = np.concatenate([np.full(window - 1, np.nan), values])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, window)
+    return np.nanpercentile(windows, 50, axis=1), np.nanpercentile(windows, 99, axis=1)
+
+
+def _plot(layout: pg.GraphicsLayoutWidget, row: int, col: int, title: str, x: str, y: str, colspan: int = 1) -> pg.PlotItem:
+    plot = layout.addPlot(row=row, col=col, colspan=colspan, title=title)
+    plot.setLabel("bottom", x)
+    plot.setLabel("left", y)
+    plot.showGrid(x=True, y=True, alpha=0.25)
+    plot.setMenuEnabled(False)
+    return plot
+
+
+class ProfileDashboard(QWidget):
+    """Start/stop profiling and watch it live; shows stored results of the current version."""
+
+    startRequested = Signal(dict)  # ProfileOptions values
+    stopRequested = Signal()
+    sweepRequested = Signal(dict, list, list)  # options, batches, threads
+    overlayRequested = Signal(dict)  # node -> share of time (empty: clear the heat map)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.redraw_count = 0
+        self._dirty = False
+        self._reset_buffers()
+        self._build()
+        self.timer = QTimer(self)
+        self.timer.setInterval(int(1000 / REDRAW_HZ))
+        self.timer.timeout.connect(self._tick)
+        self.timer.start()
+        self.set_running(False)
+
+    # ---- construction -----------------------------------------------------------------------
+    def _build(self) -> None:
+        self.start_button = QPushButton("Profile (F5)", self)
+        self.start_button.clicked.connect(self._on_start)
+        self.stop_button = QPushButton("Stop", self)
+        self.stop_button.clicked.connect(self.stopRequested)
+        self.runs = QSpinBox(self)
+        self.runs.setRange(1, 1_000_000)
+        self.runs.setValue(200)
+        self.runs.setToolTip("timed runs")
+        self.warmup = QSpinBox(self)
+        self.warmup.setRange(0, 100_000)
+        self.warmup.setValue(10)
+        self.warmup.setToolTip("untimed warm-up runs")
+        self.threads = QSpinBox(self)
+        self.threads.setRange(0, 256)
+        self.threads.setSpecialValueText("auto")
+        self.threads.setToolTip("intra-op threads (auto: ONNX Runtime's default)")
+        self.per_op = QCheckBox("Per-op time", self)
+        self.per_op.setChecked(True)
+        self.heat_map = QCheckBox("Heat map on graph", self)
+        self.heat_map.setChecked(True)
+        self.heat_map.toggled.connect(lambda _on: self._emit_overlay())
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setMaximumHeight(12)
+        self.sweep_batches = QLineEdit("1, 2, 4, 8", self)
+        self.sweep_batches.setToolTip("batch sizes of the sweep")
+        self.sweep_threads = QLineEdit("1, 2", self)
+        self.sweep_threads.setToolTip("intra-op thread counts of the sweep")
+        self.sweep_button = QPushButton("Sweep", self)
+        self.sweep_button.clicked.connect(self._on_sweep)
+
+        controls = QHBoxLayout()
+        controls.addWidget(self.start_button)
+        controls.addWidget(self.stop_button)
+        for label, widget in (("Runs", self.runs), ("Warm-up", self.warmup), ("Threads", self.threads)):
+            controls.addWidget(QLabel(label, self))
+            controls.addWidget(widget)
+        controls.addWidget(self.per_op)
+        controls.addWidget(self.heat_map)
+        controls.addStretch(1)
+        sweep = QHBoxLayout()
+        sweep.addWidget(QLabel("Sweep batches", self))
+        sweep.addWidget(self.sweep_batches)
+        sweep.addWidget(QLabel("threads", self))
+        sweep.addWidget(self.sweep_threads)
+        sweep.addWidget(self.sweep_button)
+        sweep.addWidget(self.progress, 1)
+
+        self.stat_labels: dict[str, QLabel] = {}
+        stats = QGridLayout()
+        for i, (key, title) in enumerate((("runs", "Runs"), ("p50", "p50"), ("p99", "p99"),
+                                          ("throughput", "Throughput"), ("rss", "Peak RSS"), ("gpu", "GPU memory"))):
+            name = QLabel(title, self)
+            name.setStyleSheet("color: palette(mid);")
+            value = QLabel("—", self)
+            font = value.font()
+            font.setPointSizeF(font.pointSizeF() * 1.3)
+            font.setBold(True)
+            value.setFont(font)
+            stats.addWidget(name, 0, i)
+            stats.addWidget(value, 1, i)
+            self.stat_labels[key] = value
+
+        self.charts = pg.GraphicsLayoutWidget(self)
+        palette = self.palette()
+        self.charts.setBackground(palette.color(QPalette.ColorRole.Base))
+        ink = palette.color(QPalette.ColorRole.Text)
+        self.run_plot = _plot(self.charts, 0, 0, "Latency per run", "run", "ms")
+        self.hist_plot = _plot(self.charts, 0, 1, "Latency histogram", "ms", "runs")
+        self.mem_plot = _plot(self.charts, 1, 0, "Memory (worker)", "s", "MiB")
+        self.op_plot = _plot(self.charts, 1, 1, "Time per op type", "ms per run", "")
+        self.sweep_plot = _plot(self.charts, 2, 0, "Sweep: latency vs throughput", "p50 latency (ms)", "samples/s", colspan=2)
+        for plot in (self.run_plot, self.hist_plot, self.mem_plot, self.op_plot, self.sweep_plot):
+            for axis in ("left", "bottom"):
+                plot.getAxis(axis).setTextPen(ink)
+                plot.getAxis(axis).setPen(ink)
+            plot.titleLabel.item.setDefaultTextColor(ink)
+        self.run_plot.addLegend(offset=(-10, 10), labelTextColor=ink)
+        self.run_curve = self.run_plot.plot(pen=pg.mkPen(COLOURS["latency"], width=1), name="run")
+        self.p50_curve = self.run_plot.plot(pen=pg.mkPen(COLOURS["p50"], width=2), name="rolling p50")
+        self.p99_curve = self.run_plot.plot(pen=pg.mkPen(COLOURS["p99"], width=2), name="rolling p99")
+        for curve in (self.run_curve, self.p50_curve, self.p99_curve):
+            curve.setClipToView(True)
+            curve.setDownsampling(auto=True, method="peak")
+        self.hist_curve = self.hist_plot.plot(stepMode="center", fillLevel=0, brush=QColor(76, 114, 176, 150),
+                                              pen=pg.mkPen(COLOURS["latency"]))
+        self.mem_plot.addLegend(offset=(-10, 10), labelTextColor=ink)
+        self.rss_curve = self.mem_plot.plot(pen=pg.mkPen(COLOURS["rss"], width=2), name="RSS")
+        self.gpu_curve = self.mem_plot.plot(pen=pg.mkPen(COLOURS["gpu"], width=2), name="GPU")
+        self.op_bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], brush=COLOURS["bar"])
+        self.op_plot.addItem(self.op_bars)
+        self.op_plot.invertY(True)
+        self.sweep_scatter = pg.ScatterPlotItem(size=10, brush=pg.mkBrush(COLOURS["latency"]))
+        self.sweep_plot.addItem(self.sweep_scatter)
+        self._sweep_labels: list[pg.TextItem] = []
+        self._ink = ink
+
+        self.note = QLabel(self)
+        self.note.setTextFormat(Qt.TextFormat.PlainText)
+        self.note.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(controls)
+        layout.addLayout(sweep)
+        layout.addLayout(stats)
+        layout.addWidget(self.charts, 1)
+        layout.addWidget(self.note)
+
+    # ---- options ------------------------------------------------------------------------------
+    def options(self) -> dict[str, Any]:
+        """ProfileOptions values from the controls."""
+        return {"runs": self.runs.value(), "warmup": self.warmup.value(),
+                "intra_op_threads": self.threads.value(), "per_op": self.per_op.isChecked(),
+                "per_op_runs": 10}
+
+    def _on_start(self) -> None:
+        self.startRequested.emit(self.options())
+
+    def _on_sweep(self) -> None:
+        try:
+            batches = [int(v) for v in self.sweep_batches.text().replace(",", " ").split()]
+            threads = [int(v) for v in self.sweep_threads.text().replace(",", " ").split()]
+        except ValueError:
+            self.note.setText("Sweep batches and threads take whole numbers separated by commas, e.g. 1, 2, 4.")
+            return
+        options = {**self.options(), "per_op": False, "runs": max(20, self.runs.value() // 4)}
+        self.sweepRequested.emit(options, batches, threads)
+
+    def set_running(self, running: bool) -> None:
+        """Start/Sweep off and Stop on while a job runs."""
+        self.start_button.setEnabled(not running)
+        self.sweep_button.setEnabled(not running)
+        self.stop_button.setEnabled(running)
+        self.progress.setVisible(running)
+
+    def set_progress(self, fraction: float, message: str) -> None:
+        """A worker's progress."""
+        self.progress.setValue(int(fraction * 1000))
+        if message:
+            self.note.setText(message)
+
+    # ---- data in ------------------------------------------------------------------------------
+    def _reset_buffers(self) -> None:
+        self._latencies: list[float] = []
+        self._mem_t: list[float] = []
+        self._rss: list[float] = []
+        self._gpu: list[float] = []
+        self._per_op: dict[str, Any] | None = None
+        self._sweep: list[dict[str, Any]] = []
+        self._stats: dict[str, Any] = {}
+        self._peak_gpu: float | None = None
+        self._peak_rss: float | None = None
+
+    def clear(self) -> None:
+        """Empty every chart (a new run starts)."""
+        self._reset_buffers()
+        self._dirty = True
+
+    def feed(self, record: dict[str, Any]) -> None:
+        """Buffer one worker record; the next timer tick draws it."""
+        kind = record.get("kind")
+        if kind == "config" and "grid" not in record:
+            self._latencies, self._mem_t, self._rss, self._gpu, self._stats = [], [], [], [], {}
+            self._per_op = None
+        elif kind == "sample" and record.get("phase") == "timed" and "model" not in record:
+            self._latencies.extend(float(v) for v in record.get("latencies_ms", []))
+        elif kind == "memory":
+            self._mem_t.append(float(record.get("t_s", len(self._mem_t))))
+            self._rss.append(float(record.get("rss_bytes") or 0) / 2**20)
+            gpu = record.get("gpu_bytes")
+            self._gpu.append(float(gpu) / 2**20 if gpu is not None else np.nan)
+        elif kind == "stats" and "cell" in record:
+            self._sweep.append(record["cell"])
+        elif kind == "stats":
+            self._stats = record
+        elif kind == "per_op":
+            self._per_op = record
+            self._emit_overlay()
+        else:
+            return
+        self._dirty = True
+
+    def show_result(self, result: dict[str, Any]) -> None:
+        """Show a finished profile (from the worker or stored on a version)."""
+        self._reset_buffers()
+        self._latencies = [float(v) for v in result.get("latencies_ms") or []]
+        memory = result.get("memory") or {}
+        series = memory.get("rss_series") or []
+        self._mem_t = [float(p.get("t_s", i)) for i, p in enumerate(series)]
+        self._rss = [float(p.get("rss_bytes") or 0) / 2**20 for p in series]
+        self._gpu = [float(p["gpu_bytes"]) / 2**20 if p.get("gpu_bytes") is not None else np.nan for p in series]
+        self._stats = {"latency_ms": result.get("latency_ms") or {}, "throughput_per_s": result.get("throughput_per_s"),
+                       "count": result.get("runs", len(self._latencies))}
+        self._peak_rss = memory.get("peak_rss_bytes", result.get("peak_rss_bytes"))
+        gpu = memory.get("gpu") or {}
+        self._peak_gpu = gpu.get("peak_bytes") if gpu.get("available") else None
+        self._per_op = result.get("per_op")
+        sweep = result.get("sweep") or {}
+        self._sweep = list(sweep.get("cells") or [])
+        self._dirty = True
+        self._emit_overlay()
+
+    def show_sweep(self, result: dict[str, Any]) -> None:
+        """Show finished sweep cells (the chart keeps the rest as it is)."""
+        self._sweep = list(result.get("cells") or [])
+        best = result.get("best")
+        self.note.setText(f"Best: batch {best['batch']}, {best['threads'] or 'auto'} threads — {result.get('best_reason', '')}"
+                          if best else result.get("best_reason", ""))
+        self._dirty = True
+
+    def _emit_overlay(self) -> None:
+        if not self.heat_map.isChecked() or not self._per_op:
+            self.overlayRequested.emit({})
+            return
+        self.overlayRequested.emit(per_node_shares(self._per_op))
+
+    # ---- drawing ------------------------------------------------------------------------------
+    def _tick(self) -> None:
+        if self._dirty:
+            self._dirty = False
+            self.redraw()
+
+    def redraw(self) -> None:
+        """Draw everything buffered (called by the timer; public for screenshots and tests)."""
+        self.redraw_count += 1
+        values = np.asarray(self._latencies[-MAX_PLOTTED_RUNS:], dtype=float)
+        first = max(0, len(self._latencies) - MAX_PLOTTED_RUNS)
+        x = np.arange(first, first + values.size)
+        self.run_curve.setData(x, values)
+        p50, p99 = rolling_percentiles(values)
+        self.p50_curve.setData(x, p50)
+        self.p99_curve.setData(x, p99)
+        if values.size:
+            counts, edges = np.histogram(values, bins=min(60, max(5, values.size // 5)))
+            self.hist_curve.setData(edges, counts)
+        else:
+            self.hist_curve.setData([], [])
+        self.rss_curve.setData(self._mem_t, self._rss)
+        gpu = np.asarray(self._gpu, dtype=float)
+        self.gpu_curve.setData(self._mem_t if np.isfinite(gpu).any() else [], gpu if np.isfinite(gpu).any() else [])
+        self._draw_ops()
+        self._draw_sweep()
+        self._draw_stats(values)
+
+    def _draw_ops(self) -> None:
+        op_types = (self._per_op or {}).get("op_types") or []
+        top = sorted(op_types, key=lambda o: o.get("ms_per_run", 0.0), reverse=True)[:TOP_OPS]
+        widths = [float(o.get("ms_per_run", 0.0)) for o in top]
+        self.op_bars.setOpts(x0=[0.0] * len(top), y=list(range(len(top))), width=widths, height=0.7)
+        axis = self.op_plot.getAxis("left")
+        axis.setTicks([[(i, str(o.get("op_type", "?"))) for i, o in enumerate(top)]])
+        if top:
+            self.op_plot.setYRange(-0.6, len(top) - 0.4, padding=0)
+            self.op_plot.setXRange(0, max(widths) * 1.05 or 1.0, padding=0)
+
+    def _draw_sweep(self) -> None:
+        for label in self._sweep_labels:
+            self.sweep_plot.removeItem(label)
+        self._sweep_labels = []
+        cells = self._sweep
+        xs = [float(c["p50_ms"]) for c in cells]
+        ys = [float(c.get("samples_per_s") or 0.0) for c in cells]
+        self.sweep_scatter.setData(xs, ys)
+        for cell, x, y in zip(cells, xs, ys):
+            text = pg.TextItem(f"b{cell['batch']} t{cell['threads'] or 'auto'}", color=self._ink, anchor=(0, 1))
+            text.setPos(x, y)
+            self.sweep_plot.addItem(text)
+            self._sweep_labels.append(text)
+
+    def _draw_stats(self, values: np.ndarray) -> None:
+        latency = self._stats.get("latency_ms") or {}
+        count = self._stats.get("count") or len(self._latencies)
+        p50 = latency.get("p50", float(np.percentile(values, 50)) if values.size else None)
+        p99 = latency.get("p99", float(np.percentile(values, 99)) if values.size else None)
+        throughput = self._stats.get("throughput_per_s")
+        if throughput is None and values.size:
+            throughput = 1000.0 / float(values.mean())
+        peak = getattr(self, "_peak_rss", None) or (max(self._rss) * 2**20 if self._rss else None)
+        self.stat_labels["runs"].setText(f"{count:,}" if count else "—")
+        self.stat_labels["p50"].setText(f"{p50:.3f} ms" if p50 is not None else "—")
+        self.stat_labels["p99"].setText(f"{p99:.3f} ms" if p99 is not None else "—")
+        self.stat_labels["throughput"].setText(f"{throughput:,.1f}/s" if throughput else "—")
+        self.stat_labels["rss"].setText(formatting.size(peak))
+        self.stat_labels["gpu"].setText(formatting.size(self._peak_gpu) if self._peak_gpu else "none")
+
+
+def per_node_shares(per_op: dict[str, Any]) -> dict[str, float]:
+    """Share of run time per graph node (the model's node names), for the heat map."""
+    shares: dict[str, float] = {}
+    for node in per_op.get("nodes") or []:
+        name = node.get("model_node") or node.get("node")
+        if name:
+            shares[name] = shares.get(name, 0.0) + float(node.get("share") or 0.0)
+    return shares
