@@ -31,6 +31,7 @@ MARGIN = 20.0
 # straight. Keeps dummies O(E) however deep the skip connection.
 LONG_EDGE_KEEP = 16
 SETTLE_ROUNDS = 8
+RUN_LENGTH = 8  # ordering passes in one direction before turning
 MIXED_WEIGHT = 2.0  # segment weight between a real node and a dummy
 
 
@@ -170,8 +171,12 @@ def _order_in_layers(
 
     pos = centred(perm)
     size = len(layer)
+    # All layers move at once, so a change travels one layer per pass: passes go in runs of the
+    # same direction (down ×k, up ×k, …). Alternating every pass would undo each change at
+    # once (a reorder seen from below on the next, opposite, pass) and never settle.
+    run = RUN_LENGTH
     for it in range(iterations):
-        a, b = (seg_a, seg_b) if it % 2 == 0 else (seg_b, seg_a)
+        a, b = (seg_a, seg_b) if (it // run) % 2 == 0 else (seg_b, seg_a)
         total = np.bincount(b, weights=pos[a] * weight, minlength=size)
         norm = np.bincount(b, weights=weight, minlength=size)
         bary = np.where(norm > 0, total / np.maximum(norm, 1e-12), pos)
@@ -317,7 +322,8 @@ def layout_graph_info(info: GraphInfo) -> LayoutResult:
     # grouped); a dummy starts next to its edge's source.
     edge_of_dummy = np.repeat(np.arange(len(src)), counts)
     key = np.concatenate([np.arange(n, dtype=float), src[edge_of_dummy] + 0.5])
-    iterations = 16 if size < 5_000 else 8 if size < 60_000 else 4
+    # Two or four direction runs; bigger graphs get fewer passes (each pass is O(V + E)).
+    iterations = 4 * RUN_LENGTH if size < 20_000 else 2 * RUN_LENGTH
     pos = _order_in_layers(all_layer, key, seg_a, seg_b, weight, iterations)
     cx = _place_x(all_layer, pos, width, seg_a, seg_b, weight, 2 * iterations)
 

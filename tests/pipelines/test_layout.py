@@ -225,3 +225,27 @@ def test_layout_package_does_not_import_qt() -> None:
     root = Path(__file__).resolve().parents[2]
     subprocess.run([sys.executable, "-c", code, str(root / "assets/models/resnet_small.onnx")],
                    cwd=root, check=True)
+
+
+def test_ordering_removes_an_avoidable_crossing() -> None:
+    # Declared so that the model's own order crosses: first consumer reads the second input.
+    nodes = [
+        helper.make_node("Relu", ["b"], ["rb"], name="uses_b"),
+        helper.make_node("Relu", ["a"], ["ra"], name="uses_a"),
+        helper.make_node("Sigmoid", ["rb"], ["sb"], name="after_b"),
+        helper.make_node("Sigmoid", ["ra"], ["sa"], name="after_a"),
+    ]
+    graph = helper.make_graph(
+        nodes, "x",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1]) for n in ("a", "b")],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1]) for n in ("sa", "sb")],
+    )
+    result = layout_graph(graph)
+    names = result.graph.names
+    cx = result.x + result.w / 2
+
+    def left_of(p: str, q: str) -> bool:
+        return cx[names.index(p)] < cx[names.index(q)]
+
+    assert left_of("input:a", "input:b") == left_of("uses_a", "uses_b") == left_of("after_a", "after_b")
+    assert_valid(result)
