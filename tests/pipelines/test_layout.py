@@ -249,3 +249,17 @@ def test_ordering_removes_an_avoidable_crossing() -> None:
 
     assert left_of("input:a", "input:b") == left_of("uses_a", "uses_b") == left_of("after_a", "after_b")
     assert_valid(result)
+
+
+def test_wide_random_dag_lays_out_validly() -> None:
+    """A seeded random DAG: wide layers, fan-in up to 3, skips up to 200 nodes back."""
+    rng = np.random.default_rng(0)
+    nodes = [helper.make_node("Sum", ["x"], ["t0"], name="n0")]
+    for i in range(1, 1500):
+        sources = rng.integers(max(0, i - 200), i, size=rng.integers(1, 4))
+        nodes.append(helper.make_node("Sum", [f"t{j}" for j in sources], [f"t{i}"], name=f"n{i}"))
+    graph = helper.make_graph(nodes, "random", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                              [helper.make_tensor_value_info("t1499", TensorProto.FLOAT, [1])])
+    result = layout_graph(graph)
+    assert_valid(result)
+    assert np.array_equal(result.boxes, layout_graph(graph).boxes)
