@@ -195,3 +195,31 @@ def test_without_webengine_offers_a_guarded_browser_view(qtbot, monkeypatch, sam
         assert _get(view.server.base_url + "data/resnet_small.onnx")[0] == 200
     finally:
         view.shutdown()
+
+
+def test_an_old_netron_build_shows_no_update_dialog(qtbot, monkeypatch, tmp_path, sample_cnn):
+    # Netron nags forever once its build date is 180 days old; simulate an old build in a copy.
+    import shutil as _shutil
+
+    import app.netron_server as ns
+
+    old = tmp_path / "netron"
+    _shutil.copytree(ns.NETRON_DIR, old, ignore=_shutil.ignore_patterns("*.py", "__pycache__"))
+    index = old / "index.html"
+    text = index.read_text(encoding="utf-8")
+    start = text.index('<meta name="date" content="')
+    end = text.index(">", start) + 1
+    index.write_text(text[:start] + '<meta name="date" content="2020-01-01 00:00:00">' + text[end:], encoding="utf-8")
+    monkeypatch.setattr(ns, "NETRON_DIR", old)
+    v = NetronView()
+    v.resize(800, 600)
+    try:
+        v.set_model(sample_cnn)
+        v.show()
+        _wait_for_graph(qtbot, v)
+        assert _js(qtbot, v, "document.getElementById('message-text').innerText") == ""
+        assert "update" not in _js(qtbot, v, "document.body.innerText").lower()
+    finally:
+        v.shutdown()
+        v.close()
+        shiboken6.delete(v)
