@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -41,6 +42,11 @@ REQUIRED = (
 FORBIDDEN = ("torch", "tensorflow", "jax")
 
 
+# Desktop integration files copied to the top of the bundle, so a user who unpacks it runs
+# ./install-desktop.sh there and gets a menu entry that starts this very bundle.
+DESKTOP_FILES = ("install-desktop.sh", f"{APP_NAME}.desktop", f"{APP_NAME}-mime.xml")
+
+
 def executable(bundle: Path = BUNDLE) -> Path:
     """The app binary inside a one-folder bundle."""
     return bundle / (APP_NAME + (".exe" if sys.platform == "win32" else ""))
@@ -51,6 +57,7 @@ def check_bundle(bundle: Path = BUNDLE) -> list[str]:
     if not executable(bundle).is_file():
         return [f"the executable {executable(bundle)}"]
     problems = [what for what, pattern in REQUIRED if next(bundle.glob(pattern), None) is None]
+    problems += [name for name in DESKTOP_FILES if not (bundle / name).is_file()]
     internal = bundle / "_internal"
     for name in FORBIDDEN:
         if (internal / name).exists():
@@ -75,7 +82,14 @@ def build(clean: bool = False) -> float:
     start = time.perf_counter()
     # The spec reads files relative to the repository root.
     subprocess.run(command, cwd=ROOT, check=True, env={**os.environ, "PYTHONNOUSERSITE": "1"})
+    add_desktop_files()
     return time.perf_counter() - start
+
+
+def add_desktop_files(bundle: Path = BUNDLE) -> None:
+    """Copy the Linux menu entry, MIME type and their installer to the top of the bundle."""
+    for name in DESKTOP_FILES:
+        shutil.copy2(ROOT / "installer" / name, bundle / name)
 
 
 def main(argv: list[str] | None = None) -> int:

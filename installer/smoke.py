@@ -94,6 +94,23 @@ def check_profile(env: dict[str, str], cwd: Path, sample: Path) -> str:
     return f"p50 {result['latency_ms']['p50']:.2f} ms on {', '.join(result['providers_used'])}"
 
 
+def check_optimize(env: dict[str, str], cwd: Path, sample: Path) -> str:
+    """Transformer fusion and dynamic quantization with verification on the bundled transformer.
+
+    transformer-fusion imports onnxruntime.transformers, whose modules import each other by bare
+    name: the first thing to break when the spec's search path is wrong.
+    """
+    transformer = sample.with_name("transformer_small.onnx")
+    out = cwd / "transformer_opt.onnx"
+    args = ["optimize", str(transformer), "--pass", "transformer-fusion", "--pass", "quantize-dynamic",
+            "-o", str(out), "--verify", "--json"]
+    result = json.loads(run_bundle(args, env, cwd).stdout)
+    fused = result["steps"][0]["changes"].get("added_by_op", {})
+    if not result["passed"] or not out.is_file() or "Attention" not in fused:
+        raise SmokeFailed(f"optimize did not fuse attention and pass verification: passed={result['passed']}, added {fused}")
+    return f"{result['steps'][0]['nodes_before']} -> {result['steps'][-1]['nodes_after']} nodes, fused {fused}, verified"
+
+
 def check_gui(env: dict[str, str], cwd: Path, sample: Path) -> str:
     """The window opens offscreen, loads the sample (graph, analysis worker, Netron page) and quits."""
     start = time.perf_counter()
@@ -107,11 +124,30 @@ def check_gui(env: dict[str, str], cwd: Path, sample: Path) -> str:
     return f"{loaded[0]}, Netron page loaded, window closed cleanly after {seconds:.1f} s"
 
 
+def check_desktop(env: dict[str, str], cwd: Path, sample: Path) -> str:
+    """The bundle's install-desktop.sh installs a menu entry that starts the bundle binary."""
+    data_home = Path(env["HOME"]) / "share"
+    script = build.BUNDLE / "install-desktop.sh"
+    done = subprocess.run(
+        ["sh", str(script), "--data-home", str(data_home)], env=env, cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+    if done.returncode != 0:
+        raise SmokeFailed(f"install-desktop.sh exited with status {done.returncode}: {done.stderr.strip()}")
+    entry = (data_home / "applications" / f"{build.APP_NAME}.desktop").read_text()
+    exec_line = next((line for line in entry.splitlines() if line.startswith("Exec=")), "")
+    target = exec_line.removeprefix("Exec=").rsplit(" %f", 1)[0].strip('"')
+    if Path(target) != build.executable():
+        raise SmokeFailed(f"the installed menu entry starts {target!r}, not the bundle")
+    return f"menu entry starts {target}"
+
+
 CHECKS: tuple[tuple[str, Callable[[dict[str, str], Path, Path], str]], ...] = (
     ("version", check_version),
     ("inspect", check_inspect),
     ("profile", check_profile),
+    ("optimize", check_optimize),
     ("gui", check_gui),
+    ("desktop", check_desktop),
 )
 
 

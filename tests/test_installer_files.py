@@ -123,12 +123,14 @@ def test_check_bundle_lists_what_is_missing_and_what_is_forbidden(tmp_path):
     build.executable(tmp_path).write_text("")
     missing = build.check_bundle(tmp_path)
     assert "QtWebEngine helper process" in missing and "Netron viewer page" in missing
-    # Lay out one file per required glob: then only a forbidden framework is reported.
+    # Lay out one file per required glob: then only the desktop files are missing.
     internal = tmp_path / "_internal"
     for _what, pattern in build.REQUIRED:
         relative = pattern.removeprefix("**/").replace("*", "x")
         (internal / relative).parent.mkdir(parents=True, exist_ok=True)
         (internal / relative).write_text("")
+    assert build.check_bundle(tmp_path) == list(build.DESKTOP_FILES)
+    build.add_desktop_files(tmp_path)
     assert build.check_bundle(tmp_path) == []
     (internal / "torch").mkdir()
     assert build.check_bundle(tmp_path) == ["torch must not be bundled"]
