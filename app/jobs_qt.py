@@ -1,12 +1,15 @@
-"""Worker processes seen from Qt: poll a WorkerJob on a timer and turn its records into signals.
+"""Worker processes seen from Qt: read a WorkerJob on a helper thread, hand records to Qt on a timer.
 
-The GUI thread never blocks on a worker: records are pulled with `WorkerJob.poll()` (which
-never waits) from a QTimer, and cancelling terminates the child on a helper thread (terminate
-may wait for the grace period). Each `JobSlot` runs one job at a time and numbers them, so a
+The GUI thread never blocks on a worker: a helper thread iterates `WorkerJob.records()` (which
+waits for the child's exit after its last record, ~0.2 s of interpreter teardown) and drops
+records into a queue; a QTimer drains the queue in batches, so a chatty job costs one slot
+call per tick, not one per record. Cancelling terminates the child on a helper thread
+(terminate may wait for the grace period). Each `JobSlot` runs one job at a time and numbers them, so a
 result that arrives after its job was superseded or cancelled is dropped (the ndv pattern).
 """
 from __future__ import annotations
 
+import collections
 import threading
 from typing import Any
 
@@ -36,6 +39,7 @@ class JobSlot(QObject):
         self.name = name
         self.generation = 0
         self._job: WorkerJob | None = None
+        self._inbox: collections.deque[tuple[WorkerJob, Any]] = collections.deque()
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_INTERVAL_MS)
         self._timer.timeout.connect(self._poll)
@@ -49,7 +53,10 @@ class JobSlot(QObject):
         """Start a worker job (superseding any running one); returns its generation id."""
         self._drop_current(cancel=True)
         self.generation += 1
-        self._job = WorkerJob(kind, params).start()
+        # Spawned here, not on the reader thread, so a cancel right after start() reaches it.
+        job = WorkerJob(kind, params).start()
+        self._job = job
+        threading.Thread(target=self._read, args=(job,), name=f"read-{self.name}", daemon=True).start()
         self._timer.start()
         self.started.emit(self.generation, kind)
         self.busyChanged.emit(True)
@@ -70,34 +77,46 @@ class JobSlot(QObject):
         if job is not None and cancel and job.is_running():
             threading.Thread(target=job.cancel, name=f"cancel-{self.name}", daemon=True).start()
 
-    def _poll(self) -> None:
-        job = self._job
-        if job is None:
-            self._timer.stop()
-            return
-        generation = self.generation
+    def _read(self, job: WorkerJob) -> None:
+        """Helper thread: every record, then the end (None) or the exception that ended the job."""
         try:
-            records = job.poll(MAX_RECORDS_PER_TICK)
-        except Cancelled:
-            self._finish()
-            self.cancelled.emit(generation)
-            return
-        except WorkbenchError as exc:
-            self._finish()
-            self.failed.emit(generation, str(exc))
-            return
-        for record in records:
+            for record in job.records():
+                self._inbox.append((job, record))
+            self._inbox.append((job, None))
+        except BaseException as exc:  # noqa: BLE001 - handed over to the GUI thread as is
+            self._inbox.append((job, exc))
+
+    def _poll(self) -> None:
+        generation = self.generation
+        for _ in range(min(len(self._inbox), MAX_RECORDS_PER_TICK)):
+            job, item = self._inbox.popleft()
             if job is not self._job:
-                return  # a slot connected to a record started or cancelled another job
-            kind = record.get("kind")
+                continue  # from a superseded or cancelled job: dropped
+            if isinstance(item, Cancelled):
+                self._finish()
+                self.cancelled.emit(generation)
+                return
+            if isinstance(item, WorkbenchError):
+                self._finish()
+                self.failed.emit(generation, str(item))
+                return
+            if isinstance(item, BaseException):
+                self._finish()
+                self.failed.emit(generation, f"the {job.kind} worker failed: {item}.")
+                return
+            if item is None:
+                continue  # the result record came first and finished the job
+            kind = item.get("kind")
             if kind == "progress":
-                self.progress.emit(generation, float(record.get("fraction", 0.0)), str(record.get("message", "")))
+                self.progress.emit(generation, float(item.get("fraction", 0.0)), str(item.get("message", "")))
             elif kind == "result":
                 self._finish()
-                self.succeeded.emit(generation, record.get("result") or {})
+                self.succeeded.emit(generation, item.get("result") or {})
                 return
             else:
-                self.record.emit(generation, record)
+                self.record.emit(generation, item)
+        if self._job is None and not self._inbox:
+            self._timer.stop()
 
     def _finish(self) -> None:
         self._drop_current(cancel=False)

@@ -166,6 +166,7 @@ class SessionPanels(QObject):
         self.optimize_panel.set_enabled_for_session(ws is not None)
         for action in self.session_actions:
             action.setEnabled(ws is not None)
+        self.window.profile_action.setEnabled(ws is not None)
         if ws is None:
             self.diff_panel.set_changes(None, "No session.")
 
@@ -221,7 +222,9 @@ class SessionPanels(QObject):
             if graph.overlay() is not None:
                 graph.clear_overlay()
             return
-        graph.set_overlay({k: v * 100.0 for k, v in values.items()}, "time share", "%")
+        # ORT adds nodes of its own (layout Transposes, ...): colour only the model's nodes.
+        names = set(graph.node_names())
+        graph.set_overlay({k: v * 100.0 for k, v in values.items() if k in names}, "time share", "%")
 
     def _on_profiled(self, vid: str, result: dict[str, Any]) -> None:
         self.version_tree.update_version(vid)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from pipelines.versions import Version, Workspace
 from widgets import formatting
+from widgets.profile_dashboard import cache_axes
 from widgets.version_tree import fidelity_badge, version_title
 
 COLOUR_A = QColor(76, 114, 176)
@@ -112,6 +113,7 @@ class CompareView(QWidget):
         for plot in (self.dist_plot, self.delta_plot):
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setMenuEnabled(False)
+            cache_axes(plot)
             for axis in ("left", "bottom"):
                 plot.getAxis(axis).setTextPen(ink)
                 plot.getAxis(axis).setPen(ink)

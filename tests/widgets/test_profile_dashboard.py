@@ -57,7 +57,7 @@ def test_result_fills_stats_ops_sweep_and_heat_map(qtbot):
                      {"op_type": "Conv", "ms_per_run": 0.3, "share": 0.6, "nodes": 1}],
     }
     result = {"latencies_ms": [1.0, 2.0, 3.0], "latency_ms": {"p50": 2.0, "p99": 2.98}, "throughput_per_s": 500.0,
-              "runs": 3, "memory": {"peak_rss_bytes": 3 * 2**20, "rss_series": [{"t_s": 0.0, "rss_bytes": 2**20}]},
+              "runs": 3, "memory": {"peak_rss_bytes": 3 * 2**20, "rss_series": [[0.0, 2**20], [0.05, 2 * 2**20]]},
               "per_op": per_op}
     with qtbot.waitSignal(dash.overlayRequested) as blocker:
         dash.show_result(result)
@@ -66,6 +66,7 @@ def test_result_fills_stats_ops_sweep_and_heat_map(qtbot):
     assert dash.stat_labels["p50"].text() == "2.000 ms"
     assert dash.stat_labels["throughput"].text() == "500.0/s"
     assert dash.stat_labels["rss"].text() == "3.0 MiB"
+    assert list(dash.rss_curve.getData()[1]) == [1.0, 2.0]
     ticks = dash.op_plot.getAxis("left")._tickLevels[0]
     assert [label for _pos, label in ticks] == ["Conv", "Gemm"]  # sorted by time
     dash.show_sweep({"cells": [{"batch": 1, "threads": 1, "p50_ms": 1.0, "samples_per_s": 900.0},
@@ -81,9 +82,13 @@ def test_result_fills_stats_ops_sweep_and_heat_map(qtbot):
 
 
 def test_rolling_percentiles_and_shares():
-    values = np.arange(1, 101, dtype=float)
-    p50, p99 = rolling_percentiles(values, window=10)
+    values = np.arange(1, 1001, dtype=float)
+    at, p50, p99 = rolling_percentiles(values, window=10, points=100)
+    assert len(at) <= 100 and at[0] == 0 and at[-1] == 999
     assert p50[0] == 1.0 and p50[-1] == np.percentile(values[-10:], 50)
     assert p99[-1] == np.percentile(values[-10:], 99)
+    middle = len(at) // 2
+    end = at[middle] + 1
+    assert p50[middle] == np.percentile(values[end - 10:end], 50)
     assert per_node_shares({"nodes": [{"node": "a_k", "model_node": "a", "share": 0.25},
                                       {"node": "a_k2", "model_node": "a", "share": 0.25}]}) == {"a": 0.5}
