@@ -58,6 +58,7 @@ class Session(QObject):
     compareRecord = Signal(dict)
     compareFinished = Signal(str, str, dict)  # a id, b id, result
     comparePicked = Signal(str, str)  # "a" | "b", version id
+    analysisFinished = Signal(str, str, dict)  # "quant-debug" | "prune-scan", version id, result
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -75,6 +76,10 @@ class Session(QObject):
         self.apply_slot = JobSlot("apply", self)
         self.profile_slot = JobSlot("profile", self)
         self.compare_slot = JobSlot("compare", self)
+        self.analysis_slot = JobSlot("analysis", self)
+        self._analysing: tuple[str, str] | None = None
+        self.analysis_slot.succeeded.connect(self._on_analysed)
+        self.analysis_slot.failed.connect(lambda _g, text: self.message.emit(f"Analysis failed: {text}"))
         self.open_slot.succeeded.connect(self._on_created)
         self.open_slot.failed.connect(lambda _g, text: self.stepFailed.emit(text))
         self.apply_slot.succeeded.connect(self._on_applied)
@@ -101,7 +106,7 @@ class Session(QObject):
 
     def close(self) -> None:
         """Forget the session (its folder stays on disk); running work is cancelled."""
-        for slot in (self.open_slot, self.apply_slot, self.profile_slot, self.compare_slot):
+        for slot in self.slots:
             slot.cancel()
         self.workspace = None
         self.current_id = None
@@ -142,6 +147,11 @@ class Session(QObject):
 
     # ---- queries ----------------------------------------------------------------------------
     @property
+    def slots(self) -> list[JobSlot]:
+        """Every kind of background work this session runs."""
+        return [self.open_slot, self.apply_slot, self.profile_slot, self.compare_slot, self.analysis_slot]
+
+    @property
     def current(self) -> Version | None:
         """The version on screen."""
         if self.workspace is None or self.current_id is None:
@@ -157,10 +167,10 @@ class Session(QObject):
         return self._need_workspace().recipe_for(version_id or self._need_current())
 
     # ---- steps ------------------------------------------------------------------------------
-    def apply(self, pass_name: str, config: dict[str, Any] | None = None) -> int:
-        """Apply a pass to the current version in a worker; bad config raises ConfigError first."""
+    def apply(self, pass_name: str, config: dict[str, Any] | None = None, parent: str | None = None) -> int:
+        """Apply a pass to the current version (or `parent`) in a worker; bad config raises ConfigError first."""
         self._pending_steps = []
-        return self._start_step(pass_name, config or {})
+        return self._start_step(pass_name, config or {}, parent)
 
     def apply_recipe(self, recipe: Recipe) -> int:
         """Apply every step of a recipe (a preset) one after another, each as a version."""
@@ -175,12 +185,14 @@ class Session(QObject):
         self._pending_steps = []
         self.apply_slot.cancel()
 
-    def _start_step(self, pass_name: str, config: dict[str, Any]) -> int:
+    def _start_step(self, pass_name: str, config: dict[str, Any], parent: str | None = None) -> int:
         workspace = self._need_workspace()
         config_dict = make_config(pass_name, config).to_dict()  # fails here, naming the field
+        if parent is not None:
+            workspace.get(parent)
         self.message.emit(f"Applying {pass_name}…")
         return self.apply_slot.start("apply-pass", {
-            "workspace": str(workspace.root), "parent": self._need_current(),
+            "workspace": str(workspace.root), "parent": parent or self._need_current(),
             "pass": pass_name, "config": config_dict, "verify": True,
         })
 
@@ -297,6 +309,37 @@ class Session(QObject):
             return
         a, b = self._comparing
         self.compareFinished.emit(a, b, result)
+
+    # ---- analyses -----------------------------------------------------------------------------
+    def analyse_quantization(self, version_id: str | None = None, samples: int = 4) -> int:
+        """Per-tensor error of a quantized version against its parent (the float model), in a worker."""
+        version = self._need_workspace().get(version_id or self._need_current())
+        if version.parent is None or not (version.pass_name or "").startswith("quantize"):
+            raise ConfigError(f"v{version.number} is not a quantization step; pick a version made by a quantize pass.")
+        self._analysing = ("quant-debug", version.id)
+        return self.analysis_slot.start("quant-debug", {
+            "float_model": str(self.version_path(version.parent)), "quant_model": str(self.version_path(version.id)),
+            "samples": samples, "data": self._need_workspace().settings.get("data"),
+        })
+
+    def scan_pruning(self, version_id: str | None = None, ratios: list[float] | None = None) -> int:
+        """Pruning sensitivity of a version (each unit pruned alone), in a worker."""
+        vid = version_id or self._need_current()
+        self._analysing = ("prune-scan", vid)
+        return self.analysis_slot.start("prune-scan", {"model": str(self.version_path(vid)), "ratios": ratios or [0.1, 0.3, 0.5]})
+
+    def requantize_excluding(self, version_id: str, nodes: list[str]) -> int:
+        """Quantize the parent of a quantize-static version again with `nodes` kept in float (a sibling version)."""
+        version = self._need_workspace().get(version_id)
+        if version.pass_name != "quantize-static" or version.parent is None:
+            raise ConfigError(f"v{version.number} was not made by quantize-static; exclusion needs its settings.")
+        excluded = list(dict.fromkeys([*version.config.get("nodes_to_exclude", []), *nodes]))
+        return self.apply("quantize-static", {**version.config, "nodes_to_exclude": excluded}, parent=version.parent)
+
+    def _on_analysed(self, _generation: int, result: dict[str, Any]) -> None:
+        if self._analysing is not None:
+            kind, vid = self._analysing
+            self.analysisFinished.emit(kind, vid, result)
 
     # ---- helpers ----------------------------------------------------------------------------
     def _need_workspace(self) -> Workspace:

@@ -18,6 +18,7 @@ from app.session import Session
 from app.tasks import ModelOpener, OpenedModel
 from pipelines.errors import WorkbenchError
 from pipelines.versions import ROOT_ID
+from widgets.analysis_views import AnalysisViews
 from widgets.compare_view import CompareView
 from widgets.diff_panel import DiffPanel
 from widgets.optimize_panel import OptimizePanel
@@ -64,14 +65,17 @@ class SessionPanels(QObject):
         self.diff_panel = DiffPanel(w)
         self.profile_dashboard = ProfileDashboard(w)
         self.compare_view = CompareView(w)
+        self.analysis_views = AnalysisViews(w)
         self.optimize_dock = w.add_panel("Optimize", "dock-optimize", self.optimize_panel, left)
         self.diff_dock = w.add_panel("Diff", "dock-diff", self.diff_panel, left)
         self.versions_dock = w.add_panel("Versions", "dock-versions", self.version_tree, bottom)
         self.profile_dock = w.add_panel("Profile", "dock-profile", self.profile_dashboard, bottom)
         self.compare_dock = w.add_panel("Compare", "dock-compare", self.compare_view, bottom)
+        self.analysis_dock = w.add_panel("Analysis", "dock-analysis", self.analysis_views, bottom)
         w.tabifyDockWidget(w.search_dock, self.optimize_dock)
         w.tabifyDockWidget(self.optimize_dock, self.diff_dock)
         w.tabifyDockWidget(self.profile_dock, self.compare_dock)
+        w.tabifyDockWidget(self.compare_dock, self.analysis_dock)
         w.splitDockWidget(self.versions_dock, self.profile_dock, Qt.Orientation.Horizontal)
         self.optimize_dock.raise_()
         self.profile_dock.raise_()
@@ -151,6 +155,15 @@ class SessionPanels(QObject):
         s.compare_slot.progress.connect(lambda _g, f, m: self.compare_view.set_progress(f, m))
         s.compareFinished.connect(self._on_compared)
         s.comparePicked.connect(self.compare_view.pick)
+        views = self.analysis_views
+        views.quantErrorRequested.connect(lambda: self._guard(s.analyse_quantization, None))
+        views.requantizeRequested.connect(lambda nodes: self._guard(s.requantize_excluding, s.current_id, nodes))
+        views.scanRequested.connect(lambda ratios: self._guard(s.scan_pruning, None, ratios))
+        views.pruneRequested.connect(lambda name, config: self._guard(s.apply, name, config))
+        views.overlayRequested.connect(self._on_analysis_overlay)
+        s.analysis_slot.busyChanged.connect(views.set_running)
+        s.analysis_slot.progress.connect(lambda _g, f, m: views.set_progress(f, m))
+        s.analysisFinished.connect(self._on_analysed)
 
     # ---- reacting to the session -------------------------------------------------------------
     def start_session(self, source: str | Path) -> None:
@@ -236,6 +249,20 @@ class SessionPanels(QObject):
         self.last_comparison = result
         self.compare_view.show_result(a, b, result)
         self.compare_dock.raise_()
+
+    def _on_analysed(self, kind: str, vid: str, result: dict[str, Any]) -> None:
+        self.analysis_dock.raise_()
+        if kind == "quant-debug":
+            self.analysis_views.show_quant_report(result)
+        else:
+            self.analysis_views.show_sensitivity(result)
+
+    def _on_analysis_overlay(self, values: dict[str, float], label: str) -> None:
+        graph = self.window.graph_view
+        names = set(graph.node_names())
+        shown = {k: v for k, v in values.items() if k in names}
+        if shown:
+            graph.set_overlay(shown, label, "%")
 
     def _on_step_failed(self, text: str) -> None:
         self.optimize_panel.show_error(text)
@@ -351,7 +378,7 @@ class SessionPanels(QObject):
     def shutdown(self) -> None:
         """Stop every worker (the window is closing)."""
         self.version_opener.cancel()
-        for slot in (self.session.open_slot, self.session.apply_slot, self.session.profile_slot, self.session.compare_slot):
+        for slot in self.session.slots:
             slot.cancel()
 
     # ---- helpers ------------------------------------------------------------------------------

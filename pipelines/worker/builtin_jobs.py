@@ -87,3 +87,30 @@ def create_workspace(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
     workspace = Workspace.create(params["source"], params.get("root"))
     emit(protocol.progress(1.0, "session ready"))
     return {"root": str(workspace.root)}
+
+
+def quant_debug(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
+    """Per-tensor quantization error: {"float_model", "quant_model", "samples", "data"} -> report dict."""
+    from pipelines.quant_debug import DEFAULT_SAMPLES, analyze_quantization
+
+    for key in ("float_model", "quant_model"):
+        if not params.get(key):
+            raise ConfigError(f"quant-debug needs a '{key}' path.", key)
+    report = analyze_quantization(
+        params["float_model"], params["quant_model"], data=params.get("data") or None,
+        samples=int(params.get("samples") or DEFAULT_SAMPLES), on_progress=_on_progress(emit),
+    )
+    return report.to_dict()
+
+
+def prune_scan(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
+    """Pruning sensitivity: {"model", "ratios", "mode", "criterion"} -> SensitivityTable dict."""
+    from pipelines.pruning.sensitivity import DEFAULT_RATIOS, scan_sensitivity
+
+    if not params.get("model"):
+        raise ConfigError("prune-scan needs a 'model' path.", "model")
+    table = scan_sensitivity(
+        params["model"], params.get("ratios") or DEFAULT_RATIOS, mode=params.get("mode") or "auto",
+        criterion=params.get("criterion") or "l1", on_progress=_on_progress(emit),
+    )
+    return table.to_dict()

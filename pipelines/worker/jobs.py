@@ -32,6 +32,8 @@ JOBS: dict[str, str] = {
     "apply-pass": "pipelines.worker.builtin_jobs:apply_pass",
     "analyze": "pipelines.worker.builtin_jobs:analyze",
     "workspace-create": "pipelines.worker.builtin_jobs:create_workspace",
+    "quant-debug": "pipelines.worker.builtin_jobs:quant_debug",
+    "prune-scan": "pipelines.worker.builtin_jobs:prune_scan",
 }
 
 

@@ -1,0 +1,45 @@
+"""Session: analyses in workers; excluding the worst nodes makes a sibling version; open/save."""
+from __future__ import annotations
+
+import pytest
+
+from app.session import Session
+from pipelines.errors import ConfigError
+
+WAIT_MS = 60_000
+
+
+def test_quant_error_then_requantize_and_save(qtbot, sample_cnn, tmp_path):
+    session = Session()
+    session.start(sample_cnn, tmp_path / "ws")
+    qtbot.waitUntil(lambda: session.workspace is not None, timeout=WAIT_MS)
+    with pytest.raises(ConfigError, match="not a quantization step"):
+        session.analyse_quantization()
+    session.apply("quantize-static", {"samples": 2, "measure_speed": False})
+    qtbot.waitUntil(lambda: len(session.workspace.versions) == 2, timeout=WAIT_MS)
+    quantized = session.current
+    with qtbot.waitSignal(session.analysisFinished, timeout=WAIT_MS) as blocker:
+        session.analyse_quantization(samples=2)
+    kind, vid, report = blocker.args
+    assert (kind, vid) == ("quant-debug", quantized.id) and report["tensors"]
+    worst = [t["quant_node"] for t in report["tensors"] if t["quant_node"]][:2]
+    session.requantize_excluding(quantized.id, worst)
+    qtbot.waitUntil(lambda: len(session.workspace.versions) == 3, timeout=WAIT_MS)
+    again = session.current
+    assert again.parent == "original" and again.config["nodes_to_exclude"] == worst  # a sibling of v1
+    session.undo_stack.undo()
+    assert session.current_id == quantized.id
+
+    # Save the session elsewhere and open it again: versions and metrics come back.
+    assert session.has_unexported_work
+    saved = session.save_as(tmp_path / "saved")
+    assert not session.has_unexported_work
+    other = Session()
+    other.open(saved)
+    assert [v.id for v in other.workspace.versions] == [v.id for v in session.workspace.versions]
+    assert session.workspace.root == saved  # the session goes on in the saved folder
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="not empty"):
+        session.save_as(busy)

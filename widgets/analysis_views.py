@@ -1,0 +1,244 @@
+"""Analysis views: quantization error per node (heat map, exclude the worst N and quantize again)
+and pruning sensitivity (cosine vs ratio per layer, apply the ratios that keep fidelity ≥ X)."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from pipelines.pruning.sensitivity import SensitivityRow, SensitivityTable, derive_ratios
+from widgets.profile_dashboard import cache_axes
+
+SHOWN_WORST = 12
+LINE_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b2", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd")
+
+
+def table_from_dict(data: dict[str, Any]) -> SensitivityTable:
+    """A SensitivityTable from its to_dict() form (cosines written as strings come back as floats)."""
+    rows = [SensitivityRow(**{**row, "cosine": float(row["cosine"])}) for row in data.get("rows", [])]
+    return SensitivityTable(data.get("model", ""), data.get("mode", ""), list(data.get("ratios", [])), rows,
+                            dict(data.get("skipped", {})))
+
+
+def error_overlay(report: dict[str, Any]) -> dict[str, float]:
+    """Noise each node adds (relative error, %), keyed by the quantized model's node names."""
+    return {name: 100.0 * float(f["relative_error"]) for name, f in (report.get("by_quant_node") or {}).items()}
+
+
+class AnalysisViews(QWidget):
+    """Quantization error and pruning sensitivity of the current version."""
+
+    quantErrorRequested = Signal()
+    requantizeRequested = Signal(list)  # quantized-model node names to keep in float
+    overlayRequested = Signal(dict, str)  # node -> value, label ({}: clear)
+    scanRequested = Signal(list)  # ratios
+    pruneRequested = Signal(str, dict)  # pass name, config values
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.quant_report: dict[str, Any] | None = None
+        self.sensitivity: SensitivityTable | None = None
+        palette = self.palette()
+        ink = palette.color(QPalette.ColorRole.Text)
+
+        # Quantization error.
+        self.quant_button = QPushButton("Analyse quantization error", self)
+        self.quant_button.setToolTip("Run the current (quantized) version and its float parent on the same inputs")
+        self.quant_button.clicked.connect(self.quantErrorRequested)
+        self.worst_n = QSpinBox(self)
+        self.worst_n.setRange(1, 100)
+        self.worst_n.setValue(3)
+        self.requantize_button = QPushButton("Exclude the worst N and quantize again", self)
+        self.requantize_button.setEnabled(False)
+        self.requantize_button.clicked.connect(self._on_requantize)
+        self.worst_table = QTableWidget(0, 4, self)
+        self.worst_table.setHorizontalHeaderLabels(["Node", "Op", "SQNR (dB)", "Added noise"])
+        self.worst_table.verticalHeader().hide()
+        self.worst_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.worst_table.horizontalHeader().setStretchLastSection(True)
+        quant_row = QHBoxLayout()
+        quant_row.addWidget(self.quant_button)
+        quant_row.addStretch(1)
+        quant_row.addWidget(QLabel("N", self))
+        quant_row.addWidget(self.worst_n)
+        quant_row.addWidget(self.requantize_button)
+        quant_box = QGroupBox("Quantization error (worst first)", self)
+        quant_layout = QVBoxLayout(quant_box)
+        quant_layout.addLayout(quant_row)
+        quant_layout.addWidget(self.worst_table)
+
+        # Pruning sensitivity.
+        self.scan_button = QPushButton("Scan pruning sensitivity", self)
+        self.scan_button.clicked.connect(lambda: self.scanRequested.emit([0.1, 0.3, 0.5]))
+        self.min_cosine = QDoubleSpinBox(self)
+        self.min_cosine.setDecimals(3)
+        self.min_cosine.setRange(0.0, 1.0)
+        self.min_cosine.setSingleStep(0.005)
+        self.min_cosine.setValue(0.99)
+        self.prune_button = QPushButton("Apply per-layer ratios", self)
+        self.prune_button.setEnabled(False)
+        self.prune_button.clicked.connect(self._on_prune)
+        self.chart = pg.PlotWidget(self)
+        self.chart.setBackground(palette.color(QPalette.ColorRole.Base))
+        plot = self.chart.getPlotItem()
+        plot.setTitle("Cosine to the original, each layer pruned alone", color=ink)
+        plot.setLabel("bottom", "pruned ratio")
+        plot.setLabel("left", "cosine")
+        plot.showGrid(x=True, y=True, alpha=0.25)
+        plot.setMenuEnabled(False)
+        for axis in ("left", "bottom"):
+            plot.getAxis(axis).setTextPen(ink)
+            plot.getAxis(axis).setPen(ink)
+        cache_axes(plot)
+        self.threshold_line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen("#c0392b", style=Qt.PenStyle.DashLine))
+        plot.addItem(self.threshold_line)
+        self.min_cosine.valueChanged.connect(self._on_threshold)
+        self._on_threshold(self.min_cosine.value())
+        self.ratios_label = QLabel(self)
+        self.ratios_label.setWordWrap(True)
+        self.ratios_label.setTextFormat(Qt.TextFormat.PlainText)
+        prune_row = QHBoxLayout()
+        prune_row.addWidget(self.scan_button)
+        prune_row.addStretch(1)
+        prune_row.addWidget(QLabel("keep cosine ≥", self))
+        prune_row.addWidget(self.min_cosine)
+        prune_row.addWidget(self.prune_button)
+        prune_box = QGroupBox("Pruning sensitivity", self)
+        prune_layout = QVBoxLayout(prune_box)
+        prune_layout.addLayout(prune_row)
+        prune_layout.addWidget(self.chart, 1)
+        prune_layout.addWidget(self.ratios_label)
+
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setMaximumHeight(12)
+        self.progress.hide()
+        self.status = QLabel(self)
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.status.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(quant_box, 1)
+        layout.addWidget(prune_box, 2)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+
+    # ---- progress -----------------------------------------------------------------------------
+    def set_running(self, running: bool) -> None:
+        """Buttons off and progress shown while an analysis runs."""
+        self.quant_button.setEnabled(not running)
+        self.scan_button.setEnabled(not running)
+        self.progress.setVisible(running)
+        if running:
+            self.progress.setValue(0)
+
+    def set_progress(self, fraction: float, message: str) -> None:
+        """A worker's progress."""
+        self.progress.setValue(int(fraction * 1000))
+        if message:
+            self.status.setText(message)
+
+    # ---- quantization -------------------------------------------------------------------------
+    def show_quant_report(self, report: dict[str, Any]) -> None:
+        """List the worst regions and colour the graph by the noise each node adds."""
+        self.quant_report = report
+        tensors = report.get("tensors", [])[:SHOWN_WORST]
+        self.worst_table.setRowCount(len(tensors))
+        for r, entry in enumerate(tensors):
+            values = (entry.get("quant_node") or entry.get("node", ""), entry.get("op_type", ""),
+                      f"{float(entry['sqnr_db']):.1f}", f"{float(entry['added_noise']):.2e}")
+            for c, text in enumerate(values):
+                item = QTableWidgetItem(text)
+                if c >= 2:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.worst_table.setItem(r, c, item)
+        self.worst_table.resizeColumnsToContents()
+        self.requantize_button.setEnabled(bool(tensors))
+        self.status.setText(f"{len(report.get('tensors', []))} tensors compared over {report.get('samples')} samples.")
+        self.overlayRequested.emit(error_overlay(report), "relative error")
+
+    def worst_nodes(self, n: int | None = None) -> list[str]:
+        """The quantized model's node names of the `n` worst regions (as exclude_worst_and_requantize picks)."""
+        n = n or self.worst_n.value()
+        names: list[str] = []
+        for entry in (self.quant_report or {}).get("tensors", []):
+            name = entry.get("quant_node")
+            if name and name not in names:
+                names.append(name)
+            if len(names) == n:
+                break
+        return names
+
+    def _on_requantize(self) -> None:
+        names = self.worst_nodes()
+        if names:
+            self.requantizeRequested.emit(names)
+
+    # ---- pruning ------------------------------------------------------------------------------
+    def show_sensitivity(self, data: dict[str, Any]) -> None:
+        """Draw cosine vs ratio per unit (the 10 most sensitive labelled)."""
+        table = table_from_dict(data)
+        self.sensitivity = table
+        plot = self.chart.getPlotItem()
+        for item in list(plot.listDataItems()):
+            plot.removeItem(item)
+        if plot.legend is None:
+            plot.addLegend(offset=(-10, -10), labelTextColor=self.palette().color(QPalette.ColorRole.Text))
+        plot.legend.clear()
+        by_unit: dict[str, list[SensitivityRow]] = {}
+        for row in table.rows:
+            by_unit.setdefault(row.unit, []).append(row)
+        # Most sensitive first: the lowest cosine at the largest ratio.
+        ordered = sorted(by_unit.items(), key=lambda kv: min((r.cosine for r in kv[1] if not math.isnan(r.cosine)), default=1.0))
+        for i, (unit, rows) in enumerate(ordered):
+            rows = sorted(rows, key=lambda r: r.ratio)
+            colour = QColor(LINE_COLOURS[i % len(LINE_COLOURS)])
+            if i >= len(LINE_COLOURS):
+                colour.setAlpha(70)
+            plot.plot([r.ratio for r in rows], [r.cosine for r in rows], pen=pg.mkPen(colour, width=2),
+                      symbol="o", symbolSize=5, symbolBrush=colour, name=unit if i < len(LINE_COLOURS) else None)
+        self.prune_button.setEnabled(bool(table.rows))
+        self._on_threshold(self.min_cosine.value())
+
+    def layer_percent(self) -> dict[str, int]:
+        """Per-layer percentages that keep each layer's cosine ≥ the threshold (0 dropped)."""
+        if self.sensitivity is None:
+            return {}
+        return {unit: pct for unit, pct in derive_ratios(self.sensitivity, self.min_cosine.value()).items() if pct > 0}
+
+    def _on_threshold(self, value: float) -> None:
+        self.threshold_line.setValue(value)
+        if self.sensitivity is not None:
+            ratios = self.layer_percent()
+            self.ratios_label.setText(
+                f"{len(ratios)} of {len(self.sensitivity.units())} layers can be pruned: "
+                + ", ".join(f"{u} {p}%" for u, p in list(ratios.items())[:8]) + (" …" if len(ratios) > 8 else "")
+            )
+
+    def _on_prune(self) -> None:
+        if self.sensitivity is None:
+            return
+        ratios = self.layer_percent()
+        if not ratios:
+            self.status.setText("No layer keeps the cosine at that threshold even at the smallest ratio; lower it.")
+            return
+        # ratio 0: only the listed layers are pruned, each by its own percentage.
+        name = "prune-channels" if self.sensitivity.mode == "channels" else "prune-neurons"
+        self.pruneRequested.emit(name, {"ratio": 0.0, "layer_percent": ratios})
