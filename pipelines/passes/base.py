@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import time
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field

@@ -264,7 +264,7 @@ class DependencyGraph:
         self.layouts[node.outputs[0]] = Layout(1 - w.ndim, ((space.id, out_channels),))
 
     def _linear(self, node: ir.Node, inputs: list[Layout | None]) -> None:
-        a, b = node.inputs[0], node.inputs[1]
+        b = node.inputs[1]
         weight = const_array(b)
         layout = inputs[0]
         if inputs[1] is not None:
