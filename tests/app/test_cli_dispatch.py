@@ -38,3 +38,27 @@ def test_broken_pipe_is_not_a_traceback() -> None:
     stderr = reader.stderr.read().decode() if reader.stderr else ""
     assert reader.wait(timeout=60) == 0
     assert "Traceback" not in stderr
+
+
+def test_loader_errors_name_the_missing_library() -> None:
+    from app.gui import library_named_in
+
+    message = ("/venv/PySide6/Qt/plugins/platforms/libqxcb.so: libxcb-icccm.so.4: cannot open shared object "
+               "file: No such file or directory")
+    assert library_named_in(message) == "libxcb-icccm.so.4"
+    assert library_named_in("undefined symbol: foo") is None
+
+
+def test_x11_check_passes_where_the_libraries_are_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ctypes.util
+
+    from app.gui import display_problem, missing_x11_library
+
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    if missing_x11_library() is None:
+        assert display_problem() is None
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
+    problem = display_problem()
+    assert problem is not None and "apt-get install" in problem and ".so" in problem
