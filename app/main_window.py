@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
+from app.session_panels import SessionPanels
 from app.settings import Settings
 from app.tasks import ModelOpener, OpenedModel
 from pipelines.errors import WorkbenchError
@@ -53,8 +54,8 @@ from widgets.welcome_page import WelcomePage
 
 APP_NAME = "ONNX Workbench"
 MODEL_FILTER = "ONNX models (*.onnx);;All files (*)"
-PROFILE_PENDING_TIP = "Profiling is not available yet in this version."
-UNDO_PENDING_TIP = "Undo and redo apply to model versions, which arrive with optimization steps."
+PROFILE_PENDING_TIP = "Profile the current version (F5); available once a model is open."
+UNDO_PENDING_TIP = "Undo and redo move between model versions made by optimization steps."
 
 
 def _drawn_icon(kind: str, color: QColor) -> QIcon:
@@ -112,6 +113,9 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self._build_status_bar()
+        # Optimize, Versions, Diff, Profile, Compare and Analysis docks, wired to the session.
+        self.session_panels = SessionPanels(self)
+        self._add_session_menu_entries()
         self.restore_layout()
         self._set_model_actions_enabled(False)
 
@@ -230,7 +234,7 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
+        file_menu = self.file_menu = bar.addMenu("&File")
         file_menu.addAction(self.open_action)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
@@ -322,9 +326,20 @@ class MainWindow(QMainWindow):
         """Open `path` in the background; the current model stays until the new one is ready."""
         return self.opener.open(str(path))
 
+    def _add_session_menu_entries(self) -> None:
+        """Session and export entries in the File menu, above Quit."""
+        before = self.quit_action
+        for action in self.session_panels.file_menu_actions():
+            if action is None:
+                self.file_menu.insertSeparator(before)
+            else:
+                self.file_menu.insertAction(before, action)
+        self.file_menu.insertSeparator(before)
+
     def close_model(self) -> None:
         """Close the model (any open in progress is dropped)."""
         self.opener.cancel()
+        self.session_panels.session.close()
         self._set_busy(False)
         self.current = None
         self.index = None
@@ -344,6 +359,12 @@ class MainWindow(QMainWindow):
 
     def _on_opened(self, opened: OpenedModel) -> None:
         """The model is loaded: show it now; figures follow when the analysis worker is done."""
+        self.show_model(opened)
+        self.session_panels.start_session(opened.path)
+
+    def show_model(self, opened: OpenedModel, remember: bool = True) -> None:
+        """Show a loaded model in every view; `remember` adds it to recent files and the title
+        (False for versions of the session, which live in the workspace folder)."""
         self.current = opened
         self.index = ModelIndex(opened.loaded.proto)
         proto = opened.loaded.proto
@@ -353,10 +374,11 @@ class MainWindow(QMainWindow):
         self.summary_panel.set_model(proto, opened.path, opened.loaded.size_bytes, None)
         self.properties_panel.set_model(self.index, None)
         self.search_panel.set_model(self.index)
-        self.settings.add_recent_file(opened.path)
-        self._fill_recent_menu()
-        self.setWindowTitle(f"{opened.path.name} — {APP_NAME}")
-        self.setWindowFilePath(str(opened.path))
+        if remember:
+            self.settings.add_recent_file(opened.path)
+            self._fill_recent_menu()
+            self.setWindowTitle(f"{opened.path.name} — {APP_NAME}")
+            self.setWindowFilePath(str(opened.path))
         self._update_status_labels()
         self._set_model_actions_enabled(True)
         self.statusBar().showMessage(f"Analyzing {opened.path.name}…")
@@ -548,7 +570,11 @@ class MainWindow(QMainWindow):
             self._default_dock_sizes()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
-        """Remember geometry and dock layout, stop background work."""
+        """Ask about unexported versions, remember geometry and dock layout, stop background work."""
+        if not self.session_panels.confirm_close():
+            event.ignore()
+            return
+        self.session_panels.shutdown()
         self.settings.set_geometry(self.saveGeometry())
         self.settings.set_window_state(self.saveState())
         self.settings.sync()

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QScrollArea, QWidget
 
 from app.session import Session
 from app.tasks import ModelOpener, OpenedModel
@@ -66,12 +66,12 @@ class SessionPanels(QObject):
         self.profile_dashboard = ProfileDashboard(w)
         self.compare_view = CompareView(w)
         self.analysis_views = AnalysisViews(w)
-        self.optimize_dock = w.add_panel("Optimize", "dock-optimize", self.optimize_panel, left)
+        self.optimize_dock = w.add_panel("Optimize", "dock-optimize", _scrolled(self.optimize_panel), left)
         self.diff_dock = w.add_panel("Diff", "dock-diff", self.diff_panel, left)
         self.versions_dock = w.add_panel("Versions", "dock-versions", self.version_tree, bottom)
-        self.profile_dock = w.add_panel("Profile", "dock-profile", self.profile_dashboard, bottom)
-        self.compare_dock = w.add_panel("Compare", "dock-compare", self.compare_view, bottom)
-        self.analysis_dock = w.add_panel("Analysis", "dock-analysis", self.analysis_views, bottom)
+        self.profile_dock = w.add_panel("Profile", "dock-profile", _scrolled(self.profile_dashboard), bottom)
+        self.compare_dock = w.add_panel("Compare", "dock-compare", _scrolled(self.compare_view), bottom)
+        self.analysis_dock = w.add_panel("Analysis", "dock-analysis", _scrolled(self.analysis_views), bottom)
         w.tabifyDockWidget(w.search_dock, self.optimize_dock)
         w.tabifyDockWidget(self.optimize_dock, self.diff_dock)
         w.tabifyDockWidget(self.profile_dock, self.compare_dock)
@@ -401,6 +401,15 @@ class SessionPanels(QObject):
 
     def _status(self, text: str) -> None:
         self.window.statusBar().showMessage(text, 8000)
+
+
+def _scrolled(widget: QWidget) -> QScrollArea:
+    """The panel in a scroll area: wide control rows must not set the window's minimum size."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setWidget(widget)
+    return area
 
 
 def attach(window: MainWindow) -> SessionPanels:

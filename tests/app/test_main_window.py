@@ -311,12 +311,12 @@ def test_later_panels_join_the_view_menu_and_the_saved_layout(qtbot, settings):
 
     first = mw.MainWindow(settings)
     first.show()
-    dock = first.add_panel("Versions", "dock-versions", QLabel("versions"))
+    dock = first.add_panel("Notes", "dock-notes", QLabel("notes"))
     assert dock.toggleViewAction() in first.panels_menu.actions()
     dock.hide()
     _dispose(first)
     second = mw.MainWindow(settings)
-    again = second.add_panel("Versions", "dock-versions", QLabel("versions"))
+    again = second.add_panel("Notes", "dock-notes", QLabel("notes"))
     second.restore_layout()
     second.show()
     try:

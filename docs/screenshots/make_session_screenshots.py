@@ -1,0 +1,119 @@
+"""Regenerate the session screenshots offscreen: `python docs/screenshots/make_session_screenshots.py`.
+
+Drives a real session on the sample CNN (fold BatchNorm, static INT8, profile both, compare)
+and saves the main window mid-session plus each panel: main_window_session.png,
+optimize_panel.png, profile_dashboard.png, compare_view.png, version_tree.png,
+diff_panel.png, analysis_views.png.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox")
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import shiboken6  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+
+from app.settings import Settings  # noqa: E402
+from app.theme import apply_theme  # noqa: E402
+
+MODEL = ROOT / "assets" / "models" / "resnet_small.onnx"
+OUT = Path(__file__).resolve().parent
+
+
+def main() -> None:
+    """Run the session and save the screenshots."""
+    app = QApplication([])
+    apply_theme(app, dark=False)
+    from app.main_window import MainWindow
+
+    def spin(seconds: float, until=lambda: False) -> None:
+        end = time.time() + seconds
+        while time.time() < end and not until():
+            app.processEvents()
+            time.sleep(0.01)
+
+    def save(widget: QWidget, name: str, size: tuple[int, int] | None = None) -> None:
+        if size is not None:
+            widget.resize(*size)
+        spin(0.3)
+        widget.grab().save(str(OUT / name))
+        print(f"{name}: {(OUT / name).stat().st_size / 1024:.0f} KiB")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["XDG_CACHE_HOME"] = tmp
+        window = MainWindow(Settings(QSettings(f"{tmp}/s.ini", QSettings.Format.IniFormat)))
+        panels = window.session_panels
+        panels.ask_before_close = False
+        session = panels.session
+        window.resize(1600, 1000)
+        window.show()
+        window.open_path(MODEL)
+        spin(60, lambda: session.workspace is not None)
+
+        def apply(name: str, values: dict) -> None:
+            count = len(session.workspace.versions)
+            panels.optimize_panel.select_pass(name)
+            panels.optimize_panel.form().set_values(values)
+            panels.optimize_panel.apply_button.click()
+            spin(120, lambda: len(session.workspace.versions) > count and panels.shown_version == session.current_id)
+
+        apply("fold-batchnorm", {})
+        folded = session.current_id
+        apply("quantize-static", {"samples": 8, "per_channel": True})
+        quantized = session.current_id
+        panels.profile_dashboard.runs.setValue(1500)
+        session.profile(folded, panels.profile_dashboard.options())
+        spin(120, lambda: "latency_ms" in session.workspace.get(folded).metrics and not session.profile_slot.busy)
+        session.compare(folded, quantized, {"runs": 400, "warmup": 10})
+        spin(120, lambda: panels.last_comparison is not None)
+        session.sweep(quantized, {"runs": 100, "warmup": 5}, [1, 2, 4, 8], [1, 2])
+        spin(180, lambda: not session.profile_slot.busy)
+        sweep = session.workspace.get(quantized).metrics.get("sweep")
+        window.profile_action.trigger()
+        spin(120, lambda: "latency_ms" in session.workspace.get(quantized).metrics and not session.profile_slot.busy)
+        panels.profile_dashboard.show_sweep(sweep)
+        window.graph_view.fit()
+        panels.profile_dock.raise_()
+        save(window, "main_window_session.png")
+
+        panels.compare_view.show_result(folded, quantized, panels.last_comparison)
+        for widget, name, size in (
+            (panels.optimize_panel, "optimize_panel.png", (420, 760)),
+            (panels.profile_dashboard, "profile_dashboard.png", (1100, 800)),
+            (panels.compare_view, "compare_view.png", (1000, 700)),
+            (panels.version_tree, "version_tree.png", (900, 200)),
+            (panels.diff_panel, "diff_panel.png", (380, 600)),
+        ):
+            dock = widget.parentWidget()
+            widget.setParent(None)  # grab the panel alone, at a readable size
+            widget.show()
+            save(widget, name, size)
+            widget.hide()
+            dock.setWidget(widget)
+
+        session.analyse_quantization(quantized, samples=4)
+        spin(120, lambda: panels.analysis_views.quant_report is not None)
+        session.scan_pruning(folded, [0.1, 0.3, 0.5])
+        spin(180, lambda: panels.analysis_views.sensitivity is not None)
+        views = panels.analysis_views
+        dock = views.parentWidget()
+        views.setParent(None)
+        views.show()
+        save(views, "analysis_views.png", (900, 800))
+        dock.setWidget(views)
+        panels.shutdown()
+        window.close()
+        shiboken6.delete(window)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""End to end on the sample CNN, driven through the window like a user would:
+open → fold BatchNorm → static INT8 → profile both → compare → undo → redo → export recipe.
+
+Every long step runs in a worker process; the test waits on the window's state with generous
+timeouts (a loaded 2-core CI machine) and checks the state after each step.
+"""
+from __future__ import annotations
+
+import pytest
+import shiboken6
+from PySide6.QtCore import QSettings
+
+from app.main_window import MainWindow
+from app.settings import Settings
+from pipelines.recipe import load_recipe
+from pipelines.versions import ROOT_ID
+
+pytestmark = pytest.mark.timeout(180)
+WAIT_MS = 60_000
+PROFILE = {"runs": 30, "warmup": 3}
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # sessions go to a temp cache
+    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    win = MainWindow(settings)
+    win.session_panels.ask_before_close = False
+    win.resize(1400, 900)
+    win.show()
+    yield win
+    win.session_panels.shutdown()
+    win.close()
+    shiboken6.delete(win)  # web pages must go before QApplication drops their profile
+
+
+def _highlight(win: MainWindow) -> dict[str, set[str]]:
+    return {k: set(v) for k, v in win.graph_view._highlight.items()}
+
+
+def _apply(qtbot, win: MainWindow, pass_name: str, values: dict) -> None:
+    panels = win.session_panels
+    count = len(panels.session.workspace.versions)
+    panels.optimize_panel.select_pass(pass_name)
+    panels.optimize_panel.form().set_values(values)
+    panels.optimize_panel.apply_button.click()
+    assert panels.optimize_panel.cancel_button.isEnabled()  # running, cancellable
+    qtbot.waitUntil(lambda: len(panels.session.workspace.versions) == count + 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: panels.shown_version == panels.session.current_id, timeout=WAIT_MS)
+
+
+def test_cnn_flow(qtbot, window, sample_cnn, tmp_path):
+    win = window
+    panels = win.session_panels
+    session = panels.session
+
+    # Open: the model is shown and a session starts with version 0.
+    win.open_path(sample_cnn)
+    qtbot.waitUntil(lambda: session.workspace is not None, timeout=WAIT_MS)
+    assert session.current_id == ROOT_ID and len(session.workspace.versions) == 1
+    assert panels.optimize_panel.apply_button.isEnabled()
+    assert not win.undo_action.isEnabled()
+    bn_nodes = {n.name for n in win.current.loaded.proto.graph.node if n.op_type == "BatchNormalization"}
+    assert bn_nodes
+
+    # A failing step adds no version and says why.
+    panels.optimize_panel.select_pass("quantize-static")
+    panels.optimize_panel.form().set_values({"calibration": "images", "data": str(tmp_path / "missing")})
+    with qtbot.waitSignal(session.stepFailed, timeout=WAIT_MS):
+        panels.optimize_panel.apply_button.click()
+    assert len(session.workspace.versions) == 1 and session.current_id == ROOT_ID
+    assert panels.optimize_panel.status.text().startswith("Not applied:")
+    panels.optimize_panel.form().set_values({"calibration": "random", "data": ""})
+
+    # Fold BatchNorm: v1, verified, BN nodes gone, Convs changed and ringed in the graph.
+    _apply(qtbot, win, "fold-batchnorm", {})
+    v1 = session.current
+    assert v1.number == 1 and v1.pass_name == "fold-batchnorm" and v1.parent == ROOT_ID
+    assert set(v1.changes["removed"]) == bn_nodes
+    assert panels.version_tree.item_for(v1.id).data(6, 0x0100) == "pass"  # Qt.UserRole
+    assert panels.version_tree.item_for(v1.id).text(6).startswith("✓")
+    assert _highlight(win)["changed"] == set(v1.changes["changed"]) and v1.changes["changed"]
+    assert panels.diff_panel.sets["removed"] == bn_nodes
+    assert not any(n.op_type == "BatchNormalization" for n in win.current.loaded.proto.graph.node)
+    assert win.undo_action.isEnabled() and not win.redo_action.isEnabled()
+
+    # Static INT8 with random calibration (few samples): v2 below v1, Q/DQ nodes added.
+    _apply(qtbot, win, "quantize-static", {"samples": 4, "calibration": "random"})
+    v2 = session.current
+    assert v2.number == 2 and v2.parent == v1.id and v2.pass_name == "quantize-static"
+    assert panels.version_tree.item_for(v2.id).data(6, 0x0100) in ("pass", "fail")  # verified either way
+    assert v2.metrics["fidelity"]["outputs"]
+    added_ops = {n.op_type for n in win.current.loaded.proto.graph.node if n.name in _highlight(win)["added"]}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= added_ops
+    assert panels.version_tree.item_for(v2.id).parent() is panels.version_tree.item_for(v1.id)
+
+    # Profile both: F5 profiles the current version; v1 through the session.
+    panels.profile_dashboard.runs.setValue(PROFILE["runs"])
+    panels.profile_dashboard.warmup.setValue(PROFILE["warmup"])
+    win.profile_action.trigger()
+    qtbot.waitUntil(lambda: "latency_ms" in session.workspace.get(v2.id).metrics, timeout=WAIT_MS)
+    assert panels.version_tree.item_for(v2.id).text(7).endswith(" ms")
+    assert panels.profile_dashboard.stat_labels["p50"].text().endswith(" ms")
+    overlay = win.graph_view.overlay()
+    assert overlay is not None and overlay.values and set(overlay.values) <= set(win.graph_view.node_names())
+    qtbot.waitUntil(lambda: not session.profile_slot.busy, timeout=WAIT_MS)
+    session.profile(v1.id, panels.profile_dashboard.options())
+    qtbot.waitUntil(lambda: "latency_ms" in session.workspace.get(v1.id).metrics, timeout=WAIT_MS)
+    assert len(session.workspace.get(v1.id).metrics["latencies_ms"]) == PROFILE["runs"]
+
+    # Compare v1 (A) with v2 (B), interleaved in one worker.
+    panels.version_tree.compareRequested.emit("a", v1.id)
+    panels.version_tree.compareRequested.emit("b", v2.id)
+    assert panels.compare_view.picked() == (v1.id, v2.id)
+    panels.compare_view.runs.setValue(20)
+    with qtbot.waitSignal(session.compareFinished, timeout=WAIT_MS) as blocker:
+        panels.compare_view.compare_button.click()
+    a, b, result = blocker.args
+    assert (a, b) == (v1.id, v2.id) and result["rounds"] == 20
+    assert panels.compare_view.verdict.text().startswith(("B is faster", "A is faster", "no clear difference"))
+    assert "QuantizeLinear" in panels.compare_view.deltas()  # per-op-type time delta B - A
+    table = panels.compare_view.table
+    assert [table.item(r, 0).text() for r in range(table.rowCount())][:4] == ["Size", "Nodes", "Parameters", "MACs"]
+
+    # Undo: back to v1, the graph shows v1 with v1's diff; redo: forward to v2.
+    win.undo_action.trigger()
+    assert session.current_id == v1.id and win.redo_action.isEnabled()
+    qtbot.waitUntil(lambda: panels.shown_version == v1.id, timeout=WAIT_MS)
+    assert _highlight(win)["changed"] == set(v1.changes["changed"])
+    assert panels.version_tree.item_for(v1.id).font(0).bold()
+    assert not any(n.op_type == "QuantizeLinear" for n in win.current.loaded.proto.graph.node)
+    win.redo_action.trigger()
+    assert session.current_id == v2.id and not win.redo_action.isEnabled()
+    qtbot.waitUntil(lambda: panels.shown_version == v2.id, timeout=WAIT_MS)
+    assert any(n.op_type == "QuantizeLinear" for n in win.current.loaded.proto.graph.node)
+
+    # Export the recipe of v2: it replays fold-batchnorm then quantize-static with 4 samples.
+    assert session.has_unexported_work
+    recipe_path = tmp_path / "cnn_int8.yaml"
+    panels.export_recipe(path=recipe_path)
+    recipe = load_recipe(recipe_path)
+    assert [step.pass_name for step in recipe.steps] == ["fold-batchnorm", "quantize-static"]
+    assert recipe.steps[1].config.samples == 4 and recipe.steps[1].config.calibration == "random"
+    assert not session.has_unexported_work

@@ -1,0 +1,96 @@
+"""End to end on the sample transformer: open → transformer fusion → dynamic INT8 → profile →
+undo → redo → export model and recipe, checking the window's state after each step."""
+from __future__ import annotations
+
+import onnx
+import pytest
+import shiboken6
+from PySide6.QtCore import QSettings
+
+from app.main_window import MainWindow
+from app.settings import Settings
+from pipelines.recipe import load_recipe
+from pipelines.versions import ROOT_ID
+
+pytestmark = pytest.mark.timeout(180)
+WAIT_MS = 60_000
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # sessions go to a temp cache
+    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    win = MainWindow(settings)
+    win.session_panels.ask_before_close = False
+    win.resize(1400, 900)
+    win.show()
+    yield win
+    win.session_panels.shutdown()
+    win.close()
+    shiboken6.delete(win)  # web pages must go before QApplication drops their profile
+
+
+def _apply(qtbot, win: MainWindow, pass_name: str, values: dict) -> None:
+    panels = win.session_panels
+    count = len(panels.session.workspace.versions)
+    panels.optimize_panel.select_pass(pass_name)
+    panels.optimize_panel.form().set_values(values)
+    panels.optimize_panel.apply_button.click()
+    qtbot.waitUntil(lambda: len(panels.session.workspace.versions) == count + 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: panels.shown_version == panels.session.current_id, timeout=WAIT_MS)
+
+
+def _ops(win: MainWindow) -> set[str]:
+    return {n.op_type for n in win.current.loaded.proto.graph.node}
+
+
+def test_transformer_flow(qtbot, window, sample_transformer, tmp_path):
+    win = window
+    panels = win.session_panels
+    session = panels.session
+    win.open_path(sample_transformer)
+    qtbot.waitUntil(lambda: session.workspace is not None, timeout=WAIT_MS)
+    assert session.current_id == ROOT_ID
+    original_nodes = len(win.current.loaded.proto.graph.node)
+
+    # Transformer fusion: attention/LayerNorm/GELU sub-graphs become contrib ops; fewer nodes.
+    _apply(qtbot, win, "transformer-fusion", {"engine": "auto"})
+    fused = session.current
+    assert fused.pass_name == "transformer-fusion" and fused.metrics["nodes"] < original_nodes
+    assert fused.changes["removed"] and panels.diff_panel.sets["removed"] == set(fused.changes["removed"])
+    assert win.graph_view._highlight["added"] == set(fused.changes["added"])
+    assert panels.version_tree.item_for(fused.id).data(6, 0x0100) == "pass"
+
+    # Dynamic INT8 on top: MatMuls become integer ops, the model shrinks.
+    _apply(qtbot, win, "quantize-dynamic", {})
+    quantized = session.current
+    assert quantized.parent == fused.id
+    assert quantized.metrics["size_bytes"] < fused.metrics["size_bytes"]
+    assert _ops(win) & {"MatMulInteger", "DynamicQuantizeMatMul", "DynamicQuantizeLinear", "QAttention"}
+    assert panels.version_tree.item_for(quantized.id).data(6, 0x0100) in ("pass", "fail")
+
+    # Profile the quantized version (F5): latency lands on the version and in the tree.
+    panels.profile_dashboard.runs.setValue(20)
+    panels.profile_dashboard.warmup.setValue(2)
+    win.profile_action.trigger()
+    qtbot.waitUntil(lambda: "latency_ms" in session.workspace.get(quantized.id).metrics, timeout=WAIT_MS)
+    assert panels.version_tree.item_for(quantized.id).text(7).endswith(" ms")
+
+    # Undo to the fused version, then redo.
+    win.undo_action.trigger()
+    qtbot.waitUntil(lambda: panels.shown_version == fused.id, timeout=WAIT_MS)
+    assert not _ops(win) & {"MatMulInteger", "DynamicQuantizeMatMul"}
+    win.redo_action.trigger()
+    qtbot.waitUntil(lambda: panels.shown_version == quantized.id, timeout=WAIT_MS)
+
+    # Export the model and its recipe; the source file is never written.
+    source_bytes = sample_transformer.read_bytes()
+    out = tmp_path / "out" / "transformer_int8.onnx"
+    out.parent.mkdir()
+    panels.export_model(quantized.id, out)
+    panels.export_recipe(quantized.id, tmp_path / "out" / "transformer_int8.yaml")
+    onnx.checker.check_model(onnx.load(str(out)))
+    assert [s.pass_name for s in load_recipe(tmp_path / "out" / "transformer_int8.yaml").steps] == ["transformer-fusion", "quantize-dynamic"]
+    panels.export_model(quantized.id, sample_transformer)  # refused: it is the opened source
+    assert "new name" in win.statusBar().currentMessage()
+    assert sample_transformer.read_bytes() == source_bytes
