@@ -310,8 +310,9 @@ class MainWindow(QMainWindow):
         self._needs_default_docks = state is None or not self.restoreState(state)
 
     def _default_dock_sizes(self) -> None:
-        self.resizeDocks([self.summary_dock, self.search_dock], [400, 250], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.summary_dock, self.search_dock], [360, 330], Qt.Orientation.Horizontal)
         self.resizeDocks([self.summary_dock, self.properties_dock], [1, 1], Qt.Orientation.Vertical)
+        self.session_panels.default_dock_sizes()
 
     # Opening --------------------------------------------------------------------------------
     def open_dialog(self) -> None:

@@ -287,7 +287,8 @@ class Session(QObject):
         if vid is None or self.workspace is None:
             return
         if "cells" in result:  # a sweep
-            self.workspace.update_metrics(vid, sweep={"cells": result["cells"], "best": result.get("best")})
+            self.workspace.update_metrics(vid, sweep={"cells": result["cells"], "best": result.get("best"),
+                                                      "best_reason": result.get("best_reason", "")})
             self.versionChanged.emit(vid)
             self.sweepFinished.emit(vid, result)
             return

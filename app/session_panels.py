@@ -10,9 +10,9 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QScrollArea, QWidget
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QScrollArea, QTabBar, QWidget
 
 from app.session import Session
 from app.tasks import ModelOpener, OpenedModel
@@ -72,13 +72,39 @@ class SessionPanels(QObject):
         self.profile_dock = w.add_panel("Profile", "dock-profile", _scrolled(self.profile_dashboard), bottom)
         self.compare_dock = w.add_panel("Compare", "dock-compare", _scrolled(self.compare_view), bottom)
         self.analysis_dock = w.add_panel("Analysis", "dock-analysis", _scrolled(self.analysis_views), bottom)
+        # The bottom row (versions, charts) spans the whole width: charts need it more than the side panels.
+        w.setCorner(Qt.Corner.BottomLeftCorner, bottom)
+        w.setCorner(Qt.Corner.BottomRightCorner, bottom)
+
+    def default_dock_sizes(self) -> None:
+        """First run (no saved layout): group the docks in tabs, versions beside the charts,
+        the bottom row half the height.
+
+        Runs at first show (MainWindow._default_dock_sizes); a saved layout replaces it.
+        """
+        w = self.window
         w.tabifyDockWidget(w.search_dock, self.optimize_dock)
-        w.tabifyDockWidget(self.optimize_dock, self.diff_dock)
-        w.tabifyDockWidget(self.profile_dock, self.compare_dock)
-        w.tabifyDockWidget(self.compare_dock, self.analysis_dock)
+        w.tabifyDockWidget(w.search_dock, self.diff_dock)
         w.splitDockWidget(self.versions_dock, self.profile_dock, Qt.Orientation.Horizontal)
+        w.tabifyDockWidget(self.profile_dock, self.compare_dock)
+        w.tabifyDockWidget(self.profile_dock, self.analysis_dock)
         self.optimize_dock.raise_()
         self.profile_dock.raise_()
+        w.resizeDocks([self.versions_dock, self.profile_dock], [500, max(600, w.width() - 500)], Qt.Orientation.Horizontal)
+        w.resizeDocks([self.profile_dock], [int(w.height() * 0.5)], Qt.Orientation.Vertical)
+        QTimer.singleShot(0, self, self._hide_stale_tab_bars)  # not called once the window is gone
+
+    def _hide_stale_tab_bars(self) -> None:
+        """Hide dock tab bars whose tabs all sit in a bigger tab bar too.
+
+        Tabifying several docks on a freshly shown, themed window leaves the tab bar of an
+        intermediate state on screen (seen with Qt 6.11): it shows a subset of a real group.
+        """
+        bars = [b for b in self.window.findChildren(QTabBar) if b.parent() is self.window and b.isVisible()]
+        tabs = {b: {b.tabText(i) for i in range(b.count())} for b in bars}
+        for bar in bars:
+            if any(other is not bar and tabs[bar] < tabs[other] for other in bars):
+                bar.hide()
 
     def _build_actions(self) -> None:
         w = self.window
@@ -212,6 +238,9 @@ class SessionPanels(QObject):
         self.window.show_model(opened, remember=False)
         current = self.session.current
         self.shown_version = current.id if current is not None else None
+        if current is not None and self.session.workspace is not None:
+            # The file is versions/<id>/model.onnx: name the session's model and version instead.
+            self.window.model_label.setText(f"{self.session.workspace.source.name} · v{current.number}")
         self._apply_highlight()
         self._on_overlay(self._pending_overlay)
 

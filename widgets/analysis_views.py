@@ -71,7 +71,6 @@ class AnalysisViews(QWidget):
         self.worst_table.setHorizontalHeaderLabels(["Node", "Op", "SQNR (dB)", "Added noise"])
         self.worst_table.verticalHeader().hide()
         self.worst_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.worst_table.horizontalHeader().setStretchLastSection(True)
         quant_row = QHBoxLayout()
         quant_row.addWidget(self.quant_button)
         quant_row.addStretch(1)
@@ -216,6 +215,8 @@ class AnalysisViews(QWidget):
                       symbol="o", symbolSize=5, symbolBrush=colour, name=unit if i < len(LINE_COLOURS) else None)
         self.prune_button.setEnabled(bool(table.rows))
         self._on_threshold(self.min_cosine.value())
+        skipped = f"; {len(table.skipped)} skipped" if table.skipped else ""
+        self.status.setText(f"Scanned {len(table.units())} layers at ratios {', '.join(f'{r:g}' for r in table.ratios)}{skipped}.")
 
     def layer_percent(self) -> dict[str, int]:
         """Per-layer percentages that keep each layer's cosine ≥ the threshold (0 dropped)."""

@@ -98,7 +98,6 @@ class CompareView(QWidget):
         self.table.setHorizontalHeaderLabels(["", "A", "B", "Change"])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setStretchLastSection(True)
 
         self.charts = pg.GraphicsLayoutWidget(self)
         palette = self.palette()
@@ -107,7 +106,7 @@ class CompareView(QWidget):
         self.dist_plot = self.charts.addPlot(row=0, col=0, title="Latency distributions")
         self.dist_plot.setLabel("bottom", "ms")
         self.dist_plot.setLabel("left", "runs")
-        self.delta_plot = self.charts.addPlot(row=0, col=1, title="Per-op-type time, B − A")
+        self.delta_plot = self.charts.addPlot(row=1, col=0, title="Per-op-type time, B − A")
         self.delta_plot.setLabel("bottom", "ms per run")
         self.delta_plot.invertY(True)
         for plot in (self.dist_plot, self.delta_plot):
@@ -127,11 +126,14 @@ class CompareView(QWidget):
         self.delta_bars = pg.BarGraphItem(x0=[], y=[], width=[], height=0.7, brushes=[])
         self.delta_plot.addItem(self.delta_bars)
 
-        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        self.table.setMinimumWidth(300)
+        self.charts.setMinimumSize(320, 360)
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(self.table)
         splitter.addWidget(self.charts)
         splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(1, 3)
+        splitter.setSizes([340, 760])  # the table needs ~340 px; the charts take the rest
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(pickers)
@@ -224,9 +226,10 @@ class CompareView(QWidget):
             self.curve_a.setData([], [])
             self.curve_b.setData([], [])
             return
-        # Shared bins so the two distributions are comparable; clip the far tail (p99.5).
+        # Shared bins so the two distributions are comparable; the far tail (a preempted run)
+        # is clipped into the last bin so it does not squeeze the bodies into one bar.
         everything = np.concatenate(present)
-        edges = np.linspace(everything.min(), np.percentile(everything, 99.5), 50)
+        edges = np.linspace(everything.min(), np.percentile(everything, 99), 50)
         for curve, v in ((self.curve_a, values[0]), (self.curve_b, values[1])):
             if v.size:
                 counts, _ = np.histogram(np.clip(v, edges[0], edges[-1]), bins=edges)

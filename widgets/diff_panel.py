@@ -60,7 +60,7 @@ class DiffPanel(QWidget):
                 child.setData(0, Qt.ItemDataRole.UserRole + 1, key)
             if len(names) > MAX_LISTED:
                 QTreeWidgetItem(group, [f"… and {len(names) - MAX_LISTED} more"])
-            group.setExpanded(True)
+            group.setExpanded(len(names) <= 40)  # long lists start folded so every group shows
 
     def _on_activated(self, item: QTreeWidgetItem, _column: int = 0) -> None:
         name = item.data(0, Qt.ItemDataRole.UserRole)

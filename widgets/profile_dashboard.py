@@ -31,7 +31,8 @@ REDRAW_HZ = 30
 ROLLING_WINDOW = 50  # runs in the rolling p50/p99
 ROLLING_POINTS = 200  # run indices the rolling lines are evaluated at
 MAX_PLOTTED_RUNS = 5000  # the run chart shows the latest runs only
-TOP_OPS = 12
+TOP_OPS = 10
+CHARTS_MIN_HEIGHT = 280  # two rows of readable charts; the dock scrolls when it is smaller
 COLOURS = {"latency": "#4c72b0", "p50": "#55a868", "p99": "#c44e52", "rss": "#8172b2", "gpu": "#dd8452", "bar": "#4c72b0"}
 
 
@@ -66,10 +67,14 @@ def _plot(layout: pg.GraphicsLayoutWidget, row: int, col: int, title: str, x: st
 
 
 def cache_axes(plot: pg.PlotItem) -> None:
-    """Paint axes from a pixmap cache: re-drawing tick text every frame cost ~40 ms a frame."""
+    """Paint axes from a pixmap cache: re-drawing tick text every frame cost ~40 ms a frame.
+
+    Also no automatic SI prefix: "ms (x0.001)" reads worse than plain decimals.
+    """
     for name in ("left", "bottom"):
         axis = plot.getAxis(name)
         axis.setCacheMode(axis.CacheMode.DeviceCoordinateCache)
+        axis.enableAutoSIPrefix(False)
 
 
 class ProfileDashboard(QWidget):
@@ -120,8 +125,10 @@ class ProfileDashboard(QWidget):
         self.progress.setTextVisible(False)
         self.progress.setMaximumHeight(12)
         self.sweep_batches = QLineEdit("1, 2, 4, 8", self)
+        self.sweep_batches.setMaximumWidth(140)
         self.sweep_batches.setToolTip("batch sizes of the sweep")
         self.sweep_threads = QLineEdit("1, 2", self)
+        self.sweep_threads.setMaximumWidth(100)
         self.sweep_threads.setToolTip("intra-op thread counts of the sweep")
         self.sweep_button = QPushButton("Sweep", self)
         self.sweep_button.clicked.connect(self._on_sweep)
@@ -132,16 +139,19 @@ class ProfileDashboard(QWidget):
         for label, widget in (("Runs", self.runs), ("Warm-up", self.warmup), ("Threads", self.threads)):
             controls.addWidget(QLabel(label, self))
             controls.addWidget(widget)
-        controls.addWidget(self.per_op)
-        controls.addWidget(self.heat_map)
         controls.addStretch(1)
         sweep = QHBoxLayout()
+        sweep.addWidget(self.per_op)
+        sweep.addWidget(self.heat_map)
+        sweep.addSpacing(12)
         sweep.addWidget(QLabel("Sweep batches", self))
         sweep.addWidget(self.sweep_batches)
         sweep.addWidget(QLabel("threads", self))
         sweep.addWidget(self.sweep_threads)
         sweep.addWidget(self.sweep_button)
-        sweep.addWidget(self.progress, 1)
+        sweep.addStretch(1)
+        self.progress.setFixedWidth(220)
+        sweep.addWidget(self.progress)
 
         self.stat_labels: dict[str, QLabel] = {}
         stats = QGridLayout()
@@ -162,17 +172,20 @@ class ProfileDashboard(QWidget):
         palette = self.palette()
         self.charts.setBackground(palette.color(QPalette.ColorRole.Base))
         ink = palette.color(QPalette.ColorRole.Text)
-        self.run_plot = _plot(self.charts, 0, 0, "Latency per run", "run", "ms")
-        self.hist_plot = _plot(self.charts, 0, 1, "Latency histogram", "ms", "runs")
-        self.mem_plot = _plot(self.charts, 1, 0, "Memory (worker)", "s", "MiB")
+        self.charts.setMinimumHeight(CHARTS_MIN_HEIGHT)
+        self.run_plot = _plot(self.charts, 0, 0, "Latency per run", "run", "ms", colspan=2)
+        self.hist_plot = _plot(self.charts, 0, 2, "Latency histogram", "ms", "runs")
+        self.mem_plot = _plot(self.charts, 1, 0, "Worker memory: RSS (GPU in orange)", "s", "MiB")
         self.op_plot = _plot(self.charts, 1, 1, "Time per op type", "ms per run", "")
-        self.sweep_plot = _plot(self.charts, 2, 0, "Sweep: latency vs throughput", "p50 latency (ms)", "samples/s", colspan=2)
+        self.sweep_plot = _plot(self.charts, 1, 2, "Sweep: latency vs throughput", "p50 (ms)", "samples/s")
         for plot in (self.run_plot, self.hist_plot, self.mem_plot, self.op_plot, self.sweep_plot):
             for axis in ("left", "bottom"):
                 plot.getAxis(axis).setTextPen(ink)
                 plot.getAxis(axis).setPen(ink)
             plot.titleLabel.item.setDefaultTextColor(ink)
-        self.run_plot.addLegend(offset=(-10, 10), labelTextColor=ink)
+        legend_brush = QColor(palette.color(QPalette.ColorRole.Base))
+        legend_brush.setAlpha(210)
+        self.run_plot.addLegend(offset=(60, 2), labelTextColor=ink, brush=legend_brush, colCount=3)
         self.run_curve = self.run_plot.plot(pen=pg.mkPen(COLOURS["latency"], width=1), name="run")
         self.p50_curve = self.run_plot.plot(pen=pg.mkPen(COLOURS["p50"], width=2), name="rolling p50")
         self.p99_curve = self.run_plot.plot(pen=pg.mkPen(COLOURS["p99"], width=2), name="rolling p99")
@@ -181,8 +194,8 @@ class ProfileDashboard(QWidget):
             curve.setDownsampling(auto=True, method="peak")
         self.hist_curve = self.hist_plot.plot(stepMode="center", fillLevel=0, brush=QColor(76, 114, 176, 150),
                                               pen=pg.mkPen(COLOURS["latency"]))
-        self.mem_plot.addLegend(offset=(-10, 10), labelTextColor=ink)
         self.rss_curve = self.mem_plot.plot(pen=pg.mkPen(COLOURS["rss"], width=2), name="RSS")
+        # Only drawn when the worker measures a GPU; the title says which line is which.
         self.gpu_curve = self.mem_plot.plot(pen=pg.mkPen(COLOURS["gpu"], width=2), name="GPU")
         self.op_bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], brush=COLOURS["bar"])
         self.op_plot.addItem(self.op_bars)
@@ -311,6 +324,11 @@ class ProfileDashboard(QWidget):
             return
         self.overlayRequested.emit(per_node_shares(self._per_op))
 
+    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt API
+        """Redraw on the next tick: how many op bars fit depends on the height."""
+        super().resizeEvent(event)
+        self._dirty = True
+
     # ---- drawing ------------------------------------------------------------------------------
     def _tick(self) -> None:
         if self._dirty:
@@ -328,7 +346,9 @@ class ProfileDashboard(QWidget):
         self.p50_curve.setData(at + first, p50)
         self.p99_curve.setData(at + first, p99)
         if values.size:
-            counts, edges = np.histogram(values, bins=min(60, max(5, values.size // 5)))
+            # The far tail (a preempted run) would squeeze the body into one bar: clip at p99.5.
+            top = float(np.percentile(values, 99.5))
+            counts, edges = np.histogram(np.minimum(values, top), bins=min(60, max(5, values.size // 5)))
             self.hist_curve.setData(edges, counts)
         else:
             self.hist_curve.setData([], [])
@@ -341,7 +361,9 @@ class ProfileDashboard(QWidget):
 
     def _draw_ops(self) -> None:
         op_types = (self._per_op or {}).get("op_types") or []
-        top = sorted(op_types, key=lambda o: o.get("ms_per_run", 0.0), reverse=True)[:TOP_OPS]
+        # As many bars as fit with readable labels (~16 px each), at most TOP_OPS.
+        fit = max(3, int(self.op_plot.vb.height() // 16)) if self.op_plot.vb.height() > 0 else TOP_OPS
+        top = sorted(op_types, key=lambda o: o.get("ms_per_run", 0.0), reverse=True)[:min(TOP_OPS, fit)]
         widths = [float(o.get("ms_per_run", 0.0)) for o in top]
         self.op_bars.setOpts(x0=[0.0] * len(top), y=list(range(len(top))), width=widths, height=0.7)
         axis = self.op_plot.getAxis("left")

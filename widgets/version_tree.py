@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QInputDialog, QMenu, QTreeWidget, QTreeWidgetItem,
 from pipelines.versions import Version, Workspace
 from widgets import formatting
 
-COLUMNS = ("Version", "Pass", "Size", "Nodes", "Params", "MACs", "Fidelity", "p50 latency")
+COLUMNS = ("Version", "Pass", "Fidelity", "p50 latency", "Size", "Nodes", "Params", "MACs")
+FIDELITY = COLUMNS.index("Fidelity")
 PASSED = QColor("#2e8b57")
 FAILED = QColor("#c0392b")
 
@@ -85,9 +86,11 @@ class VersionTree(QTreeWidget):
             self._items[version.id] = item
             self._fill(item, version)
         self.expandAll()
+        self.set_current(self.current_id)
         for column in range(len(COLUMNS)):
             self.resizeColumnToContents(column)
-        self.set_current(self.current_id)
+            # Room for the bold current row: the size hint is taken with the regular font.
+            self.setColumnWidth(column, self.columnWidth(column) + 14)
 
     def update_version(self, version_id: str) -> None:
         """Refresh one row after its metrics or label changed."""
@@ -112,28 +115,35 @@ class VersionTree(QTreeWidget):
         """The row of a version."""
         return self._items[version_id]
 
+    def cell(self, version_id: str, column: str) -> str:
+        """The text shown for a version in a column (by title)."""
+        return self._items[version_id].text(COLUMNS.index(column))
+
+    def badge_state(self, version_id: str) -> str:
+        """"pass", "fail" or "none": the fidelity badge of a version."""
+        return self._items[version_id].data(FIDELITY, Qt.ItemDataRole.UserRole)
+
     def _fill(self, item: QTreeWidgetItem, version: Version) -> None:
         metrics = version.metrics
         latency = (metrics.get("latency_ms") or {}).get("p50")
         badge, state = fidelity_badge(version)
-        texts = [
-            version_title(version),
-            version.pass_name or "—",
-            formatting.size(metrics.get("size_bytes")),
-            formatting.count(metrics.get("nodes")),
-            formatting.count(metrics.get("params")),
-            formatting.count(metrics.get("macs")),
-            badge,
-            f"{latency:.3f} ms" if latency is not None else "—",
-        ]
-        for column, text in enumerate(texts):
-            item.setText(column, text)
-            if column >= 2:
+        texts = {
+            "Version": version_title(version),
+            "Pass": version.pass_name or "—",
+            "Fidelity": badge,
+            "p50 latency": f"{latency:.3f} ms" if latency is not None else "—",
+            "Size": formatting.size(metrics.get("size_bytes")),
+            "Nodes": formatting.count(metrics.get("nodes")),
+            "Params": formatting.count(metrics.get("params")),
+            "MACs": formatting.count(metrics.get("macs")),
+        }
+        for column, title in enumerate(COLUMNS):
+            item.setText(column, texts[title])
+            if title not in ("Version", "Pass", "Fidelity"):
                 item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        item.setTextAlignment(6, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        item.setData(6, Qt.ItemDataRole.UserRole, state)
+        item.setData(FIDELITY, Qt.ItemDataRole.UserRole, state)
         if state in ("pass", "fail"):
-            item.setForeground(6, QBrush(PASSED if state == "pass" else FAILED))
+            item.setForeground(FIDELITY, QBrush(PASSED if state == "pass" else FAILED))
         tips = [version.summary] + [f"warning: {w}" for w in version.warnings] + [f"flag: {f}" for f in version.flags]
         tip = "\n".join(t for t in tips if t)
         for column in range(len(COLUMNS)):

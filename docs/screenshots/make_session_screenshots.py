@@ -43,7 +43,7 @@ def main() -> None:
 
     def save(widget: QWidget, name: str, size: tuple[int, int] | None = None) -> None:
         if size is not None:
-            widget.resize(*size)
+            widget.setFixedSize(*size)
         spin(0.3)
         widget.grab().save(str(OUT / name))
         print(f"{name}: {(OUT / name).stat().st_size / 1024:.0f} KiB")
@@ -81,35 +81,35 @@ def main() -> None:
         window.profile_action.trigger()
         spin(120, lambda: "latency_ms" in session.workspace.get(quantized).metrics and not session.profile_slot.busy)
         panels.profile_dashboard.show_sweep(sweep)
+        panels.diff_panel.toggle.setChecked(False)  # show the per-op heat map without diff rings
         window.graph_view.fit()
         panels.profile_dock.raise_()
+        spin(1.0)
+        window.repaint()  # docks moved by the first-run sizes: paint them all before grabbing
         save(window, "main_window_session.png")
 
         panels.compare_view.show_result(folded, quantized, panels.last_comparison)
+        panels.diff_panel.toggle.setChecked(True)
         for widget, name, size in (
             (panels.optimize_panel, "optimize_panel.png", (420, 760)),
-            (panels.profile_dashboard, "profile_dashboard.png", (1100, 800)),
-            (panels.compare_view, "compare_view.png", (1000, 700)),
+            (panels.profile_dashboard, "profile_dashboard.png", (1200, 640)),
+            (panels.compare_view, "compare_view.png", (1100, 560)),
             (panels.version_tree, "version_tree.png", (900, 200)),
             (panels.diff_panel, "diff_panel.png", (380, 600)),
         ):
-            dock = widget.parentWidget()
-            widget.setParent(None)  # grab the panel alone, at a readable size
+            widget.setParent(None)  # grab the panel alone, at a readable size (it stays undocked)
             widget.show()
             save(widget, name, size)
             widget.hide()
-            dock.setWidget(widget)
 
         session.analyse_quantization(quantized, samples=4)
         spin(120, lambda: panels.analysis_views.quant_report is not None)
         session.scan_pruning(folded, [0.1, 0.3, 0.5])
         spin(180, lambda: panels.analysis_views.sensitivity is not None)
         views = panels.analysis_views
-        dock = views.parentWidget()
         views.setParent(None)
         views.show()
         save(views, "analysis_views.png", (900, 800))
-        dock.setWidget(views)
         panels.shutdown()
         window.close()
         shiboken6.delete(window)

@@ -77,8 +77,8 @@ def test_cnn_flow(qtbot, window, sample_cnn, tmp_path):
     v1 = session.current
     assert v1.number == 1 and v1.pass_name == "fold-batchnorm" and v1.parent == ROOT_ID
     assert set(v1.changes["removed"]) == bn_nodes
-    assert panels.version_tree.item_for(v1.id).data(6, 0x0100) == "pass"  # Qt.UserRole
-    assert panels.version_tree.item_for(v1.id).text(6).startswith("✓")
+    assert panels.version_tree.badge_state(v1.id) == "pass"
+    assert panels.version_tree.cell(v1.id, "Fidelity").startswith("✓")
     assert _highlight(win)["changed"] == set(v1.changes["changed"]) and v1.changes["changed"]
     assert panels.diff_panel.sets["removed"] == bn_nodes
     assert not any(n.op_type == "BatchNormalization" for n in win.current.loaded.proto.graph.node)
@@ -88,7 +88,7 @@ def test_cnn_flow(qtbot, window, sample_cnn, tmp_path):
     _apply(qtbot, win, "quantize-static", {"samples": 4, "calibration": "random"})
     v2 = session.current
     assert v2.number == 2 and v2.parent == v1.id and v2.pass_name == "quantize-static"
-    assert panels.version_tree.item_for(v2.id).data(6, 0x0100) in ("pass", "fail")  # verified either way
+    assert panels.version_tree.badge_state(v2.id) in ("pass", "fail")  # verified either way
     assert v2.metrics["fidelity"]["outputs"]
     added_ops = {n.op_type for n in win.current.loaded.proto.graph.node if n.name in _highlight(win)["added"]}
     assert {"QuantizeLinear", "DequantizeLinear"} <= added_ops
@@ -99,7 +99,7 @@ def test_cnn_flow(qtbot, window, sample_cnn, tmp_path):
     panels.profile_dashboard.warmup.setValue(PROFILE["warmup"])
     win.profile_action.trigger()
     qtbot.waitUntil(lambda: "latency_ms" in session.workspace.get(v2.id).metrics, timeout=WAIT_MS)
-    assert panels.version_tree.item_for(v2.id).text(7).endswith(" ms")
+    assert panels.version_tree.cell(v2.id, "p50 latency").endswith(" ms")
     assert panels.profile_dashboard.stat_labels["p50"].text().endswith(" ms")
     overlay = win.graph_view.overlay()
     assert overlay is not None and overlay.values and set(overlay.values) <= set(win.graph_view.node_names())

@@ -59,7 +59,7 @@ def test_transformer_flow(qtbot, window, sample_transformer, tmp_path):
     assert fused.pass_name == "transformer-fusion" and fused.metrics["nodes"] < original_nodes
     assert fused.changes["removed"] and panels.diff_panel.sets["removed"] == set(fused.changes["removed"])
     assert win.graph_view._highlight["added"] == set(fused.changes["added"])
-    assert panels.version_tree.item_for(fused.id).data(6, 0x0100) == "pass"
+    assert panels.version_tree.badge_state(fused.id) == "pass"
 
     # Dynamic INT8 on top: MatMuls become integer ops, the model shrinks.
     _apply(qtbot, win, "quantize-dynamic", {})
@@ -67,14 +67,14 @@ def test_transformer_flow(qtbot, window, sample_transformer, tmp_path):
     assert quantized.parent == fused.id
     assert quantized.metrics["size_bytes"] < fused.metrics["size_bytes"]
     assert _ops(win) & {"MatMulInteger", "DynamicQuantizeMatMul", "DynamicQuantizeLinear", "QAttention"}
-    assert panels.version_tree.item_for(quantized.id).data(6, 0x0100) in ("pass", "fail")
+    assert panels.version_tree.badge_state(quantized.id) in ("pass", "fail")
 
     # Profile the quantized version (F5): latency lands on the version and in the tree.
     panels.profile_dashboard.runs.setValue(20)
     panels.profile_dashboard.warmup.setValue(2)
     win.profile_action.trigger()
     qtbot.waitUntil(lambda: "latency_ms" in session.workspace.get(quantized.id).metrics, timeout=WAIT_MS)
-    assert panels.version_tree.item_for(quantized.id).text(7).endswith(" ms")
+    assert panels.version_tree.cell(quantized.id, "p50 latency").endswith(" ms")
 
     # Undo to the fused version, then redo.
     win.undo_action.trigger()

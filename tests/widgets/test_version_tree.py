@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
 
 from pipelines.versions import Workspace
-from widgets.version_tree import COLUMNS, VersionTree
+from widgets.version_tree import VersionTree
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +18,7 @@ def workspace(tmp_path_factory, sample_cnn) -> Workspace:
 
 
 def _text(tree: VersionTree, vid: str, column: str) -> str:
-    return tree.item_for(vid).text(COLUMNS.index(column))
+    return tree.cell(vid, column)
 
 
 def test_rows_figures_and_branches(qtbot, workspace):
@@ -37,7 +36,7 @@ def test_rows_figures_and_branches(qtbot, workspace):
     assert _text(tree, folded.id, "p50 latency") == "1.250 ms"
     assert _text(tree, cleaned.id, "p50 latency") == "—"
     badge = _text(tree, folded.id, "Fidelity")
-    assert badge.startswith("✓") and tree.item_for(folded.id).data(6, Qt.ItemDataRole.UserRole) == "pass"
+    assert badge.startswith("✓") and tree.badge_state(folded.id) == "pass"
     assert _text(tree, half.id, "Fidelity")[0] in "✓✗"
     assert tree.item_for(folded.id).font(0).bold() and not root.font(0).bold()
     tree.set_current(half.id)
