@@ -362,6 +362,8 @@ def profile_metrics(result: dict[str, Any]) -> dict[str, Any]:
         "peak_rss_bytes": (result.get("memory") or {}).get("peak_rss_bytes"),
         "latencies_ms": list(result.get("latencies_ms") or [])[:KEPT_LATENCIES],
         "provider": result.get("provider"),
+        "options": result.get("options") or {},
+        "session_create_s": result.get("session_create_s"),
     }
     per_op = result.get("per_op")
     if per_op:

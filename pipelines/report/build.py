@@ -176,11 +176,17 @@ def _version_step(workspace: Any, version: Any) -> dict[str, Any]:
 
 
 def _stored_profile(metrics: dict[str, Any]) -> dict[str, Any] | None:
-    """The profile figures a session keeps on a version, shaped like a profile result."""
-    if not metrics.get("latency_ms"):
+    """The profile figures a session keeps on a version, shaped like a profile result.
+
+    None when the version was not profiled (or its figures predate the stored settings):
+    a report shows no profile rather than one with invented settings.
+    """
+    if not metrics.get("latency_ms") or metrics.get("session_create_s") is None:
         return None
     return {
         "provider": metrics.get("provider") or "",
+        "options": metrics.get("options") or {},
+        "session_create_s": metrics["session_create_s"],
         "latency_ms": metrics["latency_ms"],
         "throughput_per_s": metrics.get("throughput_per_s"),
         "latencies_ms": metrics.get("latencies_ms") or [],

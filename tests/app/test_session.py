@@ -43,3 +43,25 @@ def test_quant_error_then_requantize_and_save(qtbot, sample_cnn, tmp_path):
     (busy / "notes.txt").write_text("mine")
     with pytest.raises(ConfigError, match="not empty"):
         session.save_as(busy)
+
+
+def test_cancel_leaves_the_current_version(qtbot, sample_cnn, tmp_path):
+    session = Session()
+    session.start(sample_cnn, tmp_path / "ws")
+    qtbot.waitUntil(lambda: session.workspace is not None, timeout=WAIT_MS)
+    with qtbot.waitSignal(session.apply_slot.cancelled, timeout=WAIT_MS):
+        session.apply("quantize-static", {"samples": 64})
+        session.cancel_step()
+    qtbot.wait(500)
+    assert session.current_id == "original" and len(session.workspace.versions) == 1
+    assert not session.undo_stack.canUndo()
+    qtbot.waitUntil(lambda: not list(session.workspace.root.glob(".staging-*")), timeout=WAIT_MS)
+
+
+def test_bad_config_fails_before_any_work(qtbot, sample_cnn, tmp_path):
+    session = Session()
+    session.start(sample_cnn, tmp_path / "ws")
+    qtbot.waitUntil(lambda: session.workspace is not None, timeout=WAIT_MS)
+    with pytest.raises(ConfigError) as info:
+        session.apply("prune-channels", {"ratio": 2.0})
+    assert info.value.field == "ratio" and not session.apply_slot.busy

@@ -142,3 +142,25 @@ def test_cnn_flow(qtbot, window, sample_cnn, tmp_path):
     assert [step.pass_name for step in recipe.steps] == ["fold-batchnorm", "quantize-static"]
     assert recipe.steps[1].config.samples == 4 and recipe.steps[1].config.calibration == "random"
     assert not session.has_unexported_work
+
+    # Export a report of v2 (HTML, built on a thread from what the session measured).
+    report_path = tmp_path / "cnn_int8.html"
+    with qtbot.waitSignal(panels.reportWritten, timeout=WAIT_MS):
+        panels.export_report(path=report_path)
+    html = report_path.read_text(encoding="utf-8")
+    assert "quantize-static" in html and "fold-batchnorm" in html
+
+
+def test_closing_with_unexported_work_asks(qtbot, window, sample_cnn, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    panels = window.session_panels
+    window.open_path(sample_cnn)
+    qtbot.waitUntil(lambda: panels.session.workspace is not None, timeout=WAIT_MS)
+    _apply(qtbot, window, "fold-batchnorm", {})
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a) or QMessageBox.StandardButton.Cancel)
+    panels.ask_before_close = True
+    assert not window.close()  # the user chose Cancel: the window stays with its session
+    assert asked and window.isVisible() and panels.session.workspace is not None
+    panels.ask_before_close = False
