@@ -65,3 +65,20 @@ def test_bad_config_fails_before_any_work(qtbot, sample_cnn, tmp_path):
     with pytest.raises(ConfigError) as info:
         session.apply("prune-channels", {"ratio": 2.0})
     assert info.value.field == "ratio" and not session.apply_slot.busy
+
+
+def test_preset_applies_every_step_as_a_version(qtbot, sample_cnn, tmp_path):
+    from widgets.optimize_panel import load_presets
+
+    session = Session()
+    session.start(sample_cnn, tmp_path / "ws")
+    qtbot.waitUntil(lambda: session.workspace is not None, timeout=WAIT_MS)
+    recipe = load_presets()["Fold and simplify"]
+    session.apply_recipe(recipe)
+    qtbot.waitUntil(lambda: len(session.workspace.versions) == 1 + len(recipe.steps), timeout=WAIT_MS)
+    chain = session.workspace.path_to(session.current_id)
+    assert [v.pass_name for v in chain[1:]] == [s.pass_name for s in recipe.steps]
+    assert session.recipe().to_dict() == recipe.to_dict()  # the session's recipe is the preset
+    for _ in recipe.steps:
+        session.undo_stack.undo()
+    assert session.current_id == "original"
