@@ -49,6 +49,7 @@ class AnalysisViews(QWidget):
     overlayRequested = Signal(dict, str)  # node -> value, label ({}: clear)
     scanRequested = Signal(list)  # ratios
     pruneRequested = Signal(str, dict)  # pass name, config values
+    cancelRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -129,14 +130,20 @@ class AnalysisViews(QWidget):
         self.progress.setTextVisible(False)
         self.progress.setMaximumHeight(12)
         self.progress.hide()
+        self.stop_button = QPushButton("Stop", self)
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(self.cancelRequested)
         self.status = QLabel(self)
         self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.status.setWordWrap(True)
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.progress, 1)
+        progress_row.addWidget(self.stop_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(quant_box, 1)
         layout.addWidget(prune_box, 2)
-        layout.addWidget(self.progress)
+        layout.addLayout(progress_row)
         layout.addWidget(self.status)
 
     # ---- progress -----------------------------------------------------------------------------
@@ -144,6 +151,7 @@ class AnalysisViews(QWidget):
         """Buttons off and progress shown while an analysis runs."""
         self.quant_button.setEnabled(not running)
         self.scan_button.setEnabled(not running)
+        self.stop_button.setEnabled(running)
         self.progress.setVisible(running)
         if running:
             self.progress.setValue(0)

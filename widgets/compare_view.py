@@ -62,6 +62,7 @@ class CompareView(QWidget):
     """Pick A and B, see their figures; Compare runs both interleaved in one worker."""
 
     compareRequested = Signal(str, str, dict)  # a id, b id, options
+    cancelRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -77,6 +78,9 @@ class CompareView(QWidget):
         self.runs.setToolTip("interleaved rounds (A and B alternate)")
         self.compare_button = QPushButton("Compare", self)
         self.compare_button.clicked.connect(self._on_compare)
+        self.stop_button = QPushButton("Stop", self)
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(self.cancelRequested)
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
@@ -90,6 +94,7 @@ class CompareView(QWidget):
         pickers.addWidget(QLabel("Rounds", self))
         pickers.addWidget(self.runs)
         pickers.addWidget(self.compare_button)
+        pickers.addWidget(self.stop_button)
 
         self.verdict = QLabel("Pick two versions and press Compare to time them interleaved.", self)
         self.verdict.setWordWrap(True)
@@ -177,6 +182,7 @@ class CompareView(QWidget):
     def set_running(self, running: bool) -> None:
         """Compare off while the comparison runs."""
         self.compare_button.setEnabled(not running)
+        self.stop_button.setEnabled(running)
         self.progress.setVisible(running)
         if running:
             self.progress.setValue(0)

@@ -164,3 +164,22 @@ def test_closing_with_unexported_work_asks(qtbot, window, sample_cnn, monkeypatc
     assert not window.close()  # the user chose Cancel: the window stays with its session
     assert asked and window.isVisible() and panels.session.workspace is not None
     panels.ask_before_close = False
+
+
+def test_stop_buttons_cancel_long_work(qtbot, window, sample_cnn):
+    panels = window.session_panels
+    session = panels.session
+    window.open_path(sample_cnn)
+    qtbot.waitUntil(lambda: session.workspace is not None, timeout=WAIT_MS)
+    panels.profile_dashboard.runs.setValue(1_000_000)
+    window.profile_action.trigger()
+    assert panels.profile_dashboard.stop_button.isEnabled()
+    with qtbot.waitSignal(session.profile_slot.cancelled, timeout=WAIT_MS):
+        panels.profile_dashboard.stop_button.click()
+    assert "latency_ms" not in session.current.metrics and panels.profile_dashboard.start_button.isEnabled()
+    panels.compare_view.runs.setValue(100_000)
+    panels.compare_view.compare_button.click()
+    assert panels.compare_view.stop_button.isEnabled()
+    with qtbot.waitSignal(session.compare_slot.cancelled, timeout=WAIT_MS):
+        panels.compare_view.stop_button.click()
+    assert panels.compare_view.verdict.text() == "Comparison stopped."
