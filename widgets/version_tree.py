@@ -59,6 +59,7 @@ class VersionTree(QTreeWidget):
         self.setHeaderLabels(list(COLUMNS))
         self.setUniformRowHeights(True)
         self.setAlternatingRowColors(True)
+        self.header().setStretchLastSection(False)  # the figures stay next to each other
         self.setRootIsDecorated(True)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._context_menu)

@@ -94,7 +94,7 @@ def main() -> None:
             (panels.optimize_panel, "optimize_panel.png", (420, 760)),
             (panels.profile_dashboard, "profile_dashboard.png", (1200, 640)),
             (panels.compare_view, "compare_view.png", (1100, 560)),
-            (panels.version_tree, "version_tree.png", (900, 200)),
+            (panels.version_tree, "version_tree.png", (700, 120)),
             (panels.diff_panel, "diff_panel.png", (380, 600)),
         ):
             widget.setParent(None)  # grab the panel alone, at a readable size (it stays undocked)
