@@ -12,15 +12,9 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
-    QColor,
     QDragEnterEvent,
     QDropEvent,
-    QIcon,
     QKeySequence,
-    QPainter,
-    QPalette,
-    QPen,
-    QPixmap,
     QShowEvent,
 )
 from PySide6.QtWidgets import (
@@ -32,13 +26,13 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QStackedWidget,
-    QStyle,
     QTabWidget,
     QToolBar,
     QWidget,
 )
 
 from app import __version__
+from app.icons import app_icon, icon
 from app.session_panels import SessionPanels
 from app.settings import Settings
 from app.tasks import ModelOpener, OpenedModel
@@ -58,25 +52,6 @@ PROFILE_PENDING_TIP = "Profile the current version (F5); available once a model 
 UNDO_PENDING_TIP = "Undo and redo move between model versions made by optimization steps."
 
 
-def _drawn_icon(kind: str, color: QColor) -> QIcon:
-    """A small line icon (zoom-in, zoom-out, fit) for actions the standard style has none for."""
-    pixmap = QPixmap(32, 32)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setPen(QPen(color, 3, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
-    if kind in ("zoom-in", "zoom-out"):
-        painter.drawEllipse(5, 5, 17, 17)  # a magnifier: lens and handle
-        painter.drawLine(20, 20, 28, 28)
-        painter.drawLine(9, 13, 18, 13)
-        if kind == "zoom-in":
-            painter.drawLine(13, 9, 13, 18)
-    else:  # fit: four corners of a frame
-        for x, y, dx, dy in ((4, 4, 1, 1), (28, 4, -1, 1), (4, 28, 1, -1), (28, 28, -1, -1)):
-            painter.drawLine(x, y, x + 8 * dx, y)
-            painter.drawLine(x, y, x, y + 8 * dy)
-    painter.end()
-    return QIcon(pixmap)
 
 
 def _onnx_paths(event: QDragEnterEvent | QDropEvent) -> list[str]:
@@ -182,13 +157,13 @@ class MainWindow(QMainWindow):
         text: str,
         slot: Callable[[], object] | None,
         shortcuts: Sequence[QKeySequence | QKeySequence.StandardKey | str] = (),
-        icon: QStyle.StandardPixmap | None = None,
+        icon_name: str | None = None,
         tip: str | None = None,
     ) -> QAction:
         action = QAction(text, self)
         action.setShortcuts([QKeySequence(k) for k in shortcuts])
-        if icon is not None:
-            action.setIcon(self.style().standardIcon(icon))
+        if icon_name is not None:
+            action.setIcon(icon(icon_name))
         if tip:
             action.setToolTip(tip)
             action.setStatusTip(tip)
@@ -198,39 +173,28 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_actions(self) -> None:
-        sp = QStyle.StandardPixmap
         keys = QKeySequence.StandardKey
         self.open_action = self._action(
-            "&Open…", self.open_dialog, [keys.Open], sp.SP_DialogOpenButton, "Open an ONNX model (Ctrl+O)"
+            "&Open…", self.open_dialog, [keys.Open], "open", "Open an ONNX model (Ctrl+O)"
         )
-        self.close_action = self._action(
-            "&Close", self.close_model, [keys.Close], sp.SP_DialogCloseButton, "Close the model"
-        )
+        self.close_action = self._action("&Close", self.close_model, [keys.Close], tip="Close the model")
         self.quit_action = self._action("&Quit", self.close, ["Ctrl+Q"])
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        self.undo_action = self._action("&Undo", None, ["Ctrl+Z"], sp.SP_ArrowBack, UNDO_PENDING_TIP)
-        self.redo_action = self._action("&Redo", None, ["Ctrl+Shift+Z"], sp.SP_ArrowForward, UNDO_PENDING_TIP)
+        self.undo_action = self._action("&Undo", None, ["Ctrl+Z"], "undo", UNDO_PENDING_TIP)
+        self.redo_action = self._action("&Redo", None, ["Ctrl+Shift+Z"], "redo", UNDO_PENDING_TIP)
         for action in (self.undo_action, self.redo_action):
             action.setEnabled(False)  # wired to the version history by a later issue
         self.find_action = self._action(
-            "&Find…", self.focus_search, ["Ctrl+F"], sp.SP_FileDialogContentsView, "Find nodes and tensors (Ctrl+F)"
+            "&Find…", self.focus_search, ["Ctrl+F"], "search", "Find nodes and tensors (Ctrl+F)"
         )
         # "=" is the unshifted "+" on most keyboards, so both zoom in.
-        self.zoom_in_action = self._action("Zoom &In", self.graph_view.zoom_in, ["+", "=", "Ctrl++"], tip="Zoom in (+)")
-        self.zoom_out_action = self._action("Zoom &Out", self.graph_view.zoom_out, ["-", "Ctrl+-"], tip="Zoom out (-)")
-        self.fit_action = self._action("&Fit to Window", self.graph_view.fit, ["0"], tip="Fit the graph in the window (0)")
-        self.profile_action = self._action("&Profile", None, ["F5"], sp.SP_MediaPlay, PROFILE_PENDING_TIP)
+        self.zoom_in_action = self._action("Zoom &In", self.graph_view.zoom_in, ["+", "=", "Ctrl++"], "zoom-in", "Zoom in (+)")
+        self.zoom_out_action = self._action("Zoom &Out", self.graph_view.zoom_out, ["-", "Ctrl+-"], "zoom-out", "Zoom out (-)")
+        self.fit_action = self._action("&Fit to Window", self.graph_view.fit, ["0"], "fit", "Fit the graph in the window (0)")
+        self.profile_action = self._action("&Profile", None, ["F5"], "profile", PROFILE_PENDING_TIP)
         self.profile_action.setEnabled(False)
         self.about_action = self._action("&About ONNX Workbench", self.show_about)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
-        self._paint_icons()
-
-    def _paint_icons(self) -> None:
-        """(Re)draw the line icons in the palette's text colour (again when the theme flips)."""
-        ink = self.palette().color(QPalette.ColorRole.WindowText)
-        self.zoom_in_action.setIcon(_drawn_icon("zoom-in", ink))
-        self.zoom_out_action.setIcon(_drawn_icon("zoom-out", ink))
-        self.fit_action.setIcon(_drawn_icon("fit", ink))
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -557,12 +521,6 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
         self.open_path(paths[0])
 
-    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
-        """Follow light/dark switches in the drawn icons."""
-        super().changeEvent(event)
-        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "fit_action"):
-            self._paint_icons()
-
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
         """Apply default dock sizes the first time, when nothing was saved."""
         super().showEvent(event)
@@ -586,7 +544,6 @@ class MainWindow(QMainWindow):
 
 def launch(model_path: str | None) -> int:
     """Create the application and main window, optionally opening `model_path`; returns exit code."""
-    from app.icons import app_icon
     from app.settings import APPLICATION, ORGANIZATION
     from app.smoke import install_smoke_exit, smoke_exit_ms
     from app.theme import follow_system

@@ -37,6 +37,7 @@ REQUIRED = (
     ("sample CNN model", "**/assets/models/resnet_small.onnx"),
     ("application icon", "**/assets/icons/onnx-workbench.svg"),
     ("toolbar icons", "**/assets/icons/open.svg"),
+    ("optimization presets", "**/assets/presets/cpu_int8.yaml"),
 )
 # Frameworks that must never be dragged in (hundreds of MB each, and not ours to ship).
 FORBIDDEN = ("torch", "tensorflow", "jax")
