@@ -57,6 +57,8 @@ class LoadedModel:
     warnings: list[str] = field(default_factory=list)
     opsets: dict[str, int] = field(default_factory=dict)
     data_files: list[Path] = field(default_factory=list)
+    # Tensors the file itself annotates (graph.value_info before shape inference added more).
+    declared_value_info: frozenset[str] = frozenset()
 
     def save(self, path: str | os.PathLike[str], *, external_data: bool | None = None) -> Path:
         """Save this model elsewhere; writing over the file it came from is refused."""
@@ -81,6 +83,7 @@ def load_model(path: str | os.PathLike[str], *, infer_shapes: bool = True) -> Lo
         # working directory when given a protobuf rather than a path.
         onnx.load_external_data_for_model(proto, str(path.parent))
     _run_checker(proto, path, label)
+    declared = frozenset(v.name for v in proto.graph.value_info)
     if infer_shapes:
         proto = _infer_shapes(proto, path, warnings)
     return LoadedModel(
@@ -91,6 +94,7 @@ def load_model(path: str | os.PathLike[str], *, infer_shapes: bool = True) -> Lo
         warnings=warnings,
         opsets={(o.domain or "ai.onnx"): o.version for o in proto.opset_import},
         data_files=data_files,
+        declared_value_info=declared,
     )
 
 

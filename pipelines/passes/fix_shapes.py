@@ -88,6 +88,8 @@ class FixShapes(Pass):
 
     name = "fix-shapes"
     category = "convert"
+    # Concrete intermediate shapes are what this pass is for: keep them in the output.
+    writes_value_info = True
     description = "Fix dynamic dimensions to given sizes (by name or per input), or make the batch dimension dynamic."
 
     @dataclass(frozen=True)

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import onnx
 
 from pipelines.errors import ConfigError
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 from pipelines.pruning.importance import CRITERIA
-from pipelines.pruning.irutil import transform_file
 from pipelines.pruning.structured import prune_groups
 
 MAX_RATIO = 0.9
@@ -29,6 +27,8 @@ class PruneChannels(Pass):
 
     name = "prune-channels"
     category = "prune"
+    # The pruning code infers the shapes it needs; an unchanged model is written back as it was.
+    infer_shapes = False
     description = (
         "Remove the least important Conv output channels (and the matching BatchNorm, depthwise and "
         "consumer weights); residual, Concat and Flatten couplings are pruned together."
@@ -55,9 +55,6 @@ class PruneChannels(Pass):
             super().validate()
             check_layer_percent(self.layer_percent)
 
-    def apply(self, source: Path, target: Path, config: PassConfig, ctx: PassContext) -> PassOutput:
-        """Load without shape inference so an unchanged model is written back as it was."""
-        return transform_file(self, source, target, config, ctx)
 
     def transform(self, model: onnx.ModelProto, config: Config, ctx: PassContext, output: PassOutput) -> onnx.ModelProto:
         """Prune every prunable channel group; blocked groups are skipped with a warning naming them."""

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import onnx
 import onnx_ir as ir
 
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
-from pipelines.pruning.irutil import const_array, is_initializer, set_initializer, to_checked_proto, to_ir, transform_file
+from pipelines.pruning.irutil import const_array, is_initializer, set_initializer, to_checked_proto, to_ir
 
 # Which inputs of each op are weights (when they are initializers).
 WEIGHT_INPUTS = {"Conv": (1,), "ConvTranspose": (1,), "Gemm": (0, 1), "MatMul": (0, 1)}
@@ -63,6 +62,8 @@ class PruneMagnitude(Pass):
 
     name = "prune-magnitude"
     category = "prune"
+    # The pruning code infers the shapes it needs; an unchanged model is written back as it was.
+    infer_shapes = False
     description = "Zero the smallest-magnitude weights (unstructured sparsity); shrinks the zipped model, not latency."
 
     @dataclass(frozen=True)
@@ -73,9 +74,6 @@ class PruneMagnitude(Pass):
         exclude_nodes: list[str] = option([], help="Nodes whose weights are left whole.", widget="nodes")
         min_size: int = option(1024, help="Skip weights with fewer elements than this (biases, tiny layers).", min=0)
 
-    def apply(self, source: Path, target: Path, config: PassConfig, ctx: PassContext) -> PassOutput:
-        """Load without shape inference so an unchanged model is written back as it was."""
-        return transform_file(self, source, target, config, ctx)
 
     def transform(self, model: onnx.ModelProto, config: Config, ctx: PassContext, output: PassOutput) -> onnx.ModelProto:
         """Zero weights and report achieved sparsity per tensor and zipped size before/after."""

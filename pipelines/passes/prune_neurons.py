@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import onnx
 
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 from pipelines.passes.prune_channels import MAX_RATIO, check_layer_percent
-from pipelines.pruning.irutil import transform_file
 from pipelines.pruning.neurons import prune_neurons
 
 
@@ -17,6 +15,8 @@ class PruneNeurons(Pass):
 
     name = "prune-neurons"
     category = "prune"
+    # The pruning code infers the shapes it needs; an unchanged model is written back as it was.
+    infer_shapes = False
     description = (
         "Remove the least important hidden neurons between two MatMul/Gemm layers (FFN, MLP) and, "
         "with heads_ratio, whole attention heads."
@@ -38,9 +38,6 @@ class PruneNeurons(Pass):
             super().validate()
             check_layer_percent(self.layer_percent)
 
-    def apply(self, source: Path, target: Path, config: PassConfig, ctx: PassContext) -> PassOutput:
-        """Load without shape inference so an unchanged model is written back as it was."""
-        return transform_file(self, source, target, config, ctx)
 
     def transform(self, model: onnx.ModelProto, config: Config, ctx: PassContext, output: PassOutput) -> onnx.ModelProto:
         """Prune neuron groups, then attention heads; unrecognised attention is skipped with a warning."""

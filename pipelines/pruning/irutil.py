@@ -1,8 +1,6 @@
 """Small onnx-ir helpers for the pruning code: read and replace constant tensors, round-trip models."""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import onnx
@@ -72,19 +70,3 @@ def rank(value: ir.Value | None) -> int | None:
     if value is None or value.shape is None:
         return None
     return len(value.shape)
-
-
-def transform_file(pass_: Any, source: Path, target: Path, config: Any, ctx: Any) -> Any:
-    """Pass.apply for the prune passes: load without shape inference, transform, save.
-
-    Unlike the default apply, the model is not shape-inferred on load: the pruning code infers
-    shapes itself, and a model left unchanged (ratio 0) is then written back exactly as it was
-    (ONNX Runtime fuses differently when value_info is present, which moves outputs by ~1e-6).
-    """
-    from pipelines.model import load_model, save_model
-    from pipelines.passes.base import PassOutput
-
-    model = load_model(source, infer_shapes=False).proto
-    output = PassOutput()
-    save_model(pass_.transform(model, config, ctx, output), target)
-    return output
