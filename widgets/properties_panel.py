@@ -10,18 +10,15 @@ from onnx import helper, numpy_helper
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
-    QHeaderView,
     QLabel,
     QSplitter,
-    QTreeWidget,
-    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from widgets import formatting
-from widgets.formatting import fit_label_column
 from widgets.model_index import ModelIndex
+from widgets.property_tree import PropertyTree
 
 HISTOGRAM_BINS = 64
 # Attribute values longer than this are cut in the tree (full text stays in the tooltip).
@@ -29,15 +26,8 @@ MAX_ATTRIBUTE_TEXT = 200
 
 
 def _layer_figures(analysis: dict[str, Any] | None, key: str) -> dict[str, Any]:
-    """The analysis' per-layer entry for node `key` (layers as a list of dicts or a dict by name)."""
-    layers = (analysis or {}).get("layers") or []
-    if isinstance(layers, dict):
-        entry = layers.get(key)
-        return entry if isinstance(entry, dict) else {}
-    for entry in layers:
-        if isinstance(entry, dict) and entry.get("name") == key:
-            return entry
-    return {}
+    """The analysis' per-layer entry for node `key`, or {} before the analysis arrived."""
+    return next((layer for layer in (analysis or {}).get("layers", []) if layer["name"] == key), {})
 
 
 def _attribute_text(attr: onnx.AttributeProto) -> str:
@@ -82,14 +72,7 @@ class PropertiesPanel(QWidget):
         font.setBold(True)
         font.setPointSizeF(font.pointSizeF() * 1.1)
         self.title.setFont(font)
-        self.tree = QTreeWidget(self)
-        self.tree.setColumnCount(2)
-        self.tree.setHeaderLabels(["Property", "Value"])
-        self.tree.setAlternatingRowColors(True)
-        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        self.tree.header().setStretchLastSection(True)
-        # Tensor names are long and share prefixes; keep both ends visible.
-        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.tree = PropertyTree(self)
         self.histogram = pg.PlotWidget(self)
         self.histogram.setMinimumHeight(140)
         self.histogram.setMenuEnabled(False)
@@ -127,10 +110,6 @@ class PropertiesPanel(QWidget):
         self.histogram.clear()
         self.histogram.hide()
 
-    def value(self, label: str) -> str | None:
-        """The text shown for row `label` (first match at any depth), for tests."""
-        items = self.tree.findItems(label, Qt.MatchFlag.MatchExactly | Qt.MatchFlag.MatchRecursive, 0)
-        return items[0].text(1) if items else None
 
     def show_node(self, key: str) -> bool:
         """Show node `key`; False (and the empty state) if the model has no such node."""
@@ -145,33 +124,33 @@ class PropertiesPanel(QWidget):
         self.tree.clear()
         self.histogram.clear()
         self.histogram.hide()
-        general = self._section("Node")
-        self._row(general, "Op type", node.op_type)
-        self._row(general, "Domain", node.domain or "ai.onnx")
-        self._row(general, "Name", node.name or "(unnamed)")
+        general = self.tree.section("Node")
+        self.tree.row(general, "Op type", node.op_type)
+        self.tree.row(general, "Domain", node.domain or "ai.onnx")
+        self.tree.row(general, "Name", node.name or "(unnamed)")
         figures = _layer_figures(self._analysis, key)
-        self._row(general, "MACs", formatting.count(figures.get("macs")))
+        self.tree.row(general, "MACs", formatting.count(figures.get("macs")))
         params = figures.get("params")
         if params is None:  # parameters can be counted from the initializers it reads
             params = sum(
                 int(np.prod(index.initializers[i].dims)) for i in node.input if i in index.initializers
             )
-        self._row(general, "Params", formatting.count(params))
+        self.tree.row(general, "Params", formatting.count(params))
         if node.attribute:
-            attrs = self._section(f"Attributes ({len(node.attribute)})")
+            attrs = self.tree.section(f"Attributes ({len(node.attribute)})")
             for attr in node.attribute:
                 text = _attribute_text(attr)
-                item = self._row(attrs, attr.name, text[:MAX_ATTRIBUTE_TEXT])
+                item = self.tree.row(attrs, attr.name, text[:MAX_ATTRIBUTE_TEXT])
                 item.setToolTip(1, text[:4000])
         for title, names in (("Inputs", node.input), ("Outputs", node.output)):
-            section = self._section(f"{title} ({len([n for n in names if n])})")
+            section = self.tree.section(f"{title} ({len([n for n in names if n])})")
             for name in names:
                 if not name:
                     continue  # an omitted optional input
                 info = index.tensor(name)
                 kind = " (initializer)" if name in index.initializers else ""
-                self._row(section, name, f"{info.dtype} {info.shape_text()}{kind}")
-        fit_label_column(self.tree)
+                self.tree.row(section, name, f"{info.dtype} {info.shape_text()}{kind}")
+        self.tree.fit_labels()
         return True
 
     def show_tensor(self, name: str) -> bool:
@@ -189,16 +168,16 @@ class PropertiesPanel(QWidget):
         self.tree.clear()
         self.histogram.clear()
         self.histogram.hide()
-        general = self._section(role)
-        self._row(general, "Name", name)
-        self._row(general, "Dtype", info.dtype)
-        self._row(general, "Shape", info.shape_text())
+        general = self.tree.section(role)
+        self.tree.row(general, "Name", name)
+        self.tree.row(general, "Dtype", info.dtype)
+        self.tree.row(general, "Shape", info.shape_text())
         if name in index.producer:
-            self._row(general, "Produced by", index.producer[name])
+            self.tree.row(general, "Produced by", index.producer[name])
         consumers = index.consumers.get(name, [])
         if consumers:
-            self._row(general, "Used by", ", ".join(consumers[:8]) + (" …" if len(consumers) > 8 else ""))
-        fit_label_column(self.tree)
+            self.tree.row(general, "Used by", ", ".join(consumers[:8]) + (" …" if len(consumers) > 8 else ""))
+        self.tree.fit_labels()
         return True
 
     def show_initializer(self, name: str) -> bool:
@@ -210,30 +189,30 @@ class PropertiesPanel(QWidget):
         self._shown = ("initializer", name)
         self.title.setText(f"Initializer — {name}")
         self.tree.clear()
-        general = self._section("Tensor")
-        self._row(general, "Name", name)
-        self._row(general, "Shape", "[" + ", ".join(str(d) for d in tensor.dims) + "]")
-        self._row(general, "Dtype", self._index.tensor(name).dtype)  # type: ignore[union-attr]
+        general = self.tree.section("Tensor")
+        self.tree.row(general, "Name", name)
+        self.tree.row(general, "Shape", "[" + ", ".join(str(d) for d in tensor.dims) + "]")
+        self.tree.row(general, "Dtype", self._index.tensor(name).dtype)  # type: ignore[union-attr]
         try:
             array = numpy_helper.to_array(tensor)
         except Exception as exc:  # noqa: BLE001 - e.g. missing external data: show what we know
-            self._row(general, "Values", f"unavailable ({exc})")
+            self.tree.row(general, "Values", f"unavailable ({exc})")
             self.histogram.hide()
             return True
-        self._row(general, "Elements", formatting.count(array.size))
-        self._row(general, "Bytes", formatting.size(array.nbytes))
+        self.tree.row(general, "Elements", formatting.count(array.size))
+        self.tree.row(general, "Bytes", formatting.size(array.nbytes))
         consumers = self._index.consumers.get(name, [])  # type: ignore[union-attr]
         if consumers:
-            self._row(general, "Used by", ", ".join(consumers[:8]) + (" …" if len(consumers) > 8 else ""))
+            self.tree.row(general, "Used by", ", ".join(consumers[:8]) + (" …" if len(consumers) > 8 else ""))
         if array.dtype.kind not in "biuf":
             self.histogram.hide()
             return True
         stats = tensor_statistics(array)
-        section = self._section("Statistics")
+        section = self.tree.section("Statistics")
         for key in ("min", "max", "mean", "std"):
-            self._row(section, key, f"{stats[key]:.6g}")
-        self._row(section, "sparsity", f"{stats['sparsity'] * 100:.1f} %")
-        fit_label_column(self.tree)
+            self.tree.row(section, key, f"{stats[key]:.6g}")
+        self.tree.row(section, "sparsity", f"{stats['sparsity'] * 100:.1f} %")
+        self.tree.fit_labels()
         self._plot_histogram(array)
         return True
 
@@ -255,19 +234,3 @@ class PropertiesPanel(QWidget):
         # stepMode="center" draws bars between edges: len(edges) == len(counts) + 1.
         self.histogram.plot(edges, counts, stepMode="center", fillLevel=0, brush=(60, 130, 220, 150), pen=pg.mkPen(60, 130, 220))
         self.histogram.show()
-
-    def _section(self, title: str) -> QTreeWidgetItem:
-        item = QTreeWidgetItem(self.tree, [title, ""])
-        font = item.font(0)
-        font.setBold(True)
-        item.setFont(0, font)
-        item.setFirstColumnSpanned(True)
-        item.setExpanded(True)
-        return item
-
-    @staticmethod
-    def _row(parent: QTreeWidgetItem, label: str, value: str) -> QTreeWidgetItem:
-        item = QTreeWidgetItem(parent, [label, value])
-        item.setToolTip(0, label)
-        item.setToolTip(1, value)
-        return item

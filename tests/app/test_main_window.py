@@ -119,13 +119,13 @@ def test_open_by_dialog_updates_panels_and_recent(qtbot, monkeypatch, window, sa
     with qtbot.waitSignal(window.opener.opened, timeout=OPEN_TIMEOUT_MS):
         window.open_action.trigger()
     # Shown as soon as it is loaded; the figures are still being computed in the worker.
-    assert window.summary_panel.value("File") == "transformer_small.onnx"
-    assert window.summary_panel.value("Nodes") == "74"
-    assert window.busy_bar.isVisible() and window.summary_panel.value("Parameters") == "—"
+    assert window.summary_panel.tree.value("File") == "transformer_small.onnx"
+    assert window.summary_panel.tree.value("Nodes") == "74"
+    assert window.busy_bar.isVisible() and window.summary_panel.tree.value("Parameters") == "—"
     with qtbot.waitSignal(window.opener.analyzed, timeout=OPEN_TIMEOUT_MS):
         pass
     assert window.busy_bar.isHidden()
-    assert window.summary_panel.value("Parameters") == formatting.count(window.current.analysis["params"])
+    assert window.summary_panel.tree.value("Parameters") == formatting.count(window.current.analysis["params"])
     assert window.current.analysis["params"] > 0  # figures from the analysis worker
     assert window.settings.recent_files()[0] == str(sample_transformer.resolve())
     assert window.close_action.isEnabled()
@@ -209,7 +209,7 @@ def test_refused_model_shows_one_sentence_and_keeps_previous(qtbot, window, samp
     # The previous model is still the one open, in every view.
     assert window.current.path.name == "resnet_small.onnx"
     assert window.model_label.text() == "resnet_small.onnx"
-    assert window.summary_panel.value("File") == "resnet_small.onnx"
+    assert window.summary_panel.tree.value("File") == "resnet_small.onnx"
     assert "resnet_small.onnx" in window.windowTitle()
 
 
@@ -231,8 +231,8 @@ def test_search_finds_and_selects_node(qtbot, window, sample_cnn):
     assert all("layer1.0.conv" in r for r in results)
     qtbot.keyClick(window.search_panel.query, Qt.Key.Key_Return)
     assert _selected(window) == "layer1.0.conv1"
-    assert window.properties_panel.value("Op type") == "Conv"
-    assert window.properties_panel.value("Name") == "layer1.0.conv1"
+    assert window.properties_panel.tree.value("Op type") == "Conv"
+    assert window.properties_panel.tree.value("Name") == "layer1.0.conv1"
 
 
 def test_search_by_op_type_and_tensor(qtbot, window, sample_transformer):
@@ -248,9 +248,9 @@ def test_properties_show_initializer_with_histogram(qtbot, window, sample_cnn):
     _open(qtbot, window, sample_cnn)
     window.select_initializer("conv1.weight")
     panel = window.properties_panel
-    assert panel.value("Shape") == "[" + ", ".join(str(d) for d in window.index.initializers["conv1.weight"].dims) + "]"
-    assert panel.value("Dtype") == "float32"
-    assert float(panel.value("min")) <= float(panel.value("mean")) <= float(panel.value("max"))
+    assert panel.tree.value("Shape") == "[" + ", ".join(str(d) for d in window.index.initializers["conv1.weight"].dims) + "]"
+    assert panel.tree.value("Dtype") == "float32"
+    assert float(panel.tree.value("min")) <= float(panel.tree.value("mean")) <= float(panel.tree.value("max"))
     assert panel.histogram.isVisible()
     assert _selected(window) == "conv1"  # the node that reads the weight
 
@@ -261,7 +261,7 @@ def test_close_model_clears_views(qtbot, window, sample_cnn):
     assert window.current is None
     assert window.central.currentWidget() is window.welcome
     assert window.model_label.text() == "No model"
-    assert window.summary_panel.value("File") is None
+    assert window.summary_panel.tree.value("File") is None
     assert not window.close_action.isEnabled()
 
 
@@ -350,7 +350,7 @@ def test_properties_and_search_follow_the_subgraph_shown(qtbot, window, tmp_path
     window.graph_view.open_subgraph("choose", "then_branch")
     assert window.search_panel.search("relu") == [("node", "then/relu")]
     window.select_node("then/relu")
-    assert window.properties_panel.value("Op type") == "Relu"
-    assert window.properties_panel.value("x") == "float32 [2]"  # an outer-scope input, typed
+    assert window.properties_panel.tree.value("Op type") == "Relu"
+    assert window.properties_panel.tree.value("x") == "float32 [2]"  # an outer-scope input, typed
     window.graph_view.close_subgraph()
     assert window.search_panel.search("choose") == [("node", "choose")]

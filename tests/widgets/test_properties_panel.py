@@ -32,19 +32,19 @@ def test_node_shows_op_attributes_and_typed_io(qtbot):
     model = _model()
     panel.set_model(ModelIndex(model), {"layers": [{"name": "fc", "macs": 6, "params": 6}]})
     assert panel.show_node("fc")
-    assert panel.value("Op type") == "Gemm"
-    assert panel.value("Domain") == "ai.onnx"
-    assert panel.value("transB") == "1"
-    assert panel.value("alpha") == "0.5"
-    assert panel.value("x") == "float32 [batch, 2]"
-    assert panel.value("W") == "float32 [3, 2] (initializer)"
-    assert panel.value("y") == "float32 [batch, 3]"
-    assert panel.value("MACs") == "6"
+    assert panel.tree.value("Op type") == "Gemm"
+    assert panel.tree.value("Domain") == "ai.onnx"
+    assert panel.tree.value("transB") == "1"
+    assert panel.tree.value("alpha") == "0.5"
+    assert panel.tree.value("x") == "float32 [batch, 2]"
+    assert panel.tree.value("W") == "float32 [3, 2] (initializer)"
+    assert panel.tree.value("y") == "float32 [batch, 3]"
+    assert panel.tree.value("MACs") == "6"
     assert panel.histogram.isHidden()
     relu_key = node_keys(model.graph)[1]
-    assert panel.show_node(relu_key) and panel.value("Name") == "(unnamed)"
-    assert panel.value("Params") == "0"  # counted from initializers when analysis has no entry
-    assert not panel.show_node("missing") and panel.value("Op type") is None
+    assert panel.show_node(relu_key) and panel.tree.value("Name") == "(unnamed)"
+    assert panel.tree.value("Params") == "0"  # counted from initializers when analysis has no entry
+    assert not panel.show_node("missing") and panel.tree.value("Op type") is None
 
 
 def test_initializer_statistics_and_histogram(qtbot):
@@ -53,12 +53,12 @@ def test_initializer_statistics_and_histogram(qtbot):
     panel.show()
     panel.set_model(ModelIndex(_model()))
     assert panel.show_initializer("W")
-    assert panel.value("Shape") == "[3, 2]"
-    assert panel.value("Dtype") == "float32"
-    assert panel.value("min") == "-2" and panel.value("max") == "3"
-    assert panel.value("mean") == f"{2 / 6:.6g}"
-    assert panel.value("sparsity") == "50.0 %"
-    assert panel.value("Used by") == "fc"
+    assert panel.tree.value("Shape") == "[3, 2]"
+    assert panel.tree.value("Dtype") == "float32"
+    assert panel.tree.value("min") == "-2" and panel.tree.value("max") == "3"
+    assert panel.tree.value("mean") == f"{2 / 6:.6g}"
+    assert panel.tree.value("sparsity") == "50.0 %"
+    assert panel.tree.value("Used by") == "fc"
     assert panel.histogram.isVisible()
     curve = panel.histogram.getPlotItem().listDataItems()[0]
     _x, counts = curve.getData()
@@ -76,9 +76,9 @@ def test_figures_arriving_later_refresh_the_shown_node(qtbot):
     qtbot.addWidget(panel)
     panel.set_model(ModelIndex(_model()), None)
     panel.show_node("fc")
-    assert panel.value("MACs") == "—"
+    assert panel.tree.value("MACs") == "—"
     panel.set_analysis({"layers": [{"name": "fc", "macs": 6, "params": 6}]})
-    assert panel.value("MACs") == "6" and panel.value("Op type") == "Gemm"
+    assert panel.tree.value("MACs") == "6" and panel.tree.value("Op type") == "Gemm"
     panel.show_initializer("W")
     panel.set_analysis({"layers": []})  # an initializer on screen stays on screen
-    assert panel.value("Shape") == "[3, 2]"
+    assert panel.tree.value("Shape") == "[3, 2]"
