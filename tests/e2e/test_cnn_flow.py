@@ -7,11 +7,8 @@ timeouts (a loaded 2-core CI machine) and checks the state after each step.
 from __future__ import annotations
 
 import pytest
-import shiboken6
-from PySide6.QtCore import QSettings
 
 from app.main_window import MainWindow
-from app.settings import Settings
 from pipelines.recipe import load_recipe
 from pipelines.versions import ROOT_ID
 
@@ -20,36 +17,11 @@ WAIT_MS = 60_000
 PROFILE = {"runs": 30, "warmup": 3}
 
 
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # sessions go to a temp cache
-    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    win = MainWindow(settings)
-    win.session_panels.ask_before_close = False
-    win.resize(1400, 900)
-    win.show()
-    yield win
-    win.session_panels.shutdown()
-    win.close()
-    shiboken6.delete(win)  # web pages must go before QApplication drops their profile
-
-
 def _highlight(win: MainWindow) -> dict[str, set[str]]:
     return {k: set(v) for k, v in win.graph_view._highlight.items()}
 
 
-def _apply(qtbot, win: MainWindow, pass_name: str, values: dict) -> None:
-    panels = win.session_panels
-    count = len(panels.session.workspace.versions)
-    panels.optimize_panel.select_pass(pass_name)
-    panels.optimize_panel.form().set_values(values)
-    panels.optimize_panel.apply_button.click()
-    assert panels.optimize_panel.cancel_button.isEnabled()  # running, cancellable
-    qtbot.waitUntil(lambda: len(panels.session.workspace.versions) == count + 1, timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: panels.shown_version == panels.session.current_id, timeout=WAIT_MS)
-
-
-def test_cnn_flow(qtbot, window, sample_cnn, tmp_path):
+def test_cnn_flow(qtbot, window, apply_step, sample_cnn, tmp_path):
     win = window
     panels = win.session_panels
     session = panels.session
@@ -73,7 +45,7 @@ def test_cnn_flow(qtbot, window, sample_cnn, tmp_path):
     panels.optimize_panel.form().set_values({"calibration": "random", "data": ""})
 
     # Fold BatchNorm: v1, verified, BN nodes gone, Convs changed and ringed in the graph.
-    _apply(qtbot, win, "fold-batchnorm", {})
+    apply_step("fold-batchnorm", {})
     v1 = session.current
     assert v1.number == 1 and v1.pass_name == "fold-batchnorm" and v1.parent == ROOT_ID
     assert set(v1.changes["removed"]) == bn_nodes
@@ -85,7 +57,7 @@ def test_cnn_flow(qtbot, window, sample_cnn, tmp_path):
     assert win.undo_action.isEnabled() and not win.redo_action.isEnabled()
 
     # Static INT8 with random calibration (few samples): v2 below v1, Q/DQ nodes added.
-    _apply(qtbot, win, "quantize-static", {"samples": 4, "calibration": "random"})
+    apply_step("quantize-static", {"samples": 4, "calibration": "random"})
     v2 = session.current
     assert v2.number == 2 and v2.parent == v1.id and v2.pass_name == "quantize-static"
     assert panels.version_tree.badge_state(v2.id) in ("pass", "fail")  # verified either way
@@ -151,13 +123,13 @@ def test_cnn_flow(qtbot, window, sample_cnn, tmp_path):
     assert "quantize-static" in html and "fold-batchnorm" in html
 
 
-def test_closing_with_unexported_work_asks(qtbot, window, sample_cnn, monkeypatch):
+def test_closing_with_unexported_work_asks(qtbot, window, apply_step, sample_cnn, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
     panels = window.session_panels
     window.open_path(sample_cnn)
     qtbot.waitUntil(lambda: panels.session.workspace is not None, timeout=WAIT_MS)
-    _apply(qtbot, window, "fold-batchnorm", {})
+    apply_step("fold-batchnorm", {})
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a) or QMessageBox.StandardButton.Cancel)
     panels.ask_before_close = True

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import onnx
 import pytest
-import shiboken6
-from PySide6.QtCore import QSettings
 
 from app.main_window import MainWindow
-from app.settings import Settings
 from pipelines.recipe import load_recipe
 from pipelines.versions import ROOT_ID
 
@@ -16,35 +13,11 @@ pytestmark = pytest.mark.timeout(180)
 WAIT_MS = 60_000
 
 
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # sessions go to a temp cache
-    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    win = MainWindow(settings)
-    win.session_panels.ask_before_close = False
-    win.resize(1400, 900)
-    win.show()
-    yield win
-    win.session_panels.shutdown()
-    win.close()
-    shiboken6.delete(win)  # web pages must go before QApplication drops their profile
-
-
-def _apply(qtbot, win: MainWindow, pass_name: str, values: dict) -> None:
-    panels = win.session_panels
-    count = len(panels.session.workspace.versions)
-    panels.optimize_panel.select_pass(pass_name)
-    panels.optimize_panel.form().set_values(values)
-    panels.optimize_panel.apply_button.click()
-    qtbot.waitUntil(lambda: len(panels.session.workspace.versions) == count + 1, timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: panels.shown_version == panels.session.current_id, timeout=WAIT_MS)
-
-
 def _ops(win: MainWindow) -> set[str]:
     return {n.op_type for n in win.current.loaded.proto.graph.node}
 
 
-def test_transformer_flow(qtbot, window, sample_transformer, tmp_path):
+def test_transformer_flow(qtbot, window, apply_step, sample_transformer, tmp_path):
     win = window
     panels = win.session_panels
     session = panels.session
@@ -54,7 +27,7 @@ def test_transformer_flow(qtbot, window, sample_transformer, tmp_path):
     original_nodes = len(win.current.loaded.proto.graph.node)
 
     # Transformer fusion: attention/LayerNorm/GELU sub-graphs become contrib ops; fewer nodes.
-    _apply(qtbot, win, "transformer-fusion", {"engine": "auto"})
+    apply_step("transformer-fusion", {"engine": "auto"})
     fused = session.current
     assert fused.pass_name == "transformer-fusion" and fused.metrics["nodes"] < original_nodes
     assert fused.changes["removed"] and panels.diff_panel.sets["removed"] == set(fused.changes["removed"])
@@ -62,7 +35,7 @@ def test_transformer_flow(qtbot, window, sample_transformer, tmp_path):
     assert panels.version_tree.badge_state(fused.id) == "pass"
 
     # Dynamic INT8 on top: MatMuls become integer ops, the model shrinks.
-    _apply(qtbot, win, "quantize-dynamic", {})
+    apply_step("quantize-dynamic", {})
     quantized = session.current
     assert quantized.parent == fused.id
     assert quantized.metrics["size_bytes"] < fused.metrics["size_bytes"]
