@@ -248,6 +248,7 @@ class AnalysisViews(QWidget):
         if not ratios:
             self.status.setText("No layer keeps the cosine at that threshold even at the smallest ratio; lower it.")
             return
-        # ratio 0: only the listed layers are pruned, each by its own percentage.
+        # ratio 0: only the listed layers are pruned, each by its own percentage, exactly as the
+        # scan measured them (round_to 1: no rounding up to kernel-friendly channel counts).
         name = "prune-channels" if self.sensitivity.mode == "channels" else "prune-neurons"
-        self.pruneRequested.emit(name, {"ratio": 0.0, "layer_percent": ratios})
+        self.pruneRequested.emit(name, {"ratio": 0.0, "round_to": 1, "layer_percent": ratios})

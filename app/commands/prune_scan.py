@@ -74,4 +74,7 @@ def run(args: argparse.Namespace) -> int:
     if derived is not None:
         text = ",".join(f"{unit}:{percent}" for unit, percent in derived.items())
         print(f"layer_percent (cosine >= {args.min_cosine}): {text or 'none'}")
+        if text:
+            # The scan pruned exact percentages; round_to 1 applies them the same way.
+            print(f"apply with: --pass prune-{table.mode} --set ratio=0 --set round_to=1 --set layer_percent={text}")
     return 0

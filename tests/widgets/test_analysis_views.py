@@ -53,4 +53,4 @@ def test_sensitivity_ratios_follow_the_threshold(qtbot):
     assert views.layer_percent() == {"conv1": 50, "conv2": 30}
     with qtbot.waitSignal(views.pruneRequested) as blocker:
         views.prune_button.click()
-    assert blocker.args == ["prune-channels", {"ratio": 0.0, "layer_percent": {"conv1": 50, "conv2": 30}}]
+    assert blocker.args == ["prune-channels", {"ratio": 0.0, "round_to": 1, "layer_percent": {"conv1": 50, "conv2": 30}}]

@@ -50,7 +50,7 @@ def _expected_resnet_params(model: onnx.ModelProto, ratio: float) -> int:
 
 def test_resnet_at_30_percent_removes_the_expected_parameters(sample_cnn, tmp_path):
     original = onnx.load(str(sample_cnn))
-    result = run_pass("prune-channels", sample_cnn, tmp_path / "pruned.onnx", {"ratio": 0.3})
+    result = run_pass("prune-channels", sample_cnn, tmp_path / "pruned.onnx", {"round_to": 1, "ratio": 0.3})
     pruned = _check_valid(result.output)
     assert param_count(pruned) == _expected_resnet_params(original, 0.3)
     assert result.details["params_removed"] == param_count(original) - param_count(pruned)
@@ -62,7 +62,7 @@ def test_resnet_at_30_percent_removes_the_expected_parameters(sample_cnn, tmp_pa
 
 def test_resnet_residual_groups_keep_the_same_channels(sample_cnn, tmp_path):
     original = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(sample_cnn)).graph.initializer}
-    result = run_pass("prune-channels", sample_cnn, tmp_path / "pruned.onnx", {"ratio": 0.5, "criterion": "l2"})
+    result = run_pass("prune-channels", sample_cnn, tmp_path / "pruned.onnx", {"round_to": 1, "ratio": 0.5, "criterion": "l2"})
     pruned = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(result.output)).graph.initializer}
 
     def kept_indices(bn: str) -> list[int]:
@@ -81,7 +81,7 @@ def test_resnet_residual_groups_keep_the_same_channels(sample_cnn, tmp_path):
 
 
 def test_ratio_zero_gives_identical_outputs(sample_cnn, tmp_path):
-    result = run_pass("prune-channels", sample_cnn, tmp_path / "same.onnx", {"ratio": 0.0})
+    result = run_pass("prune-channels", sample_cnn, tmp_path / "same.onnx", {"round_to": 1, "ratio": 0.0})
     feeds = {"input": np.random.default_rng(1).standard_normal((1, 3, 64, 64)).astype(np.float32)}
     np.testing.assert_array_equal(run(str(sample_cnn), feeds)[0], run(str(result.output), feeds)[0])
     assert result.changes.is_empty
@@ -99,7 +99,7 @@ def test_ratio_zero_gives_identical_outputs(sample_cnn, tmp_path):
 def test_removing_dead_channels_keeps_outputs(builder, percent, expected_kept, tmp_path):
     """Dead channels rank last; slicing the wrong Concat offset / Flatten block / depthwise filter would change outputs."""
     source = _save(builder(dead=True), tmp_path / "model.onnx")
-    result = run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"ratio": 0.0, "layer_percent": percent})
+    result = run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"round_to": 1, "ratio": 0.0, "layer_percent": percent})
     _check_valid(result.output)
     assert {g["group"]: g["kept"] for g in result.details["groups"]} == expected_kept
     feeds = _feeds()
@@ -108,7 +108,7 @@ def test_removing_dead_channels_keeps_outputs(builder, percent, expected_kept, t
 
 def test_concat_model_parameter_count_at_30_percent(tmp_path):
     source = _save(residual_concat_cnn(), tmp_path / "model.onnx")
-    result = run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"ratio": 0.3})
+    result = run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"round_to": 1, "ratio": 0.3})
     pruned = _check_valid(result.output)
     s, b1, c, d = _kept(8, 0.3), _kept(8, 0.3), _kept(4, 0.3), _kept(6, 0.3)  # 6, 6, 3, 5
     expected = (
@@ -138,7 +138,7 @@ def test_grouped_conv_loses_the_same_positions_in_every_group(tmp_path):
 
 def test_depthwise_group_attribute_follows_channels(tmp_path):
     source = _save(mobilenet_block(), tmp_path / "model.onnx")
-    result = run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"ratio": 0.5})
+    result = run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"round_to": 1, "ratio": 0.5})
     pruned = _check_valid(result.output)
     dw = next(n for n in pruned.graph.node if n.name == "dw")
     assert next(a.i for a in dw.attribute if a.name == "group") == 4
@@ -152,7 +152,7 @@ def test_depthwise_group_attribute_follows_channels(tmp_path):
 )
 def test_unknown_consumer_skips_the_group_with_a_warning(consumer, named, tmp_path):
     source = _save(cnn_with(consumer), tmp_path / "model.onnx")
-    result = run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"ratio": 0.5})
+    result = run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"round_to": 1, "ratio": 0.5})
     pruned = _check_valid(result.output)
     assert any("'a'" in w and named in w for w in result.warnings), result.warnings
     dims = {t.name: list(t.dims) for t in pruned.graph.initializer}
@@ -165,7 +165,7 @@ def test_unknown_consumer_skips_the_group_with_a_warning(consumer, named, tmp_pa
 @pytest.mark.parametrize("opset", [13, 18])
 def test_resize_and_reduce_mean_pass_channels_through(opset, tmp_path):
     source = _save(upsample_cnn(opset), tmp_path / "model.onnx")
-    result = run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"ratio": 0.5})
+    result = run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"round_to": 1, "ratio": 0.5})
     dims = {t.name: list(t.dims) for t in _check_valid(result.output).graph.initializer}
     assert dims["a.w"] == [4, 3, 3, 3] and dims["c.w"] == [4, 4, 3, 3] and dims["fc.w"] == [4, 4]
     assert result.warnings == []
@@ -174,7 +174,7 @@ def test_resize_and_reduce_mean_pass_channels_through(opset, tmp_path):
 
 def test_resize_to_fixed_sizes_blocks_the_group(tmp_path):
     source = _save(upsample_cnn(13, sizes=True), tmp_path / "model.onnx")
-    result = run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"ratio": 0.5})
+    result = run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"round_to": 1, "ratio": 0.5})
     assert any("Group 'a'" in w and "Resize node 'up'" in w for w in result.warnings), result.warnings
     dims = {t.name: list(t.dims) for t in _check_valid(result.output).graph.initializer}
     assert dims["a.w"] == [8, 3, 3, 3] and dims["c.w"] == [4, 8, 3, 3]
@@ -182,7 +182,7 @@ def test_resize_to_fixed_sizes_blocks_the_group(tmp_path):
 
 def test_squeeze_excite_gate_is_coupled_and_bn_gamma_falls_back(tmp_path):
     source = _save(se_block(), tmp_path / "model.onnx")
-    result = run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"ratio": 0.5, "criterion": "bn-gamma"})
+    result = run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"round_to": 1, "ratio": 0.5, "criterion": "bn-gamma"})
     groups = {g["group"]: g for g in result.details["groups"]}
     assert groups["a"]["layers"] == ["a", "se_expand"] and groups["a"]["criterion"] == "bn-gamma"
     assert groups["p"]["criterion"] == "l1"
@@ -214,7 +214,7 @@ def test_bad_config_fails_before_work():
 def test_unknown_layer_name_is_refused(tmp_path):
     source = _save(residual_concat_cnn(), tmp_path / "model.onnx")
     with pytest.raises(ConfigError, match="'nope'"):
-        run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"layer_percent": {"nope": 10}})
+        run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"round_to": 1, "layer_percent": {"nope": 10}})
     assert not (tmp_path / "pruned.onnx").exists()
 
 
@@ -224,7 +224,7 @@ def test_shared_weights_block_their_groups(tmp_path):
     b2.input[1] = "b1.w"  # weight tying: b1 and b2 read the same tensor
     model.graph.initializer.remove(next(t for t in model.graph.initializer if t.name == "b2.w"))
     source = _save(model, tmp_path / "model.onnx")
-    result = run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"ratio": 0.5})
+    result = run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"round_to": 1, "ratio": 0.5})
     status = {g["group"]: g["status"] for g in result.details["groups"]}
     assert "shared" in status["b1"] and "shared" in status["stem"], status
     assert status["c"] == "pruned" and status["d"] == "pruned"

@@ -43,7 +43,7 @@ def test_derived_ratios_keep_fidelity_when_applied(dead_cnn, tmp_path):
     derived = derive_ratios(table, min_cosine=0.9999)
     # Whole percents: 13% of 8 channels is the one dead channel, of 4 or 6 it is none.
     assert derived == {"stem": 13, "b1": 13, "c": 13, "d": 13}
-    result = run_pass("prune-channels", dead_cnn, tmp_path / "pruned.onnx", {"ratio": 0.0, "layer_percent": derived})
+    result = run_pass("prune-channels", dead_cnn, tmp_path / "pruned.onnx", {"ratio": 0.0, "round_to": 1, "layer_percent": derived})
     feeds = {"x": np.random.default_rng(0).standard_normal((4, 3, 8, 8)).astype(np.float32)}
     a, b = run(dead_cnn, feeds)[0].ravel(), run(str(result.output), feeds)[0].ravel()
     assert {g["group"]: g["kept"] for g in result.details["groups"]} == {"stem": 7, "b1": 7, "c": 4, "d": 6}
