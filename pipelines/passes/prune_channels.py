@@ -58,7 +58,6 @@ class PruneChannels(Pass):
             super().validate()
             check_layer_percent(self.layer_percent)
 
-
     def transform(self, model: onnx.ModelProto, config: Config, ctx: PassContext, output: PassOutput) -> onnx.ModelProto:
         """Prune every prunable channel group; blocked groups are skipped with a warning naming them."""
         ctx.progress(0.1, "prune-channels: building channel groups")

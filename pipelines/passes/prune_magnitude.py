@@ -74,7 +74,6 @@ class PruneMagnitude(Pass):
         exclude_nodes: list[str] = option([], help="Nodes whose weights are left whole.", widget="nodes")
         min_size: int = option(1024, help="Skip weights with fewer elements than this (biases, tiny layers).", min=0)
 
-
     def transform(self, model: onnx.ModelProto, config: Config, ctx: PassContext, output: PassOutput) -> onnx.ModelProto:
         """Zero weights and report achieved sparsity per tensor and zipped size before/after."""
         ir_model = to_ir(model)

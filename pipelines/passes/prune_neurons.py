@@ -38,7 +38,6 @@ class PruneNeurons(Pass):
             super().validate()
             check_layer_percent(self.layer_percent)
 
-
     def transform(self, model: onnx.ModelProto, config: Config, ctx: PassContext, output: PassOutput) -> onnx.ModelProto:
         """Prune neuron groups, then attention heads; unrecognised attention is skipped with a warning."""
         ctx.progress(0.1, "prune-neurons: finding layer pairs and attention blocks")
