@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,24 +66,29 @@ class Simplify(Pass):
                 model_path = save_model(loaded.proto, scratch / "input.onnx")
             simplified_path = scratch / "simplified.onnx"
             ctx.progress(0.1, "simplify: running onnxsim")
+            options: dict[str, object] = {
+                "check_n": config.check_n,
+                "perform_optimization": config.perform_optimization,
+                "skip_fuse_bn": config.skip_fuse_bn,
+                "skipped_optimizers": sorted(set(config.skipped_optimizers) | set(RUNTIME_SPECIFIC_OPTIMIZERS)),
+                "tensor_size_threshold": f"{config.tensor_size_threshold_mb}MB",
+            }
+            # onnxsim 0.8+ writes the file itself, external data included, so a model over 2 GB
+            # never becomes one protobuf message; 0.7 (the newest for Python 3.10) only returns
+            # the model, which save_model then writes.
+            writes_file = "output_path" in inspect.signature(onnxsim.simplify).parameters
+            if writes_file:
+                options["output_path"] = str(simplified_path)
             try:
-                # A path in, a path out: onnxsim reads and writes external data itself, so models
-                # over 2 GB never become one protobuf message. Its progress prints would corrupt
-                # the CLI's JSON on stdout, so they are swallowed.
+                # Its progress prints would corrupt the CLI's JSON on stdout, so they are swallowed.
                 with contextlib.redirect_stdout(io.StringIO()):
-                    _model, ok = onnxsim.simplify(
-                        str(model_path),
-                        check_n=config.check_n,
-                        perform_optimization=config.perform_optimization,
-                        skip_fuse_bn=config.skip_fuse_bn,
-                        skipped_optimizers=sorted(set(config.skipped_optimizers) | set(RUNTIME_SPECIFIC_OPTIMIZERS)),
-                        tensor_size_threshold=f"{config.tensor_size_threshold_mb}MB",
-                        output_path=str(simplified_path),
-                    )
+                    simplified, ok = onnxsim.simplify(str(model_path), **options)
             except Exception as exc:  # noqa: BLE001 - onnxsim raises bare RuntimeErrors from C++
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
                 raise PassFailed(f"pass 'simplify': onnxsim could not simplify {source.name} ({first}).") from exc
-            del _model
+            if not writes_file:
+                save_model(simplified, simplified_path, external_data=True if loaded.has_external_data else None)
+            del simplified
             ctx.check_cancelled()
             result = load_model(simplified_path, infer_shapes=False).proto
         new_ops = sorted(
