@@ -124,7 +124,14 @@ def analyze_quantization(
 
     float_model, quant_model = Path(float_model), Path(quant_model)
     float_proto = load_model(float_model, infer_shapes=False).proto
-    load_model(quant_model, infer_shapes=False)  # one-sentence refusal of a bad file
+    qoperator = _qoperator_ops(load_model(quant_model, infer_shapes=False).proto)  # also refuses a bad file
+    if qoperator:
+        # Checked before the shared-tensor test below because ORT versions differ in which ops
+        # they leave in float (1.23 keeps Flatten between a DQ/Q pair), so a QOperator model
+        # may still share a few float tensors; comparing those alone would be misleading.
+        raise ConfigError(
+            f"{quant_model.name} is a QOperator model ({', '.join(qoperator[:2])} nodes hide their float tensors); error analysis needs its QDQ or dynamically quantized version."
+        )
     if samples < 1:
         raise ConfigError(f"samples must be at least 1, got {samples}.", "samples")
     with tempfile.TemporaryDirectory(prefix="quant-debug.") as scratch:
@@ -326,6 +333,11 @@ def _region(
                 continue
             stack.append(producers[name])
     return region, frontier
+
+
+def _qoperator_ops(model: onnx.ModelProto) -> list[str]:
+    """Op types of static QOperator quantization (QLinear*, QGemm) found in `model`."""
+    return sorted({n.op_type for n in model.graph.node if n.op_type.startswith("QLinear") or n.op_type == "QGemm"})
 
 
 def _producers(model: onnx.ModelProto) -> dict[str, onnx.NodeProto]:

@@ -365,6 +365,11 @@ def _session(path: Path) -> Any:
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # noqa: BLE001 - any load failure is one sentence for the user
+        from pipelines.profiling.session import unsupported_ir_version
+
+        ir_hint = unsupported_ir_version(exc)
+        if ir_hint:
+            raise ModelRefused(f"ONNX Runtime cannot load {path.name}: {ir_hint}.") from exc
         raise ModelRefused(
             f"ONNX Runtime cannot load {path.name} ({_first_line(exc)}); "
             "check that its operators and opset are supported by ONNX Runtime on the CPU."

@@ -120,7 +120,9 @@ def _run_session(
     try:
         ort.InferenceSession(str(source), options, providers=[config.provider], disabled_optimizers=disabled or None)
     except Exception as exc:  # noqa: BLE001 - ORT errors carry a code prefix and a path
-        reason = str(exc).split("failed:", 1)[-1].strip().splitlines()[0].rstrip(".")
+        from pipelines.profiling.session import unsupported_ir_version
+
+        reason = unsupported_ir_version(exc) or str(exc).split("failed:", 1)[-1].strip().splitlines()[0].rstrip(".")
         raise PassFailed(
             f"pass 'ort-optimize': ONNX Runtime could not load {source.name} with {config.provider} ({reason})."
         ) from exc

@@ -360,6 +360,7 @@ class QuantizeWeights(Pass):
         assert isinstance(config, QuantizeWeightsConfig)
         with quiet_ort_tools():
             from onnxruntime.quantization.matmul_nbits_quantizer import (
+                DefaultWeightOnlyQuantConfig,
                 MatMulNBitsQuantizer,
                 RTNWeightOnlyQuantConfig,
             )
@@ -368,14 +369,25 @@ class QuantizeWeights(Pass):
         refuse_quantized(info, self.name)
         output = PassOutput()
         ctx.progress(0.1, f"quantizing MatMul weights to {config.bits} bits")
-        algo_config = RTNWeightOnlyQuantConfig() if config.algorithm == "rtn" else None
+        accuracy_level = config.accuracy_level or None
+        if config.algorithm == "rtn":
+            algo_config = RTNWeightOnlyQuantConfig()
+        else:
+            # Built here rather than by MatMulNBitsQuantizer because ORT 1.23 (the newest on
+            # Python 3.10) has no `bits` argument there; the config class takes `bits` in all
+            # versions, and this is exactly the config newer versions build from their arguments.
+            algo_config = DefaultWeightOnlyQuantConfig(
+                block_size=config.block_size,
+                is_symmetric=config.symmetric,
+                accuracy_level=accuracy_level,
+                bits=config.bits,
+            )
         with quiet_ort_tools():
             quantizer = MatMulNBitsQuantizer(
                 onnx.load(str(source)),
-                bits=config.bits,
                 block_size=config.block_size,
                 is_symmetric=config.symmetric,
-                accuracy_level=config.accuracy_level or None,
+                accuracy_level=accuracy_level,
                 nodes_to_exclude=config.nodes_to_exclude,
                 algo_config=algo_config,
             )

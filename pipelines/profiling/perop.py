@@ -84,12 +84,35 @@ class NodeTable:
             candidate = stripped
 
 
+# One event as ORT writes it, one per line: `{"cat" : ..., "name" :"<raw>","args" : {...}},`.
+_EVENT_NAME = re.compile(r'^(?P<head>\{.*?"name" :")(?P<name>.*?)(?P<tail>","args" : \{.*)$')
+
+
 def load_events(path: str | Path) -> list[dict[str, Any]]:
     """The event list of an ORT profile file."""
-    with open(path, encoding="utf-8") as handle:
-        data = json.load(handle)
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        data = json.loads(_escape_event_names(text))
     # Older ORT versions wrap events in {"traceEvents": [...]}.
     return data["traceEvents"] if isinstance(data, dict) else data
+
+
+def _escape_event_names(text: str) -> str:
+    """The profile with each event's name JSON-escaped.
+
+    ORT up to 1.23 (the newest for Python 3.10) writes node names into the profile verbatim,
+    so a name holding a quote or backslash makes the file invalid JSON. Only called when the
+    strict parse failed, so names that newer versions escaped are never escaped twice.
+    """
+    lines = []
+    for line in text.splitlines():
+        match = _EVENT_NAME.match(line)
+        if match:
+            line = match["head"][:-1] + json.dumps(match["name"]) + match["tail"][1:]
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def aggregate(events: Iterable[dict[str, Any]], table: NodeTable, *, skip_first_run: bool = True) -> dict[str, Any]:

@@ -224,8 +224,30 @@ def check_runs(runner: Callable[[], Any], model_name: str) -> None:
         raise WorkbenchError(f"ONNX Runtime could not run {model_name}: {ort_message(exc)}") from exc
 
 
+# ORT's refusal of a model newer than it understands, e.g. ONNX 1.19+ writes IR 11+ models that
+# ORT 1.23 (the newest on Python 3.10) refuses; its own text is buried after a C++ signature.
+_IR_VERSION = re.compile(r"Unsupported model IR version: (\d+), max supported IR version: (\d+)")
+
+
+def unsupported_ir_version(exc: BaseException) -> str | None:
+    """What to do when ORT refused the model for its IR version (no full stop), else None."""
+    found = _IR_VERSION.search(str(exc))
+    if found is None:
+        return None
+    import onnxruntime as ort
+
+    model_ir, max_ir = found.groups()
+    return (
+        f"its IR version {model_ir} is newer than ONNX Runtime {ort.__version__} supports (at most {max_ir}); "
+        f"upgrade onnxruntime or save the model with IR version {max_ir} or lower"
+    )
+
+
 def ort_message(exc: BaseException) -> str:
     """ONNX Runtime's error text without its '[ONNXRuntimeError] : 1 : FAIL :' prefix, as a sentence."""
+    ir_hint = unsupported_ir_version(exc)
+    if ir_hint:
+        return ir_hint + "."
     text = " ".join(str(exc).split())
     text = re.sub(r"^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*", "", text)
     text = text[:300].rstrip(" .")

@@ -68,6 +68,8 @@ def test_unknown_op_fails_in_one_sentence(save, tmp_path: Path) -> None:
     model = onnx.helper.make_model(
         graph, opset_imports=[onnx.helper.make_opsetid("", 13), onnx.helper.make_opsetid("acme.ops", 1)]
     )
+    # onnx 1.23 writes IR 14, which ORT 1.23 (Python 3.10) refuses before it looks at the ops.
+    model.ir_version = 8
     with pytest.raises(PassFailed) as info:
         run_pass("ort-optimize", save(model, "custom.onnx"), tmp_path / "out.onnx")
     message = str(info.value)
