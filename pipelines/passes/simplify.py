@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,10 @@ from pipelines.passes.fix_shapes import fix_dims, parse_input_shapes
 # onnxsim optimizers that emit ONNX Runtime contrib ops (com.microsoft Attention, GroupQueryAttention);
 # a standard-ONNX cleanup pass must not, so they are always skipped. transformer-fusion does that job.
 RUNTIME_SPECIFIC_OPTIMIZERS = ("fuse_attention", "fuse_gqa")
+# onnxsim 0.7's batched MatMul+Add -> Gemm fusion flattens 3-D activations to 2-D and does not
+# restore their shape when dims are dynamic, so the next Reshape fails in ONNX Runtime; 0.8
+# (Python 3.11+) computes the shape at run time. Old versions always skip it.
+BROKEN_IN_ONNXSIM_07 = ("fuse_matmul_add_bias_into_gemm_batched",)
 STANDARD_DOMAINS = ("", "ai.onnx")
 
 
@@ -66,17 +71,20 @@ class Simplify(Pass):
                 model_path = save_model(loaded.proto, scratch / "input.onnx")
             simplified_path = scratch / "simplified.onnx"
             ctx.progress(0.1, "simplify: running onnxsim")
-            options: dict[str, object] = {
-                "check_n": config.check_n,
-                "perform_optimization": config.perform_optimization,
-                "skip_fuse_bn": config.skip_fuse_bn,
-                "skipped_optimizers": sorted(set(config.skipped_optimizers) | set(RUNTIME_SPECIFIC_OPTIMIZERS)),
-                "tensor_size_threshold": f"{config.tensor_size_threshold_mb}MB",
-            }
             # onnxsim 0.8+ writes the file itself, external data included, so a model over 2 GB
             # never becomes one protobuf message; 0.7 (the newest for Python 3.10) only returns
             # the model, which save_model then writes.
             writes_file = "output_path" in inspect.signature(onnxsim.simplify).parameters
+            skipped = set(config.skipped_optimizers) | set(RUNTIME_SPECIFIC_OPTIMIZERS)
+            if not writes_file:
+                skipped |= set(BROKEN_IN_ONNXSIM_07)
+            options: dict[str, object] = {
+                "check_n": config.check_n,
+                "perform_optimization": config.perform_optimization,
+                "skip_fuse_bn": config.skip_fuse_bn,
+                "skipped_optimizers": sorted(skipped),
+                "tensor_size_threshold": f"{config.tensor_size_threshold_mb}MB",
+            }
             if writes_file:
                 options["output_path"] = str(simplified_path)
             try:
@@ -90,6 +98,10 @@ class Simplify(Pass):
                 save_model(simplified, simplified_path, external_data=True if loaded.has_external_data else None)
             del simplified
             ctx.check_cancelled()
+            if not writes_file:
+                # onnxsim 0.7 has known wrong rewrites (see BROKEN_IN_ONNXSIM_07); one ORT run of
+                # the result catches any other before a broken model becomes a version.
+                _refuse_if_broken(model_path, simplified_path, loaded.proto, source.name)
             result = load_model(simplified_path, infer_shapes=False).proto
         new_ops = sorted(
             {f"{n.domain}.{n.op_type}" for n in result.graph.node if n.domain not in STANDARD_DOMAINS}
@@ -106,12 +118,49 @@ class Simplify(Pass):
         del result.opset_import[:]
         result.opset_import.extend(imports)
         _strip_onnxsim_metadata(result, output)
+        if "removed_nodes" not in output.details["onnxsim"]:
+            # onnxsim 0.7 records no counts; named source nodes that are gone is the same figure
+            # for the models we see (onnxsim keeps the names of the nodes it keeps).
+            kept_names = {n.name for n in result.graph.node}
+            output.details["onnxsim"]["removed_nodes"] = sum(
+                1 for n in loaded.proto.graph.node if n.name and n.name not in kept_names
+            )
         if config.check_n and not ok:
             output.warnings.append(
                 "simplify: onnxsim's own check found differing outputs; compare this version with the original."
             )
         save_model(result, target, external_data=True if loaded.has_external_data else None)
         return output
+
+
+# "/onnxruntime_src/.../reshape_helper.h:45 onnxruntime::ReshapeHelper::ReshapeHelper(...)" in ORT's messages.
+_CPP_LOCATION = re.compile(r"\S+\.(?:cc|cpp|h):\d+ [^()]*\([^)]*\)\s*")
+
+
+def _refuse_if_broken(source: Path, simplified: Path, source_proto: onnx.ModelProto, name: str) -> None:
+    """Raise PassFailed when ORT cannot run the simplified model on random inputs but can run the source."""
+    import onnxruntime as ort
+    import onnxsim
+
+    from pipelines.inputs import random_inputs
+
+    def run(path: Path) -> str | None:
+        options = ort.SessionOptions()
+        options.log_severity_level = 4  # the failure is reported in our sentence, not on stderr
+        try:
+            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            session.run(None, random_inputs(source_proto))
+        except Exception as exc:  # noqa: BLE001 - any ORT failure means "does not run"
+            text = " ".join(str(exc).split()).rsplit(" : ", 1)[-1].split("Status Message:")[-1]
+            return _CPP_LOCATION.sub("", text).strip()[:200].rstrip(".")
+        return None
+
+    problem = run(simplified)
+    if problem is not None and run(source) is None:
+        raise PassFailed(
+            f"pass 'simplify': onnxsim {onnxsim.__version__.lstrip('v')} turned {name} into a model "
+            f"ONNX Runtime cannot run ({problem}); add the optimizer that broke it to skipped_optimizers or use onnxsim 0.8 or later."
+        )
 
 
 def _strip_onnxsim_metadata(model: onnx.ModelProto, output: PassOutput) -> None:
