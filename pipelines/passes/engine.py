@@ -75,12 +75,15 @@ def run_pass(
     """Apply pass `name` to the model at `source`, writing `target`; `source` is never modified."""
     from pipelines.model import load_model
 
-    source, target = Path(source), Path(target)
+    # Absolute from here on: tools that change the working directory (ORT's quantization
+    # pre-processing does) must not reinterpret a user's relative paths.
+    source, target = Path(source).absolute(), Path(target).absolute()
     pass_cls = get_pass(name)
     if not isinstance(config, PassConfig):
         config = make_config(name, config)
     if source.resolve() == target.resolve():
         raise ConfigError(f"pass '{name}' must write a new file, not over its input {source.name}.")
+    target.parent.mkdir(parents=True, exist_ok=True)
     ctx = PassContext(workdir=target.parent, on_progress=on_progress, is_cancelled=is_cancelled)
     started = time.perf_counter()
     try:

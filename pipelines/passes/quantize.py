@@ -34,6 +34,7 @@ QUANTIZED_OP_TYPES = frozenset(
         "ConvInteger",
         "DynamicQuantizeMatMul",
         "GatherBlockQuantized",
+        "QGemm",
     }
 )
 

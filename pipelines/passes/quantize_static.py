@@ -206,15 +206,17 @@ class QuantizeStatic(Pass):
         from onnxruntime.quantization.shape_inference import quant_pre_process
 
         ctx.progress(0.05, "pre-processing (shape inference, graph optimization)")
-        prepared = scratch / f"pre_{model_path.name}"
+        # Resolved before the working directory changes below: relative paths would otherwise
+        # be read against the scratch folder.
+        source, prepared = model_path.resolve(), (scratch / f"pre_{model_path.name}").resolve()
         try:
             # ORT's symbolic shape inference dumps 'sym_shape_infer_temp.onnx' and a data file
             # into the *current* folder when it gives up, so it runs with the scratch folder as
             # the working directory (passes run in a single-threaded worker process).
             with quiet_ort_tools(), _working_directory(scratch):
                 quant_pre_process(
-                    str(model_path.resolve()),
-                    str(prepared.resolve()),
+                    str(source),
+                    str(prepared),
                     auto_merge=True,  # merges conflicting symbolic dims (batch/sequence) instead of giving up
                     save_as_external_data=info.large,
                     all_tensors_to_one_file=True,

@@ -170,3 +170,11 @@ def test_static_on_transformer_preprocesses_without_littering_the_working_folder
     assert list(cwd.iterdir()) == []  # ORT's symbolic shape inference drops temp files in the cwd
     assert Path.cwd() == cwd
     assert worst_cosine(sample_transformer, target) >= 0.99
+
+
+def test_relative_paths_are_pre_processed(sample_cnn: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CLI user passes relative paths; pre-processing must still find the model."""
+    (tmp_path / "model.onnx").write_bytes(sample_cnn.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    result = run_pass("quantize-static", Path("model.onnx"), Path("out") / "int8.onnx", {"samples": 2, "measure_speed": False})
+    assert not [w for w in result.warnings if "pre-processing skipped" in w]
