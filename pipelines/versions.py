@@ -26,12 +26,12 @@ import onnx
 import platformdirs
 
 from pipelines.errors import Cancelled, ConfigError, ModelRefused
-from pipelines.model import load_model
-from pipelines.model_files import copy_model, model_size_bytes
+from pipelines.model import load_model, save_model
+from pipelines.model_files import copy_model, external_data_files, model_size_bytes
 from pipelines.passes.base import PassConfig
 from pipelines.passes.engine import make_config, run_pass
 from pipelines.recipe import Recipe, save_recipe
-from pipelines.safe_write import write_text_atomic
+from pipelines.safe_write import atomic_path, write_text_atomic
 from pipelines.verify import Tolerance, verify_models
 
 ROOT_ID = "original"
@@ -326,7 +326,18 @@ class Workspace:
         if model_path.resolve() == self.source.resolve():
             raise ConfigError(f"{model_path.name} is the model this session was opened from; export under a new name.")
         recipe = self.recipe_for(version_id)  # validate first: nothing is written if it fails
-        copy_model(self.path_of(version_id), model_path)
+        version_file = self.path_of(version_id)
+        if external_data_files(version_file):
+            # Re-saved, not copied: the workspace names data after its own file
+            # ("model.onnx.data"), which could land on the user's data file beside the export.
+            # save_model names it OUT.onnx.data and refuses the source's own files.
+            data_file = model_path.with_name(f"{model_path.name}.data")
+            if self.source.exists() and data_file.resolve() in {p.resolve() for p in external_data_files(self.source)}:
+                raise ConfigError(f"{data_file.name} holds the weights of the model this session was opened from; export under a new name.")
+            save_model(load_model(version_file, infer_shapes=False).proto, model_path, external_data=True)
+        else:
+            with atomic_path(model_path) as staged:
+                shutil.copyfile(version_file, staged)
         if recipe_path is not None:
             save_recipe(recipe, recipe_path)
         return model_path

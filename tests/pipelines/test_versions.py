@@ -8,8 +8,9 @@ import pytest
 
 import pipelines.versions as versions_module
 from pipelines.errors import Cancelled, ConfigError, ModelRefused, PassFailed
+from pipelines.model_files import external_data_files
 from pipelines.recipe import load_recipe, run_recipe
-from pipelines.verify import Tolerance
+from pipelines.verify import Tolerance, verify_models
 from pipelines.versions import FLAG_NOT_VERIFIED, FLAG_OUT_OF_TOLERANCE, ROOT_ID, Workspace, version_id
 from workbench_toy_passes import build_classifier, toy_passes  # noqa: F401 - autouse fixture: the toy passes
 
@@ -184,3 +185,32 @@ def test_export_model_and_recipe(source: Path, workspace: Workspace, tmp_path: P
     assert load_recipe(tmp_path / "export" / "half.yaml") == workspace.recipe_for(version.id)
     with pytest.raises(ConfigError, match="opened from"):
         workspace.export(version.id, source)
+
+
+def test_export_beside_a_source_with_external_data_leaves_its_weights_alone(tmp_path: Path) -> None:
+    """The workspace's data file is 'model.onnx.data'; exported beside a user's model.onnx it must not replace theirs."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    from pipelines.model import save_model
+
+    weight = numpy_helper.from_array(np.random.default_rng(0).standard_normal((64, 64)).astype(np.float32), "W2")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W2"], ["y"], name="mm")], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64])], [weight],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    user = tmp_path / "user" / "model.onnx"
+    save_model(model, user, external_data=True)
+    user_data = user.with_name("model.onnx.data")
+    before = user_data.read_bytes()
+    workspace = Workspace.create(user, tmp_path / "session", samples=2)
+    version = workspace.apply(ROOT_ID, "toy-scale", {"factor": 0.5}, verify=False)
+    assert external_data_files(workspace.path_of(version.id)), "the version keeps external data"
+    out = workspace.export(version.id, user.with_name("optimized.onnx"))
+    assert user_data.read_bytes() == before
+    assert [p.name for p in external_data_files(out)] == ["optimized.onnx.data"]
+    report = verify_models(workspace.path_of(version.id), out, samples=1)
+    assert report.passed and report.outputs[0].max_abs == 0
