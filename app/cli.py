@@ -1,4 +1,8 @@
-"""The `onnx-workbench` command: the GUI without a subcommand, headless subcommands otherwise."""
+"""The `onnx-workbench` command: the GUI without a subcommand, headless subcommands otherwise.
+
+Exit status of every subcommand: 0 on success; 1 when the work ran but failed (a check missed,
+a file could not be written); 2 when the input, options or model were refused.
+"""
 from __future__ import annotations
 
 import argparse
@@ -25,6 +29,7 @@ COMMAND_MODULES = (
     "report",
 )
 
+EXIT_FAILED = 1
 EXIT_REFUSED = 2
 
 
@@ -41,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub = subparsers.add_parser(
             module.NAME, help=module.HELP, description=module.HELP
         )
-        sub.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+        # SUPPRESS: when absent after the subcommand, the top-level `--debug` must stand
+        # (a plain store_true default of False would overwrite it).
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors")
         module.add_arguments(sub)
         sub.set_defaults(run=module.run)
     return parser
@@ -57,7 +64,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         gui_parser = argparse.ArgumentParser(prog="onnx-workbench")
         gui_parser.add_argument("model", nargs="?", help="model to open")
-        gui_parser.add_argument("--debug", action="store_true")
         gui_args = gui_parser.parse_args(argv)
         return run_gui(gui_args.model)
     args = parser.parse_args(argv)
@@ -71,14 +77,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"onnx-workbench: {exc}", file=sys.stderr)
         return EXIT_REFUSED
+    except OSError as exc:
+        # Unwritable output, full disk, vanished file: the environment failed, not the input.
+        if isinstance(exc, BrokenPipeError):
+            return _quiet_broken_pipe()
+        if args.debug:
+            traceback.print_exc()
+        print(f"onnx-workbench: {os_error_sentence(exc)}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("onnx-workbench: interrupted.", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        # The reader went away (e.g. `| head`): not an error of ours. Point stdout at devnull
-        # so the interpreter's final flush does not raise again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+
+
+def _quiet_broken_pipe() -> int:
+    # The reader went away (e.g. `| head`): not an error of ours. Point stdout at devnull
+    # so the interpreter's final flush does not raise again.
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def os_error_sentence(exc: OSError) -> str:
+    """One sentence for a failed file operation: which file, what the system said, what to do."""
+    reason = (exc.strerror or str(exc) or type(exc).__name__).rstrip(".")
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{reason[:1].lower()}{reason[1:]}; check the path, its permissions and the free disk space."
 
 
 def _command_modules() -> list:

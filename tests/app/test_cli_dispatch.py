@@ -62,3 +62,40 @@ def test_x11_check_passes_where_the_libraries_are_installed(monkeypatch: pytest.
     monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
     problem = display_problem()
     assert problem is not None and "apt-get install" in problem and ".so" in problem
+
+
+@pytest.mark.parametrize("argv", [["--debug", "passes"], ["passes", "--debug"]])
+def test_debug_flag_survives_the_subcommand(argv: list[str]) -> None:
+    from app.cli import build_parser
+
+    assert build_parser().parse_args(argv).debug is True
+    assert build_parser().parse_args(["passes"]).debug is False
+
+
+def _failing_run(args: object) -> int:
+    raise PermissionError(13, "Permission denied", "/out/model.onnx")
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_os_error_is_one_sentence_with_exit_1(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], debug: bool) -> None:
+    import app.commands.passes as passes
+
+    monkeypatch.setattr(passes, "run", _failing_run)
+    assert main(["--debug", "passes"] if debug else ["passes"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1] == (
+        "onnx-workbench: /out/model.onnx: permission denied; check the path, its permissions and the free disk space."
+    )
+    assert ("Traceback" in err) is debug
+
+
+def test_unwritable_output_path_is_not_a_traceback(tmp_path, sample_cnn) -> None:  # noqa: ANN001
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    proc = subprocess.run(
+        [sys.executable, "-m", "app.cli", "optimize", str(sample_cnn), "--pass", "fold-batchnorm", "-o", str(blocker / "out.onnx")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1 and str(blocker) in proc.stderr
