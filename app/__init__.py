@@ -1,2 +1,6 @@
 """ONNX Workbench: the application (CLI, main window, session, background tasks)."""
-__version__ = "0.1.0"
+
+# One version for the whole distribution, kept by the engine (which must not import app).
+from pipelines import __version__
+
+__all__ = ["__version__"]

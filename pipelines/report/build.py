@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app import __version__
+from pipelines import __version__
 from pipelines.analysis import analyze
 from pipelines.model import load_model
 from pipelines.recipe import Recipe, run_recipe
