@@ -128,9 +128,12 @@ def iter_array_samples(path: str | Path, input_names: list[str], limit: int | No
                 raise ConfigError(
                     f"{file.name} has no array named '{missing[0]}'; arrays must be named after the model inputs ({', '.join(input_names)})."
                 )
-            count = min(len(data[name]) for name in input_names)
-            for index in range(count):
-                if limit is not None and produced >= limit:
-                    return
-                yield {name: data[name][index : index + 1] for name in input_names}
-                produced += 1
+            # NpzFile decompresses an array on every access: read each once per file.
+            arrays = {name: data[name] for name in input_names}
+        count = min(len(array) for array in arrays.values())
+        for index in range(count):
+            if limit is not None and produced >= limit:
+                return
+            yield {name: array[index : index + 1] for name, array in arrays.items()}
+            produced += 1
+        del arrays
