@@ -226,8 +226,12 @@ class Workspace:
         tolerance: Tolerance | None = None,
         on_progress: Callable[[float, str], None] | None = None,
         is_cancelled: Callable[[], bool] | None = None,
+        save: bool = True,
     ) -> Version:
         """Apply a pass to a version and add the result; the same step again returns the cached version.
+
+        save=False leaves workspace.json alone: a worker process applies on its own copy of the
+        tree and the GUI, the file's one writer, records the result with `add_version`.
 
         A failing or cancelled pass adds nothing and leaves no file behind.
         """
@@ -241,7 +245,8 @@ class Workspace:
         if cached is not None and (self.root / cached.file).is_file():
             if verify and (cached.metrics.get("fidelity") or {}).get("tolerance") != tolerance.to_dict():
                 self._verify_into(cached, self.root / cached.file, tolerance, None, is_cancelled)
-                self.save()
+                if save:
+                    self.save()
             return cached
 
         staging = self.root / f".staging-{vid}-{uuid.uuid4().hex[:6]}"
@@ -281,7 +286,8 @@ class Workspace:
         if version.metrics.get("fidelity"):
             version.metrics["fidelity"]["candidate"] = str(self.root / version.file)
         self._versions[vid] = version
-        self.save()
+        if save:
+            self.save()
         return version
 
     def add_version(self, version: Version) -> None:

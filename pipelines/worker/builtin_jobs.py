@@ -41,6 +41,7 @@ def apply_pass(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
             params.get("config") or {},
             verify=bool(params.get("verify", True)),
             on_progress=progress,
+            save=False,  # the GUI owns workspace.json and records the version itself
         )
         return {"version": version.to_dict(), "workspace": str(workspace.root)}
     if not params.get("source") or not params.get("target"):

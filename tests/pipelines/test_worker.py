@@ -191,7 +191,7 @@ def test_analyze_job_returns_the_analysis(sample_cnn: Path) -> None:
 
 
 def test_apply_pass_job_adds_a_version_to_a_workspace(sample_cnn: Path, tmp_path: Path) -> None:
-    from pipelines.versions import Workspace
+    from pipelines.versions import Version, Workspace
 
     workspace = Workspace.create(sample_cnn, tmp_path / "session", samples=1)
     result = run_job(
@@ -199,11 +199,14 @@ def test_apply_pass_job_adds_a_version_to_a_workspace(sample_cnn: Path, tmp_path
         {"workspace": str(workspace.root), "pass": "fold-batchnorm", "verify": True},
         timeout_s=120,
     )
-    version = result["version"]
-    assert version["parent"] == workspace.original.id and version["pass_name"] == "fold-batchnorm"
-    reopened = Workspace.open(workspace.root)  # the parent sees what the worker wrote
-    assert reopened.get(version["id"]).metrics["fidelity"] is not None
-    assert reopened.path_of(version["id"]).is_file()
+    version = Version.from_dict(result["version"])
+    assert version.parent == workspace.original.id and version.pass_name == "fold-batchnorm"
+    assert version.metrics["fidelity"] is not None
+    # The worker wrote the version's files but not workspace.json: the parent is its one writer.
+    assert len(Workspace.open(workspace.root).versions) == 1
+    workspace.add_version(version)
+    reopened = Workspace.open(workspace.root)
+    assert reopened.path_of(version.id).is_file() and reopened.get(version.id).metrics["fidelity"] is not None
 
 
 def test_poll_returns_records_before_raising_the_crash() -> None:
