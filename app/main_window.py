@@ -287,8 +287,14 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(path)
 
-    def open_path(self, path: str | os.PathLike[str]) -> int:
-        """Open `path` in the background; the current model stays until the new one is ready."""
+    def open_path(self, path: str | os.PathLike[str]) -> int | None:
+        """Open `path` in the background; the current model stays until the new one is ready.
+
+        Opening starts a new session, so unexported versions are confirmed first; None when the
+        user keeps them (nothing is opened).
+        """
+        if not self.session_panels.confirm_discard("Open another model"):
+            return None
         return self.opener.open(str(path))
 
     def _add_session_menu_entries(self) -> None:
@@ -301,8 +307,10 @@ class MainWindow(QMainWindow):
                 self.file_menu.insertAction(before, action)
         self.file_menu.insertSeparator(before)
 
-    def close_model(self) -> None:
-        """Close the model (any open in progress is dropped)."""
+    def close_model(self) -> bool:
+        """Close the model (any open in progress is dropped); False when the user keeps unexported work."""
+        if not self.session_panels.confirm_discard("Close the model"):
+            return False
         self.opener.cancel()
         self.session_panels.session.close()
         self._set_busy(False)
@@ -317,6 +325,7 @@ class MainWindow(QMainWindow):
         self.central.setCurrentWidget(self.welcome)
         self._update_status_labels()
         self._set_model_actions_enabled(False)
+        return True
 
     def _on_open_started(self, path: str) -> None:
         self._set_busy(True)

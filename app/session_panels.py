@@ -331,6 +331,8 @@ class SessionPanels(QObject):
             folder = QFileDialog.getExistingDirectory(self.window, "Open a session folder")
             if not folder:
                 return
+        if not self.confirm_discard("Open another session"):
+            return
         self.shown_version = None
         self._guard(self.session.open, folder)
 
@@ -392,22 +394,27 @@ class SessionPanels(QObject):
         if error:
             self._error(error)
         else:
+            # A report exports no version: unexported work stays unexported.
             self._status(f"Report written: {Path(path).name}")
-            self.session.dirty = False
             self.reportWritten.emit(path)
 
     def confirm_close(self) -> bool:
         """Ask before closing with unexported versions; True when closing may go on."""
+        return self.confirm_discard("Close")
+
+    def confirm_discard(self, action: str) -> bool:
+        """Ask before `action` (e.g. "Open another model") drops unexported versions; True to go on."""
         if not self.session.has_unexported_work or not self.ask_before_close:
             return True
+        go_on = QMessageBox.StandardButton.Close if action == "Close" else QMessageBox.StandardButton.Discard
         answer = QMessageBox.question(
             self.window, "Unexported work",
-            "This session has versions you have not exported or saved. Close anyway?\n"
+            f"This session has versions you have not exported or saved. {action} anyway?\n"
             "(The session folder stays in the cache and can be reopened with File ▸ Open Session.)",
-            QMessageBox.StandardButton.Close | QMessageBox.StandardButton.Cancel,
+            go_on | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel,
         )
-        return answer == QMessageBox.StandardButton.Close
+        return answer == go_on
 
     def shutdown(self) -> None:
         """Stop every worker (the window is closing)."""

@@ -1,0 +1,51 @@
+"""Unexported versions are never dropped without asking: open, drop, recent, close, open session."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+
+@pytest.fixture
+def answers(monkeypatch):
+    """Record every question and answer with the button in `answers.reply`."""
+
+    class Answers(list):
+        reply = QMessageBox.StandardButton.Cancel
+
+    asked = Answers()
+
+    def question(*args, **_kwargs):
+        asked.append(args[2])
+        return asked.reply
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    return asked
+
+
+def test_cancel_keeps_the_session_on_open_close_and_open_session(session_window, dirty_session, answers, sample_cnn, tmp_path):
+    workspace = dirty_session.workspace
+    assert session_window.open_path(sample_cnn) is None  # also the path of drops and recent files
+    assert not session_window.close_model()
+    session_window.session_panels.open_session(tmp_path / "ws")
+    assert len(answers) == 3 and all("not exported" in text for text in answers)
+    assert dirty_session.workspace is workspace and dirty_session.has_unexported_work
+    assert not session_window.opener.busy
+
+
+def test_confirming_goes_on(session_window, dirty_session, answers):
+    answers.reply = QMessageBox.StandardButton.Discard
+    assert session_window.close_model()
+    assert answers and dirty_session.workspace is None
+
+
+def test_nothing_to_lose_asks_nothing(session_window, dirty_session, answers):
+    dirty_session.dirty = False
+    assert session_window.close_model()
+    assert not answers
+
+
+def test_report_keeps_unexported_work(qtbot, session_window, dirty_session, tmp_path):
+    panels = session_window.session_panels
+    with qtbot.waitSignal(panels.reportWritten, timeout=30_000):
+        panels.export_report(path=tmp_path / "report.md")
+    assert dirty_session.has_unexported_work  # a report exports no version
