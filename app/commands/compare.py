@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from app.commands.profile import ProgressPrinter, add_profile_options, options_from_args
+from app.commands.text import clean
 from pipelines.worker.client import run_job
 
 NAME = "compare"
@@ -50,6 +51,6 @@ def format_comparison(result: dict[str, Any]) -> str:
     for label in ("a", "b"):
         side = result[label]
         lat = side["latency_ms"]
-        lines.append(f"{label.upper():3}{lat['p50']:9.3f}{lat['p90']:9.3f}{lat['p99']:9.3f}{lat['mean']:9.3f}  {side['model']}")
-    lines.append(f"{result['rounds']} interleaved rounds on {result['provider']}: {result['verdict']}")
+        lines.append(f"{label.upper():3}{lat['p50']:9.3f}{lat['p90']:9.3f}{lat['p99']:9.3f}{lat['mean']:9.3f}  {clean(side['model'], 300)}")
+    lines.append(f"{result['rounds']} interleaved rounds on {clean(result['provider'])}: {clean(result['verdict'], 300)}")
     return "\n".join(lines)

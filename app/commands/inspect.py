@@ -9,15 +9,14 @@ import argparse
 import json
 from typing import Any
 
-from app.commands.profile import parse_dims
+from app.commands.text import MAX_NAME_WIDTH, clean, parse_dims
 from pipelines.analysis import ModelAnalysis, TensorInfo, analyze
 from pipelines.model import LoadedModel, load_model
+from pipelines.units import count as human_count
+from pipelines.units import size as human_bytes
 
 NAME = "inspect"
 HELP = "summarize a model: inputs, outputs, opsets, parameters, MACs/FLOPs, heaviest layers"
-
-# Model strings are untrusted: names longer than this are cut in the text summary.
-MAX_NAME_WIDTH = 60
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -98,7 +97,7 @@ def summary_text(loaded: LoadedModel, analysis: ModelAnalysis, *, top: int = 10)
             shape = layer.output_shapes[0] if layer.output_shapes else None
             lines.append(
                 f"  {clean(layer.name):<{name_width}}  {clean(layer.op_type):<14} {human_count(layer.macs):>8} MACs {share}"
-                f"  {human_count(layer.params):>7} params  out {shape if shape is not None else '?'}"
+                f"  {human_count(layer.params):>7} params  out {clean(shape, 200) if shape is not None else '?'}"
             )
     warnings = [*loaded.warnings, *analysis.warnings]
     if warnings:
@@ -114,24 +113,3 @@ def _tensor_line(tensor: TensorInfo) -> str:
         line += f"  (counted as {tensor.concrete_shape})"
     return line
 
-
-def clean(text: str, width: int = MAX_NAME_WIDTH) -> str:
-    """Untrusted model text made safe for a terminal: no control characters, cut to `width`."""
-    safe = "".join(ch if ch.isprintable() else "?" for ch in text)
-    return safe if len(safe) <= width else safe[: width - 1] + "…"
-
-
-def human_count(value: int) -> str:
-    """1234567 -> '1.23 M'."""
-    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= scale:
-            return f"{value / scale:.3g} {suffix}"
-    return str(value)
-
-
-def human_bytes(value: int) -> str:
-    """2850978 -> '2.85 MB' (decimal units, as file managers show)."""
-    for scale, suffix in ((1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")):
-        if abs(value) >= scale:
-            return f"{value / scale:.3g} {suffix}"
-    return f"{value} B"

@@ -13,14 +13,18 @@ import argparse
 import json
 from typing import Any
 
+from app.commands.text import clean, parse_dims
 from pipelines.errors import ConfigError
 from pipelines.passes.base import parse_field_text
 from pipelines.passes.engine import get_pass
 from pipelines.recipe import Recipe, StepResult, load_recipe, run_recipe, save_recipe
+from pipelines.units import size
 from pipelines.verify import Tolerance
 
 NAME = "optimize"
 HELP = "apply passes or a recipe to a model and write the optimized model"
+# Step summaries are sentences, not names: cut them much later than a name column.
+LONG = 400
 
 
 class _StartStep(argparse.Action):
@@ -71,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     tolerance = Tolerance(
         min_cosine=args.min_cosine, max_abs=args.max_abs, min_snr_db=args.min_snr, min_top1=args.min_top1
     )
-    dims = _parse_dims(args.dim)
+    dims = parse_dims(args.dim) or None
     results = run_recipe(
         args.model, recipe, args.output, verify=args.verify, tolerance=tolerance,
         data=args.data, samples=args.samples, dims=dims,
@@ -118,31 +122,22 @@ def _recipe_from_args(args: argparse.Namespace) -> Recipe:
     return Recipe.from_steps(pairs, where="command line")
 
 
-def _parse_dims(items: list[str]) -> dict[str, int] | None:
-    dims: dict[str, int] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name or not value.strip().isdigit():
-            raise ConfigError(f"--dim takes NAME=SIZE with a whole number, not '{item}'.")
-        dims[name.strip()] = int(value)
-    return dims or None
-
-
 def _print_steps(results: list[StepResult]) -> None:
     for step in results:
         result = step.result
         print(f"step {step.index}  {result.pass_name}  ({result.seconds:.2f} s)")
-        print(f"  changes:  {result.changes.summary()}")
+        # Summaries, warnings and flags quote node and tensor names: untrusted model text.
+        print(f"  changes:  {clean(result.changes.summary(), LONG)}")
         print(
-            f"  size:     {_size(step.size_before)} -> {_size(step.size_after)} ({_percent(step.size_before, step.size_after)}), "
+            f"  size:     {size(step.size_before)} -> {size(step.size_after)} ({_percent(step.size_before, step.size_after)}), "
             f"nodes {step.nodes_before} -> {step.nodes_after}"
         )
         if step.fidelity is not None:
-            print(f"  fidelity: {step.fidelity.summary()}")
+            print(f"  fidelity: {clean(step.fidelity.summary(), LONG)}")
         for warning in result.warnings:
-            print(f"  warning:  {warning}")
+            print(f"  warning:  {clean(warning, LONG)}")
         for flag in result.flags:
-            print(f"  flag:     {flag}")
+            print(f"  flag:     {clean(flag, LONG)}")
 
 
 def _json_summary(args: argparse.Namespace, results: list[StepResult], passed: bool) -> dict[str, Any]:
@@ -155,15 +150,6 @@ def _json_summary(args: argparse.Namespace, results: list[StepResult], passed: b
         "size_after": results[-1].size_after if results else None,
         "steps": [r.to_dict() for r in results],
     }
-
-
-def _size(count: int) -> str:
-    value = float(count)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.2f} {unit}"
-        value /= 1024
-    return f"{count} B"
 
 
 def _percent(before: int, after: int) -> str:

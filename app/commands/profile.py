@@ -14,7 +14,9 @@ import sys
 import time
 from typing import Any
 
+from app.commands.text import clean, parse_dims
 from pipelines.errors import ConfigError
+from pipelines.units import size
 from pipelines.profiling.options import OPTIMIZATION_LEVELS, ProfileOptions
 from pipelines.worker.client import run_job
 
@@ -87,17 +89,6 @@ def options_from_args(args: argparse.Namespace) -> ProfileOptions:
     if hasattr(args, "concurrency"):
         values.update(concurrency=args.concurrency, per_op=args.per_op, per_op_runs=args.per_op_runs)
     return ProfileOptions.from_any(values)
-
-
-def parse_dims(items: list[str]) -> dict[str, int]:
-    """`["seq=128", "batch=2"]` → {"seq": 128, "batch": 2}."""
-    dims: dict[str, int] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip() or not value.strip().isdigit():
-            raise ConfigError(f"--dim {item}: write NAME=SIZE with a whole number, e.g. sequence=128.", "dims")
-        dims[name.strip()] = int(value)
-    return dims
 
 
 def parse_sweep(items: list[str]) -> dict[str, list[int]]:
@@ -182,16 +173,16 @@ def format_profile(result: dict[str, Any]) -> str:
     """A readable report of one profile result."""
     lat = result["latency_ms"]
     mem = result["memory"]
-    inputs = ", ".join(f"{i['name']} {i['dtype']}{i['shape']}" for i in result["inputs"])
+    inputs = ", ".join(f"{clean(i['name'])} {i['dtype']}{clean(i['shape'], 200)}" for i in result["inputs"])
     lines = [
-        f"model      {result['model']}",
-        f"provider   {result['provider']}   inputs {inputs}",
+        f"model      {clean(result['model'], 300)}",
+        f"provider   {clean(result['provider'])}   inputs {inputs}",
         f"session    created in {result['session_create_s'] * 1e3:.1f} ms; warm-up {result['warmup']['runs']} runs (excluded)",
         f"runs       {result['runs']} in {result['wall_s']:.2f} s",
         "latency ms " + "  ".join(f"{k} {lat[k]:.3f}" for k in ("min", "mean", "p50", "p90", "p95", "p99", "max")),
         f"throughput {result['throughput_per_s']:.1f} runs/s ({result['samples_per_s']:.1f} samples/s)",
-        f"memory     peak RSS {_mib(mem['peak_rss_bytes'])}, session {_mib(mem['session_rss_bytes'])}; GPU: "
-        + (f"peak {_mib(mem['gpu']['peak_bytes'])}" if mem["gpu"]["available"] else f"not available ({mem['gpu']['reason']})"),
+        f"memory     peak RSS {_memory(mem['peak_rss_bytes'])}, session {_memory(mem['session_rss_bytes'])}; GPU: "
+        + (f"peak {_memory(mem['gpu']['peak_bytes'])}" if mem["gpu"]["available"] else f"not available ({clean(mem['gpu']['reason'], 300)})"),
     ]
     if "within_latency_limit" in result:
         verdict = "within" if result["within_latency_limit"] else "OVER"
@@ -201,18 +192,18 @@ def format_profile(result: dict[str, Any]) -> str:
         lines.append(f"per op     kernel time {per_op['kernel_ms_per_run']:.3f} ms/run over {per_op['runs']} runs")
         lines.append("  op type                      ms/run   share  nodes")
         for op in per_op["op_types"][:12]:
-            lines.append(f"  {op['op_type'][:28]:<28} {op['ms_per_run']:7.3f} {op['share'] * 100:6.1f}%  {op['nodes']:5d}")
+            lines.append(f"  {clean(op['op_type'], 28):<28} {op['ms_per_run']:7.3f} {op['share'] * 100:6.1f}%  {op['nodes']:5d}")
         lines.append("  node (model node)                                   op            ms/run   share")
         for node in per_op["nodes"][:15]:
             label = node["node"] if node["model_node"] in (None, node["node"]) else f"{node['node']} ({node['model_node']})"
             label = label if node["model_node"] else f"{node['node']} [not a model node]"
-            lines.append(f"  {label[:50]:<50} {node['op_type'][:12]:<12} {node['ms_per_run']:7.3f} {node['share'] * 100:6.1f}%")
+            lines.append(f"  {clean(label, 50):<50} {clean(node['op_type'], 12):<12} {node['ms_per_run']:7.3f} {node['share'] * 100:6.1f}%")
     return "\n".join(lines)
 
 
 def format_sweep(result: dict[str, Any]) -> str:
     """A readable grid of sweep cells and the best configuration."""
-    lines = [f"model {result['model']}", "threads  batch  concurrency    p50 ms    p99 ms   runs/s  samples/s"]
+    lines = [f"model {clean(result['model'], 300)}", "threads  batch  concurrency    p50 ms    p99 ms   runs/s  samples/s"]
     for c in result["cells"]:
         lines.append(
             f"{c['threads']:7d}  {c['batch']:5d}  {c['concurrency']:11d}  {c['p50_ms']:8.3f}  {c['p99_ms']:8.3f}  {c['throughput_per_s']:7.1f}  {c['samples_per_s']:9.1f}"
@@ -225,5 +216,6 @@ def format_sweep(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _mib(value: int | None) -> str:
-    return "n/a" if value is None else f"{value / 2**20:.1f} MiB"
+def _memory(value: int | None) -> str:
+    # Byte figures in powers of 1024 (KiB/MiB), 'n/a' where the worker could not measure.
+    return size(value, missing="n/a")

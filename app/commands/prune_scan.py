@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 
+from app.commands.text import clean
 from pipelines.errors import ConfigError
 from pipelines.pruning.sensitivity import DEFAULT_RATIOS, derive_ratios, scan_sensitivity
 
@@ -67,12 +68,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'unit':<44} {'kind':<8} {'ratio':>5} {'kept':>9} {'cosine':>9} {'top-1':>6} {'params -':>9}")
     for row in table.rows:
         top1 = f"{row.top1:6.1%}" if row.top1 is not None else "     -"
-        print(f"{row.unit[:44]:<44} {row.kind:<8} {row.ratio:>5.0%} {row.kept:>4}/{row.size:<4} "
+        print(f"{clean(row.unit, 44):<44} {clean(row.kind, 8):<8} {row.ratio:>5.0%} {row.kept:>4}/{row.size:<4} "
               f"{row.cosine:>9.5f} {top1} {row.params_removed:>9}")
     for unit, reason in table.skipped.items():
-        print(f"skipped {unit}: {reason}")
+        print(f"skipped {clean(unit)}: {clean(reason, 300)}")
     if derived is not None:
-        text = ",".join(f"{unit}:{percent}" for unit, percent in derived.items())
+        # Not cut: this is the value to paste into --set layer_percent=, it must stay whole.
+        text = ",".join(f"{clean(unit, 10**6)}:{percent}" for unit, percent in derived.items())
         print(f"layer_percent (cosine >= {args.min_cosine}): {text or 'none'}")
         if text:
             # The scan pruned exact percentages; round_to 1 applies them the same way.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from app.commands.text import clean
 from pipelines.quant_debug import DEFAULT_SAMPLES, analyze_quantization
 
 NAME = "quant-debug"
@@ -39,6 +40,6 @@ def run(args: argparse.Namespace) -> int:
     for rank, entry in enumerate(worst, 1):
         print(
             f"{rank:>4}  {entry.added_noise:>11.5f}  {entry.sqnr_db:>8.2f}  {entry.relative_error:>8.4f}  "
-            f"{entry.quant_node or '?'}: {' > '.join(reversed(entry.region))} -> {entry.tensor}"
+            f"{clean(entry.quant_node or '?')}: {' > '.join(clean(name) for name in reversed(entry.region))} -> {clean(entry.tensor)}"
         )
     return 0

@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from app.commands.profile import parse_dims
+from app.commands.text import parse_dims
 from pipelines.errors import ConfigError
 from pipelines.model import load_model
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app.commands.profile import parse_dims
+from app.commands.text import clean, parse_dims
 from pipelines.errors import ConfigError
 from pipelines.profiling.options import ProfileOptions
 from pipelines.recipe import load_recipe
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         }).to_dict()
     report = build_report(
         args.model, recipe=recipe, compare=args.compare, profile_options=options, dims=dims or None,
-        on_progress=lambda fraction, message: print(f"[{fraction:4.0%}] {message}", file=sys.stderr),
+        on_progress=lambda fraction, message: print(f"[{fraction:4.0%}] {clean(message, 300)}", file=sys.stderr),
     )
     for output in args.output:
         print(f"wrote {write_report(report, output)}")

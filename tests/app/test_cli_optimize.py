@@ -92,7 +92,7 @@ def test_json_output(model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[
         (["--pass", "toy-scale", "--set", "factor"], "--set takes KEY=VALUE"),
         (["--pass", "toy-scale", "--recipe", "r.yaml"], "either --recipe or --pass"),
         ([], "nothing to apply"),
-        (["--pass", "toy-scale", "--dim", "batch=x"], "--dim takes NAME=SIZE"),
+        (["--pass", "toy-scale", "--dim", "batch=x"], "--dim batch=x: write NAME=SIZE"),
     ],
 )
 def test_refused_options_exit_2_with_one_sentence(model: Path, tmp_path: Path, capsys, extra, message) -> None:

@@ -1,0 +1,26 @@
+"""Command-line text in and out, shared by the subcommands: untrusted model strings made safe
+for a terminal, and the `--dim NAME=SIZE` flags parsed the same way everywhere."""
+from __future__ import annotations
+
+from pipelines.errors import ConfigError
+
+# Model strings are untrusted: names longer than this are cut in text output.
+MAX_NAME_WIDTH = 60
+
+
+def clean(text: object, width: int = MAX_NAME_WIDTH) -> str:
+    """Untrusted model text made safe for a terminal: no control characters, cut to `width`."""
+    # An ESC byte in a node name could recolour the terminal, move the cursor or set its title.
+    safe = "".join(ch if ch.isprintable() else "?" for ch in str(text))
+    return safe if len(safe) <= width else safe[: width - 1] + "…"
+
+
+def parse_dims(items: list[str]) -> dict[str, int]:
+    """`["seq=128", "batch=2"]` → {"seq": 128, "batch": 2}; no items → {}."""
+    dims: dict[str, int] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip().isdigit():
+            raise ConfigError(f"--dim {item}: write NAME=SIZE with a whole number, e.g. sequence=128.", "dims")
+        dims[name.strip()] = int(value)
+    return dims
