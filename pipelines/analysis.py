@@ -32,7 +32,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from pipelines.inputs import graph_inputs, resolve_dim
 from pipelines.shape_folding import fold_shape_values
-from pipelines.validation import iter_graphs
+from pipelines.validation import iter_graphs, tensor_bytes
 
 # Initializers above this many elements are replaced by typed graph inputs in the copy that
 # shape inference sees: their values never matter for shapes, and it keeps the copy small.
@@ -167,7 +167,7 @@ def analyze(
             if name in initializers and name not in claimed:
                 claimed.add(name)
                 params += math.prod(initializers[name].dims)
-                param_bytes += _tensor_bytes(initializers[name])
+                param_bytes += tensor_bytes(initializers[name])
         out_shapes = [shapes.get(o) if o else None for o in node.output]
         known = all(s is not None for s, o in zip(out_shapes, node.output) if o)
         macs, flops = node_cost(node, shapes)
@@ -190,7 +190,7 @@ def analyze(
 
     bytes_by_dtype: Counter[str] = Counter()
     for tensor in every_initializer:
-        bytes_by_dtype[_dtype_name(tensor.data_type)] += _tensor_bytes(tensor)
+        bytes_by_dtype[_dtype_name(tensor.data_type)] += tensor_bytes(tensor)
     constant_elements = sum(
         math.prod(a.t.dims)
         for g in iter_graphs(model.graph)
@@ -468,14 +468,6 @@ def _itemsize(data_type: int) -> int:
         return np.dtype(helper.tensor_dtype_to_np_dtype(data_type)).itemsize
     except (KeyError, TypeError):
         return 0
-
-
-def _tensor_bytes(tensor: onnx.TensorProto) -> int:
-    if tensor.data_type == TensorProto.STRING:
-        return sum(len(s) for s in tensor.string_data)
-    if tensor.data_type in (TensorProto.INT4, TensorProto.UINT4):
-        return math.ceil(math.prod(tensor.dims) / 2)
-    return math.prod(tensor.dims) * _itemsize(tensor.data_type)
 
 
 def _dtype_name(data_type: int) -> str:

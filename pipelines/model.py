@@ -24,9 +24,9 @@ from pipelines.validation import (
     check_initializers,
     check_versions,
     disk_size,
-    expected_data_bytes,
     iter_graphs,
     short,
+    tensor_bytes,
 )
 
 # Models whose tensors exceed this are saved with external data by default; protobuf caps a
@@ -221,14 +221,7 @@ def _is_source(path: Path, source: Path) -> bool:
 
 
 def _tensor_bytes(model: onnx.ModelProto) -> int:
-    total = 0
-    for graph in iter_graphs(model.graph):
-        for tensor in graph.initializer:
-            if tensor.data_type == onnx.TensorProto.STRING:
-                total += sum(len(s) for s in tensor.string_data)
-            else:
-                total += expected_data_bytes(tensor)
-    return total
+    return sum(tensor_bytes(t) for graph in iter_graphs(model.graph) for t in graph.initializer)
 
 
 def _save_with_external_data(model: onnx.ModelProto, path: Path) -> None:

@@ -180,6 +180,13 @@ def expected_data_bytes(tensor: onnx.TensorProto) -> int:
     return count * itemsize
 
 
+def tensor_bytes(tensor: onnx.TensorProto) -> int:
+    """Bytes of a tensor's data: strings by their length, packed 2/4-bit types by their bits."""
+    if tensor.data_type == onnx.TensorProto.STRING:
+        return sum(len(s) for s in tensor.string_data)
+    return expected_data_bytes(tensor)
+
+
 def _typed_values_expected(tensor: onnx.TensorProto) -> int:
     count = math.prod(tensor.dims)
     if tensor.data_type in _COMPLEX:

@@ -20,6 +20,7 @@ import onnx
 
 from pipelines.errors import ConfigError, PassFailed
 from pipelines.model import EXTERNAL_DATA_THRESHOLD_BYTES, save_model
+from pipelines.model_files import model_size_bytes
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 
 # Ops that only appear in a model that was quantized already; quantizing twice compounds error
@@ -56,7 +57,7 @@ def inspect_source(path: Path) -> SourceInfo:
     # with one sentence; the pass itself works on files, so only the graph is kept.
     has_external = load_model(path, infer_shapes=False).has_external_data
     proto = onnx.load(str(path), load_external_data=False)
-    size = _model_bytes(path)
+    size = model_size_bytes(path)
     return SourceInfo(proto, default_opset(proto), has_external or size > EXTERNAL_DATA_THRESHOLD_BYTES)
 
 
@@ -158,7 +159,7 @@ def add_latency(output: PassOutput, source: Path, target: Path, enabled: bool, c
 
 def size_details(output: PassOutput, source: Path, target: Path) -> None:
     """Record file sizes before and after (external data included)."""
-    output.details["size_bytes"] = {"parent": _model_bytes(source), "quantized": _model_bytes(target)}
+    output.details["size_bytes"] = {"parent": model_size_bytes(source), "quantized": model_size_bytes(target)}
 
 
 @contextlib.contextmanager
@@ -178,18 +179,6 @@ def quiet_ort_tools() -> Iterator[None]:
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
-
-
-def _model_bytes(path: Path) -> int:
-    proto = onnx.load(str(path), load_external_data=False)
-    locations = {
-        entry.value
-        for t in proto.graph.initializer
-        if t.data_location == onnx.TensorProto.EXTERNAL
-        for entry in t.external_data
-        if entry.key == "location"
-    }
-    return path.stat().st_size + sum((path.parent / loc).stat().st_size for loc in locations)
 
 
 def first_line(exc: BaseException) -> str:
