@@ -3,6 +3,9 @@
     onnx-workbench profile model.onnx --threads 2 --batch 4 --runs 200 --per-op
     onnx-workbench profile model.onnx --sweep batch=1,2,4 threads=1,2 --latency-limit 20
 
+Exit status: 0; 1 when --latency-limit is missed (no sweep cell, or the model's p99, under it);
+2 when the model or an option is refused.
+
 The model runs in a separate worker process (its memory is the model's; a crash there cannot
 take this command down); progress goes to stderr, the report to stdout.
 """
@@ -23,6 +26,8 @@ from pipelines.worker.client import run_job
 NAME = "profile"
 HELP = "measure a model's latency, throughput, memory and per-operator time in ONNX Runtime"
 SWEEP_KEYS = ("batch", "threads", "concurrency")
+# The measurement ran but the model is too slow: a failed check, not refused input (that is 2).
+EXIT_LIMIT_MISSED = 1
 
 
 def add_profile_options(parser: argparse.ArgumentParser, *, compare: bool = False) -> None:
@@ -62,7 +67,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_profile_options(parser)
     sweep = parser.add_argument_group("sweep")
     sweep.add_argument("--sweep", nargs="+", metavar="KEY=V1,V2", help="measure a grid, e.g. batch=1,2,4 threads=1,2 concurrency=1,4")
-    sweep.add_argument("--latency-limit", type=float, metavar="MS", help="best sweep cell must keep p99 under this; without --sweep, checks p99")
+    sweep.add_argument(
+        "--latency-limit", type=float, metavar="MS",
+        help="p99 limit in ms: with --sweep the best cell must stay under it, without it the model's p99 is checked; "
+             "exit status 1 when no cell (or the model) stays under it",
+    )
 
 
 def options_from_args(args: argparse.Namespace) -> ProfileOptions:
@@ -166,7 +175,16 @@ def run(args: argparse.Namespace) -> int:
         print(format_sweep(result))
     else:
         print(format_profile(result))
-    return 0
+    return EXIT_LIMIT_MISSED if missed_latency_limit(result) else 0
+
+
+def missed_latency_limit(result: dict[str, Any]) -> bool:
+    """True when a --latency-limit was given and nothing measured stayed under it."""
+    if result.get("latency_limit_ms") is None:
+        return False
+    if "cells" in result:  # a sweep: the limit is missed when no cell qualified for "best"
+        return result.get("best") is None
+    return not result["within_latency_limit"]
 
 
 def format_profile(result: dict[str, Any]) -> str:
