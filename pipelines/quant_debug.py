@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -202,15 +202,31 @@ class RequantizeResult:
         }
 
 
+def worst_quant_nodes(tensors: Iterable[dict[str, Any]], n: int, skip: Collection[str] = ()) -> list[str]:
+    """Quantized-model node names of the `n` most damaged regions, worst first (tensors as in to_dict())."""
+    names: list[str] = []
+    for entry in tensors:
+        name = entry.get("quant_node")
+        if name and name not in names and name not in skip:
+            names.append(name)
+            if len(names) == n:
+                break
+    return names
+
+
 def exclude_worst_and_requantize(
     float_model: str | Path,
     config: Any,
     n: int,
     *,
-    workdir: str | Path | None = None,
+    workdir: str | Path,
     samples: int = DEFAULT_SAMPLES,
 ) -> RequantizeResult:
-    """Quantize statically, find the `n` worst nodes, quantize again without them; return path + fidelity."""
+    """Quantize statically, find the `n` worst nodes, quantize again without them; return path + fidelity.
+
+    Both quantized models are written into `workdir` (a session or scratch folder, never the
+    float model's own folder by default).
+    """
     from pipelines.passes.engine import run_pass
     from pipelines.passes.quantize_static import QuantizeStaticConfig
     from pipelines.verify import verify_models
@@ -220,18 +236,14 @@ def exclude_worst_and_requantize(
     if n < 1:
         raise ConfigError(f"n must be at least 1, got {n}.", "n")
     float_model = Path(float_model)
-    workdir = Path(workdir) if workdir is not None else float_model.parent
+    workdir = Path(workdir)
     fast = dataclasses.replace(config, measure_speed=False)
     first = workdir / f"{float_model.stem}.int8.onnx"
     run_pass("quantize-static", float_model, first, fast)
+    # Verification and the error analysis take .npz arrays; image folders feed only calibration.
     data = config.data if config.calibration == "arrays" else None
-    report = analyze_quantization(float_model, first, data=config.data or None, samples=samples)
-    excluded: list[str] = []
-    for entry in report.tensors:
-        if entry.quant_node and entry.quant_node not in excluded and entry.quant_node not in config.nodes_to_exclude:
-            excluded.append(entry.quant_node)
-        if len(excluded) == n:
-            break
+    report = analyze_quantization(float_model, first, data=data, samples=samples)
+    excluded = worst_quant_nodes(report.to_dict()["tensors"], n, skip=config.nodes_to_exclude)
     second = workdir / f"{float_model.stem}.int8.excluded{n}.onnx"
     again = dataclasses.replace(config, nodes_to_exclude=[*config.nodes_to_exclude, *excluded])
     run_pass("quantize-static", float_model, second, again)

@@ -64,7 +64,7 @@ def test_exclude_worst_and_requantize_improves_fidelity(broken: tuple[Path, Path
 
 def test_exclude_worst_needs_static_settings(sample_cnn: Path) -> None:
     with pytest.raises(ConfigError):
-        exclude_worst_and_requantize(sample_cnn, {"samples": 4}, 1)
+        exclude_worst_and_requantize(sample_cnn, {"samples": 4}, 1, workdir=sample_cnn.parent)
 
 
 def test_quant_debug_cli_json_and_table(broken: tuple[Path, Path, str], capsys: pytest.CaptureFixture[str]) -> None:
