@@ -1,7 +1,9 @@
 """Parent side of the worker protocol, without Qt: start a job, read its records, cancel it.
 
-The GUI wraps `WorkerJob.poll()` in a timer; the CLI and tests iterate `records()`. Neither
-can block forever: reads wait on a queue with a timeout and notice a child that died.
+The CLI iterates `records()`; the GUI does too, on a helper thread (app/jobs_qt.py), because
+the end of a job reaps the child process, which may wait. `poll()` never waits for records
+but, once the job has ended, reaps the child like `records()`: keep it off the GUI thread.
+Reads wait on a queue with a timeout and notice a child that died, so nothing blocks forever.
 """
 from __future__ import annotations
 
