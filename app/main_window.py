@@ -460,7 +460,7 @@ class MainWindow(QMainWindow):
         for i, path in enumerate(recent):
             label = f"&{i + 1} {Path(path).name}" if i < 9 else Path(path).name
             action = self.recent_menu.addAction(label)
-            action.setToolTip(path)
+            action.setToolTip(formatting.plain_tooltip(path))
             action.setData(path)
             action.triggered.connect(lambda _checked=False, p=path: self.open_path(p))
         if not recent:

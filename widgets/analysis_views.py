@@ -2,6 +2,7 @@
 and pruning sensitivity (cosine vs ratio per layer, apply the ratios that keep fidelity ≥ X)."""
 from __future__ import annotations
 
+import html
 import math
 from typing import Any
 
@@ -22,7 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pipelines.pruning.sensitivity import SensitivityRow, SensitivityTable, derive_ratios
+from pipelines.pruning.sensitivity import (
+    SensitivityRow,
+    SensitivityTable,
+    derive_ratios,
+)
+from pipelines.quant_debug import worst_quant_nodes
 from widgets.profile_dashboard import cache_axes
 
 SHOWN_WORST = 12
@@ -183,15 +189,7 @@ class AnalysisViews(QWidget):
 
     def worst_nodes(self, n: int | None = None) -> list[str]:
         """The quantized model's node names of the `n` worst regions (as exclude_worst_and_requantize picks)."""
-        n = n or self.worst_n.value()
-        names: list[str] = []
-        for entry in (self.quant_report or {}).get("tensors", []):
-            name = entry.get("quant_node")
-            if name and name not in names:
-                names.append(name)
-            if len(names) == n:
-                break
-        return names
+        return worst_quant_nodes((self.quant_report or {}).get("tensors", []), n or self.worst_n.value())
 
     def _on_requantize(self) -> None:
         names = self.worst_nodes()
@@ -220,7 +218,9 @@ class AnalysisViews(QWidget):
             if i >= len(LINE_COLOURS):
                 colour.setAlpha(70)
             plot.plot([r.ratio for r in rows], [r.cosine for r in rows], pen=pg.mkPen(colour, width=2),
-                      symbol="o", symbolSize=5, symbolBrush=colour, name=unit if i < len(LINE_COLOURS) else None)
+                      symbol="o", symbolSize=5, symbolBrush=colour,
+                      # The legend's LabelItem renders HTML; layer names are untrusted model strings.
+                      name=html.escape(unit) if i < len(LINE_COLOURS) else None)
         self.prune_button.setEnabled(bool(table.rows))
         self._on_threshold(self.min_cosine.value())
         skipped = f"; {len(table.skipped)} skipped" if table.skipped else ""

@@ -1,6 +1,8 @@
 """Human-readable numbers for the panels, and the label-column sizing they share."""
 from __future__ import annotations
 
+import html
+
 from PySide6.QtWidgets import QTreeWidget
 
 # The label column never takes more than this share of the tree's width, so values stay visible.
@@ -28,6 +30,13 @@ def size(num_bytes: float | int | None) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} TiB"  # pragma: no cover - loop always returns
+
+
+def plain_tooltip(text: str) -> str:
+    """`text` as a tooltip that shows literally: model strings are untrusted, tooltips render HTML."""
+    # Escaping alone is not enough: Qt shows escaped text that does not *look* like rich text
+    # as plain text (entities undecoded); <qt> forces rich-text mode so entities always decode.
+    return "<qt>" + html.escape(text).replace("\n", "<br>") + "</qt>"
 
 
 def fit_label_column(tree: QTreeWidget) -> None:

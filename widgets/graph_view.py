@@ -7,7 +7,6 @@ export to PNG or SVG.
 """
 from __future__ import annotations
 
-import html
 import math
 import os
 from collections.abc import Iterator
@@ -41,6 +40,7 @@ from PySide6.QtWidgets import (
 from pipelines.errors import WorkbenchError
 from pipelines.graph_layout import LayoutResult, layout_graph, subgraph_of
 from widgets import node_style as style
+from widgets.formatting import plain_tooltip
 from widgets.graph_items import OVERVIEW_LOD, EdgeBatchItem, NodeItem, OverviewItem, edges_path
 from widgets.graph_legend import LEGEND_H, LEGEND_W, Legend, paint_legend
 from widgets.minimap import Minimap
@@ -183,7 +183,7 @@ class GraphView(QGraphicsView):
             item = NodeItem(i, info, QRectF(x[i], y[i], w[i], h[i]), base[i])
             if info.subgraphs[i]:
                 # Model strings are untrusted and tooltips render rich text: escape them.
-                item.setToolTip(html.escape(
+                item.setToolTip(plain_tooltip(
                     f"{info.names[i]}: double-click to open {', '.join(info.subgraphs[i])}"))
             add(item)
             self._items.append(item)

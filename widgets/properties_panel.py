@@ -140,8 +140,7 @@ class PropertiesPanel(QWidget):
             attrs = self.tree.section(f"Attributes ({len(node.attribute)})")
             for attr in node.attribute:
                 text = _attribute_text(attr)
-                item = self.tree.row(attrs, attr.name, text[:MAX_ATTRIBUTE_TEXT])
-                item.setToolTip(1, text[:4000])
+                self.tree.row(attrs, attr.name, text[:MAX_ATTRIBUTE_TEXT], text[:4000])
         for title, names in (("Inputs", node.input), ("Outputs", node.output)):
             section = self.tree.section(f"{title} ({len([n for n in names if n])})")
             for name in names:

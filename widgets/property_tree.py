@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
-from widgets.formatting import fit_label_column
+from widgets.formatting import fit_label_column, plain_tooltip
 
 
 class PropertyTree(QTreeWidget):
@@ -35,8 +35,8 @@ class PropertyTree(QTreeWidget):
     def row(parent: QTreeWidgetItem, label: str, value: str, tooltip: str | None = None) -> QTreeWidgetItem:
         """One label/value row under `parent`; the tooltip shows the full value (or `tooltip`)."""
         item = QTreeWidgetItem(parent, [label, value])
-        item.setToolTip(0, label)
-        item.setToolTip(1, tooltip or value)
+        item.setToolTip(0, plain_tooltip(label))
+        item.setToolTip(1, plain_tooltip(tooltip or value))
         return item
 
     def value(self, label: str) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
+from widgets.formatting import plain_tooltip
 from widgets.model_index import ModelIndex
 
 MAX_RESULTS = 500
@@ -78,7 +79,7 @@ class SearchPanel(QWidget):
             item = QListWidgetItem(label, self.results)
             item.setData(_KIND_ROLE, kind)
             item.setData(_TARGET_ROLE, target)
-            item.setToolTip(label)
+            item.setToolTip(plain_tooltip(label))
         if not needle:
             self.status.setText("")
         elif len(found) > MAX_RESULTS:

@@ -148,7 +148,7 @@ class VersionTree(QTreeWidget):
         tips = [version.summary] + [f"warning: {w}" for w in version.warnings] + [f"flag: {f}" for f in version.flags]
         tip = "\n".join(t for t in tips if t)
         for column in range(len(COLUMNS)):
-            item.setToolTip(column, tip)
+            item.setToolTip(column, formatting.plain_tooltip(tip) if tip else "")
 
     # ---- context menu -----------------------------------------------------------------------
     def _context_menu(self, position: QPoint) -> None:

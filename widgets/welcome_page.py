@@ -6,6 +6,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
+from widgets.formatting import plain_tooltip
+
 _PATH_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -48,7 +50,7 @@ class WelcomePage(QWidget):
         for path in paths:
             item = QListWidgetItem(f"{Path(path).name}    {Path(path).parent}", self.recent)
             item.setData(_PATH_ROLE, path)
-            item.setToolTip(path)
+            item.setToolTip(plain_tooltip(path))
         self.recent_label.setVisible(bool(paths))
         self.recent.setVisible(bool(paths))
         self.recent.setMinimumWidth(480)
