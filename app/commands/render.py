@@ -16,7 +16,9 @@ from pipelines.model import load_model
 NAME = "render"
 HELP = "draw a model's graph to a PNG or SVG file (optionally coloured by MACs, FLOPs or params)"
 
-OVERLAYS = {"macs": ("MACs", ""), "flops": ("FLOPs", ""), "params": ("Parameters", "")}
+# --overlay choice (a per-node field of pipelines.analysis.LayerInfo) -> legend label. The
+# figures are plain counts, so the legend shows no unit.
+OVERLAYS = {"macs": "MACs", "flops": "FLOPs", "params": "Parameters"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,6 +68,4 @@ def _overlay(model, which: str, dims: dict[str, int]):  # noqa: ANN001, ANN202 -
     from widgets.graph_view import Overlay
 
     analysis = analyze(model, dims)
-    field = "params" if which == "params" else which
-    label, unit = OVERLAYS[which]
-    return Overlay({layer.name: float(getattr(layer, field)) for layer in analysis.layers}, label, unit)
+    return Overlay({layer.name: float(getattr(layer, which)) for layer in analysis.layers}, OVERLAYS[which])
