@@ -118,6 +118,11 @@ class Session(QObject):
     def save_as(self, folder: str | Path) -> Path:
         """Copy the session folder to `folder` and continue there; returns the new root."""
         workspace = self._need_workspace()
+        busy = [slot.name for slot in self.slots if slot.busy]
+        if busy:
+            # A running job writes into the current folder and its result would land in the old one.
+            raise ConfigError(f"the session cannot be saved while work is running ({', '.join(busy)}); "
+                              "wait for it or stop it, then save again.")
         folder = Path(folder)
         if folder.resolve() != workspace.root.resolve():
             if folder.exists() and any(folder.iterdir()):
@@ -128,6 +133,7 @@ class Session(QObject):
             current = self.current_id
             self.workspace = Workspace.open(folder)
             self.current_id = current
+            self.workspaceChanged.emit()  # views hold the Workspace object: give them the new one
         self.dirty = False
         self.message.emit(f"Session saved in {folder}")
         return folder

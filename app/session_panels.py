@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QScrollArea, QTabBar, QWidget
 
+from app.cli import os_error_sentence
 from app.session import Session
 from app.tasks import ModelOpener, OpenedModel
 from pipelines.errors import WorkbenchError
@@ -381,11 +382,13 @@ class SessionPanels(QObject):
             try:
                 report = build_workspace_report(ws, vid, profiles=profiles, comparison=comparison)
                 write_report(report, path)
-                self._reportDone.emit(str(path), "")
-            except WorkbenchError as exc:
-                self._reportDone.emit(str(path), str(exc))
+                error = ""
+            except Exception as exc:  # noqa: BLE001 - any failure must reach the user, not the thread
+                error = _error_sentence(exc, f"the report {Path(path).name}")
+            try:
+                self._reportDone.emit(str(path), error)
             except RuntimeError:
-                pass  # the window closed meanwhile
+                pass  # the window (and this object) was deleted meanwhile: nobody to tell
 
         self._status("Writing report…")
         threading.Thread(target=work, name="report", daemon=True).start()
@@ -428,11 +431,11 @@ class SessionPanels(QObject):
         return [selected] if selected else []
 
     def _guard(self, function, *args: Any) -> Any:
-        """Run a command; a WorkbenchError becomes a message instead of an exception."""
+        """Run a command; a WorkbenchError or OSError becomes a message instead of an exception."""
         try:
             result = function(*args)
-        except WorkbenchError as exc:
-            self._error(str(exc))
+        except (WorkbenchError, OSError) as exc:
+            self._error(_error_sentence(exc))
             return None
         return True if result is None else result
 
@@ -442,6 +445,15 @@ class SessionPanels(QObject):
 
     def _status(self, text: str) -> None:
         self.window.statusBar().showMessage(text, 8000)
+
+
+def _error_sentence(exc: Exception, what: str = "it") -> str:
+    """One sentence for the user: a WorkbenchError says it already; a file error names the file."""
+    if isinstance(exc, WorkbenchError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return os_error_sentence(exc)
+    return f"Could not write {what} ({type(exc).__name__}: {exc}); please report this with the model."
 
 
 def _scrolled(widget: QWidget) -> QScrollArea:
