@@ -48,10 +48,6 @@ from widgets.welcome_page import WelcomePage
 
 APP_NAME = "ONNX Workbench"
 MODEL_FILTER = "ONNX models (*.onnx);;All files (*)"
-PROFILE_PENDING_TIP = "Profile the current version (F5); available once a model is open."
-UNDO_PENDING_TIP = "Undo and redo move between model versions made by optimization steps."
-
-
 
 
 def _onnx_paths(event: QDragEnterEvent | QDropEvent) -> list[str]:
@@ -123,9 +119,8 @@ class MainWindow(QMainWindow):
     ) -> QDockWidget:
         """Dock `widget` as a movable panel listed under View ▸ Panels; `name` keys its saved layout.
 
-        Later panels (Optimize, Versions, Profile) come in through here; add them before the
-        saved layout is restored, i.e. from MainWindow subclasses or right after construction
-        followed by restore_layout().
+        The window's own docks and the session's (SessionPanels, built in __init__) are all
+        added here before restore_layout() runs, so a saved layout can place every one of them.
         """
         dock = QDockWidget(title, self)
         dock.setObjectName(name)  # saveState() identifies docks by object name
@@ -180,10 +175,9 @@ class MainWindow(QMainWindow):
         self.close_action = self._action("&Close", self.close_model, [keys.Close], tip="Close the model")
         self.quit_action = self._action("&Quit", self.close, ["Ctrl+Q"])
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        self.undo_action = self._action("&Undo", None, ["Ctrl+Z"], "undo", UNDO_PENDING_TIP)
-        self.redo_action = self._action("&Redo", None, ["Ctrl+Shift+Z"], "redo", UNDO_PENDING_TIP)
-        for action in (self.undo_action, self.redo_action):
-            action.setEnabled(False)  # wired to the version history by a later issue
+        # Undo, redo and profile get their slots, tips and enabled state from SessionPanels.
+        self.undo_action = self._action("&Undo", None, ["Ctrl+Z"], "undo")
+        self.redo_action = self._action("&Redo", None, ["Ctrl+Shift+Z"], "redo")
         self.find_action = self._action(
             "&Find…", self.focus_search, ["Ctrl+F"], "search", "Find nodes and tensors (Ctrl+F)"
         )
@@ -191,8 +185,7 @@ class MainWindow(QMainWindow):
         self.zoom_in_action = self._action("Zoom &In", self.graph_view.zoom_in, ["+", "=", "Ctrl++"], "zoom-in", "Zoom in (+)")
         self.zoom_out_action = self._action("Zoom &Out", self.graph_view.zoom_out, ["-", "Ctrl+-"], "zoom-out", "Zoom out (-)")
         self.fit_action = self._action("&Fit to Window", self.graph_view.fit, ["0"], "fit", "Fit the graph in the window (0)")
-        self.profile_action = self._action("&Profile", None, ["F5"], "profile", PROFILE_PENDING_TIP)
-        self.profile_action.setEnabled(False)
+        self.profile_action = self._action("&Profile", None, ["F5"], "profile")
         self.about_action = self._action("&About ONNX Workbench", self.show_about)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
 
@@ -312,7 +305,7 @@ class MainWindow(QMainWindow):
         if not self.session_panels.confirm_discard("Close the model"):
             return False
         self.opener.cancel()
-        self.session_panels.session.close()
+        self.session_panels.close_session()
         self._set_busy(False)
         self.current = None
         self.index = None

@@ -120,6 +120,7 @@ class SessionPanels(QObject):
             action.setStatusTip(tip)
             action.setEnabled(False)
         w.profile_action.triggered.connect(self.profile_current)
+        w.profile_action.setEnabled(False)  # until a session is open (_on_workspace_changed)
         w.profile_action.setToolTip("Profile the current version (F5)")
         w.profile_action.setStatusTip("Profile the current version (F5)")
         self.save_session_action = QAction("Save Session As…", w)
@@ -203,6 +204,12 @@ class SessionPanels(QObject):
         self.session.close()
         self.shown_version = ROOT_ID  # the window shows the source, identical to version 0
         self.session.start(source)
+
+    def close_session(self) -> None:
+        """The window closed its model: forget the session and drop any version still loading."""
+        self.version_opener.cancel()
+        self.shown_version = None
+        self.session.close()
 
     def _on_workspace_changed(self) -> None:
         ws = self.session.workspace
@@ -465,9 +472,4 @@ def _scrolled(widget: QWidget) -> QScrollArea:
     return area
 
 
-def attach(window: MainWindow) -> SessionPanels:
-    """Add the session panels to `window` (call before its layout is restored)."""
-    return SessionPanels(window)
-
-
-__all__ = ["SessionPanels", "attach"]
+__all__ = ["SessionPanels"]

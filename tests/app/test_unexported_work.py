@@ -49,3 +49,13 @@ def test_report_keeps_unexported_work(qtbot, session_window, dirty_session, tmp_
     with qtbot.waitSignal(panels.reportWritten, timeout=30_000):
         panels.export_report(path=tmp_path / "report.md")
     assert dirty_session.has_unexported_work  # a report exports no version
+
+
+def test_closing_the_model_drops_a_version_still_loading(session_window, dirty_session, sample_cnn):
+    panels = session_window.session_panels
+    dirty_session.dirty = False
+    panels.version_opener.open(sample_cnn)
+    assert panels.version_opener.busy
+    assert session_window.close_model()
+    assert not panels.version_opener.busy and panels.shown_version is None
+    assert not session_window.profile_action.isEnabled() and not session_window.undo_action.isEnabled()
