@@ -21,6 +21,11 @@ from widgets.model_index import ModelIndex
 from widgets.property_tree import PropertyTree
 
 HISTOGRAM_BINS = 64
+# Statistics run on the GUI thread: min/max/sparsity are exact but read the tensor in chunks of
+# this many elements (no float64 copy of a huge tensor); mean, std and the histogram use an
+# evenly strided sample of at most SAMPLE_LIMIT elements.
+CHUNK_ELEMENTS = 1 << 20
+SAMPLE_LIMIT = 1_000_000
 # Attribute values longer than this are cut in the tree (full text stays in the tooltip).
 MAX_ATTRIBUTE_TEXT = 200
 
@@ -43,18 +48,37 @@ def _attribute_text(attr: onnx.AttributeProto) -> str:
     return str(value)
 
 
+def value_sample(array: np.ndarray, limit: int = SAMPLE_LIMIT) -> np.ndarray:
+    """The flattened array, or an evenly strided view of at most `limit` of its elements."""
+    flat = np.asarray(array).reshape(-1)
+    step = -(-flat.size // limit) if flat.size > limit else 1
+    return flat[::step]
+
+
 def tensor_statistics(array: np.ndarray) -> dict[str, float]:
-    """min/max/mean/std and sparsity (fraction of exact zeros) of a numeric array."""
+    """Exact min/max and sparsity (fraction of exact zeros); mean/std from `value_sample`.
+
+    "sampled" is 1.0 when mean and std come from a sample rather than every element.
+    """
     flat = np.asarray(array).reshape(-1)
     if flat.size == 0:
-        return {"min": float("nan"), "max": float("nan"), "mean": float("nan"), "std": float("nan"), "sparsity": 0.0}
-    values = flat.astype(np.float64)
+        return {"min": float("nan"), "max": float("nan"), "mean": float("nan"), "std": float("nan"),
+                "sparsity": 0.0, "sampled": 0.0}
+    low, high, zeros = flat[0], flat[0], 0
+    for start in range(0, flat.size, CHUNK_ELEMENTS):
+        chunk = flat[start:start + CHUNK_ELEMENTS]
+        # np.minimum/maximum, unlike min()/max(), keep a NaN once one was seen.
+        low, high = np.minimum(low, chunk.min()), np.maximum(high, chunk.max())
+        zeros += int(np.count_nonzero(chunk == 0))
+    sample = value_sample(flat)
+    values = sample.astype(np.float64)
     return {
-        "min": float(values.min()),
-        "max": float(values.max()),
+        "min": float(low),
+        "max": float(high),
         "mean": float(values.mean()),
         "std": float(values.std()),
-        "sparsity": float(np.count_nonzero(flat == 0) / flat.size),
+        "sparsity": zeros / flat.size,
+        "sampled": float(sample.size < flat.size),
     }
 
 
@@ -207,16 +231,20 @@ class PropertiesPanel(QWidget):
             self.histogram.hide()
             return True
         stats = tensor_statistics(array)
+        sampled = bool(stats["sampled"])
         section = self.tree.section("Statistics")
         for key in ("min", "max", "mean", "std"):
-            self.tree.row(section, key, f"{stats[key]:.6g}")
+            note = " (sampled)" if sampled and key in ("mean", "std") else ""
+            self.tree.row(section, key, f"{stats[key]:.6g}{note}")
         self.tree.row(section, "sparsity", f"{stats['sparsity'] * 100:.1f} %")
         self.tree.fit_labels()
-        self._plot_histogram(array)
+        sample = value_sample(array)
+        self.histogram.setLabel("left", f"count (sampled, {formatting.count(sample.size)} values)" if sampled else "count")
+        self._plot_histogram(sample)
         return True
 
-    def _plot_histogram(self, array: np.ndarray) -> None:
-        values = np.asarray(array, dtype=np.float64).reshape(-1)
+    def _plot_histogram(self, values: np.ndarray) -> None:
+        values = np.asarray(values, dtype=np.float64).reshape(-1)
         values = values[np.isfinite(values)]
         self.histogram.clear()
         if values.size == 0:

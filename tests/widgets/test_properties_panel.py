@@ -82,3 +82,25 @@ def test_figures_arriving_later_refresh_the_shown_node(qtbot):
     panel.show_initializer("W")
     panel.set_analysis({"layers": []})  # an initializer on screen stays on screen
     assert panel.tree.value("Shape") == "[3, 2]"
+
+
+def test_large_initializer_is_sampled_but_min_max_sparsity_are_exact(qtbot):
+    from widgets import properties_panel
+
+    size = 2 * properties_panel.SAMPLE_LIMIT + 7
+    weight = np.ones(size, dtype=np.float32)
+    weight[1::2] = 0.0
+    weight[5], weight[size - 2] = -9.0, 11.0  # off the sampling stride (3): only an exact pass finds them
+    stats = tensor_statistics(weight)
+    assert stats["sampled"] == 1.0 and stats["min"] == -9.0 and stats["max"] == 11.0
+    assert abs(stats["sparsity"] - (size // 2 - 2) / size) < 1e-12  # the extremes replaced two zeros
+    graph = helper.make_graph([helper.make_node("Relu", ["W"], ["y"], name="r")], "g", [],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [size])],
+                              [numpy_helper.from_array(weight, "W")])
+    panel = PropertiesPanel()
+    qtbot.addWidget(panel)
+    panel.set_model(ModelIndex(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])))
+    assert panel.show_initializer("W")
+    assert panel.tree.value("mean").endswith("(sampled)") and panel.tree.value("min") == "-9"
+    _x, counts = panel.histogram.getPlotItem().listDataItems()[0].getData()
+    assert 0 < int(np.sum(counts)) <= properties_panel.SAMPLE_LIMIT
