@@ -5,31 +5,15 @@ import html
 
 from PySide6.QtWidgets import QTreeWidget
 
+from pipelines.units import (  # one formatting of counts and sizes, CLI and panels alike
+    count,
+    size,
+)
+
+__all__ = ["MAX_LABEL_SHARE", "count", "fit_label_column", "plain_tooltip", "size"]
+
 # The label column never takes more than this share of the tree's width, so values stay visible.
 MAX_LABEL_SHARE = 0.55
-
-
-def count(value: float | int | None) -> str:
-    """1234567 -> '1.23 M'; None -> '—'."""
-    if value is None:
-        return "—"
-    value = float(value)
-    for unit, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(value) >= scale:
-            return f"{value / scale:.3g} {unit}"
-    return f"{value:.0f}" if value == int(value) else f"{value:.3g}"
-
-
-def size(num_bytes: float | int | None) -> str:
-    """1536 -> '1.5 KiB'; None -> '—'."""
-    if num_bytes is None:
-        return "—"
-    value = float(num_bytes)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(value) < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"  # pragma: no cover - loop always returns
 
 
 def plain_tooltip(text: str) -> str:

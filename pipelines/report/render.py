@@ -12,30 +12,12 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from pipelines import units
 from pipelines.report import charts
 from pipelines.safe_write import write_text_atomic
 
 TEMPLATES = Path(__file__).with_name("templates")
 FORMATS = (".html", ".md", ".json", ".csv")
-
-
-def _bytes(value: float | None) -> str:
-    if value is None:
-        return "—"
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return str(value)
-
-
-def _count(value: float | None) -> str:
-    if value is None:
-        return "—"
-    for threshold, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= threshold:
-            return f"{value / threshold:.2f} {suffix}"
-    return f"{value:.0f}"
 
 
 def _ms(value: float | None) -> str:
@@ -65,7 +47,7 @@ def _db(value: float | str | None) -> str:
 def _gpu(memory: dict[str, Any] | None) -> str:
     if not memory or not memory.get("available"):
         return f"not available ({(memory or {}).get('reason', 'no GPU provider')})"
-    return f"peak {_bytes(memory.get('peak_bytes'))} of {_bytes(memory.get('total_bytes'))} on {memory.get('device', 'the GPU')}"
+    return f"peak {units.size(memory.get('peak_bytes'))} of {units.size(memory.get('total_bytes'))} on {memory.get('device', 'the GPU')}"
 
 
 def _num(value: Any) -> str:
@@ -97,7 +79,7 @@ def _settings(options: dict[str, Any] | None) -> str:
     return ", ".join(shown)
 
 
-_FILTERS = {"bytes": _bytes, "count": _count, "ms": _ms, "sci": _sci, "db": _db, "num": _num,
+_FILTERS = {"bytes": units.size, "count": units.count, "ms": _ms, "sci": _sci, "db": _db, "num": _num,
             "shape": _shape, "settings": _settings, "fixed6": _fixed6, "percent": _percent, "gpu": _gpu}
 
 # Characters that Markdown (and the HTML GitHub allows inside it) gives meaning to.
