@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -245,6 +245,19 @@ REGISTRY: dict[str, type[Pass]] = {}
 
 # Domains whose ops ONNX shape inference knows; outputs of any other op cannot be re-inferred.
 _STANDARD_DOMAINS = ("", "ai.onnx", "ai.onnx.ml")
+
+
+def drop_unused_opset_imports(model: onnx.ModelProto, keep: Collection[str] = ()) -> None:
+    """Remove opset imports of domains no node uses (tools such as onnxsim and ORT's optimizer
+    import every domain they know), except the domains in `keep` (e.g. the source's own)."""
+    from pipelines.validation import iter_graphs
+
+    used = {node.domain for graph in iter_graphs(model.graph) for node in graph.node}
+    used |= {node.domain for function in model.functions for node in function.node}
+    imports = [o for o in model.opset_import if o.domain in used or o.domain in keep or o.domain in ("", "ai.onnx")]
+    if len(imports) != len(model.opset_import):
+        del model.opset_import[:]
+        model.opset_import.extend(imports)
 
 
 def drop_inferred_value_info(graph: onnx.GraphProto, keep: frozenset[str]) -> None:

@@ -16,7 +16,7 @@ import onnx
 
 from pipelines.calibration import RANDOM_PREVIEW_WARNING, ImagePreprocessing, make_reader
 from pipelines.errors import ConfigError, PassFailed
-from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
+from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, drop_unused_opset_imports, option
 from pipelines.passes.quantize import (
     SourceInfo,
     add_latency,
@@ -224,6 +224,12 @@ class QuantizeStatic(Pass):
         except Exception as exc:  # noqa: BLE001 - pre-processing is an optimization, not required
             output.warnings.append(f"pre-processing skipped: {first_line(exc)}.")
             return model_path
+        # ORT's optimizer imports every domain it knows (org.pytorch.aten in a CNN); the
+        # quantized model would carry them all. Weights stay where they are: only the graph is
+        # rewritten, and its external data references are relative to the same folder.
+        graph_only = onnx.load(str(prepared), load_external_data=False)
+        drop_unused_opset_imports(graph_only, keep={o.domain for o in info.proto.opset_import})
+        onnx.save(graph_only, str(prepared))
         return prepared
 
 

@@ -13,7 +13,7 @@ import onnx
 from pipelines.errors import PassFailed
 from pipelines.model import load_model, save_model
 from pipelines.passes._scratch import scratch_folder
-from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
+from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, drop_unused_opset_imports, option
 from pipelines.passes.fix_shapes import fix_dims, parse_input_shapes
 
 # onnxsim optimizers that emit ONNX Runtime contrib ops (com.microsoft Attention, GroupQueryAttention);
@@ -113,10 +113,7 @@ class Simplify(Pass):
                 "add the optimizer that made it to skipped_optimizers."
             )
         # onnxsim may import domains (com.microsoft) that no node uses any more; drop those.
-        used = {n.domain for n in result.graph.node}
-        imports = [o for o in result.opset_import if o.domain in source_domains or o.domain in used]
-        del result.opset_import[:]
-        result.opset_import.extend(imports)
+        drop_unused_opset_imports(result, keep=source_domains)
         _strip_onnxsim_metadata(result, output)
         if "removed_nodes" not in output.details["onnxsim"]:
             # onnxsim 0.7 records no counts; named source nodes that are gone is the same figure

@@ -178,3 +178,11 @@ def test_relative_paths_are_pre_processed(sample_cnn: Path, tmp_path: Path, monk
     monkeypatch.chdir(tmp_path)
     result = run_pass("quantize-static", Path("model.onnx"), Path("out") / "int8.onnx", {"samples": 2, "measure_speed": False})
     assert not [w for w in result.warnings if "pre-processing skipped" in w]
+
+
+def test_output_imports_only_the_domains_it_uses(sample_cnn: Path, tmp_path: Path) -> None:
+    """ORT's pre-processing imports every domain it knows; the quantized CNN needs only ai.onnx."""
+    result = run_pass("quantize-static", sample_cnn, tmp_path / "int8.onnx", {"samples": 2, "measure_speed": False})
+    model = onnx.load(str(result.output))
+    used = {node.domain for node in model.graph.node}
+    assert {o.domain for o in model.opset_import} <= used | {""}
