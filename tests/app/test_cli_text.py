@@ -75,6 +75,6 @@ def test_hostile_node_names_cannot_drive_the_terminal(hostile: Path, capsys, arg
 
 def test_quant_debug_names_cannot_drive_the_terminal(hostile: Path, tmp_path: Path, capsys) -> None:  # noqa: ANN001
     quantized = tmp_path / "q.onnx"
-    _text_of(capsys, ["optimize", str(hostile), "--pass", "quantize-dynamic", "-o", str(quantized)])
+    _text_of(capsys, ["optimize", str(hostile), "--pass", "quantize-static", "--set", "samples=2", "-o", str(quantized)])
     text = _text_of(capsys, ["quant-debug", str(hostile), str(quantized), "--samples", "2", "--top", "3"])
     assert ESC not in text and "a?[31mred" in text
