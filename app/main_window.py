@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -263,8 +264,18 @@ class MainWindow(QMainWindow):
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1280, 800)
         state = self.settings.window_state()
-        # First run: default dock widths, applied at first show when the window has its size.
-        self._needs_default_docks = state is None or not self.restoreState(state)
+        # First run, or a layout saved with other docks: default dock widths, applied at first
+        # show when the window has its size.
+        self._needs_default_docks = state is None or not self.restoreState(state, self.layout_version())
+
+    def layout_version(self) -> int:
+        """An id of the set of docks; a layout saved with another set is not restored.
+
+        Restoring a layout saved before a panel existed squeezes the new dock in beside the
+        others (seen on a real X display); Qt refuses a state whose version differs.
+        """
+        names = sorted(dock.objectName() for dock in self.findChildren(QDockWidget))
+        return zlib.crc32("\n".join(names).encode()) & 0x7FFFFFFF
 
     def _default_dock_sizes(self) -> None:
         self.resizeDocks([self.summary_dock, self.search_dock], [360, 330], Qt.Orientation.Horizontal)
@@ -537,7 +548,7 @@ class MainWindow(QMainWindow):
             return
         self.session_panels.shutdown()
         self.settings.set_geometry(self.saveGeometry())
-        self.settings.set_window_state(self.saveState())
+        self.settings.set_window_state(self.saveState(self.layout_version()))
         self.settings.sync()
         self.opener.cancel()
         self.netron_view.shutdown()

@@ -354,3 +354,22 @@ def test_properties_and_search_follow_the_subgraph_shown(qtbot, window, tmp_path
     assert window.properties_panel.tree.value("x") == "float32 [2]"  # an outer-scope input, typed
     window.graph_view.close_subgraph()
     assert window.search_panel.search("choose") == [("node", "choose")]
+
+
+def test_a_layout_saved_with_other_docks_is_not_restored(qtbot, settings):
+    first = mw.MainWindow(settings)
+    first.show()
+    first.search_dock.hide()
+    _dispose(first)
+    # The same layout as a release with another set of panels saved it (that release wrote
+    # version 0: any id other than this set's own).
+    second = mw.MainWindow(settings)
+    state = second.saveState(0)
+    _dispose(second)
+    settings.set_window_state(state)
+    third = mw.MainWindow(settings)
+    third.show()
+    try:
+        assert not third.search_dock.isHidden()  # the default layout, not the stale one
+    finally:
+        _dispose(third)
