@@ -47,6 +47,7 @@ class Session(QObject):
     """The session controller: owns the Workspace and runs every long task in a worker process."""
 
     workspaceChanged = Signal()  # a session was started, opened or closed
+    exported = Signal(str)  # path of a model written by export_model
     versionAdded = Signal(str)
     versionChanged = Signal(str)  # label or metrics changed
     currentVersionChanged = Signal(str)
@@ -77,6 +78,7 @@ class Session(QObject):
         self.profile_slot = JobSlot("profile", self)
         self.compare_slot = JobSlot("compare", self)
         self.analysis_slot = JobSlot("analysis", self)
+        self.export_slot = JobSlot("export", self)
         self._analysing: tuple[str, str] | None = None
         self.analysis_slot.succeeded.connect(self._on_analysed)
         self.analysis_slot.failed.connect(lambda _g, text: self.message.emit(f"Analysis failed: {text}"))
@@ -91,6 +93,8 @@ class Session(QObject):
         self.compare_slot.record.connect(lambda _g, record: self.compareRecord.emit(record))
         self.compare_slot.succeeded.connect(self._on_compared)
         self.compare_slot.failed.connect(lambda _g, text: self.message.emit(f"Comparison failed: {text}"))
+        self.export_slot.succeeded.connect(self._on_exported)
+        self.export_slot.failed.connect(lambda _g, text: self.message.emit(f"Export failed: {text}"))
 
     # ---- starting and saving ----------------------------------------------------------------
     def start(self, source: str | Path, root: str | Path | None = None) -> int:
@@ -155,7 +159,8 @@ class Session(QObject):
     @property
     def slots(self) -> list[JobSlot]:
         """Every kind of background work this session runs."""
-        return [self.open_slot, self.apply_slot, self.profile_slot, self.compare_slot, self.analysis_slot]
+        return [self.open_slot, self.apply_slot, self.profile_slot, self.compare_slot, self.analysis_slot,
+                self.export_slot]
 
     @property
     def current(self) -> Version | None:
@@ -252,11 +257,22 @@ class Session(QObject):
         self.comparePicked.emit(side, version_id)
 
     # ---- export -----------------------------------------------------------------------------
-    def export_model(self, version_id: str, path: str | Path, recipe_path: str | Path | None = None) -> Path:
-        """Copy a version's model out of the session (atomic; never over the opened source)."""
-        out = self._need_workspace().export(version_id, path, recipe_path)
+    def export_model(self, version_id: str, path: str | Path, recipe_path: str | Path | None = None) -> int:
+        """Write a version's model out of the session in a worker (atomic; never over the opened source).
+
+        `exported` carries the path when it is written; a refusal arrives as a `message`.
+        """
+        workspace = self._need_workspace()
+        workspace.get(version_id)  # an unknown version is refused here, before any work
+        return self.export_slot.start("export-model", {
+            "workspace": str(workspace.root), "version": version_id, "path": str(path),
+            "recipe": str(recipe_path) if recipe_path is not None else "",
+        })
+
+    def _on_exported(self, _generation: int, result: dict[str, Any]) -> None:
         self.dirty = False
-        return out
+        self.exported.emit(result["path"])
+        self.message.emit(f"Exported {Path(result['path']).name}")
 
     def export_recipe(self, version_id: str, path: str | Path) -> Path:
         """Write the recipe that rebuilds `version_id`."""

@@ -354,7 +354,7 @@ class SessionPanels(QObject):
             if not path:
                 return
         if self._guard(self.session.export_model, vid, path) is not None:
-            self._status(f"Exported {Path(path).name}")
+            self._status(f"Exporting {Path(path).name}…")
 
     def export_recipe(self, vid: str | None = None, path: str | Path | None = None) -> None:
         """Export the recipe that rebuilds a version (default: the current one)."""

@@ -90,6 +90,22 @@ def create_workspace(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
     return {"root": str(workspace.root)}
 
 
+def export_model(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
+    """Copy a version out of a session: {"workspace", "version", "path", "recipe": optional} -> {"path"}.
+
+    A multi-GB model takes a while to write; here it cannot stall the window.
+    """
+    from pipelines.versions import Workspace
+
+    for key in ("workspace", "version", "path"):
+        if not params.get(key):
+            raise ConfigError(f"export-model needs a '{key}'.", key)
+    emit(protocol.progress(0.0, "writing the model"))
+    out = Workspace.open(params["workspace"]).export(params["version"], params["path"], params.get("recipe") or None)
+    emit(protocol.progress(1.0, "exported"))
+    return {"path": str(out)}
+
+
 def quant_debug(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
     """Per-tensor quantization error: {"float_model", "quant_model", "samples", "data"} -> report dict."""
     from pipelines.quant_debug import DEFAULT_SAMPLES, analyze_quantization

@@ -32,6 +32,7 @@ JOBS: dict[str, str] = {
     "apply-pass": "pipelines.worker.builtin_jobs:apply_pass",
     "analyze": "pipelines.worker.builtin_jobs:analyze",
     "workspace-create": "pipelines.worker.builtin_jobs:create_workspace",
+    "export-model": "pipelines.worker.builtin_jobs:export_model",
     "quant-debug": "pipelines.worker.builtin_jobs:quant_debug",
     "prune-scan": "pipelines.worker.builtin_jobs:prune_scan",
 }

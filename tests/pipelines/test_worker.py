@@ -256,3 +256,14 @@ def test_an_orphaned_worker_exits(tmp_path: Path) -> None:
     else:
         os.kill(worker_pid, signal.SIGKILL)
         pytest.fail("the orphaned worker was still running 10 s after its parent died")
+
+
+def test_export_model_job_writes_the_version_out(sample_cnn: Path, tmp_path: Path) -> None:
+    from pipelines.versions import ROOT_ID, Workspace
+
+    workspace = Workspace.create(sample_cnn, tmp_path / "session", samples=1)
+    out = tmp_path / "exported" / "model.onnx"
+    result = run_job("export-model", {"workspace": str(workspace.root), "version": ROOT_ID, "path": str(out)}, timeout_s=120)
+    assert result["path"] == str(out) and out.read_bytes() == sample_cnn.read_bytes()
+    with pytest.raises(ConfigError, match="opened from"):
+        run_job("export-model", {"workspace": str(workspace.root), "version": ROOT_ID, "path": str(sample_cnn)}, timeout_s=120)
