@@ -55,10 +55,11 @@ def inspect_source(path: Path) -> SourceInfo:
 
     # load_model refuses missing, corrupt or hostile files (external data outside the folder)
     # with one sentence; the pass itself works on files, so only the graph is kept.
-    has_external = load_model(path, infer_shapes=False).has_external_data
+    loaded = load_model(path, infer_shapes=False)
+    large = loaded.has_external_data or loaded.size_bytes > EXTERNAL_DATA_THRESHOLD_BYTES
+    del loaded  # the weights it read are not needed: the pass works on files
     proto = onnx.load(str(path), load_external_data=False)
-    size = model_size_bytes(path)
-    return SourceInfo(proto, default_opset(proto), has_external or size > EXTERNAL_DATA_THRESHOLD_BYTES)
+    return SourceInfo(proto, default_opset(proto), large)
 
 
 def default_opset(model: onnx.ModelProto) -> int:
