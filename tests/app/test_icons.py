@@ -5,6 +5,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QColor, QImage
@@ -105,4 +106,9 @@ def test_committed_pngs_are_fresh_renderings_of_the_svg(qapp):
         sys.path.remove(str(ICON_DIR))
     fresh = render_pngs.render_svg(ICON_DIR / "onnx-workbench.svg", 64).convertToFormat(QImage.Format.Format_ARGB32)
     committed = QImage(str(ICON_DIR / "onnx-workbench-64.png")).convertToFormat(QImage.Format.Format_ARGB32)
-    assert fresh == committed
+    assert fresh.size() == committed.size()
+    # Qt's rasterizer builds differ by a unit of anti-aliasing on an edge pixel; an edited SVG
+    # changes whole shapes, far more than this.
+    fresh_bytes = np.frombuffer(bytes(fresh.constBits()), dtype=np.uint8).astype(np.int16)
+    committed_bytes = np.frombuffer(bytes(committed.constBits()), dtype=np.uint8).astype(np.int16)
+    assert np.abs(fresh_bytes - committed_bytes).max() <= 2
