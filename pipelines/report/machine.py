@@ -21,6 +21,20 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def x86_without_vnni() -> bool:
+    """True on an x86 CPU that lacks VNNI (AVX512-VNNI, AVX-VNNI or AMX-INT8 dot products)."""
+    if platform.machine().lower() not in ("x86_64", "amd64", "i386", "i686"):
+        return False
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.is_file():
+        return False  # not knowable here (macOS, Windows): assume a modern CPU
+    for line in cpuinfo.read_text(errors="replace").splitlines():
+        if line.lower().startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+            return not flags & {"avx512_vnni", "avx_vnni", "amx_int8"}
+    return False
+
+
 def machine_info() -> dict[str, Any]:
     """A plain-data description of this machine for reports."""
     versions = {}

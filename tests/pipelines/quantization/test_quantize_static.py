@@ -29,9 +29,11 @@ def test_sample_cnn_keeps_fidelity_and_reports_latency(sample_cnn: Path, tmp_pat
 
 def test_opset9_per_channel_is_upgraded_to_a_valid_model(cnn_opset9: Path, tmp_path: Path) -> None:
     target = tmp_path / "cnn9.int8.onnx"
-    result = run_pass(
-        "quantize-static", cnn_opset9, target, {"samples": 8, "per_channel": True, "measure_speed": False}
-    )
+    # 7-bit weights: full-range per-channel int8 weights saturate ORT's u8s8 kernels on x86
+    # CPUs without VNNI (see test_per_channel_warns_about_u8s8_saturation), which would
+    # measure the CPU here rather than the upgraded model.
+    settings = {"samples": 8, "per_channel": True, "reduce_range": True, "measure_speed": False}
+    result = run_pass("quantize-static", cnn_opset9, target, settings)
     assert any("opset 9 to 13" in w for w in result.warnings)
     model = onnx.load(str(target))
     onnx.checker.check_model(model, full_check=True)
@@ -42,6 +44,46 @@ def test_opset9_per_channel_is_upgraded_to_a_valid_model(cnn_opset9: Path, tmp_p
     assert any(len(s.dims) == 1 and s.dims[0] > 1 for s in scales)
     ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
     assert worst_cosine(cnn_opset9, target) >= 0.99
+
+
+@pytest.mark.parametrize(
+    ("settings", "no_vnni", "warned"),
+    [
+        ({"per_channel": True}, True, True),
+        ({"per_channel": True}, False, False),
+        ({"per_channel": True, "reduce_range": True}, True, False),
+        ({"per_channel": True, "weight_type": "uint8"}, True, False),
+        ({"per_channel": False}, True, False),
+    ],
+)
+def test_per_channel_warns_about_u8s8_saturation(
+    settings: dict, no_vnni: bool, warned: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines.passes import quantize_static
+    from pipelines.report import machine
+
+    monkeypatch.setattr(machine, "x86_without_vnni", lambda: no_vnni)
+    message = quantize_static.u8s8_saturation_warning(make_config("quantize-static", settings))
+    assert bool(message) == warned
+    assert not warned or "reduce_range=true" in message
+
+
+def test_excluded_node_reads_float_input_so_ort_cannot_requantize_it(sample_cnn: Path, tmp_path: Path) -> None:
+    conv = next(n.name for n in onnx.load(str(sample_cnn)).graph.node if n.op_type == "Conv" and "layer2" in n.name)
+    target = tmp_path / "cnn.excluded.onnx"
+    run_pass("quantize-static", sample_cnn, target, {"samples": 4, "nodes_to_exclude": [conv], "measure_speed": False})
+    model = onnx.load(str(target))
+    producers = {o: n.op_type for n in model.graph.node for o in n.output}
+    node = next(n for n in model.graph.node if n.name == conv)
+    assert producers.get(node.input[0]) != "DequantizeLinear"
+    # What ONNX Runtime runs: the excluded Conv's weight is still float after its basic-level
+    # transformers (WeightBiasQuantization among them) have run.
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    options.optimized_model_filepath = str(tmp_path / "as_run.onnx")
+    ort.InferenceSession(str(target), options, providers=["CPUExecutionProvider"])
+    as_run = onnx.load(str(tmp_path / "as_run.onnx"))
+    assert not [n for n in as_run.graph.node if n.name.startswith(f"{conv}_weight")]
 
 
 def test_qoperator_format(sample_cnn: Path, tmp_path: Path) -> None:
