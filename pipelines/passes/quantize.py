@@ -20,7 +20,10 @@ import onnx
 
 from pipelines.errors import ConfigError, PassFailed
 from pipelines.model import EXTERNAL_DATA_THRESHOLD_BYTES, save_model
+from pipelines import units
 from pipelines.model_files import model_size_bytes
+from pipelines.passes._linear_weights import expose_linear_weights
+from pipelines.passes._rewrite import to_ir, to_proto
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 
 # Ops that only appear in a model that was quantized already; quantizing twice compounds error
@@ -188,6 +191,21 @@ def first_line(exc: BaseException) -> str:
     return (lines[0] if lines else type(exc).__name__).rstrip(".")
 
 
+def quantized_bytes(model: onnx.ModelProto, outputs: tuple[str, ...]) -> int:
+    """Bytes of the constant inputs (packed weights, scales, zero points) of the nodes writing `outputs`."""
+    from pipelines.validation import tensor_bytes
+
+    initializers = {t.name: t for t in model.graph.initializer}
+    wanted = set(outputs)
+    return sum(
+        tensor_bytes(initializers[name])
+        for node in model.graph.node
+        if wanted.intersection(node.output)
+        for name in node.input
+        if name in initializers
+    )
+
+
 # --------------------------------------------------------------------------- quantize-dynamic
 
 
@@ -326,7 +344,7 @@ class QuantizeWeightsConfig(PassConfig):
     )
     # HQQ is left out on purpose: ORT's HQQ quantizer computes with torch, which we do not ship.
     algorithm: str = option("default", help="default: min/max per block; rtn: round-to-nearest (4-bit only)", choices=("default", "rtn"))
-    nodes_to_exclude: list[str] = option([], help="MatMul nodes to keep in float", widget="nodes")
+    nodes_to_exclude: list[str] = option([], help="MatMul or Gemm nodes to keep in float", widget="nodes")
     measure_speed: bool = option(True, help="time the new model against its parent (a few interleaved runs)")
 
     def validate(self) -> None:
@@ -339,15 +357,19 @@ class QuantizeWeightsConfig(PassConfig):
 
 
 class QuantizeWeights(Pass):
-    """Weight-only block quantization of MatMul weights to 4 or 8 bits (MatMulNBits)."""
+    """Weight-only block quantization of linear-layer weights to 4 or 8 bits (MatMulNBits)."""
 
     name = "quantize-weights"
     category = "quantize"
-    description = "4- or 8-bit block-wise weight-only quantization of MatMul (LLM style, ONNX Runtime MatMulNBits)."
+    description = "4- or 8-bit block-wise weight-only quantization of MatMul and Gemm weights (LLM style, ONNX Runtime MatMulNBits)."
     Config = QuantizeWeightsConfig
 
     def apply(self, source: Path, target: Path, config: PassConfig, ctx: PassContext) -> PassOutput:
-        """Replace MatMuls with constant weights by MatMulNBits via ORT's MatMulNBitsQuantizer."""
+        """Replace linear layers with constant weights by MatMulNBits via ORT's MatMulNBitsQuantizer.
+
+        Gemm linears and transposed (also tied) weights are first rewritten to MatMul(x, W[K, N]),
+        the only form the quantizer recognises.
+        """
         assert isinstance(config, QuantizeWeightsConfig)
         with quiet_ort_tools():
             from onnxruntime.quantization.matmul_nbits_quantizer import (
@@ -373,9 +395,12 @@ class QuantizeWeights(Pass):
                 accuracy_level=accuracy_level,
                 bits=config.bits,
             )
+        model_ir = to_ir(onnx.load(str(source)))
+        exposed = expose_linear_weights(model_ir, frozenset(config.nodes_to_exclude))
+        ctx.check_cancelled()
         with quiet_ort_tools():
             quantizer = MatMulNBitsQuantizer(
-                onnx.load(str(source)),
+                to_proto(model_ir),
                 block_size=config.block_size,
                 is_symmetric=config.symmetric,
                 accuracy_level=accuracy_level,
@@ -388,13 +413,22 @@ class QuantizeWeights(Pass):
         replaced = sum(1 for n in model.graph.node if n.op_type == "MatMulNBits")
         if not replaced:
             raise PassFailed(
-                "quantize-weights found no MatMul with a constant 2-D weight to quantize; this pass is for transformer-style models."
+                "quantize-weights found no MatMul or Gemm with a constant 2-D weight to quantize; this pass is for transformer-style models."
             )
         if not any(o.domain == "com.microsoft" for o in model.opset_import):
             # ORT's RTN path writes MatMulNBits nodes without importing their domain.
             model.opset_import.append(onnx.helper.make_opsetid("com.microsoft", 1))
         save_model(model, target, external_data=info.large)
         output.details["matmuls_quantized"] = replaced
+        output.details["linears_exposed"] = {"gemm": exposed.gemms, "transposed_weight": exposed.transposes}
+        for tied in exposed.tied:
+            copy_bytes = quantized_bytes(model, tied.matmul_outputs)
+            output.details.setdefault("tied_copies", {})[tied.copy] = {"source": tied.source, "bytes": copy_bytes}
+            output.warnings.append(
+                f"'{tied.source}' is shared with other nodes (a tied embedding): the MatMul that read it transposed "
+                f"now has its own {config.bits}-bit transposed copy ({units.size(copy_bytes)} more), and "
+                f"'{tied.source}' stays float for the others."
+            )
         output.flags.append("MatMulNBits: runs only on ONNX Runtime (com.microsoft domain)")
         size_details(output, source, target)
         add_latency(output, source, target, config.measure_speed, ctx)

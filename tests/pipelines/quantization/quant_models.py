@@ -45,7 +45,7 @@ def nhwc_model(path: Path, side: int = 32) -> Path:
         nodes,
         "nhwc",
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, side, side, 3])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, side - 2, side - 2])],
         [numpy_helper.from_array(weight, "w")],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
@@ -80,3 +80,48 @@ def worst_cosine(reference: Path, candidate: Path, samples: int = 4) -> float:
 def op_types(path: Path) -> set[str]:
     """The op types in a saved model."""
     return {n.op_type for n in onnx.load(str(path), load_external_data=False).graph.node}
+
+
+def dynamo_linears_model(path: Path, seed: int = 0, vocab: int = 96, hidden: int = 64, inner: int = 128) -> Path:
+    """A GPT-2-like stack with every linear-layer spelling a torch exporter writes, none a plain MatMul:
+
+    `Gemm` (addmm of GPT-2's Conv1D, weight [K, N]), `Gemm` with transB=1 (nn.Linear, weight
+    [N, K], with alpha/beta), `MatMul(x, Transpose(W))` (nn.Linear on 3-D input) and a tied LM
+    head `MatMul(h, Transpose(wte))` whose `wte` also feeds the token `Gather`.
+    """
+    rng = np.random.default_rng(seed)
+    w = lambda *shape: (rng.standard_normal(shape) / np.sqrt(shape[-1])).astype(np.float32)  # noqa: E731
+    inits = {
+        "wte": w(vocab, hidden),
+        "fc_in.weight": w(hidden, inner),  # Conv1D layout [K, N]
+        "fc_in.bias": w(inner),
+        "fc_out.weight": w(hidden, inner),  # nn.Linear layout [N, K]
+        "fc_out.bias": w(hidden),
+        "proj.weight": w(hidden, hidden),
+        "flat_shape": np.array([-1, hidden], np.int64),
+        "seq_shape": np.array([1, -1, hidden], np.int64),
+    }
+    n = helper.make_node
+    nodes = [
+        n("Gather", ["wte", "input_ids"], ["embedded"], name="embed"),
+        n("Reshape", ["embedded", "flat_shape"], ["flat"], name="flatten"),
+        n("Gemm", ["flat", "fc_in.weight", "fc_in.bias"], ["fc_in"], name="fc_in"),
+        n("Relu", ["fc_in"], ["act"], name="act"),
+        n("Gemm", ["act", "fc_out.weight", "fc_out.bias"], ["fc_out"], name="fc_out", transB=1, alpha=0.5, beta=2.0),
+        n("Reshape", ["fc_out", "seq_shape"], ["hidden"], name="unflatten"),
+        n("Transpose", ["proj.weight"], ["proj.weight_t"], name="proj_t", perm=[1, 0]),
+        n("MatMul", ["hidden", "proj.weight_t"], ["projected"], name="proj"),
+        n("Transpose", ["wte"], ["wte_t"], name="lm_head_t", perm=[1, 0]),
+        n("MatMul", ["projected", "wte_t"], ["logits"], name="lm_head"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "dynamo_linears",
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, "sequence"])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, "sequence", vocab])],
+        [numpy_helper.from_array(array, name) for name, array in inits.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=8)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
