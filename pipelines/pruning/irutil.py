@@ -70,3 +70,12 @@ def rank(value: ir.Value | None) -> int | None:
     if value is None or value.shape is None:
         return None
     return len(value.shape)
+
+
+def unsqueeze_axes(node: ir.Node) -> list[int] | None:
+    """The axes of an Unsqueeze node: an attribute before opset 13, a constant input from 13 on."""
+    if len(node.inputs) > 1 and node.inputs[1] is not None:
+        axes = const_array(node.inputs[1])
+        return None if axes is None else [int(a) for a in axes.ravel()]
+    attribute = node.attributes.get_ints("axes", None)
+    return None if attribute is None else list(attribute)

@@ -220,6 +220,36 @@ def se_block() -> onnx.ModelProto:
     return b.model([image_input()], [out], opset=14)
 
 
+def caffe2_bn_cnn(opset: int = 9, dead: bool = False) -> onnx.ModelProto:
+    """Zoo DenseNet style: conv 'a'(8) -> BatchNorm -> Mul/Add of Unsqueeze(per-channel vector) -> PRelu
+    with an Unsqueezed slope -> conv 'c'(4, 1x1) -> GlobalAveragePool -> Flatten -> MatMul(5).
+
+    Unsqueeze takes `axes` as an attribute before opset 13 and as an input from 13 on. Dead
+    channels 1 and 5 of 'a' are zero after the BatchNorm and the shift, so pruning them keeps the
+    outputs only if every Unsqueezed vector loses the same two entries.
+    """
+    b = Builder(7)
+    axes = {"axes": [1, 2]} if opset < 13 else {}
+
+    def unsqueezed(name: str, array: np.ndarray) -> str:
+        inputs = [b.w(name, array)] + ([] if axes else [b.w(f"{name}.axes", np.array([1, 2], np.int64))])
+        return b.node("Unsqueeze", inputs, f"{name}_unsqueeze", **axes)
+
+    a = b.bn(b.conv("x", "a", 3, 8, bias=False), "a_bn", 8)
+    scaled = b.node("Mul", [a, unsqueezed("a_scale", b.rng.uniform(0.5, 1.5, 8).astype(np.float32))], "a_mul")
+    shifted = b.node("Add", [scaled, unsqueezed("a_shift", b.rng.normal(0, 0.1, 8).astype(np.float32))], "a_add")
+    act = b.node("PRelu", [shifted, unsqueezed("a_slope", np.full(8, 0.25, np.float32))], "a_prelu")
+    f = b.node("Flatten", [b.node("GlobalAveragePool", [b.conv(act, "c", 8, 4, k=1)], "gap")], "flatten", axis=1)
+    b.w("fc.w", b.rng.normal(0, 0.3, (4, 5)).astype(np.float32))
+    b.node("MatMul", [f, "fc.w"], "fc")
+    if dead:
+        for channel in (1, 5):
+            for name, axis in (("a.w", 0), ("a_bn.bias", 0), ("a_bn.mean", 0), ("a_shift", 0), ("c.w", 1)):
+                b.kill(name, axis, channel)
+    out = helper.make_tensor_value_info("fc", TensorProto.FLOAT, ["N", 5])
+    return b.model([image_input()], [out], opset=opset)
+
+
 def mlp(dead: bool = False) -> onnx.ModelProto:
     """Gemm(16->32, transB) -> Relu -> MatMul(32->24) + bias -> Sigmoid -> Gemm(24->4).
 

@@ -5,7 +5,7 @@ import numpy as np
 import onnx
 import pytest
 from onnx import numpy_helper
-from prune_models import cnn_with, grouped_cnn, mobilenet_block, param_count, residual_concat_cnn, run, se_block, upsample_cnn
+from prune_models import caffe2_bn_cnn, cnn_with, grouped_cnn, mobilenet_block, param_count, residual_concat_cnn, run, se_block, upsample_cnn
 
 from pipelines.errors import ConfigError
 from pipelines.passes.engine import make_config, run_pass
@@ -231,3 +231,37 @@ def test_shared_weights_block_their_groups(tmp_path):
     dims = {t.name: list(t.dims) for t in _check_valid(result.output).graph.initializer}
     assert dims["b1.w"] == [8, 8, 3, 3]
     assert run(str(result.output), _feeds())[0].shape == (2, 5)
+
+
+@pytest.mark.parametrize("opset", [9, 13])
+def test_caffe2_batchnorm_unsqueezed_constants_are_sliced_with_their_channels(opset, tmp_path):
+    """Mul/Add/PRelu by Unsqueeze(vector) (axes attribute at 9, input at 13) follow conv 'a' instead of blocking it."""
+    source = _save(caffe2_bn_cnn(opset), tmp_path / "model.onnx")
+    result = run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"round_to": 1, "ratio": 0.5})
+    pruned = _check_valid(result.output)
+    assert {g["group"]: g["kept"] for g in result.details["groups"]} == {"a": 4, "c": 2}
+    axes = 3 * 2 if opset >= 13 else 0  # the Unsqueezes' axes inputs
+    before = 8 * 3 * 9 + 4 * 8 + 3 * 8 + 4 * 8 + 4 + 5 * 4 + axes  # a, BatchNorm, three vectors, c + bias, fc
+    after = 4 * 3 * 9 + 4 * 4 + 3 * 4 + 2 * 4 + 2 + 5 * 2 + axes
+    assert (param_count(onnx.load(source)), param_count(pruned)) == (before, after)
+    vectors = {t.name: tuple(t.dims) for t in pruned.graph.initializer if t.name in ("a_scale", "a_shift", "a_slope")}
+    assert vectors == {"a_scale": (4,), "a_shift": (4,), "a_slope": (4,)}
+    assert run(str(result.output), _feeds())[0].shape == (2, 5)
+
+
+def test_caffe2_batchnorm_dead_channels_pruned_keep_outputs(tmp_path):
+    source = _save(caffe2_bn_cnn(dead=True), tmp_path / "model.onnx")
+    result = run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"round_to": 1, "ratio": 0.0, "layer_percent": {"a": 25}})
+    assert {g["group"]: g["kept"] for g in result.details["groups"]} == {"a": 6, "c": 4}
+    feeds = _feeds()
+    np.testing.assert_allclose(run(source, feeds)[0], run(str(result.output), feeds)[0], rtol=1e-5, atol=1e-5)
+
+
+def test_an_unsqueezed_constant_read_twice_blocks_its_group(tmp_path):
+    model = caffe2_bn_cnn(13)
+    add = next(n for n in model.graph.node if n.name == "a_add")
+    add.input[1] = "a_scale_unsqueeze"  # the scale's Unsqueeze now also feeds the Add
+    source = _save(model, tmp_path / "model.onnx")
+    result = run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"round_to": 1, "ratio": 0.5})
+    status = {g["group"]: g["status"] for g in result.details["groups"]}
+    assert status["a"].startswith("not pruned") and "a_scale_unsqueeze" in status["a"]
