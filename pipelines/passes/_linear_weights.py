@@ -7,9 +7,10 @@ and a tied LM head multiplies by a Transpose of the token embedding that a `Gath
 reads. This module rewrites those, in onnx-ir, into `MatMul(x, W_kn)` (+ `Add` for a bias) so
 the quantizer sees them. Declares no pass; the engine imports it like any pass module.
 
-Direct onnx-ir surgery rather than onnxscript rewrite rules: the rules' matcher refuses a
-Transpose whose output feeds several MatMuls, and the quantizer's `nodes_to_exclude` needs
-the rewritten MatMul to keep the Gemm's node name.
+Direct onnx-ir surgery rather than onnxscript rewrite rules: onnxscript's own
+`gemm_to_matmul_add_rule` only takes Reshape-Gemm-Reshape with transB=0 and alpha=beta=1,
+its matcher refuses a Transpose whose output feeds several MatMuls, and the quantizer's
+`nodes_to_exclude` needs the rewritten MatMul to keep the Gemm's node name.
 """
 from __future__ import annotations
 
