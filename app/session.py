@@ -163,6 +163,11 @@ class Session(QObject):
                 self.export_slot]
 
     @property
+    def profiling_version(self) -> str | None:
+        """The version the running (or last) profile or sweep measures."""
+        return self._profiling
+
+    @property
     def current(self) -> Version | None:
         """The version on screen."""
         if self.workspace is None or self.current_id is None:

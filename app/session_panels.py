@@ -48,6 +48,11 @@ class SessionPanels(QObject):
         self.ask_before_close = True
         self.shown_version: str | None = None
         self.last_comparison: dict[str, Any] | None = None
+        # Figures belong to one version: the heat map to the version whose profile the dashboard
+        # shows, analysis results to the version they were run on. Nothing is drawn on another.
+        self._dashboard_version: str | None = None
+        self._heat_map: dict[str, float] = {}
+        self._analyses: dict[str, dict[str, dict[str, Any]]] = {}  # version id -> kind -> result
         self.version_opener = ModelOpener(self)
         self.version_opener.opened.connect(self._on_version_loaded)
         self.version_opener.analyzed.connect(window._on_analyzed)
@@ -160,7 +165,7 @@ class SessionPanels(QObject):
         self.optimize_panel.applyRequested.connect(self.apply)
         self.optimize_panel.presetRequested.connect(lambda _name, recipe: self._guard(s.apply_recipe, recipe))
         self.optimize_panel.cancelRequested.connect(s.cancel_step)
-        self.version_tree.activated.connect(lambda vid: self._guard(s.go_to, vid))
+        self.version_tree.activated.connect(self.go_to)
         self.version_tree.renameRequested.connect(s.rename)
         self.version_tree.exportModelRequested.connect(lambda vid: self.export_model(vid))
         self.version_tree.exportRecipeRequested.connect(lambda vid: self.export_recipe(vid))
@@ -173,10 +178,10 @@ class SessionPanels(QObject):
         dash.stopRequested.connect(s.stop_profile)
         s.profile_slot.cancelled.connect(lambda _g: dash.note.setText("Profiling stopped; nothing was stored."))
         dash.overlayRequested.connect(self._on_overlay)
-        s.profile_slot.started.connect(lambda _g, kind: dash.clear() if kind == "profile" else None)
+        s.profile_slot.started.connect(self._on_profile_started)
         s.profile_slot.busyChanged.connect(dash.set_running)
         s.profile_slot.progress.connect(lambda _g, f, m: dash.set_progress(f, m))
-        s.profileRecord.connect(dash.feed)
+        s.profileRecord.connect(self._on_profile_record)
         s.profileFinished.connect(self._on_profiled)
         s.sweepFinished.connect(lambda _vid, result: dash.show_sweep(result))
         self.compare_view.compareRequested.connect(lambda a, b, options: self._guard(s.compare, a, b, options))
@@ -202,6 +207,7 @@ class SessionPanels(QObject):
     def start_session(self, source: str | Path) -> None:
         """A model was opened in the window: start a session on it."""
         self.session.close()
+        self._forget_model_state()
         self.shown_version = ROOT_ID  # the window shows the source, identical to version 0
         self.session.start(source)
 
@@ -210,6 +216,22 @@ class SessionPanels(QObject):
         self.version_opener.cancel()
         self.shown_version = None
         self.session.close()
+        self._forget_model_state()
+
+    def _forget_model_state(self) -> None:
+        """Drop every figure, table, overlay and message that belongs to the previous model."""
+        self._analyses.clear()
+        self._heat_map = {}
+        self._dashboard_version = None
+        self.last_comparison = None
+        self.analysis_views.clear()
+        self.profile_dashboard.clear()
+        self.profile_dashboard.note.clear()
+        self.compare_view.clear_result()
+        self.optimize_panel.show_message("")
+        graph = self.window.graph_view
+        graph.clear_overlay()
+        graph.clear_highlight()
 
     def _on_workspace_changed(self) -> None:
         ws = self.session.workspace
@@ -236,15 +258,45 @@ class SessionPanels(QObject):
         if version is None:
             return
         self.diff_panel.set_changes(version.changes, version.summary or ("The original model." if version.parent is None else ""))
-        stored = self.session.profiles.get(vid) or (version.metrics if version.metrics.get("latency_ms") else None)
-        if stored is not None:
-            self.profile_dashboard.show_result(stored)
-        else:
-            self.profile_dashboard.clear()
+        self._show_stored_profile(vid)
+        self._show_stored_analyses(vid)
         if vid != self.shown_version:
             self.version_opener.open(self.session.version_path(vid))
         else:
             self._apply_highlight()
+
+    def _show_stored_profile(self, vid: str) -> None:
+        """The dashboard shows the profile of `vid` (or nothing): never another version's figures."""
+        version = self.session.workspace.get(vid) if self.session.workspace is not None else None
+        if self.session.profile_slot.busy and self.session.profiling_version == vid:
+            self._dashboard_version = vid  # its live figures keep streaming in
+            return
+        self._dashboard_version = vid
+        stored = self.session.profiles.get(vid) or (
+            version.metrics if version is not None and version.metrics.get("latency_ms") else None)
+        if stored is not None:
+            self.profile_dashboard.show_result(stored)
+        else:
+            self.profile_dashboard.clear()
+            self.profile_dashboard.note.setText(
+                f"v{version.number} has not been profiled yet; press Profile (F5)." if version is not None else "")
+
+    def _show_stored_analyses(self, vid: str) -> None:
+        """The Analysis panel shows only results computed on `vid`."""
+        self.analysis_views.clear()
+        for kind, result in self._analyses.get(vid, {}).items():
+            self._show_analysis(kind, result)
+
+    def _on_profile_started(self, _generation: int, kind: str) -> None:
+        if kind == "profile":
+            self._dashboard_version = self.session.profiling_version
+            self.profile_dashboard.clear()
+
+    def _on_profile_record(self, record: dict[str, Any]) -> None:
+        # A profile of another version keeps running after a version switch; its live figures
+        # are stored on that version when it ends, but never drawn over this one's.
+        if self._dashboard_version == self.session.profiling_version:
+            self.profile_dashboard.feed(record)
 
     def _on_version_loaded(self, opened: OpenedModel) -> None:
         """A version's model file is loaded: show it and ring what its step changed."""
@@ -255,7 +307,7 @@ class SessionPanels(QObject):
             # The file is versions/<id>/model.onnx: name the session's model and version instead.
             self.window.model_label.setText(f"{self.session.workspace.source.name} · v{current.number}")
         self._apply_highlight()
-        self._on_overlay(self._pending_overlay)
+        self._on_overlay(self._heat_map)
 
     def _apply_highlight(self) -> None:
         current = self.session.current
@@ -268,12 +320,11 @@ class SessionPanels(QObject):
                             set(changes.get("changed") or []))
         graph.set_highlight_visible(self.diff_panel.toggle.isChecked())
 
-    _pending_overlay: dict[str, float] = {}
-
     def _on_overlay(self, values: dict[str, float]) -> None:
-        self._pending_overlay = values
+        """The dashboard's heat map: drawn only while the graph shows the version it was measured on."""
+        self._heat_map = values
         graph = self.window.graph_view
-        if not values or self.shown_version != self.session.current_id:
+        if not values or not (self.shown_version == self.session.current_id == self._dashboard_version):
             if graph.overlay() is not None:
                 graph.clear_overlay()
             return
@@ -285,6 +336,7 @@ class SessionPanels(QObject):
         self.version_tree.update_version(vid)
         self.compare_view.refresh_table()
         if vid == self.session.current_id:
+            self._dashboard_version = vid
             self.profile_dashboard.show_result(result)
 
     def _on_compared(self, a: str, b: str, result: dict[str, Any]) -> None:
@@ -293,7 +345,15 @@ class SessionPanels(QObject):
         self.compare_dock.raise_()
 
     def _on_analysed(self, kind: str, vid: str, result: dict[str, Any]) -> None:
+        self._analyses.setdefault(vid, {})[kind] = result
+        if vid != self.session.current_id:
+            number = self.session.workspace.get(vid).number if self.session.workspace is not None else "?"
+            self._status(f"The {kind} analysis of v{number} finished; make v{number} current to see it.")
+            return
         self.analysis_dock.raise_()
+        self._show_analysis(kind, result)
+
+    def _show_analysis(self, kind: str, result: dict[str, Any]) -> None:
         if kind == "quant-debug":
             self.analysis_views.show_quant_report(result)
         else:
@@ -301,6 +361,8 @@ class SessionPanels(QObject):
 
     def _on_analysis_overlay(self, values: dict[str, float], label: str) -> None:
         graph = self.window.graph_view
+        if self.shown_version != self.session.current_id:
+            return  # the graph still shows another version: its nodes are not the analysed ones
         names = set(graph.node_names())
         shown = {k: v for k, v in values.items() if k in names}
         if shown:
@@ -315,6 +377,11 @@ class SessionPanels(QObject):
         self.compare_dock.raise_()
 
     # ---- commands -----------------------------------------------------------------------------
+    def go_to(self, vid: str) -> None:
+        """Make `vid` current (a click on its row); the tree keeps marking the real current one."""
+        self._guard(self.session.go_to, vid)
+        self.version_tree.set_current(self.session.current_id)
+
     def apply(self, pass_name: str, config: dict[str, Any]) -> None:
         """Apply a pass to the current version (errors go to the Optimize panel)."""
         self._guard(self.session.apply, pass_name, config)

@@ -168,6 +168,21 @@ class AnalysisViews(QWidget):
         if message:
             self.status.setText(message)
 
+    def clear(self) -> None:
+        """Forget every result (another version or model is shown)."""
+        self.quant_report = None
+        self.sensitivity = None
+        self.worst_table.setRowCount(0)
+        self.requantize_button.setEnabled(False)
+        plot = self.chart.getPlotItem()
+        for item in list(plot.listDataItems()):
+            plot.removeItem(item)
+        if plot.legend is not None:
+            plot.legend.clear()
+        self.prune_button.setEnabled(False)
+        self.ratios_label.clear()
+        self.status.clear()
+
     # ---- quantization -------------------------------------------------------------------------
     def show_quant_report(self, report: dict[str, Any]) -> None:
         """List the worst regions and colour the graph by the noise each node adds."""

@@ -192,6 +192,12 @@ class CompareView(QWidget):
         """A worker's progress."""
         self.progress.setValue(int(fraction * 1000))
 
+    def clear_result(self) -> None:
+        """Forget the last interleaved comparison (the model changed)."""
+        self.result = None
+        self.verdict.setText("Pick two versions and press Compare to time them interleaved.")
+        self._draw_distributions([], [])
+
     # ---- showing --------------------------------------------------------------------------------
     def refresh_table(self) -> None:
         """Fill the table and per-op deltas from the picked versions' stored figures."""

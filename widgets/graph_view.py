@@ -115,7 +115,13 @@ class GraphView(QGraphicsView):
 
     # ----------------------------------------------------------------- model and subgraphs
     def set_model(self, model: onnx.ModelProto) -> None:
-        """Show the main graph of `model` (replacing whatever was shown)."""
+        """Show the main graph of `model` (replacing whatever was shown, its overlay and rings too).
+
+        Overlays and rings are keyed by node name: kept across models they would paint one
+        model's figures on another's nodes that happen to share a name.
+        """
+        self._overlay = None
+        self._highlight = {}
         self._stack = [(model.graph.name or "main graph", model.graph)]
         self._show(model.graph)
 
@@ -422,6 +428,10 @@ class GraphView(QGraphicsView):
         """Show or hide the highlight rings without forgetting them (a toggle in the toolbar)."""
         self._highlight_visible = visible
         self._restyle()
+
+    def highlighted(self) -> dict[str, set[str]]:
+        """The ringed node names by kind ("added", "removed", "changed"); empty when none."""
+        return {kind: set(names) for kind, names in self._highlight.items() if names}
 
     def highlight_visible(self) -> bool:
         """Whether highlight rings are drawn."""

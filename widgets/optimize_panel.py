@@ -204,7 +204,7 @@ class OptimizePanel(QWidget):
         self.progress.setVisible(running)
         if running:
             self.progress.setValue(0)
-            self.status.setText("Working…")
+            self.show_message("Working…")
 
     _session_open = False
 
@@ -218,7 +218,7 @@ class OptimizePanel(QWidget):
         """Show a worker's progress."""
         self.progress.setValue(int(fraction * 1000))
         if message:
-            self.status.setText(message)
+            self.show_message(message)
 
     def show_error(self, text: str) -> None:
         """Say why a step failed (no version was added)."""

@@ -262,9 +262,10 @@ class ProfileDashboard(QWidget):
         self._peak_rss: float | None = None
 
     def clear(self) -> None:
-        """Empty every chart (a new run starts)."""
+        """Empty every chart (a new run starts, or a version without a profile is shown)."""
         self._reset_buffers()
         self._dirty = True
+        self._emit_overlay()  # no per-op figures: the heat map goes too
 
     def feed(self, record: dict[str, Any]) -> None:
         """Buffer one worker record; the next timer tick draws it."""

@@ -63,10 +63,15 @@ class VersionTree(QTreeWidget):
         self.setRootIsDecorated(True)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._context_menu)
-        self.itemDoubleClicked.connect(lambda item, _col: self.activated.emit(item.data(0, Qt.ItemDataRole.UserRole)))
+        # A click (or arrow key) on a row makes that version current: the highlighted row is
+        # always the one every action (F5, export, apply, analyses) works on. Double-click must
+        # not fold a branch away under the pointer.
+        self.setExpandsOnDoubleClick(False)
+        self.currentItemChanged.connect(self._on_row_chosen)
         self.workspace: Workspace | None = None
         self.current_id: str | None = None
         self._items: dict[str, QTreeWidgetItem] = {}
+        self._syncing = False  # rows rebuilt or marked by the session, not chosen by the user
 
     def set_workspace(self, workspace: Workspace | None, current_id: str | None = None) -> None:
         """Show a workspace (None clears the tree)."""
@@ -76,6 +81,13 @@ class VersionTree(QTreeWidget):
 
     def refresh(self) -> None:
         """Rebuild from the workspace (a handful of rows: cheap)."""
+        self._syncing = True
+        try:
+            self._rebuild()
+        finally:
+            self._syncing = False
+
+    def _rebuild(self) -> None:
         self.clear()
         self._items = {}
         if self.workspace is None:
@@ -110,7 +122,18 @@ class VersionTree(QTreeWidget):
             for column in range(len(COLUMNS)):
                 item.setFont(column, font)
         if version_id in self._items:
-            self.setCurrentItem(self._items[version_id])
+            syncing, self._syncing = self._syncing, True
+            try:
+                self.setCurrentItem(self._items[version_id])
+            finally:
+                self._syncing = syncing
+
+    def _on_row_chosen(self, item: QTreeWidgetItem | None, _previous: QTreeWidgetItem | None) -> None:
+        if self._syncing or item is None:
+            return
+        vid = item.data(0, Qt.ItemDataRole.UserRole)
+        if vid != self.current_id:
+            self.activated.emit(vid)
 
     def item_for(self, version_id: str) -> QTreeWidgetItem:
         """The row of a version."""

@@ -49,8 +49,11 @@ def test_signals_and_updates(qtbot, workspace):
     tree.set_workspace(workspace, "original")
     folded = workspace.versions[1]
     with qtbot.waitSignal(tree.activated) as blocker:
-        tree.itemDoubleClicked.emit(tree.item_for(folded.id), 0)
+        tree.setCurrentItem(tree.item_for(folded.id))  # a click or an arrow key
     assert blocker.args == [folded.id]
+    with qtbot.assertNotEmitted(tree.activated):
+        tree.set_current("original")  # the session moving: no echo back
+        tree.refresh()
     workspace.rename(folded.id, "folded")
     tree.update_version(folded.id)
     assert _text(tree, folded.id, "Version") == f"v{folded.number} folded"

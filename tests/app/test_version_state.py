@@ -1,0 +1,133 @@
+"""The window acts on the version you see and never shows one version's (or model's) figures on another."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.tasks import OpenedModel
+from pipelines.model import load_model
+from pipelines.versions import ROOT_ID, Workspace
+
+WAIT_MS = 60_000
+
+
+@pytest.fixture
+def two_versions(session_window, sample_cnn, tmp_path):
+    """The sample CNN shown, in a session with v0 and v1 (fold-batchnorm) made in-process."""
+    win = session_window
+    win.show_model(OpenedModel(load_model(sample_cnn)))
+    ws = Workspace.create(sample_cnn, tmp_path / "ws", samples=2)
+    folded = ws.apply(ROOT_ID, "fold-batchnorm")
+    panels = win.session_panels
+    panels.shown_version = ROOT_ID
+    panels.session._adopt(ws)
+    return win, ws, folded
+
+
+def _click_row(qtbot, tree, vid: str) -> None:
+    rect = tree.visualItemRect(tree.item_for(vid))
+    qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def _shown(qtbot, panels, vid: str) -> None:
+    qtbot.waitUntil(lambda: panels.shown_version == vid, timeout=WAIT_MS)
+
+
+def test_clicking_a_row_makes_it_current_and_f5_profiles_it(qtbot, two_versions, monkeypatch):
+    win, ws, folded = two_versions
+    panels = win.session_panels
+    tree = panels.version_tree
+    _click_row(qtbot, tree, folded.id)
+    assert panels.session.current_id == folded.id
+    assert tree.currentItem() is tree.item_for(folded.id) and tree.item_for(folded.id).font(0).bold()
+    _shown(qtbot, panels, folded.id)
+
+    started = []
+    monkeypatch.setattr(panels.session.profile_slot, "start", lambda kind, params: started.append(params) or 1)
+    _click_row(qtbot, tree, ROOT_ID)
+    win.profile_action.trigger()
+    assert started[-1]["model"] == str(ws.path_of(ROOT_ID))  # the highlighted row is the one profiled
+
+    # Double-clicking the original (which has a child) keeps the branch open.
+    rect = tree.visualItemRect(tree.item_for(ROOT_ID))
+    qtbot.mouseDClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert tree.item_for(ROOT_ID).isExpanded()
+    # Undo still walks back through the clicked versions.
+    panels.session.undo_stack.undo()
+    assert panels.session.current_id == folded.id and tree.currentItem() is tree.item_for(folded.id)
+
+
+def _profile_result(node_names: list[str]) -> dict:
+    share = 1.0 / len(node_names)
+    return {
+        "latency_ms": {"p50": 1.0, "p99": 2.0}, "latencies_ms": [1.0, 1.1, 0.9], "throughput_per_s": 1000.0,
+        "memory": {"peak_rss_bytes": 2**20}, "runs": 3, "options": {"intra_op_threads": 1},
+        "per_op": {"op_types": [{"op_type": "Conv", "ms_per_run": 0.5}],
+                   "nodes": [{"node": n, "model_node": n, "share": share, "ms_per_run": 0.1} for n in node_names]},
+    }
+
+
+def test_a_versions_heat_map_and_analysis_stay_on_that_version(qtbot, two_versions):
+    win, ws, folded = two_versions
+    panels, graph = win.session_panels, win.graph_view
+    session = panels.session
+    session.go_to(folded.id)
+    _shown(qtbot, panels, folded.id)
+    names = graph.node_names()[:5]
+    session._profiling = folded.id
+    session._on_profiled(0, _profile_result(names))
+    assert graph.overlay() is not None and set(graph.overlay().values) == set(names)
+    report = {"tensors": [{"quant_node": names[0], "op_type": "Conv", "sqnr_db": 20.0, "added_noise": 0.1}],
+              "samples": 2, "by_quant_node": {names[0]: {"relative_error": 0.2}}}
+    session.analysisFinished.emit("quant-debug", folded.id, report)
+    assert panels.analysis_views.worst_table.rowCount() == 1
+
+    session.go_to(ROOT_ID)
+    assert graph.overlay() is None  # not even for the moment v0 is loading
+    _shown(qtbot, panels, ROOT_ID)
+    assert graph.overlay() is None
+    assert panels.analysis_views.worst_table.rowCount() == 0
+    assert panels.profile_dashboard.stat_labels["p50"].text() == "—"
+    assert "not been profiled" in panels.profile_dashboard.note.text()
+
+    session.go_to(folded.id)  # back: its own figures return
+    _shown(qtbot, panels, folded.id)
+    assert graph.overlay() is not None and panels.analysis_views.worst_table.rowCount() == 1
+
+
+def test_a_profile_of_another_version_does_not_stream_into_the_shown_one(qtbot, two_versions):
+    win, _ws, folded = two_versions
+    panels = win.session_panels
+    panels.session._profiling = folded.id  # a profile of v1 runs while v0 is current
+    panels._dashboard_version = ROOT_ID
+    panels.session.profileRecord.emit({"kind": "sample", "phase": "timed", "latencies_ms": [5.0, 6.0]})
+    panels.profile_dashboard.redraw()
+    assert panels.profile_dashboard.stat_labels["runs"].text() == "—"
+
+
+def test_opening_another_model_clears_every_figure_and_message(qtbot, two_versions, sample_transformer):
+    win, _ws, folded = two_versions
+    panels, graph = win.session_panels, win.graph_view
+    session = panels.session
+    session.go_to(folded.id)
+    _shown(qtbot, panels, folded.id)
+    names = graph.node_names()[:3]
+    session._profiling = folded.id
+    session._on_profiled(0, _profile_result(names))
+    session.analysisFinished.emit("quant-debug", folded.id, {"tensors": [
+        {"quant_node": names[0], "op_type": "Conv", "sqnr_db": 20.0, "added_noise": 0.1}], "samples": 2})
+    panels.optimize_panel.show_error("the analysis failed")
+    assert graph.highlighted() and graph.overlay() is not None
+
+    session.dirty = False
+    win.open_path(sample_transformer)
+    qtbot.waitUntil(lambda: session.workspace is not None and session.workspace.source == sample_transformer,
+                    timeout=WAIT_MS)
+    assert graph.overlay() is None and not graph.highlighted()
+    assert panels.analysis_views.worst_table.rowCount() == 0
+    assert panels.optimize_panel.status.text() == ""
+    assert panels.profile_dashboard.stat_labels["p50"].text() in ("—", "")
+    assert panels.compare_view.result is None
+    # The next progress line is a plain one, not red from the old error.
+    panels.optimize_panel.set_progress(0.5, "verifying")
+    assert panels.optimize_panel.status.styleSheet() == ""
