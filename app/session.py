@@ -8,7 +8,9 @@ back plain data that is merged with `Workspace.add_version` / `update_metrics`, 
 """
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -391,6 +393,9 @@ def profile_metrics(result: dict[str, Any]) -> dict[str, Any]:
         "provider": result.get("provider"),
         "options": result.get("options") or {},
         "session_create_s": result.get("session_create_s"),
+        # When and under which machine load: profiles taken apart are not comparable figures.
+        "measured_at": time.time(),
+        "load_avg": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }
     per_op = result.get("per_op")
     if per_op:

@@ -1,6 +1,7 @@
 """Compare two versions side by side: figures, fidelity, latency distributions, per-op-type deltas."""
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -33,8 +34,40 @@ WORSE = QColor("#c0392b")
 TOP_OPS = 10
 
 
-def _rows(a: Version, b: Version) -> list[tuple[str, str, str, str, float | None]]:
-    """(figure, A text, B text, change text, signed change where lower is better)."""
+def measured_when(metrics: dict[str, Any], now: float | None = None) -> str:
+    """When and under which conditions a stored profile was taken: '12 min ago · 1 thread · load 0.8'."""
+    if not metrics.get("latency_ms"):
+        return "not profiled"
+    parts = []
+    at = metrics.get("measured_at")
+    if isinstance(at, (int, float)):
+        parts.append(_age((now if now is not None else time.time()) - at))
+    threads = (metrics.get("options") or {}).get("intra_op_threads")
+    parts.append(f"{threads} thread{'s' if threads != 1 else ''}" if threads else "auto threads")
+    load = metrics.get("load_avg")
+    if isinstance(load, (int, float)):
+        parts.append(f"load {load:.1f}")
+    return " · ".join(parts)
+
+
+def _age(seconds: float) -> str:
+    if seconds < 90:
+        return "just now"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 36 * 3600:
+        return f"{seconds / 3600:.0f} h ago"
+    return f"{seconds / 86400:.0f} days ago"
+
+
+def _rows(a: Version, b: Version, interleaved: dict[str, Any] | None = None
+          ) -> list[tuple[str, str, str, str, float | None]]:
+    """(figure, A text, B text, change text, signed change where lower is better; None: not coloured).
+
+    Latencies come from `interleaved` (one comparison run timing both) when given. Otherwise
+    they are the versions' separate profiles, taken at other times under other load: they are
+    labelled so, with when and how each was measured, and their change is not coloured as a verdict.
+    """
     rows = []
     for key, title, fmt in (("size_bytes", "Size", formatting.size), ("nodes", "Nodes", formatting.count),
                             ("params", "Parameters", formatting.count), ("macs", "MACs", formatting.count)):
@@ -42,12 +75,20 @@ def _rows(a: Version, b: Version) -> list[tuple[str, str, str, str, float | None
         change = (vb - va) / va if va and vb is not None else None
         rows.append((title, fmt(va), fmt(vb), f"{change:+.1%}" if change is not None else "—", change))
     rows.append(("Fidelity", fidelity_badge(a)[0], fidelity_badge(b)[0], "", None))
+    if interleaved is not None:
+        latency_a, latency_b = interleaved["a"].get("latency_ms") or {}, interleaved["b"].get("latency_ms") or {}
+        kind = "interleaved"
+    else:
+        latency_a, latency_b = a.metrics.get("latency_ms") or {}, b.metrics.get("latency_ms") or {}
+        kind = "separate runs"
+        rows.append(("Profiled", measured_when(a.metrics), measured_when(b.metrics), "", None))
     for pct in ("p50", "p99"):
-        va = (a.metrics.get("latency_ms") or {}).get(pct)
-        vb = (b.metrics.get("latency_ms") or {}).get(pct)
+        va, vb = latency_a.get(pct), latency_b.get(pct)
         change = (vb - va) / va if va and vb is not None else None
-        rows.append((f"{pct} latency", f"{va:.3f} ms" if va is not None else "—",
-                     f"{vb:.3f} ms" if vb is not None else "—", f"{change:+.1%}" if change is not None else "—", change))
+        change_text = "—" if change is None else f"{change:+.1%}" + ("" if interleaved is not None else " ?")
+        rows.append((f"{pct} latency ({kind})", f"{va:.3f} ms" if va is not None else "—",
+                     f"{vb:.3f} ms" if vb is not None else "—", change_text,
+                     change if interleaved is not None else None))
     return rows
 
 
@@ -108,10 +149,10 @@ class CompareView(QWidget):
         palette = self.palette()
         self.charts.setBackground(palette.color(QPalette.ColorRole.Base))
         ink = palette.color(QPalette.ColorRole.Text)
-        self.dist_plot = self.charts.addPlot(row=0, col=0, title="Latency distributions")
+        self.dist_plot = self.charts.addPlot(row=0, col=0, title="Latency distributions (separate runs)")
         self.dist_plot.setLabel("bottom", "ms")
         self.dist_plot.setLabel("left", "runs")
-        self.delta_plot = self.charts.addPlot(row=1, col=0, title="Per-op-type time, B − A")
+        self.delta_plot = self.charts.addPlot(row=1, col=0, title="Per-op-type time, B − A (separate profiles)")
         self.delta_plot.setLabel("bottom", "ms per run")
         self.delta_plot.invertY(True)
         for plot in (self.dist_plot, self.delta_plot):
@@ -206,7 +247,8 @@ class CompareView(QWidget):
             self.table.setRowCount(0)
             return
         va, vb = self.workspace.get(a), self.workspace.get(b)
-        rows = _rows(va, vb)
+        interleaved = self.result if self.result is not None and self.result.get("_pair") == (a, b) else None
+        rows = _rows(va, vb, interleaved)
         self.table.setRowCount(len(rows))
         for r, (title, text_a, text_b, change_text, change) in enumerate(rows):
             for c, text in enumerate((title, text_a, text_b, change_text)):
@@ -215,10 +257,18 @@ class CompareView(QWidget):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if c == 3 and change:
                     item.setForeground(QBrush(BETTER if change < 0 else WORSE))
+                if title.endswith("(separate runs)") or title == "Profiled":
+                    item.setToolTip("Measured in separate profiles, at other times and perhaps under other load; "
+                                    "press Compare to time A and B interleaved.")
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
-        if self.result is None or self.result.get("_pair") != (a, b):
+        if interleaved is None:
             self._draw_distributions(va.metrics.get("latencies_ms") or [], vb.metrics.get("latencies_ms") or [])
+            self.dist_plot.setTitle("Latency distributions (separate runs)")
+            if self.result is not None:
+                # The verdict above was about another pair: it must not sit over this table.
+                self.verdict.setText("Press Compare to time A and B interleaved; the latencies below are "
+                                     "from separate runs (see Profiled).")
         self._draw_deltas(va.metrics.get("per_op"), vb.metrics.get("per_op"))
 
     def show_result(self, a: str, b: str, result: dict[str, Any]) -> None:
@@ -226,7 +276,9 @@ class CompareView(QWidget):
         self.result = {**result, "_pair": (a, b)}
         self.pick("a", a)
         self.pick("b", b)
+        self.refresh_table()  # the table's latencies become this run's
         self._draw_distributions(result["a"].get("latencies_ms") or [], result["b"].get("latencies_ms") or [])
+        self.dist_plot.setTitle("Latency distributions (interleaved)")
         speedup = result.get("speedup") or {}
         self.verdict.setText(f"{result.get('verdict', '')}  ({result.get('rounds', 0)} interleaved rounds; "
                              f"speed-up {speedup.get('speedup', float('nan')):.2f}x = A time / B time)")
