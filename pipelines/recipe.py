@@ -31,6 +31,7 @@ from pipelines.model_files import model_size_bytes
 from pipelines.passes.base import PassConfig
 from pipelines.passes.engine import PassResult, get_pass, run_pass
 from pipelines.safe_write import write_text_atomic
+from pipelines.tolerances import default_tolerance
 from pipelines.verify import FidelityReport, Tolerance, verify_models
 
 RECIPE_VERSION = 1
@@ -159,7 +160,7 @@ def run_recipe(
     out_path: str | Path,
     *,
     verify: bool = False,
-    tolerance: Tolerance = Tolerance(),
+    tolerance: Tolerance | None = None,
     data: str | Path | None = None,
     samples: int = 4,
     dims: dict[str, int] | None = None,
@@ -170,7 +171,8 @@ def run_recipe(
 
     Intermediate models live in a scratch folder next to `out_path` (same file system, so the
     final move is a rename) and are removed afterwards. With `verify`, every step's model is
-    compared with the original. Nothing is written to `out_path` unless every step succeeds.
+    compared with the original, held to `tolerance` or, when None, to the default of the steps
+    so far (pipelines.tolerances). Nothing is written to `out_path` unless every step succeeds.
     """
     from pipelines.model import load_model, save_model
 
@@ -204,7 +206,8 @@ def run_recipe(
             if verify:
                 fidelity = verify_models(
                     model_path, target, data=data, samples=samples, dims=dims,
-                    tolerance=tolerance, is_cancelled=is_cancelled,
+                    tolerance=tolerance or default_tolerance([s.pass_name for s in recipe.steps[:index]]),
+                    is_cancelled=is_cancelled,
                 )
             results.append(StepResult(index, result, size, new_size, nodes, new_nodes, fidelity))
             current, size, nodes = target, new_size, new_nodes

@@ -32,6 +32,7 @@ from pipelines.passes.base import PassConfig
 from pipelines.passes.engine import make_config, run_pass
 from pipelines.recipe import Recipe, save_recipe
 from pipelines.safe_write import atomic_path, write_text_atomic
+from pipelines.tolerances import default_tolerance
 from pipelines.verify import Tolerance, verify_models
 
 ROOT_ID = "original"
@@ -114,9 +115,12 @@ class Workspace:
         data: str | Path | None = None,
         samples: int = 4,
         seed: int = 0,
-        tolerance: Tolerance = Tolerance(),
+        tolerance: Tolerance | None = None,
     ) -> Workspace:
-        """Start a session on `source`: copy it (and its external data) in as version 0."""
+        """Start a session on `source`: copy it (and its external data) in as version 0.
+
+        `tolerance` holds every step to one bound; None: each step to its passes' defaults.
+        """
         source = Path(source).resolve()
         loaded = load_model(source, infer_shapes=False)  # refuse a bad model before making a folder
         if root is None:
@@ -132,7 +136,7 @@ class Workspace:
             "data": str(data) if data is not None else None,
             "samples": samples,
             "seed": seed,
-            "tolerance": tolerance.to_dict(),
+            "tolerance": tolerance.to_dict() if tolerance is not None else None,
         }
         workspace = cls(root, source, settings, [])
         original = Version(
@@ -183,9 +187,10 @@ class Workspace:
         return self._versions[ROOT_ID]
 
     @property
-    def tolerance(self) -> Tolerance:
-        """The session's default fidelity tolerance."""
-        return Tolerance.from_dict(self.settings.get("tolerance", {}))
+    def tolerance(self) -> Tolerance | None:
+        """The one tolerance the session holds every step to; None: each step its passes' default."""
+        values = self.settings.get("tolerance")
+        return Tolerance.from_dict(values) if values else None
 
     def get(self, version_id: str) -> Version:
         """The version with this id, or ConfigError."""
@@ -240,7 +245,8 @@ class Workspace:
             config = make_config(pass_name, config)
         config_dict = config.to_dict()
         vid = version_id(parent.id, pass_name, config_dict)
-        tolerance = tolerance or self.tolerance
+        tolerance = tolerance or self.tolerance or default_tolerance(
+            [v.pass_name for v in self.path_to(parent.id)[1:] if v.pass_name] + [pass_name])
         cached = self._versions.get(vid)
         if cached is not None and (self.root / cached.file).is_file():
             if verify and (cached.metrics.get("fidelity") or {}).get("tolerance") != tolerance.to_dict():

@@ -80,6 +80,10 @@ class OptimizePanel(QWidget):
         self.title.setFont(font)
         self.description = QLabel(self)
         self.description.setWordWrap(True)
+        self.tolerance_note = QLabel(self)
+        self.tolerance_note.setWordWrap(True)
+        self.tolerance_note.setToolTip("Every version is run beside the original on the same inputs; a version "
+                                       "whose outputs fall under this is marked ✗, never hidden.")
         self.form_area = QScrollArea(self)
         self.form_area.setWidgetResizable(True)
         self.form_area.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -119,6 +123,7 @@ class OptimizePanel(QWidget):
         right.setContentsMargins(4, 0, 0, 0)
         right.addWidget(self.title)
         right.addWidget(self.description)
+        right.addWidget(self.tolerance_note)
         right.addWidget(self.form_area, 1)
         right.addLayout(buttons)
         right.addWidget(self.status)
@@ -176,6 +181,8 @@ class OptimizePanel(QWidget):
         cls = next(c for c in all_passes() if c.name == name)
         self.title.setText(name)
         self.description.setText(cls.description)
+        self.tolerance_note.setText(f"Fidelity check: every output's cosine to the original ≥ {cls.min_cosine:g} "
+                                    f"(the default for {CATEGORY_TITLES.get(cls.category, cls.category).lower()} steps)")
         self.form_area.takeWidget()  # keep the old form (and its values) alive in self.forms
         self.form_area.setWidget(self.form(name))
         self.status.clear()

@@ -63,7 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     check.add_argument("--samples", type=int, default=4, help="input samples to compare on (default 4)")
     check.add_argument("--data", metavar="PATH", help=".npz file (or folder) of inputs instead of seeded random data")
     check.add_argument("--dim", action="append", default=[], metavar="NAME=SIZE", help="size of a dynamic dimension, e.g. batch=8")
-    check.add_argument("--min-cosine", type=float, default=0.999, help="lowest cosine similarity per output (default 0.999)")
+    check.add_argument("--min-cosine", type=float,
+                       help="lowest cosine similarity per output (default: the steps' own, e.g. 0.9999 for "
+                            "fusions, 0.99 for INT8; see `passes`). Give any threshold and only those given are checked")
     check.add_argument("--max-abs", type=float, help="largest absolute error per output")
     check.add_argument("--min-snr", type=float, help="lowest signal-to-noise ratio in dB")
     check.add_argument("--min-top1", type=float, help="lowest top-1 agreement (0..1) for class-score outputs")
@@ -72,9 +74,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Validate everything, run the steps, print what each changed."""
     recipe = _recipe_from_args(args)
-    tolerance = Tolerance(
-        min_cosine=args.min_cosine, max_abs=args.max_abs, min_snr_db=args.min_snr, min_top1=args.min_top1
-    )
+    thresholds = {"min_cosine": args.min_cosine, "max_abs": args.max_abs, "min_snr_db": args.min_snr,
+                  "min_top1": args.min_top1}
+    # No threshold given: every step is held to its passes' default (pipelines.tolerances).
+    tolerance = Tolerance(**thresholds) if any(v is not None for v in thresholds.values()) else None
     dims = parse_dims(args.dim) or None
     results = run_recipe(
         args.model, recipe, args.output, verify=args.verify, tolerance=tolerance,

@@ -27,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
             category = entry["category"]
             print(f"\n[{category}]" if category != described[0]["category"] else f"[{category}]")
         print(f"  {entry['name']}: {entry['description']}")
+        print(f"      fidelity: cosine to the original >= {entry['min_cosine']} by default")
         for field in entry["config"]:
             print(f"      --set {field['name']}=<{field['type']}>  {_field_help(field)}")
     return 0

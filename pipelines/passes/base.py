@@ -185,6 +185,15 @@ class PassOutput:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+# The fidelity a step of each kind is held to by default: the lowest cosine similarity of every
+# output to the original's. Rewrites that keep the math differ by float rounding only; INT8
+# quantization and pruning change values by design (the sample CNN, INT8 per channel after
+# fold-batchnorm on random calibration data: cosine 0.989, top-1 unchanged).
+DEFAULT_MIN_COSINE: dict[str, float] = {
+    "cleanup": 0.9999, "fusion": 0.9999, "convert": 0.9999, "quantize": 0.98, "prune": 0.95,
+}
+
+
 class Pass:
     """Base of every pass. Subclasses declare name, category, description and Config."""
 
@@ -196,6 +205,8 @@ class Pass:
     infer_shapes: ClassVar[bool] = True
     # Whether the output's value_info is the pass's result (fix-shapes) rather than a by-product.
     writes_value_info: ClassVar[bool] = False
+    # Default fidelity tolerance of a step (cosine to the original); its category's unless declared.
+    min_cosine: ClassVar[float]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -203,6 +214,8 @@ class Pass:
             raise TypeError(f"pass name {cls.name!r} is not kebab-case")
         if cls.category not in CATEGORIES:
             raise TypeError(f"pass {cls.name}: unknown category {cls.category!r}")
+        if "min_cosine" not in cls.__dict__:
+            cls.min_cosine = DEFAULT_MIN_COSINE[cls.category]
         if cls.name in REGISTRY:
             raise TypeError(f"pass {cls.name} is declared twice")
         REGISTRY[cls.name] = cls
@@ -237,6 +250,7 @@ class Pass:
             "name": cls.name,
             "category": cls.category,
             "description": cls.description,
+            "min_cosine": cls.min_cosine,
             "config": [s.to_dict() for s in cls.Config.fields()],
         }
 

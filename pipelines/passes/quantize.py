@@ -298,6 +298,7 @@ class ToFp16(Pass):
     category = "quantize"
     description = "Convert float32 tensors to float16: half the size; fast on GPUs, usually not on CPUs."
     Config = ToFp16Config
+    min_cosine = 0.999  # float16 rounds every value to 11 significant bits: closer than INT8
 
     def apply(self, source: Path, target: Path, config: PassConfig, ctx: PassContext) -> PassOutput:
         """Run ONNX Runtime's convert_float_to_float16 and save the result atomically."""

@@ -114,7 +114,7 @@ def test_save_open_rename_delete(workspace: Workspace) -> None:
     assert [v.to_dict() for v in reopened.versions] == [v.to_dict() for v in workspace.versions]
     assert reopened.get(b.id).label == "tripled" and "fidelity" not in reopened.get(b.id).metrics
     assert reopened.get(b.id).metrics["latency"] == {"median_ms": 0.1}
-    assert reopened.source == workspace.source and reopened.tolerance == Tolerance()
+    assert reopened.source == workspace.source and reopened.tolerance is None
     removed = reopened.delete(a.id)
     assert removed == [a.id, b.id] and [v.id for v in reopened.versions] == [ROOT_ID]
     assert not (reopened.root / "versions" / a.id).exists()
