@@ -1,0 +1,58 @@
+"""The worker job behind one coverage cell: run a pass, verify the result, time both models.
+
+Runs inside `python -m pipelines.worker coverage-cell` (registered by benchmarks/coverage.py
+through ONNX_WORKBENCH_WORKER_JOBS), so a native crash, a hang or running out of memory ends
+this cell only. Everything here is the project's own engine: run_pass, verify_models and the
+interleaved latency comparison of pipelines.speed.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import onnx
+
+from pipelines.passes.engine import run_pass
+from pipelines.speed import quick_latency_comparison
+from pipelines.verify import verify_models
+
+Emit = Callable[[dict[str, Any]], None]
+
+
+def run_cell(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
+    """{"model", "pass", "config", "samples", "runs", "scratch"} -> nodes, change, cosine, speed-up."""
+    source = Path(params["model"])
+    scratch = Path(tempfile.mkdtemp(prefix="cell-", dir=params.get("scratch")))
+    try:
+        target = scratch / f"{source.stem}-{params['pass']}.onnx"
+        result = run_pass(params["pass"], source, target, params.get("config") or {})
+        before = onnx.load(str(source), load_external_data=False)
+        after = onnx.load(str(target), load_external_data=False)
+        emit({"kind": "progress", "fraction": 0.5, "message": "verifying"})
+        report = verify_models(source, target, samples=int(params.get("samples", 2)))
+        emit({"kind": "progress", "fraction": 0.75, "message": "timing"})
+        runs = int(params.get("runs", 5))
+        latency = quick_latency_comparison(source, target, runs=runs, warmup=1) if runs else None
+        return {
+            "nodes_before": len(before.graph.node),
+            "nodes_after": len(after.graph.node),
+            "changed": not result.changes.is_empty or _interface(before) != _interface(after),
+            "changes": result.changes.summary(),
+            "cosine": report.worst_cosine(),
+            "speedup": latency.speedup if latency else None,
+            "warnings": result.warnings,
+        }
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _interface(model: onnx.ModelProto) -> bytes:
+    # What a pass may change without touching a node: opsets, IR version and input/output types
+    # (fix-shapes, an opset conversion whose nodes all stay as they were).
+    copy = onnx.ModelProto(ir_version=model.ir_version, opset_import=model.opset_import)
+    copy.graph.input.extend(model.graph.input)
+    copy.graph.output.extend(model.graph.output)
+    return copy.SerializeToString(deterministic=True)
