@@ -27,8 +27,11 @@ run: $(STAMP)
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
+# The corpus and coverage scripts (and their modules) have their own targets: they need torch.
+BENCH_SCRIPTS := $(filter-out benchmarks/corpus%.py benchmarks/coverage%.py,$(wildcard benchmarks/*.py))
+
 bench: $(STAMP)
-	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in $(BENCH_SCRIPTS); do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 $(CORPUS_STAMP): pyproject.toml
 	test -x $(CORPUS_VENV)/bin/python || $(PYTHON) -m venv $(CORPUS_VENV)

@@ -6,8 +6,8 @@ Two exporters, the two kinds of file people bring:
   as a graph input (`keep_initializers_as_inputs=True`), the way the ONNX model zoo's CNNs look;
   static 1x3xHxW input. The lowest opset the model exports at is used, and why a lower one
   did not work is recorded.
-- dynamo: the `torch.export` based exporter at opset 18 (weights in external data where the
-  exporter writes them), with dynamic batch (and sequence) axes where the export allows them.
+- dynamo: the `torch.export` based exporter at opset 18, weights in external data (its default
+  when given a file name), with dynamic batch (and sequence) axes where the export allows them.
 
 Each model is written to OUT/<exporter>/<name>.onnx next to a record <name>.json (the
 exporter's figures, or the reason the export failed); OUT/INDEX.md lists them all. A model
@@ -179,27 +179,21 @@ def export_legacy(model: Any, example: Example, path: Path, opset: int) -> None:
 
 
 def export_dynamo(model: Any, example: Example, path: Path, opset: int) -> str:
-    """The torch.export based exporter; returns a note when the dynamic axes had to be dropped."""
+    """The torch.export based exporter, called as users call it (a file name: the weights go to
+    external data, the exporter's default); returns a note when the dynamic axes were refused."""
     import torch
 
     dynamic = {
         name: {axis: torch.export.Dim(dim, min=1, max=4096) for axis, dim in example.dynamic.get(name, {}).items()}
         for name in example.input_names
     }
+    names = {"input_names": example.input_names, "output_names": example.output_names}
     try:
-        program = torch.onnx.export(
-            model, example.args, dynamo=True, opset_version=opset, input_names=example.input_names,
-            output_names=example.output_names, dynamic_shapes=dynamic,
-        )
-        note = ""
+        torch.onnx.export(model, example.args, str(path), dynamo=True, opset_version=opset, dynamic_shapes=dynamic, **names)
+        return ""
     except Exception as exc:  # noqa: BLE001 - fall back to static shapes, recording why
-        note = f"static shapes (dynamic axes refused: {_first_line(exc)})"
-        program = torch.onnx.export(
-            model, example.args, dynamo=True, opset_version=opset, input_names=example.input_names,
-            output_names=example.output_names,
-        )
-    program.save(str(path))  # the exporter decides whether the weights go to external data
-    return note
+        torch.onnx.export(model, example.args, str(path), dynamo=True, opset_version=opset, **names)
+        return f"static shapes (dynamic axes refused: {_first_line(exc)})"
 
 
 def build_one(entry: CorpusModel, out: Path) -> dict[str, Any]:
