@@ -15,6 +15,7 @@ from typing import Any
 
 import onnx
 
+from pipelines.errors import PassFailed
 from pipelines.passes.engine import run_pass
 from pipelines.speed import quick_latency_comparison
 from pipelines.verify import verify_models
@@ -32,10 +33,13 @@ def run_cell(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
         before = onnx.load(str(source), load_external_data=False)
         after = onnx.load(str(target), load_external_data=False)
         emit({"kind": "progress", "fraction": 0.5, "message": "verifying"})
-        report = verify_models(source, target, samples=int(params.get("samples", 2)))
-        emit({"kind": "progress", "fraction": 0.75, "message": "timing"})
-        runs = int(params.get("runs", 5))
-        latency = quick_latency_comparison(source, target, runs=runs, warmup=1) if runs else None
+        try:
+            report = verify_models(source, target, samples=int(params.get("samples", 2)))
+            emit({"kind": "progress", "fraction": 0.75, "message": "timing"})
+            runs = int(params.get("runs", 5))
+            latency = quick_latency_comparison(source, target, runs=runs, warmup=1) if runs else None
+        except Exception as exc:  # noqa: BLE001 - the pass "succeeded" with a model that does not run
+            raise PassFailed(f"pass '{params['pass']}' wrote a model that does not run: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}") from exc
         return {
             "nodes_before": len(before.graph.node),
             "nodes_after": len(after.graph.node),

@@ -23,6 +23,13 @@ UPGRADE_OPSET = 17
 LINEAR_OPS = ("MatMul", "Gemm")
 # Ops through which a weight stays a weight: a transposed, reshaped or cast constant.
 CONSTANT_VIEWS = ("Transpose", "Reshape", "Unsqueeze", "Squeeze", "Cast", "Identity")
+# Ops a hidden neuron passes through unchanged in position: activations (also decomposed ones),
+# bias and scale arithmetic, dropout, and the reshapes exporters put around rank-3 Gemms.
+ELEMENTWISE = frozenset({
+    "Relu", "LeakyRelu", "PRelu", "Gelu", "Erf", "Tanh", "Sigmoid", "HardSigmoid", "HardSwish", "Clip",
+    "Softplus", "Elu", "Selu", "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Cast", "Identity", "Dropout",
+    "Reshape", "Flatten",
+})
 # Passes that must not change what the model computes (their outputs should match closely).
 EXACT_CATEGORIES = ("cleanup", "fusion", "convert")
 # prune-magnitude's default min_size: smaller weights (biases) are left alone.
@@ -193,9 +200,10 @@ def _prune_magnitude(facts: ModelFacts) -> Verdict:
 
 
 def _prune_neurons(facts: ModelFacts) -> Verdict:
-    if len(facts.linear_layers()) < 2:
-        return refuse("fewer than two linear layers (MatMul/Gemm with constant weights), so no hidden neurons")
-    return run()
+    linears = facts.linear_layers()
+    if not any(_feeds_linear(facts, node) for node in linears):
+        return refuse("no linear layer feeds another through an activation, so no hidden neurons to remove")
+    return run(expects_change=True)
 
 
 def _quantize_dynamic(facts: ModelFacts) -> Verdict:
@@ -249,6 +257,25 @@ def verdict(facts: ModelFacts, pass_name: str) -> Verdict:
     """Whether `pass_name` applies to the model described by `facts` (passes without a rule always do)."""
     rule = RULES.get(pass_name)
     return rule(facts) if rule is not None else run()
+
+
+def _feeds_linear(facts: ModelFacts, node: onnx.NodeProto, depth: int = 10) -> bool:
+    """True when `node`'s output reaches another linear layer's data input through element-wise
+    ops and reshapes only (an MLP: Gemm, Relu, Gemm; a decomposed GELU or SiLU counts too)."""
+    frontier, seen = [node.output[0]], set()
+    for _ in range(depth):
+        following = []
+        for name in frontier:
+            for consumer in facts.consumers.get(name, []):
+                if id(consumer) in seen:
+                    continue
+                seen.add(id(consumer))
+                if consumer.op_type in LINEAR_OPS and consumer.input[0] == name and consumer.input[1] in facts.constants:
+                    return True
+                if consumer.op_type in ELEMENTWISE:
+                    following.extend(consumer.output)
+        frontier = following
+    return False
 
 
 def _upstream_op(facts: ModelFacts, name: str, op_type: str, depth: int) -> bool:

@@ -134,6 +134,29 @@ def test_fix_shapes_fixes_the_named_dims_as_verification_assumes(attention_facts
     assert verdict.config == {"dims": {"batch": 1, "sequence": 128}}
 
 
+def mlp() -> onnx.ModelProto:
+    """Gemm, a decomposed activation (x * Sigmoid(x)), Reshape, MatMul: hidden neurons between two linears."""
+    nodes = [
+        helper.make_node("Gemm", ["x", "w1", "b1"], ["h"], transB=1),
+        helper.make_node("Sigmoid", ["h"], ["s"]),
+        helper.make_node("Mul", ["h", "s"], ["a"]),
+        helper.make_node("Reshape", ["a", "shape"], ["r"]),
+        helper.make_node("MatMul", ["r", "w2"], ["y"]),
+    ]
+    weights = [_weight("w1", 32, 16), _weight("b1", 32), _weight("w2", 32, 4), numpy_helper.from_array(np.array([2, 32]), "shape")]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 16])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])
+    return helper.make_model(helper.make_graph(nodes, "mlp", [x], [y], initializer=weights), opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_prune_neurons_applies_where_a_linear_layer_feeds_another_through_an_activation(cnn_facts, attention_facts):
+    verdict = rules.verdict(rules.ModelFacts.of(mlp()), "prune-neurons")
+    assert verdict.applies and verdict.expects_change
+    # One Gemm head; attention projections meet only through the score MatMuls.
+    assert not rules.verdict(cnn_facts, "prune-neurons").applies
+    assert not rules.verdict(attention_facts, "prune-neurons").applies
+
+
 def test_passes_without_a_rule_always_apply(cnn_facts):
     assert rules.verdict(cnn_facts, "cleanup").applies and not rules.verdict(cnn_facts, "cleanup").expects_change
 
