@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import copy
 import logging
+import sys
 from collections import Counter
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -12,6 +13,7 @@ import onnx
 from onnx import numpy_helper
 
 from pipelines.errors import PassFailed
+from pipelines.passes._fusion_prep import prepare_for_fusion
 from pipelines.passes._rewrite import to_ir, to_proto
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 
@@ -30,17 +32,26 @@ def fused_op_counts(model: onnx.ModelProto) -> dict[str, int]:
 
 
 def detect_attention_shape(model: onnx.ModelProto) -> tuple[int, int]:
-    """(num_heads, hidden_size) from the head-splitting Reshape [0, 0, heads, head_dim]; (0, 0) when unknown."""
+    """(num_heads, hidden_size) from the head-splitting Reshapes to [batch, sequence, heads, head_dim]; (0, 0) when unknown.
+
+    The target shape is read from a constant, or (dynamo exports compute it from the input's
+    shape at run time) from the Reshape output's inferred shape.
+    """
     constants = {t.name: t for t in model.graph.initializer}
     constants.update(
         {n.output[0]: a.t for n in model.graph.node if n.op_type == "Constant" for a in n.attribute if a.name == "value"}
     )
+    inferred = {v.name: v.type.tensor_type.shape for v in model.graph.value_info if v.type.HasField("tensor_type")}
     found: Counter[tuple[int, int]] = Counter()
     for node in model.graph.node:
-        if node.op_type != "Reshape" or len(node.input) < 2 or node.input[1] not in constants:
+        if node.op_type != "Reshape" or len(node.input) < 2:
             continue
-        shape = numpy_helper.to_array(constants[node.input[1]]).tolist()
-        # [batch, sequence, heads, head_dim] as exported by BERT-style attention
+        if node.input[1] in constants:
+            shape = numpy_helper.to_array(constants[node.input[1]]).tolist()
+        elif node.output[0] in inferred:
+            shape = [d.dim_value if d.HasField("dim_value") else 0 for d in inferred[node.output[0]].dim]
+        else:
+            continue
         if len(shape) == 4 and shape[2] > 0 and shape[3] > 0:
             found[(int(shape[2]), int(shape[2] * shape[3]))] += 1
     return found.most_common(1)[0][0] if found else (0, 0)
@@ -48,14 +59,17 @@ def detect_attention_shape(model: onnx.ModelProto) -> tuple[int, int]:
 
 @contextmanager
 def _quiet() -> Iterator[None]:
-    """Silence warnings while the ORT optimizer runs."""
+    """Silence warnings and prints while the ORT optimizer runs."""
     # Its modules log under their bare names (fusion_skiplayernorm, onnx_model, ...) at warning
     # level for every pattern that does not match, e.g. "Model producer not matched"; passes run
     # in a worker process, so disabling logging for the call affects nothing else.
+    # It also print()s failures (e.g. "failed in shape inference"); stdout carries `--json`
+    # output and worker messages, so prints go to stderr.
     previous = logging.root.manager.disable
     logging.disable(logging.WARNING)
     try:
-        yield
+        with redirect_stdout(sys.stderr):
+            yield
     finally:
         logging.disable(previous)
 
@@ -117,6 +131,10 @@ class TransformerFusion(Pass):
     ) -> onnx.ModelProto:
         """Run the chosen engine(s), keep the best result and report the fused ops."""
         assert isinstance(config, TransformerFusion.Config)
+        model_ir = to_ir(model)
+        prepared = prepare_for_fusion(model_ir)
+        if prepared:
+            model = to_proto(model_ir)
         detected = detect_attention_shape(model)
         heads = config.num_heads or detected[0]
         hidden = config.hidden_size or detected[1]
@@ -150,6 +168,7 @@ class TransformerFusion(Pass):
         output.details.update(
             {
                 "engine": chosen,
+                "prepared": prepared,
                 "fused": counts,
                 "num_heads": heads,
                 "hidden_size": hidden,

@@ -158,6 +158,101 @@ def build_transformer(seed: int = 0, hidden: int = 32, heads: int = 4, vocab: in
     return model
 
 
+def build_dynamo_block(trans_b: bool = False, seed: int = 0, hidden: int = 32, heads: int = 2, vocab: int = 50) -> onnx.ModelProto:
+    """One pre-LayerNorm GPT-2 block as torch.onnx.export(dynamo=True) writes it (opset 18).
+
+    Every linear layer is Reshape to 2-D -> Gemm -> Reshape back to [batch, sequence, N] through
+    a shape computed from the input (`trans_b`: nn.Linear's [N, K] weights with transB=1, else
+    Conv1D's [K, N]); the attention output is flattened from [batch, sequence, heads, head_dim]
+    straight to 2-D; the attention scale is split as sqrt(scale) on query and key; GELU is the
+    tanh form spelled (0.5 * x) * (1 + tanh(...)). Like the exporter, it declares the shapes of
+    the intermediate tensors, including those only a symbolic shape engine could infer.
+    """
+    rng = np.random.default_rng(seed)
+    w = lambda *shape: (rng.standard_normal(shape) * 0.1).astype(np.float32)  # noqa: E731
+    head_dim, inner = hidden // heads, 4 * hidden
+    n = helper.make_node
+    inits = [
+        _init("wte", w(vocab, hidden)),
+        _init("half", np.array(0.5, np.float32)), _init("one", np.array(1.0, np.float32)),
+        _init("three", np.array(3.0, np.float32)), _init("cubic", np.array(0.044715, np.float32)),
+        _init("tanh_scale", np.array(np.sqrt(2 / np.pi), np.float32)),
+        _init("qk_scale", np.array(head_dim ** -0.25, np.float32)),
+        _init("heads_shape", np.array([0, 0, heads, head_dim], np.int64)),
+    ]
+    for name in ("ln_1", "ln_2", "ln_f"):
+        inits += [_init(f"{name}.weight", 1 + w(hidden)), _init(f"{name}.bias", w(hidden))]
+    shapes = {"embedded": ["batch", "sequence", hidden]}
+    nodes = [
+        n("Gather", ["wte", "input_ids"], ["embedded"], name="embed"),
+        n("Shape", ["input_ids"], ["ids_shape"], name="ids_shape"),
+        n("LayerNormalization", ["embedded", "ln_1.weight", "ln_1.bias"], ["ln_1"], name="ln_1", epsilon=1e-5, axis=-1),
+    ]
+
+    def linear(x: str, name: str, k: int, width: int) -> str:
+        inits.extend([_init(f"{name}.weight", w(width, k) if trans_b else w(k, width)), _init(f"{name}.bias", w(width))])
+        inits.extend([_init(f"{name}.flat", np.array([-1, k], np.int64)), _init(f"{name}.width", np.array([width], np.int64))])
+        nodes.extend([
+            n("Reshape", [x, f"{name}.flat"], [f"{name}_2d"], name=f"{name}_flatten"),
+            n("Gemm", [f"{name}_2d", f"{name}.weight", f"{name}.bias"], [f"{name}_mm"], name=f"{name}_addmm", transB=int(trans_b)),
+            n("Concat", ["ids_shape", f"{name}.width"], [f"{name}_shape"], name=f"{name}_shape", axis=0),
+            n("Reshape", [f"{name}_mm", f"{name}_shape"], [name], name=f"{name}_view"),
+        ])
+        shapes[name] = ["batch", "sequence", width]
+        return name
+
+    qkv = linear("ln_1", "c_attn", hidden, 3 * hidden)
+    nodes.append(n("Split", [qkv], ["q", "k", "v"], name="split_qkv", axis=2, num_outputs=3))
+    for part in ("q", "k", "v"):
+        nodes += [
+            n("Reshape", [part, "heads_shape"], [f"{part}_heads"], name=f"{part}_heads"),
+            n("Transpose", [f"{part}_heads"], [f"{part}_bhsd"], name=f"{part}_bhsd", perm=[0, 2, 1, 3]),
+        ]
+    nodes += [
+        n("Transpose", ["k_bhsd"], ["k_t"], name="k_t", perm=[0, 1, 3, 2]),
+        n("Mul", ["q_bhsd", "qk_scale"], ["q_scaled"], name="q_scale"),
+        n("Mul", ["k_t", "qk_scale"], ["k_scaled"], name="k_scale"),
+        n("MatMul", ["q_scaled", "k_scaled"], ["scores"], name="scores"),
+        n("Softmax", ["scores"], ["probs"], name="softmax", axis=-1),
+        n("MatMul", ["probs", "v_bhsd"], ["context"], name="context"),
+        n("Transpose", ["context"], ["context_bshd"], name="context_bshd", perm=[0, 2, 1, 3]),
+    ]
+    attention = linear("context_bshd", "c_proj", hidden, hidden)
+    nodes += [
+        n("Add", [attention, "embedded"], ["residual_1"], name="residual_1"),
+        n("LayerNormalization", ["residual_1", "ln_2.weight", "ln_2.bias"], ["ln_2"], name="ln_2", epsilon=1e-5, axis=-1),
+    ]
+    fc = linear("ln_2", "c_fc", hidden, inner)
+    nodes += [
+        n("Mul", [fc, "half"], ["gelu_half"], name="gelu_half"),
+        n("Pow", [fc, "three"], ["gelu_cube"], name="gelu_cube"),
+        n("Mul", ["gelu_cube", "cubic"], ["gelu_cubic"], name="gelu_cubic"),
+        n("Add", [fc, "gelu_cubic"], ["gelu_inner"], name="gelu_inner"),
+        n("Mul", ["gelu_inner", "tanh_scale"], ["gelu_scaled"], name="gelu_scaled"),
+        n("Tanh", ["gelu_scaled"], ["gelu_tanh"], name="gelu_tanh"),
+        n("Add", ["gelu_tanh", "one"], ["gelu_one"], name="gelu_one"),
+        n("Mul", ["gelu_half", "gelu_one"], ["gelu"], name="gelu"),
+    ]
+    shapes.update({v: ["batch", "sequence", inner] for v in ("gelu_half", "gelu_cube", "gelu_cubic", "gelu_inner", "gelu_scaled", "gelu_tanh", "gelu_one", "gelu")})
+    mlp = linear("gelu", "mlp_proj", inner, hidden)
+    nodes += [
+        n("Add", ["residual_1", mlp], ["residual_2"], name="residual_2"),
+        n("LayerNormalization", ["residual_2", "ln_f.weight", "ln_f.bias"], ["hidden_states"], name="ln_f", epsilon=1e-5, axis=-1),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "dynamo_block",
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"])],
+        [helper.make_tensor_value_info("hidden_states", TensorProto.FLOAT, ["batch", "sequence", hidden])],
+        inits,
+        value_info=[helper.make_tensor_value_info(name, TensorProto.FLOAT, dims) for name, dims in shapes.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], producer_name="tests")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
 def build_mlp(seed: int = 0) -> onnx.ModelProto:
     """A 2-D MLP exported without Gemm: MatMul+Add pairs, a Transpose pair, a Reshape pair, a 3-D bias."""
     rng = np.random.default_rng(seed)
