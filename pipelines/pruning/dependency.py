@@ -199,6 +199,8 @@ class DependencyGraph:
                 self._reduce(node, inputs)
             elif node.op_type in ("Resize", "Upsample"):
                 self._resize(node, inputs)
+            elif node.op_type == "Pad":
+                self._pad(node, inputs)
             else:
                 self._unknown(node, inputs)
         for value, layout in self.layouts.items():
@@ -453,6 +455,31 @@ class DependencyGraph:
         scales = const_array(node.inputs[scales_index]) if len(node.inputs) > scales_index else None
         if sizes is not None or scales is None or in_rank is None or scales.size != in_rank or scales[in_rank + layout.axis] != 1:
             self._block(layout, f"{node.op_type} node '{node.name}' resizes to a size that depends on the channel count")
+            return
+        self.layouts[node.outputs[0]] = layout
+
+    def _pad(self, node: ir.Node, inputs: list[Layout | None]) -> None:
+        """Padding only other axes (the legacy exporter's Pad before AveragePool) keeps channels."""
+        layout = inputs[0]
+        for other in inputs[1:]:
+            self._block(other, f"Pad node '{node.name}' uses them as a parameter")
+        in_rank = rank(node.inputs[0])
+        if layout is None or in_rank is None:
+            return
+        pads = node.attributes.get_ints("pads", None)
+        if pads is None and len(node.inputs) > 1:
+            array = const_array(node.inputs[1])
+            pads = None if array is None else array.tolist()
+        axes: list[int] | None = list(range(in_rank))
+        if len(node.inputs) > 3 and node.inputs[3] is not None:  # opset 18: pads apply to these axes only
+            array = const_array(node.inputs[3])
+            axes = None if array is None else [int(a) % in_rank for a in array.ravel()]
+        channel = in_rank + layout.axis
+        if pads is None or axes is None or layout.block != 1:
+            self._block(layout, f"Pad node '{node.name}' has pads that are not constant")
+            return
+        if channel in axes and (pads[axes.index(channel)] or pads[axes.index(channel) + len(axes)]):
+            self._block(layout, f"Pad node '{node.name}' pads the channel axis")
             return
         self.layouts[node.outputs[0]] = layout
 

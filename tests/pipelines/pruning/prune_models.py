@@ -250,6 +250,32 @@ def caffe2_bn_cnn(opset: int = 9, dead: bool = False) -> onnx.ModelProto:
     return b.model([image_input()], [out], opset=opset)
 
 
+def padded_pool_cnn(opset: int = 9, pad_channels: bool = False) -> onnx.ModelProto:
+    """conv 'a'(8) -> Relu -> Pad -> AveragePool -> conv 'c'(4) -> GAP -> Flatten -> MatMul(5).
+
+    The torch legacy exporter writes Pad before AveragePool (pads as an attribute before opset
+    11, an input after, with an `axes` input from 18). `pad_channels` also pads one channel on
+    each side of the channel axis, which must block the group.
+    """
+    b = Builder(8)
+    a = b.node("Relu", [b.conv("x", "a", 3, 8)], "a_relu")
+    channel = 1 if pad_channels else 0
+    if opset < 11:
+        padded = b.node("Pad", [a], "pad", pads=[0, channel, 1, 1, 0, channel, 1, 1])
+    elif opset < 18 or pad_channels:
+        padded = b.node("Pad", [a, b.w("pads", np.array([0, channel, 1, 1, 0, channel, 1, 1], np.int64))], "pad")
+    else:
+        pads, axes = b.w("pads", np.array([1, 1, 1, 1], np.int64)), b.w("pad_axes", np.array([2, 3], np.int64))
+        padded = b.node("Pad", [a, pads, "", axes], "pad")
+    pooled = b.node("AveragePool", [padded], "pool", kernel_shape=[2, 2], strides=[2, 2])
+    c = b.conv(pooled, "c", 8 + 2 * channel, 4, k=1)
+    f = b.node("Flatten", [b.node("GlobalAveragePool", [c], "gap")], "flatten", axis=1)
+    b.w("fc.w", b.rng.normal(0, 0.3, (4, 5)).astype(np.float32))
+    b.node("MatMul", [f, "fc.w"], "fc")
+    out = helper.make_tensor_value_info("fc", TensorProto.FLOAT, ["N", 5])
+    return b.model([image_input()], [out], opset=opset)
+
+
 def mlp(dead: bool = False) -> onnx.ModelProto:
     """Gemm(16->32, transB) -> Relu -> MatMul(32->24) + bias -> Sigmoid -> Gemm(24->4).
 

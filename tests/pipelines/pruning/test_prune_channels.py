@@ -5,7 +5,7 @@ import numpy as np
 import onnx
 import pytest
 from onnx import numpy_helper
-from prune_models import caffe2_bn_cnn, cnn_with, grouped_cnn, mobilenet_block, param_count, residual_concat_cnn, run, se_block, upsample_cnn
+from prune_models import caffe2_bn_cnn, cnn_with, grouped_cnn, mobilenet_block, padded_pool_cnn, param_count, residual_concat_cnn, run, se_block, upsample_cnn
 
 from pipelines.errors import ConfigError
 from pipelines.passes.engine import make_config, run_pass
@@ -265,3 +265,23 @@ def test_an_unsqueezed_constant_read_twice_blocks_its_group(tmp_path):
     result = run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"round_to": 1, "ratio": 0.5})
     status = {g["group"]: g["status"] for g in result.details["groups"]}
     assert status["a"].startswith("not pruned") and "a_scale_unsqueeze" in status["a"]
+
+
+@pytest.mark.parametrize("opset", [9, 13, 18])
+def test_pad_of_the_spatial_axes_passes_channels_through(opset, tmp_path):
+    """The legacy exporter's Pad before AveragePool (torchvision DenseNet's transitions) no longer blocks."""
+    source = _save(padded_pool_cnn(opset), tmp_path / "model.onnx")
+    result = run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"round_to": 1, "ratio": 0.5})
+    pruned = _check_valid(result.output)
+    assert {g["group"]: g["kept"] for g in result.details["groups"]} == {"a": 4, "c": 2}
+    dims = {t.name: list(t.dims) for t in pruned.graph.initializer}
+    assert dims["c.w"] == [2, 4, 1, 1] and dims["fc.w"] == [2, 5]
+    assert run(str(result.output), _feeds())[0].shape == (2, 5)
+
+
+def test_pad_of_the_channel_axis_blocks_the_group(tmp_path):
+    source = _save(padded_pool_cnn(13, pad_channels=True), tmp_path / "model.onnx")
+    result = run_pass("prune-channels", source, tmp_path / "pruned.onnx", {"round_to": 1, "ratio": 0.5})
+    status = {g["group"]: g["status"] for g in result.details["groups"]}
+    assert status["a"] == "not pruned: Pad node 'pad' pads the channel axis"
+    assert status["c"] == "pruned"
