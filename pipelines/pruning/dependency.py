@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 import onnx_ir as ir
 
-from pipelines.pruning.irutil import const_array, is_initializer, rank, static_shape, unsqueeze_axes
+from pipelines.pruning.irutil import const_array, ints_attribute_or_input, is_initializer, rank, static_shape
 
 Mode = Literal["channels", "neurons"]
 
@@ -419,18 +419,21 @@ class DependencyGraph:
         spatial = int(np.prod(shape[2:], dtype=np.int64))
         self.layouts[node.outputs[0]] = Layout(-1, layout.segments, layout.block * spatial)
 
+    def _data_input(self, node: ir.Node, inputs: list[Layout | None], use: str) -> tuple[Layout, int] | None:
+        """The layout and rank of `node`'s first input, if it carries channels; channels in the
+        other inputs (which the op uses as `use`) are blocked."""
+        for other in inputs[1:]:
+            self._block(other, f"{node.op_type} node '{node.name}' uses them as {use}")
+        layout, in_rank = inputs[0], rank(node.inputs[0])
+        return None if layout is None or in_rank is None else (layout, in_rank)
+
     def _reduce(self, node: ir.Node, inputs: list[Layout | None]) -> None:
         """Reducing other axes (x.mean((2, 3))) keeps channels; reducing the channel axis does not."""
-        layout = inputs[0]
-        for other in inputs[1:]:
-            self._block(other, f"{node.op_type} node '{node.name}' uses them as axes")
-        in_rank = rank(node.inputs[0])
-        if layout is None or in_rank is None:
+        data = self._data_input(node, inputs, "axes")
+        if data is None:
             return
-        axes = node.attributes.get_ints("axes", None)
-        if axes is None and len(node.inputs) > 1 and node.inputs[1] is not None:
-            array = const_array(node.inputs[1])
-            axes = None if array is None else array.tolist()
+        layout, in_rank = data
+        axes = ints_attribute_or_input(node, "axes", 1)
         channel = in_rank + layout.axis
         axes = None if axes is None else sorted(a % in_rank for a in axes)
         if not axes or channel in axes or layout.block != 1:
@@ -460,20 +463,15 @@ class DependencyGraph:
 
     def _pad(self, node: ir.Node, inputs: list[Layout | None]) -> None:
         """Padding only other axes (the legacy exporter's Pad before AveragePool) keeps channels."""
-        layout = inputs[0]
-        for other in inputs[1:]:
-            self._block(other, f"Pad node '{node.name}' uses them as a parameter")
-        in_rank = rank(node.inputs[0])
-        if layout is None or in_rank is None:
+        data = self._data_input(node, inputs, "a parameter")
+        if data is None:
             return
-        pads = node.attributes.get_ints("pads", None)
-        if pads is None and len(node.inputs) > 1:
-            array = const_array(node.inputs[1])
-            pads = None if array is None else array.tolist()
+        layout, in_rank = data
+        pads = ints_attribute_or_input(node, "pads", 1)
         axes: list[int] | None = list(range(in_rank))
-        if len(node.inputs) > 3 and node.inputs[3] is not None:  # opset 18: pads apply to these axes only
-            array = const_array(node.inputs[3])
-            axes = None if array is None else [int(a) % in_rank for a in array.ravel()]
+        if len(node.inputs) > 3 and node.inputs[3] is not None:  # opset 18: the axes the pads are for
+            axes = ints_attribute_or_input(node, "axes", 3)
+        axes = None if axes is None else [a % in_rank for a in axes]
         channel = in_rank + layout.axis
         if pads is None or axes is None or layout.block != 1:
             self._block(layout, f"Pad node '{node.name}' has pads that are not constant")
@@ -513,7 +511,7 @@ def _per_channel_source(value: ir.Value, axis: int) -> tuple[ir.Value, int] | No
         producer = value.producer()
         if producer is None or producer.op_type != "Unsqueeze" or len(value.uses()) > 1:
             return None
-        axes = unsqueeze_axes(producer)
+        axes = ints_attribute_or_input(producer, "axes", 1)
         out_rank = rank(value)
         if axes is None or out_rank is None:
             return None

@@ -72,10 +72,11 @@ def rank(value: ir.Value | None) -> int | None:
     return len(value.shape)
 
 
-def unsqueeze_axes(node: ir.Node) -> list[int] | None:
-    """The axes of an Unsqueeze node: an attribute before opset 13, a constant input from 13 on."""
-    if len(node.inputs) > 1 and node.inputs[1] is not None:
-        axes = const_array(node.inputs[1])
-        return None if axes is None else [int(a) for a in axes.ravel()]
-    attribute = node.attributes.get_ints("axes", None)
-    return None if attribute is None else list(attribute)
+def ints_attribute_or_input(node: ir.Node, attribute: str, index: int) -> list[int] | None:
+    """Integers an op takes as an attribute in old opsets and as a constant input in new ones
+    (Unsqueeze/Reduce* axes, Pad pads); None when neither is there or the input is not constant."""
+    if len(node.inputs) > index and node.inputs[index] is not None:
+        array = const_array(node.inputs[index])
+        return None if array is None else [int(a) for a in array.ravel()]
+    values = node.attributes.get_ints(attribute, None)
+    return None if values is None else list(values)
