@@ -335,7 +335,7 @@ def _light_copy(model: onnx.ModelProto, input_shapes: dict[str, Shape]) -> onnx.
     be merged with (and block) the concrete ones.
     """
     light = onnx.ModelProto()
-    light.ir_version = model.ir_version
+    light.ir_version = max(model.ir_version, 4)
     light.opset_import.extend(model.opset_import)
     light.functions.extend(model.functions)
     graph = light.graph

@@ -16,6 +16,7 @@ from pathlib import Path
 import onnx
 from google.protobuf.message import DecodeError
 
+from pipelines import quirks
 from pipelines.errors import ModelRefused, WorkbenchError
 from pipelines.safe_write import atomic_path
 from pipelines.validation import (
@@ -59,14 +60,20 @@ class LoadedModel:
     data_files: list[Path] = field(default_factory=list)
     # Tensors the file itself annotates (graph.value_info before shape inference added more).
     declared_value_info: frozenset[str] = frozenset()
+    # What pipelines.quirks normalised in memory (weights out of the inputs, folded constants...).
+    notes: list[str] = field(default_factory=list)
 
     def save(self, path: str | os.PathLike[str], *, external_data: bool | None = None) -> Path:
         """Save this model elsewhere; writing over the file it came from is refused."""
         return save_model(self.proto, path, external_data=external_data, source=self.path)
 
 
-def load_model(path: str | os.PathLike[str], *, infer_shapes: bool = True) -> LoadedModel:
-    """Load, validate and shape-infer a model; raise ModelRefused with one sentence if it is bad."""
+def load_model(path: str | os.PathLike[str], *, infer_shapes: bool = True, normalize: bool = True) -> LoadedModel:
+    """Load, validate, normalise exporter quirks and shape-infer a model; ModelRefused if it is bad.
+
+    normalize: apply pipelines.quirks (in memory only) so every pass and analysis sees weights
+    as constants; False gives the file's graph as written (diffs against the file, exports).
+    """
     path = Path(path)
     label = short(path.name)
     _check_file(path, label)
@@ -83,6 +90,7 @@ def load_model(path: str | os.PathLike[str], *, infer_shapes: bool = True) -> Lo
         # working directory when given a protobuf rather than a path.
         onnx.load_external_data_for_model(proto, str(path.parent))
     _run_checker(proto, path, label)
+    notes = quirks.normalize(proto) if normalize else []
     declared = frozenset(v.name for v in proto.graph.value_info)
     if infer_shapes:
         proto = _infer_shapes(proto, path, warnings)
@@ -95,6 +103,7 @@ def load_model(path: str | os.PathLike[str], *, infer_shapes: bool = True) -> Lo
         opsets={(o.domain or "ai.onnx"): o.version for o in proto.opset_import},
         data_files=data_files,
         declared_value_info=declared,
+        notes=notes,
     )
 
 

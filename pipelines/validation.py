@@ -40,14 +40,19 @@ def iter_graphs(graph: onnx.GraphProto) -> Iterator[onnx.GraphProto]:
     """The graph and every subgraph (If/Loop/Scan bodies), depth first."""
     yield graph
     for node in graph.node:
-        if not node.attribute:
-            continue  # most nodes: skip the attribute scan
-        for attr in node.attribute:
-            if attr.type == onnx.AttributeProto.GRAPH:
-                yield from iter_graphs(attr.g)
-            elif attr.type == onnx.AttributeProto.GRAPHS:
-                for sub in attr.graphs:
-                    yield from iter_graphs(sub)
+        for sub in node_subgraphs(node):
+            yield from iter_graphs(sub)
+
+
+def node_subgraphs(node: onnx.NodeProto) -> Iterator[onnx.GraphProto]:
+    """The graphs held directly in a node's attributes (If branches, Loop/Scan bodies)."""
+    if not node.attribute:
+        return  # most nodes: skip the attribute scan
+    for attr in node.attribute:
+        if attr.type == onnx.AttributeProto.GRAPH:
+            yield attr.g
+        elif attr.type == onnx.AttributeProto.GRAPHS:
+            yield from attr.graphs
 
 
 def check_versions(model: onnx.ModelProto, label: str) -> None:

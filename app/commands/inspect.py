@@ -52,6 +52,7 @@ def inspect_dict(loaded: LoadedModel, analysis: ModelAnalysis) -> dict[str, Any]
         producer=f"{loaded.proto.producer_name} {loaded.proto.producer_version}".strip(),
         has_external_data=loaded.has_external_data,
         warnings=[*loaded.warnings, *analysis.warnings],
+        normalized=loaded.notes,  # exporter quirks normalised in memory (pipelines/quirks.py)
     )
     return data
 
@@ -100,8 +101,9 @@ def summary_text(loaded: LoadedModel, analysis: ModelAnalysis, *, top: int = 10)
                 f"  {human_count(layer.params):>7} params  out {clean(shape, 200) if shape is not None else '?'}"
             )
     warnings = [*loaded.warnings, *analysis.warnings]
-    if warnings:
+    if warnings or loaded.notes:
         lines.append("")
+        lines.extend(f"Normalised: {clean(note, 300)}" for note in loaded.notes)
         lines.extend(f"Warning: {clean(w, 300)}" for w in warnings)
     return "\n".join(lines)
 

@@ -230,7 +230,7 @@ class Pass:
         from pipelines.model import load_model, save_model
 
         loaded = load_model(source, infer_shapes=self.infer_shapes)
-        output = PassOutput()
+        output = PassOutput(warnings=list(loaded.notes))  # what the front door normalised
         new_model = self.transform(loaded.proto, config, ctx, output)
         if not self.writes_value_info:
             drop_inferred_value_info(new_model.graph, keep=loaded.declared_value_info)

@@ -1,15 +1,20 @@
 """Run one registered pass on a model file: validate, apply, diff, time."""
 from __future__ import annotations
 
+import contextlib
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import onnx
+
 from pipelines.diff import GraphDiff, diff_graphs
 from pipelines.errors import Cancelled, ConfigError, ModelRefused, PassFailed, WorkbenchError
 from pipelines.passes.base import REGISTRY, Pass, PassConfig, PassContext
+from pipelines.quirks import needs_file_normalizing
 
 
 @dataclass
@@ -88,7 +93,9 @@ def run_pass(
     started = time.perf_counter()
     try:
         ctx.progress(0.0, f"{name}: starting")
-        output = pass_cls().apply(source, target, config, ctx)
+        with _quirk_free(source, target.parent) as (pass_source, notes):
+            output = pass_cls().apply(pass_source, target, config, ctx)
+        output.warnings[:0] = notes
         ctx.progress(1.0, f"{name}: done")
     except (Cancelled, WorkbenchError):
         target.unlink(missing_ok=True)
@@ -97,7 +104,8 @@ def run_pass(
         target.unlink(missing_ok=True)
         raise PassFailed(f"pass '{name}' failed: {_first_line(exc)}") from exc
     seconds = time.perf_counter() - started
-    before = load_model(source, infer_shapes=False).proto
+    # The file as written, so the diff also shows what the front door normalised.
+    before = load_model(source, infer_shapes=False, normalize=False).proto
     try:
         after = load_model(target, infer_shapes=False).proto
     except ModelRefused as exc:
@@ -114,6 +122,29 @@ def run_pass(
         flags=output.flags,
         details=output.details,
     )
+
+
+@contextlib.contextmanager
+def _quirk_free(source: Path, folder: Path) -> Iterator[tuple[Path, list[str]]]:
+    """`source`, or a normalised copy of it when tools that read files would trip on its quirks.
+
+    Passes built on files (ONNX Runtime's quantizer and optimizer, onnxsim) never see
+    pipelines.model.load_model's in-memory normalisation, so a model whose weights are graph
+    inputs (or with legacy attributes) is written normalised into a scratch folder beside the
+    target first; the notes say what changed. Checked on the graph alone: most models need
+    no copy.
+    """
+    from pipelines.model import load_model, save_model
+
+    if not needs_file_normalizing(onnx.load(str(source), load_external_data=False)):
+        yield source, []
+        return
+    with tempfile.TemporaryDirectory(prefix=".normalized.", dir=folder) as scratch:
+        loaded = load_model(source, infer_shapes=False)
+        copy = save_model(loaded.proto, Path(scratch) / source.name, external_data=True if loaded.has_external_data else None)
+        notes = list(loaded.notes)
+        del loaded
+        yield copy, notes
 
 
 def _first_line(exc: BaseException) -> str:
