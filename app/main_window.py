@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.icons import app_icon, icon
+from app.jobs_qt import JobSlot
 from app.session_panels import SessionPanels
 from app.settings import Settings
 from app.tasks import ModelOpener, OpenedModel
@@ -78,6 +79,11 @@ class MainWindow(QMainWindow):
         self.opener.opened.connect(self._on_opened)
         self.opener.analyzed.connect(self._on_analyzed)
         self.opener.failed.connect(self._on_open_failed)
+        # Statistics of a big clicked weight are read in a worker: the window holds no weights.
+        self.tensor_stats = JobSlot("tensor-stats", self)
+        self._stats_wanted: dict[int, str] = {}  # job generation -> initializer name
+        self.tensor_stats.succeeded.connect(self._on_tensor_stats)
+        self.tensor_stats.failed.connect(self._on_tensor_stats_failed)
 
         self._build_central()
         self._build_docks()
@@ -139,6 +145,7 @@ class MainWindow(QMainWindow):
     def _build_docks(self) -> None:
         self.summary_panel = SummaryPanel(self)
         self.properties_panel = PropertiesPanel(self)
+        self.properties_panel.statisticsWanted.connect(self._read_tensor_stats)
         self.search_panel = SearchPanel(self)
         right = Qt.DockWidgetArea.RightDockWidgetArea
         self.summary_dock = self.add_panel("Summary", "dock-summary", self.summary_panel, right)
@@ -350,7 +357,7 @@ class MainWindow(QMainWindow):
         self.graph_view.set_model(proto)
         self.netron_view.set_model(opened.path)
         self.summary_panel.set_model(proto, opened.path, opened.loaded.size_bytes, None)
-        self.properties_panel.set_model(self.index, None)
+        self.properties_panel.set_model(self.index, None, opened.path)
         self.search_panel.set_model(self.index)
         if remember:
             self.settings.add_recent_file(opened.path)
@@ -429,8 +436,22 @@ class MainWindow(QMainWindow):
             return
         self.index = ModelIndex(model, graph)
         # Per-layer figures are keyed on the main graph only.
-        self.properties_panel.set_model(self.index, self.current.analysis if graph is model.graph else None)
+        self.properties_panel.set_model(
+            self.index, self.current.analysis if graph is model.graph else None, self.current.path
+        )
         self.search_panel.set_model(self.index)
+
+    def _read_tensor_stats(self, model_path: str, name: str) -> None:
+        generation = self.tensor_stats.start("tensor-stats", {"model": model_path, "tensor": name})
+        self._stats_wanted = {generation: name}  # an earlier request is superseded (and dropped)
+
+    def _on_tensor_stats(self, generation: int, result: dict) -> None:
+        if generation in self._stats_wanted:
+            self.properties_panel.show_statistics(self._stats_wanted.pop(generation), result)
+
+    def _on_tensor_stats_failed(self, generation: int, message: str) -> None:
+        if generation in self._stats_wanted:
+            self.properties_panel.statistics_failed(self._stats_wanted.pop(generation), message)
 
     def _on_selection_cleared(self) -> None:
         self.properties_panel.clear()
@@ -551,6 +572,7 @@ class MainWindow(QMainWindow):
         self.settings.set_window_state(self.saveState(self.layout_version()))
         self.settings.sync()
         self.opener.cancel()
+        self.tensor_stats.cancel()
         self.netron_view.shutdown()
         super().closeEvent(event)
 

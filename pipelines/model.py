@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import onnx
 from google.protobuf.message import DecodeError
@@ -25,20 +27,27 @@ from pipelines.validation import (
     check_initializers,
     check_versions,
     disk_size,
+    expected_data_bytes,
+    external_tensors,
     iter_graphs,
     short,
     tensor_bytes,
 )
+
+if TYPE_CHECKING:
+    import onnx_ir
 
 # Models whose tensors exceed this are saved with external data by default; protobuf caps a
 # single message at 2 GB, so we stay well below it.
 EXTERNAL_DATA_THRESHOLD_BYTES = 1 << 30
 # protobuf cannot serialize or parse one message of 2 GiB or more.
 PROTOBUF_LIMIT_BYTES = (1 << 31) - 1
-# Above this, onnx.checker reads the file instead of a serialized copy of the protobuf.
-IN_MEMORY_CHECK_LIMIT_BYTES = PROTOBUF_LIMIT_BYTES
 # Above this, shape inference runs from the file (infer_shapes_path) instead of serializing a copy.
 IN_MEMORY_INFERENCE_LIMIT_BYTES = 1 << 30
+# A graph-only load still reads external tensors up to this size: shapes, axes and other small
+# constants that shape inference and analysis read (they evaluate tensors of up to 1024
+# elements), never weights.
+SMALL_TENSOR_BYTES = 64 << 10
 # Tensors smaller than this stay inside the model file when saving with external data.
 EXTERNAL_DATA_MIN_TENSOR_BYTES = 1024
 
@@ -47,8 +56,10 @@ EXTERNAL_DATA_MIN_TENSOR_BYTES = 1024
 class LoadedModel:
     """A validated model and what we learned while loading it.
 
-    `proto` holds every tensor's data in memory (external data is read in after its location
-    was checked); `size_bytes` is the model file plus its external data files on disk.
+    With `weights_loaded`, `proto` holds every tensor's data in memory (external data is read
+    in after its location was checked); without, external tensors over SMALL_TENSOR_BYTES are
+    still references into their data files (a graph-only load). `size_bytes` is the model file
+    plus its external data files on disk.
     """
 
     path: Path
@@ -62,15 +73,24 @@ class LoadedModel:
     declared_value_info: frozenset[str] = frozenset()
     # What pipelines.quirks normalised in memory (weights out of the inputs, folded constants...).
     notes: list[str] = field(default_factory=list)
+    weights_loaded: bool = True
 
     def save(self, path: str | os.PathLike[str], *, external_data: bool | None = None) -> Path:
         """Save this model elsewhere; writing over the file it came from is refused."""
+        if not self.weights_loaded:
+            raise WorkbenchError(f"{short(self.path.name)} was opened without its weights; load it with weights to save it.")
         return save_model(self.proto, path, external_data=external_data, source=self.path)
 
 
-def load_model(path: str | os.PathLike[str], *, infer_shapes: bool = True, normalize: bool = True) -> LoadedModel:
+def load_model(
+    path: str | os.PathLike[str], *, infer_shapes: bool = True, weights: bool = True, normalize: bool = True
+) -> LoadedModel:
     """Load, validate, normalise exporter quirks and shape-infer a model; ModelRefused if it is bad.
 
+    weights=False is the graph-only load for analysis, diffs and the window: external tensors
+    over SMALL_TENSOR_BYTES are never read. Either way every check runs before any external
+    data is read, the checker reads the file (never a serialized copy of the weights) and
+    shape inference sees the graph without its external weights.
     normalize: apply pipelines.quirks (in memory only) so every pass and analysis sees weights
     as constants; False gives the file's graph as written (diffs against the file, exports).
     """
@@ -80,20 +100,20 @@ def load_model(path: str | os.PathLike[str], *, infer_shapes: bool = True, norma
     proto = _parse(path, label)
     warnings: list[str] = []
     check_versions(proto, label)
-    if check_graph_structure(proto.graph, label):
+    resorted = check_graph_structure(proto.graph, label)
+    if resorted:
         warnings.append("Nodes were not in topological order; they were re-sorted in memory.")
     check_initializers(proto, label)
     data_files = check_external_data(proto, path.parent, label)
-    if data_files:
-        # Locations were checked above, so loading cannot read outside the model's folder. It
-        # comes before the checker because onnx.checker resolves external files against the
-        # working directory when given a protobuf rather than a path.
-        onnx.load_external_data_for_model(proto, str(path.parent))
-    _run_checker(proto, path, label)
-    notes = quirks.normalize(proto) if normalize else []
+    _run_checker(proto, path, label, resorted=resorted)
+    # Small external tensors (shapes, axes) before normalising and inference, which read them.
+    read_external_tensors(proto, path.parent, max_bytes=SMALL_TENSOR_BYTES)
+    notes = _normalize(proto, path.parent) if normalize else []
     declared = frozenset(v.name for v in proto.graph.value_info)
     if infer_shapes:
         proto = _infer_shapes(proto, path, warnings)
+    if weights:
+        read_external_tensors(proto, path.parent)
     return LoadedModel(
         path=path,
         proto=proto,
@@ -104,7 +124,62 @@ def load_model(path: str | os.PathLike[str], *, infer_shapes: bool = True, norma
         data_files=data_files,
         declared_value_info=declared,
         notes=notes,
+        weights_loaded=weights or not data_files,
     )
+
+
+def _normalize(proto: onnx.ModelProto, folder: Path) -> list[str]:
+    """pipelines.quirks.normalize on a model whose weights may still be in their data files.
+
+    Its constant folding reads the weights a folded node takes (through onnx-ir, which knows no
+    model folder), so the external locations are absolute while it runs, relative again after
+    (walked anew: an opset upgrade replaces the whole protobuf).
+    """
+    pin_external_locations(proto, folder)
+    try:
+        return quirks.normalize(proto)
+    finally:
+        root = folder.resolve()
+        for tensor in external_tensors(proto):
+            for entry in tensor.external_data:
+                if entry.key == "location" and Path(entry.value).is_absolute():
+                    entry.value = Path(entry.value).relative_to(root).as_posix()
+
+
+def read_external_tensors(model: onnx.ModelProto, folder: Path, *, max_bytes: int | None = None) -> int:
+    """Read external tensors (only those up to `max_bytes`, if given) into the protobuf; returns the bytes read.
+
+    The locations must have been checked with check_external_data: this opens what they name.
+    """
+    read = 0
+    for tensor in list(external_tensors(model)):
+        info = {entry.key: entry.value for entry in tensor.external_data}
+        length = int(info["length"]) if "length" in info else expected_data_bytes(tensor)
+        if max_bytes is not None and length > max_bytes:
+            continue
+        with (folder / info["location"].replace("\\", "/")).open("rb") as data:
+            data.seek(int(info.get("offset", 0)))
+            values = data.read(length)
+        del tensor.external_data[:]
+        tensor.data_location = onnx.TensorProto.DEFAULT
+        tensor.raw_data = values
+        read += len(values)
+    return read
+
+
+def pin_external_locations(model: onnx.ModelProto, folder: Path) -> None:
+    """Point every external tensor of a graph-only load at its data file by absolute path.
+
+    For tools that read tensors one at a time without knowing the model's folder (ONNX
+    Runtime's weight quantizer, onnxscript's constant folder, both through onnx-ir): they then
+    never need all the weights in memory. The locations were checked by `load_model`; nothing
+    is saved with them (saving streams the tensors into a new data file with a relative
+    location).
+    """
+    for tensor in external_tensors(model):
+        for entry in tensor.external_data:
+            if entry.key == "location":
+                entry.value = str((folder / entry.value.replace("\\", "/")).resolve())
 
 
 def _check_file(path: Path, label: str) -> None:
@@ -150,11 +225,11 @@ def _parse(path: Path, label: str) -> onnx.ModelProto:
     return proto
 
 
-def _run_checker(proto: onnx.ModelProto, path: Path, label: str) -> None:
-    """onnx.checker on the in-memory protobuf, or from the file when it is too big to serialize."""
+def _run_checker(proto: onnx.ModelProto, path: Path, label: str, *, resorted: bool) -> None:
+    """onnx.checker from the file: checking a protobuf in memory serializes all of it, twice."""
     try:
-        if proto.ByteSize() < IN_MEMORY_CHECK_LIMIT_BYTES:
-            onnx.checker.check_model(proto, full_check=False)
+        if resorted:
+            _check_sorted_copy(proto)
         else:
             onnx.checker.check_model(str(path), full_check=False)
     except onnx.checker.ValidationError as exc:
@@ -164,6 +239,20 @@ def _run_checker(proto: onnx.ModelProto, path: Path, label: str) -> None:
         raise ModelRefused(
             f"{label} failed ONNX validation ({reason.rstrip('.')}); fix or re-export the model."
         ) from exc
+
+
+def _check_sorted_copy(proto: onnx.ModelProto) -> None:
+    # The file's node order is the one the checker would refuse, so check our re-sorted graph.
+    # Given a protobuf, onnx.checker resolves external data against the working directory, so
+    # the copy holds one-element stand-ins instead (without full_check it compares no shapes).
+    copy = onnx.ModelProto()
+    copy.CopyFrom(proto)
+    for tensor in external_tensors(copy):
+        del tensor.external_data[:]
+        tensor.data_location = onnx.TensorProto.DEFAULT
+        tensor.dims[:] = [1] * len(tensor.dims)
+        tensor.raw_data = bytes(expected_data_bytes(tensor))
+    onnx.checker.check_model(copy, full_check=False)
 
 
 def _infer_shapes(proto: onnx.ModelProto, path: Path, warnings: list[str]) -> onnx.ModelProto:
@@ -234,26 +323,87 @@ def _tensor_bytes(model: onnx.ModelProto) -> int:
 
 
 def _save_with_external_data(model: onnx.ModelProto, path: Path) -> None:
-    """Model file plus '<name>.data', written in a temp folder beside the target and then renamed.
+    """Model file plus '<name>.data', through onnx-ir (see `save_ir_model`).
 
-    onnx-ir writes the external data without mutating or copying the caller's protobuf (onnx's
-    own save strips raw data from the message it is given), so a 10 GB model is not doubled.
+    onnx-ir wraps the protobuf's tensors without copying them (onnx's own save strips raw data
+    from the message it is given), so a 10 GB model is not doubled.
     """
     import onnx_ir
 
+    save_ir_model(onnx_ir.serde.deserialize_model(model), path, external_data=True)
+
+
+def ir_model(loaded: LoadedModel) -> onnx_ir.Model:
+    """The onnx-ir model of a load; external tensors not read in are memory-mapped from their data files.
+
+    The protobuf's in-memory tensors are wrapped, not copied. The data file locations were
+    checked by `load_model`, so the memory maps cannot reach outside the model's folder.
+    """
+    import onnx_ir
+
+    model = onnx_ir.serde.deserialize_model(loaded.proto)
+    onnx_ir.external_data.set_base_dir(model.graph, loaded.path.parent)
+    return model
+
+
+def save_ir_model(
+    model: onnx_ir.Model,
+    path: str | os.PathLike[str],
+    *,
+    external_data: bool | None = None,
+    edit: Callable[[onnx.ModelProto], None] | None = None,
+) -> Path:
+    """Write an onnx-ir model atomically; with external data, its tensors go to '<name>.data' beside it.
+
+    The weights are streamed from where they are (memory, or the memory-mapped data file of the
+    version they came from) into the new data file, once; only the graph is ever a protobuf, so
+    no protobuf over 2 GB is built. external_data: as in `save_model`. `edit` may change the
+    protobuf of the graph before it is written (e.g. drop annotations).
+    """
+    import onnx_ir
+
+    path = Path(path)
+    size = sum(v.const_value.nbytes for v in _ir_initializers(model) if v.const_value is not None)
+    use_external = external_data if external_data is not None else size > EXTERNAL_DATA_THRESHOLD_BYTES
+    if not use_external and size >= PROTOBUF_LIMIT_BYTES - (1 << 24):
+        raise WorkbenchError(
+            f"{short(path.name)} would be over 2 GB as one file, which ONNX cannot hold; save it with external data."
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
+    _release_memory_maps(model)
     data_name = f"{path.name}.data"
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
-        onnx_ir.save(
-            onnx_ir.serde.deserialize_model(model),
-            staging / path.name,
-            external_data=data_name,
-            size_threshold_bytes=EXTERNAL_DATA_MIN_TENSOR_BYTES,
-        )
+        if use_external:
+            onnx_ir.external_data.unload_from_model(
+                model, staging, data_name, size_threshold_bytes=EXTERNAL_DATA_MIN_TENSOR_BYTES
+            )
+        proto = onnx_ir.serde.serialize_model(model)
+        if edit is not None:
+            edit(proto)
+        (staging / path.name).write_bytes(proto.SerializeToString())
         if (staging / data_name).exists():
             os.replace(staging / data_name, path.parent / data_name)
         # The model file goes last: a reader never sees a model whose data is not in place yet.
         os.replace(staging / path.name, path)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    return path
+
+
+def _release_memory_maps(model: onnx_ir.Model) -> None:
+    # The pages a pass read through a memory map (hashing for dedup, say) stay in this process
+    # while mapped; the save copies external tensors file to file in the kernel and needs none.
+    import onnx_ir
+
+    for value in _ir_initializers(model):
+        if isinstance(value.const_value, onnx_ir.ExternalTensor):
+            try:
+                value.const_value.release()
+            except BufferError:
+                pass  # a numpy view of it is still alive: it stays mapped, nothing is lost
+
+
+def _ir_initializers(model: onnx_ir.Model) -> Iterator[onnx_ir.Value]:
+    for graph in (model.graph, *model.graph.subgraphs()):
+        yield from graph.initializers.values()

@@ -123,8 +123,8 @@ def analyze_quantization(
     from pipelines.model import load_model
 
     float_model, quant_model = Path(float_model), Path(quant_model)
-    float_proto = load_model(float_model, infer_shapes=False).proto
-    qoperator = _qoperator_ops(load_model(quant_model, infer_shapes=False).proto)  # also refuses a bad file
+    float_proto = load_model(float_model, infer_shapes=False, weights=False).proto
+    qoperator = _qoperator_ops(load_model(quant_model, infer_shapes=False, weights=False).proto)  # also refuses a bad file
     if qoperator:
         # Checked before the shared-tensor test below because ORT versions differ in which ops
         # they leave in float (1.23 keeps Flatten between a DQ/Q pair), so a QOperator model

@@ -179,7 +179,7 @@ def run_recipe(
     model_path, out_path = Path(model_path), Path(out_path)
     if out_path.resolve() == model_path.resolve():
         raise ConfigError(f"the output {out_path.name} is the input model; choose another output path.")
-    original = load_model(model_path, infer_shapes=False)
+    original = load_model(model_path, infer_shapes=False, weights=False)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     results: list[StepResult] = []
     total = max(len(recipe.steps), 1)
@@ -201,7 +201,7 @@ def run_recipe(
                 on_progress=progress, is_cancelled=is_cancelled,
             )
             new_size = model_size_bytes(target)
-            new_nodes = len(load_model(target, infer_shapes=False).proto.graph.node)
+            new_nodes = len(load_model(target, infer_shapes=False, weights=False).proto.graph.node)
             fidelity = None
             if verify:
                 fidelity = verify_models(
@@ -213,7 +213,7 @@ def run_recipe(
             current, size, nodes = target, new_size, new_nodes
         if not recipe.steps:
             # An empty recipe still yields a file: the original, re-saved (external data inlined).
-            save_model(original.proto, out_path)
+            save_model(load_model(model_path, infer_shapes=False).proto, out_path)
         else:
             _publish(current, out_path)
     return results

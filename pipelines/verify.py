@@ -6,9 +6,15 @@ treatment, so the figures show what the pass changed rather than what ORT's fusi
 Outputs are compared as float64 whatever their dtype (an fp16 candidate against an fp32
 reference is the common case). Each figure is over every value of all samples together (the
 cosine of all values as one vector, say), accumulated sample by sample.
+
+Big models run one after the other: the reference session runs every sample and is closed,
+keeping only its outputs, before the candidate's session opens, so memory is bounded by one
+model rather than two. It costs no time (the sessions are created one after the other either
+way); the report says which way it ran.
 """
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -22,6 +28,13 @@ from pipelines.inputs import graph_inputs, input_specs, iter_array_samples, rand
 from pipelines.model import load_model
 
 DEFAULT_SAMPLES = 4
+# Both sessions are held at once only when the two models together are this small, and take at
+# most TOGETHER_MEMORY_FRACTION of the available memory: above it, one model at a time halves
+# the peak for free.
+TOGETHER_MAX_BYTES = 1 << 30
+TOGETHER_MEMORY_FRACTION = 0.5
+RAN_TOGETHER = "together"
+RAN_SEQUENTIALLY = "one after the other"
 
 
 @dataclass(frozen=True)
@@ -95,6 +108,7 @@ class FidelityReport:
     tolerance: Tolerance
     assumed_dims: dict[str, int] = field(default_factory=dict)
     matched_by: str = "name"  # or "position" when the candidate renamed its outputs
+    ran: str = RAN_TOGETHER  # or RAN_SEQUENTIALLY: the reference's outputs were kept, not its session
 
     @property
     def passed(self) -> bool:
@@ -123,7 +137,8 @@ class FidelityReport:
         verdict = "within tolerance" if self.passed else "OUT OF TOLERANCE (" + "; ".join(
             f for o in self.outputs for f in o.failures
         ) + ")"
-        return f"{', '.join(parts)} over {self.samples} samples: {verdict}"
+        way = "; models run one after the other to bound memory" if self.ran == RAN_SEQUENTIALLY else ""
+        return f"{', '.join(parts)} over {self.samples} samples{way}: {verdict}"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data for reports, `--json` output and version metadata."""
@@ -134,6 +149,7 @@ class FidelityReport:
             "samples": self.samples,
             "inputs": self.inputs,
             "matched_by": self.matched_by,
+            "ran": self.ran,
             "assumed_dims": self.assumed_dims,
             "tolerance": self.tolerance.to_dict(),
             "outputs": [o.to_dict() for o in self.outputs],
@@ -149,36 +165,50 @@ def verify_models(
     seed: int = 0,
     dims: dict[str, int] | None = None,
     tolerance: Tolerance = Tolerance(),
+    together: bool | None = None,
     on_progress: Callable[[float, str], None] | None = None,
     is_cancelled: Callable[[], bool] | None = None,
 ) -> FidelityReport:
-    """Run both models on the same inputs (seeded random, or `data` .npz) and compare every output."""
+    """Run both models on the same inputs (seeded random, or `data` .npz) and compare every output.
+
+    together: hold both sessions at once (True) or run the models one after the other (False);
+    None decides from the models' size and the available memory (see `both_fit_comfortably`).
+    """
     if samples < 1:
         raise ConfigError(f"samples must be at least 1, got {samples}.", "samples")
     reference, candidate = Path(reference), Path(candidate)
-    ref_proto = load_model(reference, infer_shapes=False).proto
-    ref_session = _session(reference)
-    cand_session = _session(candidate)
-    ref_outputs = [o.name for o in ref_session.get_outputs()]
-    cand_outputs = [o.name for o in cand_session.get_outputs()]
-    matched_by = _match_outputs(ref_outputs, cand_outputs, candidate.name)
-    cand_names = ref_outputs if matched_by == "name" else cand_outputs
-    cand_feed = _candidate_feed(ref_session, cand_session, candidate.name)
-
-    # Statistics are accumulated sample by sample: a large model's outputs are never all held.
-    stats = [OutputStats(r, c) for r, c in zip(ref_outputs, cand_names)]
+    ref_proto = load_model(reference, infer_shapes=False, weights=False).proto
+    if together is None:
+        together = both_fit_comfortably(reference, candidate)
     assumed: dict[str, int] = {}
+    feeds = _samples(ref_proto, data, samples, seed, dims, assumed)
+    step = _Progress(samples if together else 2 * samples, on_progress, is_cancelled)
+    ref_session = _session(reference)
+    ref_outputs = [o.name for o in ref_session.get_outputs()]
+    ref_inputs = [i.name for i in ref_session.get_inputs()]
+    if together:
+        cand_session = _session(candidate)
+        pairs = _run_together(ref_session, cand_session, ref_outputs, ref_inputs, feeds, reference, candidate, data, step)
+    else:
+        # Keep what the reference computed, not the reference: its session goes before the candidate's opens.
+        kept = []
+        for index, sample in enumerate(feeds):
+            step.check()
+            kept.append((sample, _run(ref_session, ref_outputs, sample, reference, index, data)))
+            step.done(f"reference, sample {index + 1} of {samples}")
+        del ref_session
+        gc.collect()
+        cand_session = _session(candidate)
+        pairs = _run_candidate(cand_session, ref_outputs, ref_inputs, kept, candidate, data, step)
+    stats: list[OutputStats] = []
     count = 0
-    for feeds in _samples(ref_proto, data, samples, seed, dims, assumed):
-        if is_cancelled is not None and is_cancelled():
-            raise Cancelled("Verification cancelled by the user.")
-        ref_values = _run(ref_session, ref_outputs, feeds, reference, count, data)
-        cand_values = _run(cand_session, cand_names, cand_feed(feeds), candidate, count, data)
+    for cand_names, ref_values, cand_values in pairs:
+        if not stats:
+            # Statistics are accumulated sample by sample: a large model's outputs are never all held.
+            stats = [OutputStats(r, c) for r, c in zip(ref_outputs, cand_names)]
         for stat, a, b in zip(stats, ref_values, cand_values):
             stat.add(np.asarray(a), np.asarray(b))
         count += 1
-        if on_progress is not None:
-            on_progress(count / samples, f"verify: sample {count} of {samples}")
     if count == 0:
         raise ConfigError(f"{data}: the data holds no samples; add at least one row per input.")
     return FidelityReport(
@@ -189,8 +219,91 @@ def verify_models(
         inputs=str(data) if data is not None else f"random (seed {seed})",
         tolerance=tolerance,
         assumed_dims=assumed,
-        matched_by=matched_by,
+        matched_by=_match_outputs(ref_outputs, [o.name for o in cand_session.get_outputs()], candidate.name),
+        ran=RAN_TOGETHER if together else RAN_SEQUENTIALLY,
     )
+
+
+def both_fit_comfortably(reference: Path, candidate: Path) -> bool:
+    """True when holding both models' sessions at once is cheap: small models, plenty of memory.
+
+    A session holds about its model's size on disk (weights included).
+    """
+    from pipelines.model_files import model_size_bytes
+
+    pair = model_size_bytes(reference) + model_size_bytes(candidate)
+    return pair <= min(TOGETHER_MAX_BYTES, TOGETHER_MEMORY_FRACTION * available_memory_bytes())
+
+
+def available_memory_bytes() -> int:
+    """Memory the system can give without swapping."""
+    import psutil
+
+    return int(psutil.virtual_memory().available)
+
+
+Pairs = Iterator[tuple[list[str], list[Any], list[Any]]]
+
+
+class _Progress:
+    """Counts verification runs for the progress callback; raises Cancelled when asked to stop."""
+
+    def __init__(
+        self, total: int, on_progress: Callable[[float, str], None] | None, is_cancelled: Callable[[], bool] | None
+    ) -> None:
+        self.total, self.count = max(total, 1), 0
+        self.on_progress, self.is_cancelled = on_progress, is_cancelled
+
+    def check(self) -> None:
+        """Raise Cancelled when the user asked to stop."""
+        if self.is_cancelled is not None and self.is_cancelled():
+            raise Cancelled("Verification cancelled by the user.")
+
+    def done(self, what: str) -> None:
+        """One more run finished."""
+        self.count += 1
+        if self.on_progress is not None:
+            self.on_progress(min(self.count / self.total, 1.0), f"verify: {what}")
+
+
+def _run_together(
+    ref_session: Any, cand_session: Any, ref_outputs: list[str], ref_inputs: list[str],
+    feeds: Iterator[dict[str, np.ndarray]], reference: Path, candidate: Path, data: str | Path | None,
+    step: _Progress,
+) -> Pairs:
+    """(candidate output names, reference values, candidate values) per sample, both sessions open."""
+    cand_names = _candidate_names(ref_outputs, cand_session, candidate.name)
+    cand_feed = _candidate_feed(ref_inputs, cand_session, candidate.name)
+    for index, sample in enumerate(feeds):
+        step.check()
+        ref_values = _run(ref_session, ref_outputs, sample, reference, index, data)
+        cand_values = _run(cand_session, cand_names, cand_feed(sample), candidate, index, data)
+        step.done(f"sample {index + 1} of {step.total}")
+        yield cand_names, ref_values, cand_values
+
+
+def _run_candidate(
+    cand_session: Any, ref_outputs: list[str], ref_inputs: list[str],
+    kept: list[tuple[dict[str, np.ndarray], list[Any]]], candidate: Path, data: str | Path | None,
+    step: _Progress,
+) -> Pairs:
+    """The same triples from the reference outputs kept earlier; only the candidate's session is open."""
+    cand_names = _candidate_names(ref_outputs, cand_session, candidate.name)
+    cand_feed = _candidate_feed(ref_inputs, cand_session, candidate.name)
+    kept.reverse()  # popped from the end in sample order: what was compared is freed as we go
+    for index in range(len(kept)):
+        step.check()
+        sample, ref_values = kept.pop()
+        cand_values = _run(cand_session, cand_names, cand_feed(sample), candidate, index, data)
+        step.done(f"candidate, sample {index + 1} of {index + 1 + len(kept)}")
+        yield cand_names, ref_values, cand_values
+
+
+def _candidate_names(ref_outputs: list[str], cand_session: Any, candidate_name: str) -> list[str]:
+    """The candidate outputs that pair with the reference's, by name or else by position."""
+    cand_outputs = [o.name for o in cand_session.get_outputs()]
+    matched_by = _match_outputs(ref_outputs, cand_outputs, candidate_name)
+    return ref_outputs if matched_by == "name" else cand_outputs
 
 
 class OutputStats:
@@ -413,10 +526,9 @@ def _match_outputs(reference: list[str], candidate: list[str], candidate_name: s
 
 
 def _candidate_feed(
-    ref_session: Any, cand_session: Any, candidate_name: str
+    ref_inputs: list[str], cand_session: Any, candidate_name: str
 ) -> Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]:
     """Map reference feeds onto the candidate's inputs: by name, else by position; cast dtypes."""
-    ref_inputs = [i.name for i in ref_session.get_inputs()]
     cand_inputs = cand_session.get_inputs()
     names = [i.name for i in cand_inputs]
     if set(names) <= set(ref_inputs):

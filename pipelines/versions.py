@@ -122,7 +122,7 @@ class Workspace:
         `tolerance` holds every step to one bound; None: each step to its passes' defaults.
         """
         source = Path(source).resolve()
-        loaded = load_model(source, infer_shapes=False)  # refuse a bad model before making a folder
+        loaded = load_model(source, infer_shapes=False, weights=False)  # refuse a bad model before making a folder
         if root is None:
             stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
             root = default_sessions_dir() / f"{stamp}-{uuid.uuid4().hex[:6]}"
@@ -361,7 +361,7 @@ class Workspace:
         from pipelines.analysis import analyze
 
         if proto is None:
-            proto = load_model(path, infer_shapes=False).proto
+            proto = load_model(path, infer_shapes=False, weights=False).proto
         analysis = analyze(proto, dims=self.settings.get("dims") or None)
         return {
             "size_bytes": model_size_bytes(path),

@@ -1,31 +1,32 @@
 """Properties of the selection: a node (op, attributes, I/O, MACs) or an initializer (stats, histogram)."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import onnx
 import pyqtgraph as pg
-from onnx import helper, numpy_helper
-from PySide6.QtCore import Qt
+from onnx import helper
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QLabel,
     QSplitter,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from pipelines.tensor_values import is_external, summarize_values, tensor_array
+from pipelines.validation import tensor_bytes
 from widgets import formatting
 from widgets.model_index import ModelIndex
 from widgets.property_tree import PropertyTree
 
-HISTOGRAM_BINS = 64
-# Statistics run on the GUI thread: min/max/sparsity are exact but read the tensor in chunks of
-# this many elements (no float64 copy of a huge tensor); mean, std and the histogram use an
-# evenly strided sample of at most SAMPLE_LIMIT elements.
-CHUNK_ELEMENTS = 1 << 20
-SAMPLE_LIMIT = 1_000_000
+# Statistics of bigger tensors are computed in a worker process (`statisticsWanted`), so a click
+# on a multi-hundred-MB weight never stalls the window.
+IN_WINDOW_STATISTICS_BYTES = 16 << 20
 # Attribute values longer than this are cut in the tree (full text stays in the tooltip).
 MAX_ATTRIBUTE_TEXT = 200
 
@@ -48,46 +49,20 @@ def _attribute_text(attr: onnx.AttributeProto) -> str:
     return str(value)
 
 
-def value_sample(array: np.ndarray, limit: int = SAMPLE_LIMIT) -> np.ndarray:
-    """The flattened array, or an evenly strided view of at most `limit` of its elements."""
-    flat = np.asarray(array).reshape(-1)
-    step = -(-flat.size // limit) if flat.size > limit else 1
-    return flat[::step]
-
-
-def tensor_statistics(array: np.ndarray) -> dict[str, float]:
-    """Exact min/max and sparsity (fraction of exact zeros); mean/std from `value_sample`.
-
-    "sampled" is 1.0 when mean and std come from a sample rather than every element.
-    """
-    flat = np.asarray(array).reshape(-1)
-    if flat.size == 0:
-        return {"min": float("nan"), "max": float("nan"), "mean": float("nan"), "std": float("nan"),
-                "sparsity": 0.0, "sampled": 0.0}
-    low, high, zeros = flat[0], flat[0], 0
-    for start in range(0, flat.size, CHUNK_ELEMENTS):
-        chunk = flat[start:start + CHUNK_ELEMENTS]
-        # np.minimum/maximum, unlike min()/max(), keep a NaN once one was seen.
-        low, high = np.minimum(low, chunk.min()), np.maximum(high, chunk.max())
-        zeros += int(np.count_nonzero(chunk == 0))
-    sample = value_sample(flat)
-    values = sample.astype(np.float64)
-    return {
-        "min": float(low),
-        "max": float(high),
-        "mean": float(values.mean()),
-        "std": float(values.std()),
-        "sparsity": zeros / flat.size,
-        "sampled": float(sample.size < flat.size),
-    }
-
-
 class PropertiesPanel(QWidget):
     """Shows the node or initializer selected in the graph or search."""
+
+    # (model path, initializer name): its statistics are wanted from a worker; answer with
+    # `show_statistics` (or `statistics_failed`).
+    statisticsWanted = Signal(str, str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._index: ModelIndex | None = None
+        self._model_path: Path | None = None
+        # The shown initializer's "Tensor" section and its "Values" placeholder, until values arrive.
+        self._tensor_section: QTreeWidgetItem | None = None
+        self._values_row: QTreeWidgetItem | None = None
         self._analysis: dict[str, Any] | None = None
         self.title = QLabel(self)
         self.title.setTextFormat(Qt.TextFormat.PlainText)  # node names are untrusted
@@ -114,9 +89,15 @@ class PropertiesPanel(QWidget):
         layout.addWidget(splitter)
         self.clear()
 
-    def set_model(self, index: ModelIndex | None, analysis: dict[str, Any] | None = None) -> None:
-        """Use `index` (and per-layer figures from `analysis`) for later selections."""
+    def set_model(
+        self, index: ModelIndex | None, analysis: dict[str, Any] | None = None, model_path: str | Path | None = None
+    ) -> None:
+        """Use `index` (and per-layer figures from `analysis`) for later selections.
+
+        `model_path`: the file the index was built from, where external weights are read on demand.
+        """
         self._index, self._analysis = index, analysis
+        self._model_path = Path(model_path) if model_path is not None else None
         self.clear()
 
     def set_analysis(self, analysis: dict[str, Any] | None) -> None:
@@ -216,21 +197,41 @@ class PropertiesPanel(QWidget):
         self.tree.row(general, "Name", name)
         self.tree.row(general, "Shape", "[" + ", ".join(str(d) for d in tensor.dims) + "]")
         self.tree.row(general, "Dtype", self._index.tensor(name).dtype)  # type: ignore[union-attr]
-        try:
-            array = numpy_helper.to_array(tensor)
-        except Exception as exc:  # noqa: BLE001 - e.g. missing external data: show what we know
-            self.tree.row(general, "Values", f"unavailable ({exc})")
-            self.histogram.hide()
-            return True
-        self.tree.row(general, "Elements", formatting.count(array.size))
-        self.tree.row(general, "Bytes", formatting.size(array.nbytes))
         consumers = self._index.consumers.get(name, [])  # type: ignore[union-attr]
         if consumers:
             self.tree.row(general, "Used by", ", ".join(consumers[:8]) + (" …" if len(consumers) > 8 else ""))
-        if array.dtype.kind not in "biuf":
-            self.histogram.hide()
+        self._tensor_section, self._values_row = general, None
+        if is_external(tensor) and self._model_path is None:
+            self._values_row = self.tree.row(general, "Values", "unavailable (stored outside a model file this panel knows)")
             return True
-        stats = tensor_statistics(array)
+        if is_external(tensor) and tensor_bytes(tensor) > IN_WINDOW_STATISTICS_BYTES:
+            self._values_row = self.tree.row(general, "Values", "reading in the background…")
+            self.tree.fit_labels()
+            self.statisticsWanted.emit(str(self._model_path), name)
+            return True
+        try:
+            summary = summarize_values(tensor_array(tensor, self._model_path.parent if self._model_path else "."))
+        except Exception as exc:  # noqa: BLE001 - e.g. missing external data: show what we know
+            self._values_row = self.tree.row(general, "Values", f"unavailable ({exc})")
+            return True
+        self.show_statistics(name, summary)
+        return True
+
+    def show_statistics(self, name: str, summary: dict[str, Any]) -> None:
+        """Fill in the values of initializer `name` (from `summarize_values`) if it is still shown."""
+        if self._shown != ("initializer", name) or self._tensor_section is None:
+            return  # the user moved on while a worker read the tensor
+        general = self._tensor_section
+        if self._values_row is not None:
+            general.removeChild(self._values_row)
+            self._values_row = None
+        self.tree.row(general, "Elements", formatting.count(summary["elements"]))
+        self.tree.row(general, "Bytes", formatting.size(summary["bytes"]))
+        if not summary["numeric"]:
+            self.histogram.hide()
+            self.tree.fit_labels()
+            return
+        stats = summary["stats"]
         sampled = bool(stats["sampled"])
         section = self.tree.section("Statistics")
         for key in ("min", "max", "mean", "std"):
@@ -238,19 +239,21 @@ class PropertiesPanel(QWidget):
             self.tree.row(section, key, f"{stats[key]:.6g}{note}")
         self.tree.row(section, "sparsity", f"{stats['sparsity'] * 100:.1f} %")
         self.tree.fit_labels()
-        sample = value_sample(array)
-        self.histogram.setLabel("left", f"count (sampled, {formatting.count(sample.size)} values)" if sampled else "count")
-        self._plot_histogram(sample)
-        return True
+        counts = summary["histogram"]["counts"]
+        plotted = int(sum(counts))
+        self.histogram.setLabel("left", f"count (sampled, {formatting.count(plotted)} values)" if sampled else "count")
+        self._plot_histogram(summary["histogram"]["edges"], counts)
 
-    def _plot_histogram(self, values: np.ndarray) -> None:
-        values = np.asarray(values, dtype=np.float64).reshape(-1)
-        values = values[np.isfinite(values)]
+    def statistics_failed(self, name: str, message: str) -> None:
+        """The worker could not read initializer `name`: say so if it is still shown."""
+        if self._shown == ("initializer", name) and self._values_row is not None:
+            self._values_row.setText(1, f"unavailable ({message})")
+
+    def _plot_histogram(self, edges: list[float], counts: list[float]) -> None:
         self.histogram.clear()
-        if values.size == 0:
+        if not counts:
             self.histogram.hide()
             return
-        counts, edges = np.histogram(values, bins=HISTOGRAM_BINS)
         # Follow the current (light or dark) palette rather than pyqtgraph's black default.
         palette = self.palette()
         self.histogram.setBackground(palette.color(QPalette.ColorRole.Base))

@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Load, validate and analyze the model, then print the summary."""
     dims = parse_dims(args.dim)
-    loaded = load_model(args.model)
+    loaded = load_model(args.model, weights=False)  # the summary needs no weight
     analysis = analyze(loaded.proto, dims, path=loaded.path)
     if args.json:
         print(json.dumps(inspect_dict(loaded, analysis), indent=2))

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     # A window system is not needed to draw into an image; without a display use offscreen.
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    loaded = load_model(args.model)
+    loaded = load_model(args.model, weights=False)  # a picture of the graph needs no weight
     overlay = _overlay(loaded.proto, args.overlay, dims) if args.overlay else None
 
     from PySide6.QtWidgets import QApplication

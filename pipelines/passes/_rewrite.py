@@ -24,9 +24,10 @@ def to_proto(model: ir.Model) -> onnx.ModelProto:
     return ir.serde.serialize_model(model)
 
 
-def op_counts(graph: onnx.GraphProto) -> Counter[str]:
-    """Node count per op type (domain-qualified for non-standard domains) of a graph."""
-    return Counter(f"{n.domain}.{n.op_type}" if n.domain not in ("", "ai.onnx") else n.op_type for n in graph.node)
+def op_counts(graph: onnx.GraphProto | ir.Graph) -> Counter[str]:
+    """Node count per op type (domain-qualified for non-standard domains) of a graph, protobuf or onnx-ir."""
+    nodes = graph.node if isinstance(graph, onnx.GraphProto) else graph
+    return Counter(f"{n.domain}.{n.op_type}" if n.domain not in ("", "ai.onnx") else n.op_type for n in nodes)
 
 
 def apply_rules(model: ir.Model, rules: Sequence[RewriteRule], *, commute: bool = False) -> int:

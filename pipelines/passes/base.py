@@ -13,11 +13,14 @@ import typing
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import onnx
 
 from pipelines.errors import Cancelled, ConfigError, PassFailed, WorkbenchError
+
+if TYPE_CHECKING:
+    import onnx_ir as ir  # imported by the passes that use it: `passes` and `--help` stay quick
 
 Category = Literal["cleanup", "fusion", "prune", "quantize", "convert"]
 CATEGORIES: tuple[Category, ...] = typing.get_args(Category)
@@ -223,24 +226,51 @@ class Pass:
     def apply(self, source: Path, target: Path, config: PassConfig, ctx: PassContext) -> PassOutput:
         """Read `source`, write the transformed model to `target`; never touch `source`.
 
-        The default loads the model, calls `transform` and saves the result in the source's
-        layout (external data stays external); passes built on tools that work on files (ONNX
-        Runtime, onnxsim) override this instead.
+        The default loads the model once, calls `transform_ir` (or `transform`) and saves the
+        result once, in the source's layout (external data stays external); passes built on
+        tools that work on files (ONNX Runtime, onnxsim) override this instead.
         """
-        from pipelines.model import load_model, save_model
+        from pipelines.model import ir_model, load_model, save_ir_model, save_model
 
+        if self.works_on_ir():
+            # The graph is parsed; the weights stay memory-mapped in the source's data file until
+            # the save streams them into the new one. No protobuf of the whole model is built.
+            loaded = load_model(source, infer_shapes=self.infer_shapes, weights=False)
+            output = PassOutput(warnings=list(loaded.notes))  # what the front door normalised
+            result = self.transform_ir(ir_model(loaded), config, ctx, output)
+            keep = loaded.declared_value_info
+            edit = None if self.writes_value_info else (lambda proto: drop_inferred_value_info(proto.graph, keep=keep))
+            save_ir_model(result, target, external_data=True if loaded.has_external_data else None, edit=edit)
+            return output
         loaded = load_model(source, infer_shapes=self.infer_shapes)
-        output = PassOutput(warnings=list(loaded.notes))  # what the front door normalised
+        output = PassOutput(warnings=list(loaded.notes))
         new_model = self.transform(loaded.proto, config, ctx, output)
         if not self.writes_value_info:
             drop_inferred_value_info(new_model.graph, keep=loaded.declared_value_info)
         save_model(new_model, target, external_data=True if loaded.has_external_data else None)
         return output
 
+    @classmethod
+    def works_on_ir(cls) -> bool:
+        """True when the pass implements `transform_ir` (the in-memory onnx-ir contract)."""
+        return cls.transform_ir is not Pass.transform_ir
+
+    def transform_ir(self, model: ir.Model, config: PassConfig, ctx: PassContext, output: PassOutput) -> ir.Model:
+        """Return the transformed onnx-ir model (`model` itself, edited, or a new one).
+
+        Preferred over `transform`: external weights arrive memory-mapped and are written once
+        by the save, so a pass works on models of any size.
+        """
+        raise NotImplementedError(f"pass {self.name} does not implement transform_ir")
+
     def transform(
         self, model: onnx.ModelProto, config: PassConfig, ctx: PassContext, output: PassOutput
     ) -> onnx.ModelProto:
-        """Return the transformed model (a new object or `model` itself, which is a private copy)."""
+        """Return the transformed model (a new object or `model` itself, which is a private copy).
+
+        The protobuf contract: every weight is read into `model` first. Passes that can work in
+        onnx-ir implement `transform_ir` instead.
+        """
         raise NotImplementedError(f"pass {self.name} implements neither apply nor transform")
 
     @classmethod

@@ -3,19 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import onnx
 import onnx_ir as ir
 import onnx_ir.passes.common as common_passes
 
 from pipelines.errors import ConfigError
-from pipelines.passes._rewrite import (
-    eliminate_identities,
-    eliminate_identity_nodes,
-    op_counts,
-    remove_dead_code,
-    to_ir,
-    to_proto,
-)
+from pipelines.passes._rewrite import eliminate_identities, eliminate_identity_nodes, op_counts, remove_dead_code
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 
 
@@ -90,14 +82,11 @@ class Cleanup(Pass):
             [], help="Graph outputs to drop (with the nodes only they need); none by default."
         )
 
-    def transform(
-        self, model: onnx.ModelProto, config: PassConfig, ctx: PassContext, output: PassOutput
-    ) -> onnx.ModelProto:
+    def transform_ir(self, model_ir: ir.Model, config: PassConfig, ctx: PassContext, output: PassOutput) -> ir.Model:
         """Run the enabled clean-ups in an order where each exposes work for the next."""
         assert isinstance(config, Cleanup.Config)
-        before = op_counts(model.graph)
-        model_ir = to_ir(model)
         graph = model_ir.graph
+        identities_before = op_counts(graph)["Identity"]
         initializers_before = len(graph.initializers)
         details: dict[str, object] = {}
         dropouts: list[ir.Node] = []
@@ -119,10 +108,8 @@ class Cleanup(Pass):
             remove_dead_code(model_ir)
         if config.unused_inputs:
             details["inputs_removed"] = _remove_unused_inputs(graph)
-        result = to_proto(model_ir)
-        after = op_counts(result.graph)
-        details["identity_removed"] = before["Identity"] - after["Identity"]
-        details["initializers_removed"] = initializers_before - len(result.graph.initializer)
+        details["identity_removed"] = identities_before - op_counts(graph)["Identity"]
+        details["initializers_removed"] = initializers_before - len(graph.initializers)
         output.details.update(details)
-        return result
+        return model_ir
 

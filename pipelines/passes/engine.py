@@ -104,10 +104,11 @@ def run_pass(
         target.unlink(missing_ok=True)
         raise PassFailed(f"pass '{name}' failed: {_first_line(exc)}") from exc
     seconds = time.perf_counter() - started
-    # The file as written, so the diff also shows what the front door normalised.
-    before = load_model(source, infer_shapes=False, normalize=False).proto
+    # The file as written, so the diff also shows what the front door normalised; graphs only,
+    # neither side's weights are read again.
+    before = load_model(source, infer_shapes=False, weights=False, normalize=False).proto
     try:
-        after = load_model(target, infer_shapes=False).proto
+        after = load_model(target, infer_shapes=False, weights=False).proto
     except ModelRefused as exc:
         # The pass "succeeded" but left nothing usable: that is the pass failing, not the input.
         target.unlink(missing_ok=True)

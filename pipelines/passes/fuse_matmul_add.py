@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import onnx
 import onnx_ir as ir
 from onnxscript.rewriter import MatchResult
 from onnxscript.rewriter.rules.common import (
@@ -25,8 +24,6 @@ from pipelines.passes._rewrite import (
     eliminate_identities,
     op_counts,
     remove_dead_code,
-    to_ir,
-    to_proto,
 )
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 
@@ -101,12 +98,9 @@ class FuseMatMulAdd(Pass):
         transposes: bool = option(True, help="Merge Transpose pairs into one (or none when the permutations cancel).")
         reshapes: bool = option(True, help="Merge Reshape pairs into one Reshape to the final shape.")
 
-    def transform(
-        self, model: onnx.ModelProto, config: PassConfig, ctx: PassContext, output: PassOutput
-    ) -> onnx.ModelProto:
+    def transform_ir(self, model_ir: ir.Model, config: PassConfig, ctx: PassContext, output: PassOutput) -> ir.Model:
         """Apply the enabled rule groups and report how many of each fired."""
         assert isinstance(config, FuseMatMulAdd.Config)
-        model_ir = to_ir(model)
         applied: dict[str, int] = {}
         if config.transposes:
             applied["transpose_pairs"] = apply_rules(model_ir, [transpose_transpose_rule, no_op_transpose_rule])
@@ -120,7 +114,6 @@ class FuseMatMulAdd(Pass):
         # Cancelling transposes become Identity nodes; remove them without renaming outputs.
         eliminate_identities(model_ir)
         remove_dead_code(model_ir)
-        result = to_proto(model_ir)
         output.details["applied"] = {k: v for k, v in applied.items() if v}
-        output.details["gemm_count"] = op_counts(result.graph)["Gemm"]
-        return result
+        output.details["gemm_count"] = op_counts(model_ir.graph)["Gemm"]
+        return model_ir

@@ -19,11 +19,11 @@ from pathlib import Path
 import onnx
 
 from pipelines.errors import ConfigError, PassFailed
-from pipelines.model import EXTERNAL_DATA_THRESHOLD_BYTES, save_model
+from pipelines.model import EXTERNAL_DATA_THRESHOLD_BYTES, ir_model, load_model, pin_external_locations, save_model
 from pipelines import units
 from pipelines.model_files import model_size_bytes
 from pipelines.passes._linear_weights import expose_linear_weights
-from pipelines.passes._rewrite import to_ir, to_proto
+from pipelines.passes._rewrite import to_proto
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 
 # Ops that only appear in a model that was quantized already; quantizing twice compounds error
@@ -54,15 +54,11 @@ class SourceInfo:
 
 def inspect_source(path: Path) -> SourceInfo:
     """Read the graph of `path` (not its external tensors), its opset and whether it is large."""
-    from pipelines.model import load_model
-
     # load_model refuses missing, corrupt or hostile files (external data outside the folder)
-    # with one sentence; the pass itself works on files, so only the graph is kept.
-    loaded = load_model(path, infer_shapes=False)
+    # with one sentence; the pass itself works on files, so the weights are not read.
+    loaded = load_model(path, infer_shapes=False, weights=False)
     large = loaded.has_external_data or loaded.size_bytes > EXTERNAL_DATA_THRESHOLD_BYTES
-    del loaded  # the weights it read are not needed: the pass works on files
-    proto = onnx.load(str(path), load_external_data=False)
-    return SourceInfo(proto, default_opset(proto), large)
+    return SourceInfo(loaded.proto, default_opset(loaded.proto), large)
 
 
 def default_opset(model: onnx.ModelProto) -> int:
@@ -396,12 +392,19 @@ class QuantizeWeights(Pass):
                 accuracy_level=accuracy_level,
                 bits=config.bits,
             )
-        model_ir = to_ir(onnx.load(str(source)))
+        read_all = config.algorithm == "rtn"  # RTN goes through the whole model in memory
+        model_ir = ir_model(load_model(source, infer_shapes=False, weights=read_all))
         exposed = expose_linear_weights(model_ir, frozenset(config.nodes_to_exclude))
         ctx.check_cancelled()
+        model = to_proto(model_ir)  # untouched external weights stay references into their data file
+        del model_ir
+        if not read_all:
+            # The default algorithm reads each MatMul weight alone (memory-mapped through onnx-ir):
+            # with the data file's absolute location the float weights are never all in memory.
+            pin_external_locations(model, source.parent)
         with quiet_ort_tools():
             quantizer = MatMulNBitsQuantizer(
-                to_proto(model_ir),
+                model,
                 block_size=config.block_size,
                 is_symmetric=config.symmetric,
                 accuracy_level=accuracy_level,

@@ -24,7 +24,7 @@ Progress = Callable[[float, str], None]
 
 def summarize(path: str | Path, label: str, dims: dict[str, int] | None = None) -> dict[str, Any]:
     """A version entry for a report: the model's analysis and metadata, without per-node rows."""
-    loaded = load_model(path)
+    loaded = load_model(path, weights=False)  # a report shows figures, not weights
     analysis = analyze(loaded.proto, dims, path=path)
     summary = analysis.to_dict()
     summary.pop("layers")

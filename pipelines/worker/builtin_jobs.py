@@ -67,7 +67,7 @@ def analyze(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
     if not params.get("model"):
         raise ConfigError("analyze needs a 'model' path.", "model")
     emit(protocol.progress(0.0, "loading model"))
-    loaded = load_model(params["model"])
+    loaded = load_model(params["model"], weights=False)
     emit(protocol.progress(0.5, "analyzing"))
     analysis = analyze_model(loaded.proto, dims=params.get("dims") or None, path=loaded.path)
     emit(protocol.progress(1.0, "done"))
@@ -131,3 +131,14 @@ def prune_scan(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
         criterion=params.get("criterion") or "l1", on_progress=_on_progress(emit),
     )
     return table.to_dict()
+
+
+def tensor_stats(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
+    """Statistics of one initializer, reading only that tensor: {"model", "tensor"} -> summarize_values dict."""
+    from pipelines.tensor_values import initializer_statistics
+
+    for key in ("model", "tensor"):
+        if not params.get(key):
+            raise ConfigError(f"tensor-stats needs a '{key}'.", key)
+    emit(protocol.progress(0.0, f"reading {params['tensor']}"))
+    return initializer_statistics(params["model"], params["tensor"])

@@ -35,6 +35,7 @@ JOBS: dict[str, str] = {
     "export-model": "pipelines.worker.builtin_jobs:export_model",
     "quant-debug": "pipelines.worker.builtin_jobs:quant_debug",
     "prune-scan": "pipelines.worker.builtin_jobs:prune_scan",
+    "tensor-stats": "pipelines.worker.builtin_jobs:tensor_stats",
 }
 
 

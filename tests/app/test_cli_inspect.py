@@ -82,3 +82,26 @@ def test_missing_file_and_bad_dim(tmp_path: Path, sample_cnn: Path, capsys: pyte
     assert "no such file" in capsys.readouterr().err
     assert main(["inspect", str(sample_cnn), "--dim", "batch=many"]) == 2
     assert "--dim batch=many" in capsys.readouterr().err
+
+
+def test_inspect_never_reads_the_weights(
+    sample_cnn: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import onnx
+
+    import pipelines.model as model_io
+
+    path = model_io.save_model(onnx.load(str(sample_cnn)), tmp_path / "cnn.onnx", external_data=True)
+    assert main(["inspect", str(path), "--json"]) == 0
+    before = json.loads(capsys.readouterr().out)
+    data = path.with_name("cnn.onnx.data")
+    data.write_bytes(b"\xff" * data.stat().st_size)  # garbled weights (NaN everywhere) of the right length
+    limits: list[int | None] = []
+    real_read = model_io.read_external_tensors
+    monkeypatch.setattr(
+        model_io, "read_external_tensors", lambda *a, **k: limits.append(k.get("max_bytes")) or real_read(*a, **k)
+    )
+    assert main(["inspect", str(path), "--json"]) == 0
+    after = json.loads(capsys.readouterr().out)
+    assert after == before and after["has_external_data"] and after["params"] == 710_468
+    assert limits and None not in limits  # only small tensors (shapes, axes) were read, never all

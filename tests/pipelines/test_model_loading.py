@@ -36,8 +36,8 @@ def test_refuses_bad_model_with_one_sentence(case: str, tmp_path: Path) -> None:
 def test_hostile_external_data_is_never_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = REFUSED["external_dotdot"][0](tmp_path)
     opened: list[str] = []
-    real_load = onnx.load_external_data_for_model
-    monkeypatch.setattr(onnx, "load_external_data_for_model", lambda *a, **k: opened.append("x") or real_load(*a, **k))
+    real_read = model_io.read_external_tensors
+    monkeypatch.setattr(model_io, "read_external_tensors", lambda *a, **k: opened.append("x") or real_read(*a, **k))
     with pytest.raises(ModelRefused):
         load_model(path)
     assert opened == []
@@ -128,10 +128,9 @@ def test_big_models_are_checked_and_inferred_from_the_file(
     checked: list[object] = []
     real_check = onnx.checker.check_model
     monkeypatch.setattr(onnx.checker, "check_model", lambda m, **k: checked.append(m) or real_check(m, **k))
-    monkeypatch.setattr(model_io, "IN_MEMORY_CHECK_LIMIT_BYTES", 1000)
     monkeypatch.setattr(model_io, "IN_MEMORY_INFERENCE_LIMIT_BYTES", 1000)
     from_file = load_model(sample_transformer)
-    assert checked == [str(sample_transformer)]
+    assert checked == [str(sample_transformer)]  # the checker never gets a serialized protobuf
     assert from_file.warnings == []
     shapes = lambda m: {v.name: str(v.type) for v in m.proto.graph.value_info}  # noqa: E731
     assert shapes(from_file) == shapes(in_memory)
@@ -233,3 +232,50 @@ def test_transformer_variants_spell_layernorm_and_gelu_per_opset(opset: int) -> 
     expected = ort.InferenceSession(reference.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"input_ids": ids})[0]
     # Same seed, same weights: only the spelling of LayerNorm/GELU differs.
     np.testing.assert_allclose(session.run(None, {"input_ids": ids})[0], expected, atol=2e-4)
+
+
+def _external_weight_model(folder: Path) -> Path:
+    """with_weight_model saved with its 16 KB weight in 'ext.onnx.data'."""
+    return save_model(with_weight_model(), folder / "ext.onnx", external_data=True)
+
+
+def test_graph_only_load_never_reads_the_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _external_weight_model(tmp_path)
+    full = load_model(path)
+    # Garble the weights (same length): a graph-only load must not notice, as it never reads them.
+    data = path.with_name("ext.onnx.data")
+    data.write_bytes(b"\xff" * data.stat().st_size)
+    monkeypatch.setattr(model_io, "SMALL_TENSOR_BYTES", 1024)
+    graph = load_model(path, weights=False)
+    assert not graph.weights_loaded and graph.has_external_data
+    weight = next(t for t in graph.proto.graph.initializer if t.name == "weight")
+    assert weight.data_location == onnx.TensorProto.EXTERNAL and not weight.raw_data
+    assert [n.op_type for n in graph.proto.graph.node] == [n.op_type for n in full.proto.graph.node]
+    assert {v.name for v in graph.proto.graph.value_info} == {v.name for v in full.proto.graph.value_info}
+    with pytest.raises(WorkbenchError, match="without its weights"):
+        graph.save(tmp_path / "copy.onnx")
+
+
+def test_full_load_reads_each_weight_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _external_weight_model(tmp_path)
+    reads: list[int] = []
+    real_read = model_io.read_external_tensors
+    monkeypatch.setattr(
+        model_io, "read_external_tensors", lambda *a, **k: reads.append(real_read(*a, **k)) or reads[-1]
+    )
+    loaded = load_model(path)
+    assert sum(reads) == 64 * 64 * 4
+    weight = next(t for t in loaded.proto.graph.initializer if t.name == "weight")
+    assert weight.data_location == onnx.TensorProto.DEFAULT and len(weight.raw_data) == 64 * 64 * 4
+
+
+def test_unsorted_model_with_external_data_is_checked_sorted(tmp_path: Path) -> None:
+    path = _external_weight_model(tmp_path)
+    proto = onnx.load(str(path), load_external_data=False)
+    relu = onnx.helper.make_node("Relu", ["y"], ["z"], name="after")
+    proto.graph.node.insert(0, relu)  # reads y before the node that writes it
+    proto.graph.output[0].name = "z"
+    path.write_bytes(proto.SerializeToString())
+    loaded = load_model(path, weights=False)
+    assert [n.op_type for n in loaded.proto.graph.node][-1] == "Relu"
+    assert any("re-sorted" in w for w in loaded.warnings)

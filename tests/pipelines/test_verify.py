@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -197,3 +198,36 @@ def test_data_that_does_not_fit_the_model(reference: Path, tmp_path: Path) -> No
     with pytest.raises(ConfigError, match=r"ref.onnx failed on sample 1 of .*wrong.npz .*check that the arrays") as info:
         verify_models(reference, reference, data=data)
     assert "\n" not in str(info.value)
+
+
+def test_short_memory_runs_the_models_one_after_the_other(
+    reference: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipelines.verify as verify
+
+    candidate = _edit(reference, tmp_path / "noisy.onnx", _perturb_w2)
+    both = verify_models(reference, candidate, samples=3)
+    assert both.ran == verify.RAN_TOGETHER  # two tiny models, plenty of memory
+
+    live: set[int] = set()
+    most = 0
+    real_session = verify._session
+
+    def tracked(path: Path):  # noqa: ANN202 - an ORT session
+        nonlocal most
+        session = real_session(path)
+        live.add(id(session))
+        most = max(most, len(live))
+        weakref.finalize(session, live.discard, id(session))
+        return session
+
+    monkeypatch.setattr(verify, "_session", tracked)
+    monkeypatch.setattr(verify, "available_memory_bytes", lambda: 1000)  # "memory is short"
+    progress: list[float] = []
+    alone = verify_models(reference, candidate, samples=3, on_progress=lambda f, _m: progress.append(f))
+    assert most == 1  # never both sessions at once
+    assert alone.ran == verify.RAN_SEQUENTIALLY and alone.to_dict()["ran"] == "one after the other"
+    assert "one after the other" in alone.summary()
+    assert progress == sorted(progress) and progress[-1] == 1.0 and len(progress) == 6
+    # The same figures either way.
+    assert alone.outputs[0].to_dict() == both.outputs[0].to_dict()

@@ -214,3 +214,34 @@ def test_export_beside_a_source_with_external_data_leaves_its_weights_alone(tmp_
     assert [p.name for p in external_data_files(out)] == ["optimized.onnx.data"]
     report = verify_models(workspace.path_of(version.id), out, samples=1)
     assert report.passed and report.outputs[0].max_abs == 0
+
+
+def test_a_step_reads_the_weights_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from collections import Counter
+
+    import onnx_ir as ir
+
+    import pipelines.model as model_io
+
+    monkeypatch.setattr(model_io, "EXTERNAL_DATA_MIN_TENSOR_BYTES", 0)  # the toy's weights go external
+    monkeypatch.setattr(model_io, "SMALL_TENSOR_BYTES", 0)  # and all count as weights
+    source = tmp_path / "user" / "model.onnx"
+    model_io.save_model(onnx.load(str(build_classifier(tmp_path / "inline.onnx"))), source, external_data=True)
+    weights = {t.name for t in onnx.load(str(source), load_external_data=False).graph.initializer}
+    assert weights == {"W1", "B1", "W2"}
+    full_reads: list[int] = []
+    real_read = model_io.read_external_tensors
+    monkeypatch.setattr(
+        model_io, "read_external_tensors", lambda *a, **k: full_reads.append(real_read(*a, **k)) or full_reads[-1]
+    )
+    mapped, copied = Counter(), Counter()
+    real_load, real_tofile = ir.ExternalTensor._load, ir.ExternalTensor.tofile
+    monkeypatch.setattr(ir.ExternalTensor, "_load", lambda self: mapped.update([self.name]) or real_load(self))
+    monkeypatch.setattr(ir.ExternalTensor, "tofile", lambda self, f: copied.update([self.name]) or real_tofile(self, f))
+    workspace = Workspace.create(source, tmp_path / "session", samples=2)
+    version = workspace.apply(ROOT_ID, "cleanup", verify=True)
+    assert version.metrics["fidelity"]["passed"]
+    assert sum(full_reads) == 0  # no weight was read into a protobuf: not by the pass, diff, measure or verify
+    assert set(copied) == weights and max(copied.values()) == 1  # the save streams each weight once
+    assert max(mapped.values(), default=0) <= 1  # dedup hashed each one once, from its memory map
+    assert external_data_files(workspace.path_of(version.id))  # external data stays external

@@ -7,7 +7,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 from pipelines.analysis import node_keys
 from widgets.model_index import ModelIndex
-from widgets.properties_panel import PropertiesPanel, tensor_statistics
+from pipelines.tensor_values import tensor_statistics
+from widgets.properties_panel import PropertiesPanel
 
 
 def _model() -> onnx.ModelProto:
@@ -85,9 +86,9 @@ def test_figures_arriving_later_refresh_the_shown_node(qtbot):
 
 
 def test_large_initializer_is_sampled_but_min_max_sparsity_are_exact(qtbot):
-    from widgets import properties_panel
+    from pipelines import tensor_values
 
-    size = 2 * properties_panel.SAMPLE_LIMIT + 7
+    size = 2 * tensor_values.SAMPLE_LIMIT + 7
     weight = np.ones(size, dtype=np.float32)
     weight[1::2] = 0.0
     weight[5], weight[size - 2] = -9.0, 11.0  # off the sampling stride (3): only an exact pass finds them
@@ -103,4 +104,38 @@ def test_large_initializer_is_sampled_but_min_max_sparsity_are_exact(qtbot):
     assert panel.show_initializer("W")
     assert panel.tree.value("mean").endswith("(sampled)") and panel.tree.value("min") == "-9"
     _x, counts = panel.histogram.getPlotItem().listDataItems()[0].getData()
-    assert 0 < int(np.sum(counts)) <= properties_panel.SAMPLE_LIMIT
+    assert 0 < int(np.sum(counts)) <= tensor_values.SAMPLE_LIMIT
+
+
+def test_external_initializer_values_are_read_on_demand_and_big_ones_in_a_worker(qtbot, tmp_path, monkeypatch):
+    from pipelines import model as model_io
+    from widgets import properties_panel
+
+    weight = np.arange(4096, dtype=np.float32).reshape(64, 64)
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "W"], ["y"], name="mm")], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64])],
+                              [numpy_helper.from_array(weight, "W")])
+    path = model_io.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]),
+                               tmp_path / "m.onnx", external_data=True)
+    monkeypatch.setattr(model_io, "SMALL_TENSOR_BYTES", 1024)
+    loaded = model_io.load_model(path, weights=False)
+    panel = PropertiesPanel()
+    qtbot.addWidget(panel)
+    panel.set_model(ModelIndex(loaded.proto), model_path=path)
+    wanted: list[tuple[str, str]] = []
+    panel.statisticsWanted.connect(lambda p, n: wanted.append((p, n)))
+    assert panel.show_initializer("W")  # 16 KB: read here, from the data file
+    assert panel.tree.value("max") == "4095" and wanted == []
+    monkeypatch.setattr(properties_panel, "IN_WINDOW_STATISTICS_BYTES", 1024)
+    assert panel.show_initializer("W")
+    assert wanted == [(str(path), "W")] and panel.tree.value("Values") == "reading in the background…"
+    assert panel.tree.value("max") is None
+    from pipelines.worker.client import WorkerJob
+
+    result = WorkerJob("tensor-stats", {"model": str(path), "tensor": "W"}).start().wait_result(timeout_s=60)
+    panel.show_statistics("W", result)
+    assert panel.tree.value("max") == "4095" and panel.tree.value("Values") is None
+    from widgets import formatting
+
+    assert panel.tree.value("Elements") == formatting.count(4096)

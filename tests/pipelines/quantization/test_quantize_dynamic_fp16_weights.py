@@ -165,3 +165,23 @@ def test_external_data_models_keep_external_data_under_their_own_name(
     }
     assert locations == {"m.q.onnx.data"}
     assert worst_cosine(source, target, samples=2) >= 0.99
+
+
+def test_weights_only_reads_external_weights_one_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipelines.model as model_io
+
+    inline = matmul_model(tmp_path / "inline.onnx")
+    source = model_io.save_model(onnx.load(str(inline)), tmp_path / "user" / "mlp.onnx", external_data=True)
+    limits: list[int | None] = []
+    real_read = model_io.read_external_tensors
+    monkeypatch.setattr(
+        model_io, "read_external_tensors", lambda *a, **k: limits.append(k.get("max_bytes")) or real_read(*a, **k)
+    )
+    target = tmp_path / "out" / "mlp.q.onnx"
+    result = run_pass("quantize-weights", source, target, {"block_size": 32, "measure_speed": False})
+    assert None not in limits  # the float weights were never all read into one protobuf
+    assert result.details["matmuls_quantized"] == 2
+    stored = onnx.load(str(target), load_external_data=False)
+    locations = {e.value for t in stored.graph.initializer for e in t.external_data if e.key == "location"}
+    assert locations <= {"mlp.q.onnx.data"}  # relative, beside the new model: never the source's absolute path
+    assert worst_cosine(inline, target) >= 0.99
