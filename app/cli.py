@@ -33,8 +33,8 @@ EXIT_FAILED = 1
 EXIT_REFUSED = 2
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, with every available subcommand."""
+def build_parser(commands: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
+    """The argument parser with the subcommands `commands` (module names; default all of them)."""
     parser = argparse.ArgumentParser(
         prog="onnx-workbench",
         description="See, change, verify and measure ONNX models. Without a subcommand, opens the GUI.",
@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"onnx-workbench {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in _command_modules():
+    for module in _command_modules(commands):
         sub = subparsers.add_parser(
             module.NAME, help=module.HELP, description=module.HELP
         )
@@ -57,7 +57,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `onnx-workbench` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
     if not any(arg in _command_names() or arg in ("-h", "--help", "--version") for arg in argv):
         # No subcommand: the GUI, optionally on a model path.
         from app.gui import run_gui
@@ -66,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         gui_parser.add_argument("model", nargs="?", help="model to open")
         gui_args = gui_parser.parse_args(argv)
         return run_gui(gui_args.model)
+    parser = build_parser(_commands_needed(argv))
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -104,8 +104,22 @@ def os_error_sentence(exc: OSError) -> str:
     return f"{where}{reason[:1].lower()}{reason[1:]}; check the path, its permissions and the free disk space."
 
 
-def _command_modules() -> list:
-    return [importlib.import_module(f"app.commands.{name}") for name in COMMAND_MODULES]
+def _command_modules(commands: Sequence[str]) -> list:
+    return [importlib.import_module(f"app.commands.{name}") for name in commands]
+
+
+def _commands_needed(argv: Sequence[str]) -> Sequence[str]:
+    """Just the subcommand being run, or all of them for the top-level help.
+
+    Every command module imports what its work needs (onnx-ir, ONNX Runtime's tools); a quick
+    command such as `inspect` must not pay for all of them.
+    """
+    for arg in argv:
+        if arg in ("-h", "--help", "--version"):
+            return COMMAND_MODULES
+        if arg in _command_names():
+            return [arg.replace("-", "_")]
+    return COMMAND_MODULES
 
 
 def _command_names() -> set[str]:

@@ -200,8 +200,8 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> Cost:
         seconds = time.perf_counter() - started
         out.seek(0)
         text = out.read().decode(errors="replace")
+    # optimize exits 1 for "out of tolerance": the step still finished.
     if proc.returncode != 0 and not (proc.returncode == 1 and "optimize" in command):
-        # optimize exits 1 for "out of tolerance": the step still finished.
         raise RuntimeError(f"{' '.join(command[:6])} failed ({proc.returncode}):\n{text[-3000:]}")
     detail: dict[str, object] = {}
     for line in text.splitlines():

@@ -26,7 +26,7 @@ import onnx
 import platformdirs
 
 from pipelines.errors import Cancelled, ConfigError, ModelRefused
-from pipelines.model import load_model, save_model
+from pipelines.model import ir_model, load_model, save_ir_model
 from pipelines.model_files import copy_model, external_data_files, model_size_bytes
 from pipelines.passes.base import PassConfig
 from pipelines.passes.engine import make_config, run_pass
@@ -342,11 +342,13 @@ class Workspace:
         if external_data_files(version_file):
             # Re-saved, not copied: the workspace names data after its own file
             # ("model.onnx.data"), which could land on the user's data file beside the export.
-            # save_model names it OUT.onnx.data and refuses the source's own files.
+            # The re-save names it OUT.onnx.data; the checks here refuse the source's own files.
             data_file = model_path.with_name(f"{model_path.name}.data")
             if self.source.exists() and data_file.resolve() in {p.resolve() for p in external_data_files(self.source)}:
                 raise ConfigError(f"{data_file.name} holds the weights of the model this session was opened from; export under a new name.")
-            save_model(load_model(version_file, infer_shapes=False).proto, model_path, external_data=True)
+            # Streamed file to file (onnx-ir copies the byte ranges): no weight enters this process.
+            graph = load_model(version_file, infer_shapes=False, weights=False)
+            save_ir_model(ir_model(graph), model_path, external_data=True)
         else:
             with atomic_path(model_path) as staged:
                 shutil.copyfile(version_file, staged)

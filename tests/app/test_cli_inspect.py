@@ -105,3 +105,13 @@ def test_inspect_never_reads_the_weights(
     after = json.loads(capsys.readouterr().out)
     assert after == before and after["has_external_data"] and after["params"] == 710_468
     assert limits and None not in limits  # only small tensors (shapes, axes) were read, never all
+
+
+def test_inspect_imports_only_what_it_needs(sample_cnn: Path) -> None:
+    # Each command module imports what its own work needs; `inspect` must stay quick on any model.
+    code = (
+        "import sys; from app.cli import main; main(['inspect', sys.argv[1], '--json']); "
+        "print(sorted(m for m in ('onnx_ir', 'onnxruntime', 'sympy') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(sample_cnn)], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"

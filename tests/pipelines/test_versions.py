@@ -187,11 +187,14 @@ def test_export_model_and_recipe(source: Path, workspace: Workspace, tmp_path: P
         workspace.export(version.id, source)
 
 
-def test_export_beside_a_source_with_external_data_leaves_its_weights_alone(tmp_path: Path) -> None:
+def test_export_beside_a_source_with_external_data_leaves_its_weights_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The workspace's data file is 'model.onnx.data'; exported beside a user's model.onnx it must not replace theirs."""
     import numpy as np
     from onnx import TensorProto, helper, numpy_helper
 
+    import pipelines.model as model_io
     from pipelines.model import save_model
 
     weight = numpy_helper.from_array(np.random.default_rng(0).standard_normal((64, 64)).astype(np.float32), "W2")
@@ -209,7 +212,13 @@ def test_export_beside_a_source_with_external_data_leaves_its_weights_alone(tmp_
     workspace = Workspace.create(user, tmp_path / "session", samples=2)
     version = workspace.apply(ROOT_ID, "toy-scale", {"factor": 0.5}, verify=False)
     assert external_data_files(workspace.path_of(version.id)), "the version keeps external data"
+    limits: list[int | None] = []
+    real_read = model_io.read_external_tensors
+    monkeypatch.setattr(
+        model_io, "read_external_tensors", lambda *a, **k: limits.append(k.get("max_bytes")) or real_read(*a, **k)
+    )
     out = workspace.export(version.id, user.with_name("optimized.onnx"))
+    assert limits and None not in limits  # streamed file to file, never read into a protobuf
     assert user_data.read_bytes() == before
     assert [p.name for p in external_data_files(out)] == ["optimized.onnx.data"]
     report = verify_models(workspace.path_of(version.id), out, samples=1)
