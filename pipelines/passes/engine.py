@@ -135,14 +135,16 @@ def _quirk_free(source: Path, folder: Path) -> Iterator[tuple[Path, list[str]]]:
     target first; the notes say what changed. Checked on the graph alone: most models need
     no copy.
     """
-    from pipelines.model import load_model, save_model
+    from pipelines.model import ir_model, load_model, save_ir_model
 
     if not needs_file_normalizing(onnx.load(str(source), load_external_data=False)):
         yield source, []
         return
     with tempfile.TemporaryDirectory(prefix=".normalized.", dir=folder) as scratch:
-        loaded = load_model(source, infer_shapes=False)
-        copy = save_model(loaded.proto, Path(scratch) / source.name, external_data=True if loaded.has_external_data else None)
+        # The weights are streamed from the source's data file into the copy's, never read here.
+        loaded = load_model(source, infer_shapes=False, weights=False)
+        external = True if loaded.has_external_data else None
+        copy = save_ir_model(ir_model(loaded), Path(scratch) / source.name, external_data=external)
         notes = list(loaded.notes)
         del loaded
         yield copy, notes

@@ -393,7 +393,8 @@ class QuantizeWeights(Pass):
                 bits=config.bits,
             )
         read_all = config.algorithm == "rtn"  # RTN goes through the whole model in memory
-        model_ir = ir_model(load_model(source, infer_shapes=False, weights=read_all))
+        # As written (normalize=False): expose_linear_weights recognises the exporters' own spellings.
+        model_ir = ir_model(load_model(source, infer_shapes=False, weights=read_all, normalize=False))
         exposed = expose_linear_weights(model_ir, frozenset(config.nodes_to_exclude))
         ctx.check_cancelled()
         model = to_proto(model_ir)  # untouched external weights stay references into their data file

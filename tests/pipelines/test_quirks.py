@@ -167,3 +167,19 @@ def test_a_weight_read_twice_is_not_copied_by_folding(tmp_path: Path) -> None:
     model = load_model(path).proto
     assert [t.name for t in model.graph.initializer] == ["embedding"]
     assert "Transpose" in {n.op_type for n in model.graph.node}
+
+
+def test_graph_only_load_of_external_weights_is_normalised_the_same(ir3: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipelines.model as model_io
+
+    monkeypatch.setattr(model_io, "SMALL_TENSOR_BYTES", 0)  # every external tensor stays in the data file
+    external = tmp_path / "ext" / "ir3.onnx"
+    external.parent.mkdir()
+    onnx.save(onnx.load(str(ir3)), str(external), save_as_external_data=True, location="ir3.onnx.data", size_threshold=0)
+    full, graph = load_model(ir3), load_model(external, weights=False)
+    assert graph.notes == full.notes and not graph.weights_loaded
+    assert [n.op_type for n in graph.proto.graph.node] == [n.op_type for n in full.proto.graph.node]
+    locations = {e.value for t in graph.proto.graph.initializer for e in t.external_data if e.key == "location"}
+    assert locations == {"ir3.onnx.data"}  # relative again after the folder read the folded weights
+    model_io.read_external_tensors(graph.proto, external.parent)
+    np.testing.assert_allclose(_run(external, graph.proto), _run(ir3), rtol=1e-5, atol=1e-6)
