@@ -332,9 +332,10 @@ class DependencyGraph:
             dim = value.shape[axis] if axis >= 0 else 1
             if dim == 1:
                 continue  # broadcast along the channel axis: nothing to slice
-            source = _per_channel_source(value, axis) if dim == first.total * first.block else None
-            if source is not None:
-                if not self._add_members(first, *source, "param", node):
+            # Per-channel constants behind Unsqueeze/Reshape (caffe2-style BatchNorm) arrive
+            # here as initializers: pipelines.quirks folds them when the model is loaded.
+            if const_array(value) is not None and dim == first.total * first.block:
+                if not self._add_members(first, value, axis, "param", node):
                     return
                 continue
             self._block(first, f"{node.op_type} node '{node.name}' combines them with '{value.name}', whose channels cannot change")
@@ -503,21 +504,3 @@ class DependencyGraph:
             result.append(Group(name, spaces[0].size, spaces, blocked, fold))
         return result
 
-
-def _per_channel_source(value: ir.Value, axis: int) -> tuple[ir.Value, int] | None:
-    """The constant whose `axis` slices `value` along `axis`: `value` itself, or the initializer
-    under a chain of single-use Unsqueezes (caffe2-style BatchNorm scales are Unsqueeze(w, [1, 2]))."""
-    while const_array(value) is None:
-        producer = value.producer()
-        if producer is None or producer.op_type != "Unsqueeze" or len(value.uses()) > 1:
-            return None
-        axes = ints_attribute_or_input(producer, "axes", 1)
-        out_rank = rank(value)
-        if axes is None or out_rank is None:
-            return None
-        axes = [a % out_rank for a in axes]
-        if axis in axes:
-            return None
-        axis -= sum(1 for a in axes if a < axis)
-        value = producer.inputs[0]
-    return value, axis
