@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Sequence
 
 from app import __version__
-from pipelines.errors import WorkbenchError
+from pipelines.errors import WorkbenchError, WorkFailed
 
 # Each module in app.commands declares one subcommand: NAME, HELP, add_arguments(parser) and
 # run(args) -> exit code. Listed here so `--help` shows them in a sensible order.
@@ -72,6 +72,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return int(args.run(args) or 0)
+    except WorkFailed as exc:
+        # Accepted input, failed work (a worker died, ONNX Runtime could not run the model).
+        if args.debug:
+            traceback.print_exc()
+        print(f"onnx-workbench: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except WorkbenchError as exc:
         if args.debug:
             traceback.print_exc()

@@ -24,3 +24,8 @@ class PassFailed(WorkbenchError):
 
 class Cancelled(WorkbenchError):
     """The user cancelled long-running work."""
+
+
+class WorkFailed(WorkbenchError):
+    """Work on accepted input failed while running: a worker died or hung, ONNX Runtime could not
+    run the model, the disk filled. The CLI exits 1 for these, 2 only for refused input."""

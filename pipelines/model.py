@@ -20,7 +20,7 @@ from google.protobuf.message import DecodeError
 
 from pipelines import quirks
 from pipelines.errors import ModelRefused, WorkbenchError
-from pipelines.safe_write import atomic_path
+from pipelines.safe_write import atomic_path, check_targets, source_files
 from pipelines.validation import (
     check_external_data,
     check_graph_structure,
@@ -298,6 +298,9 @@ def save_model(
         raise WorkbenchError(
             f"{short(path.name)} is the file this model was opened from and is never overwritten; save under a new name."
         )
+    if source is not None and not overwrite_source:
+        # Nor any file the source references: its data file may carry the name ours would get.
+        check_targets([path, path.with_name(f"{path.name}.data")], source_files(source))
     tensor_bytes = _tensor_bytes(model)
     use_external = external_data if external_data is not None else tensor_bytes > EXTERNAL_DATA_THRESHOLD_BYTES
     if not use_external and tensor_bytes >= PROTOBUF_LIMIT_BYTES - (1 << 24):

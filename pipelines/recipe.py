@@ -16,10 +16,12 @@ name the step number and the field.
 """
 from __future__ import annotations
 
+import contextlib
+import copy
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,7 @@ from pipelines.errors import ConfigError, WorkbenchError
 from pipelines.model_files import model_size_bytes
 from pipelines.passes.base import PassConfig
 from pipelines.passes.engine import PassResult, get_pass, run_pass
-from pipelines.safe_write import write_text_atomic
+from pipelines.safe_write import check_targets, place_beside, source_files, write_text_atomic
 from pipelines.tolerances import default_tolerance
 from pipelines.verify import FidelityReport, Tolerance, verify_models
 
@@ -149,9 +151,9 @@ def load_recipe(path: str | Path) -> Recipe:
     return parse_recipe(text, where=f"recipe {path.name}")
 
 
-def save_recipe(recipe: Recipe, path: str | Path) -> Path:
-    """Write the recipe as YAML atomically."""
-    return write_text_atomic(path, recipe.to_yaml())
+def save_recipe(recipe: Recipe, path: str | Path, protected: Iterable[Path] = ()) -> Path:
+    """Write the recipe as YAML atomically, never over a `protected` file."""
+    return write_text_atomic(path, recipe.to_yaml(), protected)
 
 
 def run_recipe(
@@ -166,24 +168,28 @@ def run_recipe(
     dims: dict[str, int] | None = None,
     on_progress: Callable[[float, str], None] | None = None,
     is_cancelled: Callable[[], bool] | None = None,
+    scratch: str | Path | None = None,
 ) -> list[StepResult]:
     """Apply every step in order to `model_path`, write the last model to `out_path`.
 
     Intermediate models live in a scratch folder next to `out_path` (same file system, so the
-    final move is a rename) and are removed afterwards. With `verify`, every step's model is
-    compared with the original, held to `tolerance` or, when None, to the default of the steps
-    so far (pipelines.tolerances). Nothing is written to `out_path` unless every step succeeds.
+    final move is a rename; `scratch` names one the caller owns) and only the latest one is
+    kept. With `verify`, every step's model is compared with the original, held to `tolerance`
+    or, when None, to the default of the steps so far (pipelines.tolerances). Nothing is
+    written to `out_path` unless every step succeeds, and never over the source or its data files.
     """
     from pipelines.model import load_model, save_model
 
     model_path, out_path = Path(model_path), Path(out_path)
-    if out_path.resolve() == model_path.resolve():
-        raise ConfigError(f"the output {out_path.name} is the input model; choose another output path.")
+    protected = source_files(model_path)
+    check_targets([out_path, out_path.with_name(f"{out_path.name}.data")], protected)
     original = load_model(model_path, infer_shapes=False, weights=False)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     results: list[StepResult] = []
     total = max(len(recipe.steps), 1)
-    with tempfile.TemporaryDirectory(prefix=".recipe-", dir=out_path.parent) as scratch:
+    with contextlib.ExitStack() as stack:
+        if scratch is None:
+            scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix=".recipe-", dir=out_path.parent))
         current = model_path
         size, nodes = model_size_bytes(model_path), len(original.proto.graph.node)
         for index, step in enumerate(recipe.steps, 1):
@@ -196,27 +202,84 @@ def run_recipe(
                 if on_progress is not None:
                     on_progress((_i - 1 + fraction) / total, f"step {_i}/{total}: {message}")
 
-            result = run_pass(
-                step.pass_name, current, target, step.config,
-                on_progress=progress, is_cancelled=is_cancelled,
-            )
-            new_size = model_size_bytes(target)
-            new_nodes = len(load_model(target, infer_shapes=False, weights=False).proto.graph.node)
-            fidelity = None
-            if verify:
-                fidelity = verify_models(
-                    model_path, target, data=data, samples=samples, dims=dims,
-                    tolerance=tolerance or default_tolerance([s.pass_name for s in recipe.steps[:index]]),
-                    is_cancelled=is_cancelled,
+            with _scratch_named(scratch, index, step.pass_name):
+                result = run_pass(
+                    step.pass_name, current, target, step.config,
+                    on_progress=progress, is_cancelled=is_cancelled,
                 )
+                new_size = model_size_bytes(target)
+                new_nodes = len(load_model(target, infer_shapes=False, weights=False).proto.graph.node)
+                fidelity = None
+                if verify:
+                    fidelity = verify_models(
+                        model_path, target, data=data, samples=samples, dims=dims,
+                        tolerance=tolerance or default_tolerance([s.pass_name for s in recipe.steps[:index]]),
+                        is_cancelled=is_cancelled,
+                    )
             results.append(StepResult(index, result, size, new_size, nodes, new_nodes, fidelity))
+            if current != model_path:
+                # Only the latest model is needed: a long recipe must not keep every intermediate.
+                shutil.rmtree(current.parent, ignore_errors=True)
             current, size, nodes = target, new_size, new_nodes
         if not recipe.steps:
             # An empty recipe still yields a file: the original, re-saved (external data inlined).
-            save_model(load_model(model_path, infer_shapes=False).proto, out_path)
+            save_model(load_model(model_path, infer_shapes=False).proto, out_path, source=model_path)
         else:
-            _publish(current, out_path)
+            _publish(current, out_path, protected)
     return results
+
+
+def run_recipe_in_worker(
+    model_path: str | Path,
+    recipe: Recipe,
+    out_path: str | Path,
+    *,
+    verify: bool = False,
+    tolerance: Tolerance | None = None,
+    data: str | Path | None = None,
+    samples: int = 4,
+    dims: dict[str, int] | None = None,
+    on_progress: Callable[[float, str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """`run_recipe` in a worker process; returns each step's `StepResult.to_dict()`.
+
+    A pass or ONNX Runtime crashing in native code (a hostile attribute can raise SIGFPE) ends
+    the worker, not the caller: it surfaces as WorkerCrashed, one sentence. The scratch folder
+    belongs to this process, so a killed worker leaves nothing behind in the output folder.
+    """
+    from pipelines.worker.client import run_job
+
+    model_path, out_path = Path(model_path), Path(out_path)
+    # Refused here, before a worker starts: the same check run_recipe makes.
+    check_targets([out_path, out_path.with_name(f"{out_path.name}.data")], source_files(model_path))
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+
+    def forward(record: dict[str, Any]) -> None:
+        if on_progress is not None and record.get("kind") == "progress":
+            on_progress(float(record.get("fraction", 0.0)), str(record.get("message", "")))
+
+    with tempfile.TemporaryDirectory(prefix=".recipe-", dir=out_path.parent) as scratch:
+        params = {
+            "model": str(model_path.absolute()), "recipe": recipe.to_dict(), "output": str(out_path.absolute()),
+            "verify": verify, "tolerance": tolerance.to_dict() if tolerance is not None else None, "data": str(data) if data is not None else None,
+            "samples": samples, "dims": dims or {}, "scratch": scratch,
+        }
+        return run_job("run-recipe", params, forward)["steps"]
+
+
+@contextlib.contextmanager
+def _scratch_named(scratch: str | Path, index: int, pass_name: str) -> Iterator[None]:
+    """Errors of a step name the step, not the scratch folder the user never sees."""
+    try:
+        yield
+    except WorkbenchError as exc:
+        text = str(exc).replace(str(Path(scratch).resolve() / f"step-{index}") + os.sep, "")
+        text = text.replace(str(Path(scratch) / f"step-{index}") + os.sep, "")
+        if text == str(exc):
+            raise
+        clone = copy.copy(exc)
+        clone.args = (f"step {index} ({pass_name}): {text}", *exc.args[1:])
+        raise clone from exc.__cause__
 
 
 def _make_step(number: int, name: str, values: dict[str, Any], where: str) -> RecipeStep:
@@ -228,14 +291,12 @@ def _make_step(number: int, name: str, values: dict[str, Any], where: str) -> Re
     return RecipeStep(name, config)
 
 
-def _publish(model: Path, out_path: Path) -> None:
-    """Move the last step's model (and any external data files beside it) to `out_path`."""
-    for item in model.parent.iterdir():
-        if item == model:
-            continue
-        # External data keeps its file name: the model refers to it by relative location.
-        destination = out_path.parent / item.name
-        if destination.exists() and destination.resolve() == out_path.resolve():
-            raise WorkbenchError(f"external data file {item.name} would overwrite the output; choose another output name.")
+def _publish(model: Path, out_path: Path, protected: frozenset[Path]) -> None:
+    """Move the last step's model (and the data files beside it) to `out_path`, never over a protected file."""
+    # External data keeps its file name (the model refers to it by that name), placed by name
+    # into the output folder; every destination is checked before anything moves.
+    moves = [(item, place_beside(out_path, item.name)) for item in model.parent.iterdir() if item != model]
+    check_targets([out_path, *(destination for _, destination in moves)], protected)
+    for item, destination in moves:
         shutil.move(str(item), destination)
     os.replace(model, out_path)

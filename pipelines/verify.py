@@ -146,6 +146,7 @@ class FidelityReport:
             "reference": self.reference,
             "candidate": self.candidate,
             "passed": self.passed,
+            "summary": self.summary(),
             "samples": self.samples,
             "inputs": self.inputs,
             "matched_by": self.matched_by,

@@ -174,3 +174,19 @@ def toy_passes() -> Iterator[dict[str, type[Pass]]]:
     finally:
         for name in TOY_PASSES:
             REGISTRY.pop(name, None)
+
+
+def run_recipe_with_toy_passes(params: dict, emit) -> dict:  # noqa: ANN001 - a worker job
+    """The "run-recipe" worker job with the toy passes registered (loaded by file path in the worker)."""
+    from pipelines.worker.builtin_jobs import run_recipe
+
+    REGISTRY.update(TOY_PASSES)
+    return run_recipe(params, emit)
+
+
+@pytest.fixture()
+def toy_passes_in_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Recipes replayed by the CLI run in a worker process: give that worker the toy passes too."""
+    from pipelines.worker.jobs import ENV_EXTRA_JOBS
+
+    monkeypatch.setenv(ENV_EXTRA_JOBS, f"run-recipe={Path(__file__).resolve()}:run_recipe_with_toy_passes")

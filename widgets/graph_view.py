@@ -7,9 +7,10 @@ export to PNG or SVG.
 """
 from __future__ import annotations
 
+import errno
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from pipelines.errors import WorkbenchError
+from pipelines.safe_write import atomic_path
 from pipelines.graph_layout import LayoutResult, layout_graph, subgraph_of
 from widgets import node_style as style
 from widgets.formatting import plain_tooltip
@@ -518,8 +520,8 @@ class GraphView(QGraphicsView):
 
     # ---------------------------------------------------------------------------- export
     def render_to_image(self, path: str | os.PathLike[str], overlay: Overlay | dict[str, float] | None = None,
-                        max_side: int = EXPORT_MAX_SIDE, columns: int = 0) -> Path:
-        """Export the whole graph to PNG or SVG (by suffix); very tall graphs wrap into columns."""
+                        max_side: int = EXPORT_MAX_SIDE, columns: int = 0, protected: Iterable[Path] = ()) -> Path:
+        """Export the whole graph to PNG or SVG (by suffix), atomically and checked; very tall graphs wrap into columns."""
         if isinstance(overlay, dict):
             overlay = Overlay(overlay)
         if self._layout is None:
@@ -541,28 +543,32 @@ class GraphView(QGraphicsView):
             scale = min(1.0, max_side / max(full_w, col_h + legend_h))
             size = QSize(max(1, min(max_side, math.ceil(full_w * scale))),
                          max(1, min(max_side, math.ceil(col_h * scale + legend_h))))
-            if suffix == ".png":
-                image = QImage(size, QImage.Format.Format_RGB32)
-                image.fill(QColor(*style.BACKGROUND_RGB))
-                painter = QPainter(image)
-                self._paint_export(painter, slices, scale, gap, col_h, size)
-                painter.end()
-                if not image.save(str(path)):
-                    raise WorkbenchError(f"Could not write {path}; check the folder exists and is writable.")
-            else:
-                from PySide6.QtSvg import QSvgGenerator
+            # Qt reports a failed write weakly (SVG not at all): the shared rule writes a temp
+            # file, checks it is complete and only then renames it over `path`.
+            with atomic_path(path, protected) as staged:
+                if suffix == ".png":
+                    image = QImage(size, QImage.Format.Format_RGB32)
+                    image.fill(QColor(*style.BACKGROUND_RGB))
+                    painter = QPainter(image)
+                    self._paint_export(painter, slices, scale, gap, col_h, size)
+                    painter.end()
+                    if not image.save(str(staged), "PNG"):
+                        raise OSError(errno.EIO, "the image could not be written", str(path))
+                else:
+                    from PySide6.QtSvg import QSvgGenerator
 
-                generator = QSvgGenerator()
-                generator.setFileName(str(path))
-                generator.setSize(size)
-                generator.setViewBox(QRectF(0, 0, size.width(), size.height()))
-                generator.setTitle(self._stack[-1][0] if self._stack else "graph")
-                painter = QPainter(generator)
-                painter.fillRect(QRectF(0, 0, size.width(), size.height()), QColor(*style.BACKGROUND_RGB))
-                self._paint_export(painter, slices, scale, gap, col_h, size)
-                painter.end()
-                if not path.is_file():
-                    raise WorkbenchError(f"Could not write {path}; check the folder exists and is writable.")
+                    generator = QSvgGenerator()
+                    generator.setFileName(str(staged))
+                    generator.setSize(size)
+                    generator.setViewBox(QRectF(0, 0, size.width(), size.height()))
+                    generator.setTitle(self._stack[-1][0] if self._stack else "graph")
+                    painter = QPainter(generator)
+                    painter.fillRect(QRectF(0, 0, size.width(), size.height()), QColor(*style.BACKGROUND_RGB))
+                    self._paint_export(painter, slices, scale, gap, col_h, size)
+                    painter.end()
+                    # QSvgGenerator ignores write errors; a complete file ends with its closing tag.
+                    if not staged.read_bytes()[-64:].rstrip().endswith(b"</svg>"):
+                        raise OSError(errno.EIO, "the drawing was cut short (the disk may be full)", str(path))
         finally:
             if overlay is not None:
                 if previous is None:

@@ -17,7 +17,8 @@ from app.commands.text import clean, parse_dims
 from pipelines.errors import ConfigError
 from pipelines.passes.base import parse_field_text
 from pipelines.passes.engine import get_pass
-from pipelines.recipe import Recipe, StepResult, load_recipe, run_recipe, save_recipe
+from pipelines.recipe import Recipe, load_recipe, run_recipe_in_worker, save_recipe
+from pipelines.safe_write import check_targets, source_files
 from pipelines.units import size
 from pipelines.verify import Tolerance
 
@@ -79,17 +80,21 @@ def run(args: argparse.Namespace) -> int:
     # No threshold given: every step is held to its passes' default (pipelines.tolerances).
     tolerance = Tolerance(**thresholds) if any(v is not None for v in thresholds.values()) else None
     dims = parse_dims(args.dim) or None
-    results = run_recipe(
+    # Every output is checked before any work: none may be the source, its data or another output.
+    protected = source_files(args.model)
+    check_targets([args.output, f"{args.output}.data", args.save_recipe], protected)
+    # The passes run in a worker: a native crash in one is a sentence here, not a dead command.
+    steps = run_recipe_in_worker(
         args.model, recipe, args.output, verify=args.verify, tolerance=tolerance,
         data=args.data, samples=args.samples, dims=dims,
     )
     if args.save_recipe:
-        save_recipe(recipe, args.save_recipe)
-    passed = all(r.fidelity.passed for r in results if r.fidelity is not None)
+        save_recipe(recipe, args.save_recipe, protected)
+    passed = all(s["fidelity"]["passed"] for s in steps if s["fidelity"] is not None)
     if args.json:
-        print(json.dumps(_json_summary(args, results, passed), indent=2))
+        print(json.dumps(_json_summary(args, steps, passed), indent=2))
     else:
-        _print_steps(results)
+        _print_steps(steps)
         print(f"wrote {args.output}" + (f" and recipe {args.save_recipe}" if args.save_recipe else ""))
         if not passed:
             print("fidelity below tolerance in at least one step (model written anyway).")
@@ -125,33 +130,32 @@ def _recipe_from_args(args: argparse.Namespace) -> Recipe:
     return Recipe.from_steps(pairs, where="command line")
 
 
-def _print_steps(results: list[StepResult]) -> None:
-    for step in results:
-        result = step.result
-        print(f"step {step.index}  {result.pass_name}  ({result.seconds:.2f} s)")
+def _print_steps(steps: list[dict[str, Any]]) -> None:
+    for step in steps:
+        print(f"step {step['step']}  {clean(step['pass'])}  ({step['seconds']:.2f} s)")
         # Summaries, warnings and flags quote node and tensor names: untrusted model text.
-        print(f"  changes:  {clean(result.changes.summary(), LONG)}")
+        print(f"  changes:  {clean(step['summary'], LONG)}")
         print(
-            f"  size:     {size(step.size_before)} -> {size(step.size_after)} ({_percent(step.size_before, step.size_after)}), "
-            f"nodes {step.nodes_before} -> {step.nodes_after}"
+            f"  size:     {size(step['size_before'])} -> {size(step['size_after'])} "
+            f"({_percent(step['size_before'], step['size_after'])}), nodes {step['nodes_before']} -> {step['nodes_after']}"
         )
-        if step.fidelity is not None:
-            print(f"  fidelity: {clean(step.fidelity.summary(), LONG)}")
-        for warning in result.warnings:
+        if step["fidelity"] is not None:
+            print(f"  fidelity: {clean(step['fidelity']['summary'], LONG)}")
+        for warning in step["warnings"]:
             print(f"  warning:  {clean(warning, LONG)}")
-        for flag in result.flags:
+        for flag in step["flags"]:
             print(f"  flag:     {clean(flag, LONG)}")
 
 
-def _json_summary(args: argparse.Namespace, results: list[StepResult], passed: bool) -> dict[str, Any]:
+def _json_summary(args: argparse.Namespace, steps: list[dict[str, Any]], passed: bool) -> dict[str, Any]:
     return {
         "model": args.model,
         "output": args.output,
         "recipe": args.save_recipe,
         "passed": passed,
-        "size_before": results[0].size_before if results else None,
-        "size_after": results[-1].size_after if results else None,
-        "steps": [r.to_dict() for r in results],
+        "size_before": steps[0]["size_before"] if steps else None,
+        "size_after": steps[-1]["size_after"] if steps else None,
+        "steps": steps,
     }
 
 

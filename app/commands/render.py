@@ -9,9 +9,10 @@ import os
 import sys
 from pathlib import Path
 
-from app.commands.text import parse_dims
+from app.commands.text import clean, parse_dims
 from pipelines.errors import ConfigError
 from pipelines.model import load_model
+from pipelines.safe_write import check_targets, source_files
 
 NAME = "render"
 HELP = "draw a model's graph to a PNG or SVG file (optionally coloured by MACs, FLOPs or params)"
@@ -44,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     if args.columns < 0:
         raise ConfigError(f"--columns {args.columns}: use 0 (automatic) or a positive number.", "columns")
     dims = parse_dims(args.dim)
+    check_targets([output], source_files(args.model))
     # A window system is not needed to draw into an image; without a display use offscreen.
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -57,8 +59,9 @@ def run(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication([])  # noqa: F841 - must outlive the view
     view = GraphView()
     view.set_model(loaded.proto)
-    written = view.render_to_image(output, overlay, max_side=args.max_size, columns=args.columns)
-    print(f"wrote {written} ({len(view.node_names())} nodes)")
+    written = view.render_to_image(output, overlay, max_side=args.max_size, columns=args.columns,
+                                   protected=source_files(args.model))
+    print(f"wrote {clean(written, 300)} ({len(view.node_names())} nodes)")
     return 0
 
 

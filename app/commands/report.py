@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from app.commands.text import clean, parse_dims
 from pipelines.errors import ConfigError
 from pipelines.profiling.options import ProfileOptions
 from pipelines.recipe import load_recipe
 from pipelines.report import FORMATS, build_report, write_report
+from pipelines.safe_write import check_targets, source_files
 
 NAME = "report"
 HELP = "write a report (HTML, Markdown, JSON or CSV) on a model, the steps of a recipe and their profile"
@@ -42,6 +44,9 @@ def run(args: argparse.Namespace) -> int:
         if not output.lower().endswith(FORMATS):
             raise ConfigError(f"{output}: reports are written as {', '.join(FORMATS)}; choose one of those suffixes.")
     dims = parse_dims(args.dim)
+    # No report may land on an input: the models, their data files or the recipe.
+    protected = source_files(args.model, args.compare) | {Path(r).resolve() for r in [args.recipe] if r}
+    check_targets(args.output, protected)
     recipe = load_recipe(args.recipe) if args.recipe else None
     options = None
     if args.profile:
@@ -54,5 +59,5 @@ def run(args: argparse.Namespace) -> int:
         on_progress=lambda fraction, message: print(f"[{fraction:4.0%}] {clean(message, 300)}", file=sys.stderr),
     )
     for output in args.output:
-        print(f"wrote {write_report(report, output)}")
+        print(f"wrote {clean(write_report(report, output, protected), 300)}")
     return 0

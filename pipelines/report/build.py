@@ -10,7 +10,7 @@ from typing import Any
 from pipelines import __version__
 from pipelines.analysis import analyze
 from pipelines.model import load_model
-from pipelines.recipe import Recipe, run_recipe
+from pipelines.recipe import Recipe, run_recipe_in_worker
 from pipelines.report.machine import machine_info
 from pipelines.verify import verify_models
 
@@ -86,12 +86,13 @@ def build_report(
         steps: list[dict[str, Any]] = []
         if recipe is not None:
             optimized = Path(scratch) / "optimized.onnx"
-            results = run_recipe(model, recipe, optimized, verify=True, dims=dims,
-                                 on_progress=lambda f, m: progress(0.4 * f, m))
-            steps = [step_entry(r.to_dict()) for r in results]
+            # In a worker, as everywhere a pass runs: a native crash is a sentence, not a dead report.
+            results = run_recipe_in_worker(model, recipe, optimized, verify=True, dims=dims,
+                                           on_progress=lambda f, m: progress(0.4 * f, m))
+            steps = [step_entry(r) for r in results]
             versions.append(summarize(optimized, "optimized", dims))
-            if results and results[-1].fidelity is not None:
-                versions[-1]["fidelity"] = results[-1].fidelity.to_dict()
+            if results and results[-1]["fidelity"] is not None:
+                versions[-1]["fidelity"] = results[-1]["fidelity"]
         if compare is not None:
             other = summarize(compare, Path(compare).stem, dims)
             other["fidelity"] = verify_models(model, compare, dims=dims).to_dict()

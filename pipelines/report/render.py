@@ -6,6 +6,7 @@ import io
 import json
 import math
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -189,15 +190,15 @@ def render_csv(report: dict[str, Any]) -> str:
 _RENDERERS = {".html": render_html, ".md": render_markdown, ".json": render_json, ".csv": render_csv}
 
 
-def write_report(report: dict[str, Any], path: str | Path) -> Path:
-    """Write the report in the format its suffix names (.html, .md, .json, .csv), atomically."""
+def write_report(report: dict[str, Any], path: str | Path, protected: Iterable[Path] = ()) -> Path:
+    """Write the report in the format its suffix names (.html, .md, .json, .csv), atomically, never over `protected`."""
     from pipelines.errors import ConfigError
 
     path = Path(path)
     renderer = _RENDERERS.get(path.suffix.lower())
     if renderer is None:
         raise ConfigError(f"{path.name}: reports are written as {', '.join(FORMATS)}; choose one of those suffixes.")
-    return write_text_atomic(path, renderer(report))
+    return write_text_atomic(path, renderer(report), protected)
 
 
 def _json_default(value: Any) -> Any:

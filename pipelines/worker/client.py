@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines import errors
-from pipelines.errors import Cancelled, WorkbenchError
+from pipelines.errors import Cancelled, WorkbenchError, WorkFailed
 from pipelines.worker import protocol
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +29,7 @@ STDERR_TAIL_LINES = 40
 _EOF = object()
 
 
-class WorkerCrashed(WorkbenchError):
+class WorkerCrashed(WorkFailed):
     """The worker process died without a result or an error record (segfault, OOM kill, abort)."""
 
     def __init__(self, message: str, exit_status: int | None, signal_name: str | None, stderr_tail: str) -> None:
@@ -39,7 +39,7 @@ class WorkerCrashed(WorkbenchError):
         self.stderr_tail = stderr_tail
 
 
-class WorkerTimeout(WorkbenchError):
+class WorkerTimeout(WorkFailed):
     """The worker did not finish (or said nothing) within the time the caller allowed."""
 
 
@@ -53,13 +53,14 @@ def describe_exit(kind: str, status: int | None) -> tuple[str, str | None]:
         except ValueError:
             name = f"signal {-status}"
         hint = {
-            "SIGKILL": "killed (often the system running out of memory)",
+            "SIGKILL": "was killed (often the system running out of memory)",
             "SIGSEGV": "crashed with a segmentation fault",
             "SIGABRT": "aborted",
             "SIGBUS": "crashed with a bus error",
-            "SIGTERM": "terminated",
-        }.get(name, "killed")
-        return f"the {kind} worker was {hint} by {name} (exit status {status}); nothing else was affected.", name
+            "SIGFPE": "crashed with an arithmetic error (often a zero stride or size in the model)",
+            "SIGTERM": "was terminated",
+        }.get(name, "was killed")
+        return f"the {kind} worker {hint} ({name}, exit status {status}); nothing else was affected.", name
     return f"the {kind} worker exited with status {status} without a result; see its log.", None
 
 

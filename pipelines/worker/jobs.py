@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ JOBS: dict[str, str] = {
     "sweep": "pipelines.profiling.sweep:run",
     "compare": "pipelines.profiling.compare:run",
     "apply-pass": "pipelines.worker.builtin_jobs:apply_pass",
+    "run-recipe": "pipelines.worker.builtin_jobs:run_recipe",
     "analyze": "pipelines.worker.builtin_jobs:analyze",
     "workspace-create": "pipelines.worker.builtin_jobs:create_workspace",
     "export-model": "pipelines.worker.builtin_jobs:export_model",
@@ -62,6 +64,8 @@ def resolve_job(kind: str) -> Job:
         if spec is None or spec.loader is None:
             raise ConfigError(f"worker job '{kind}': cannot load {module_part}.")
         module = importlib.util.module_from_spec(spec)
+        # Registered before it runs, as `import` does: dataclasses look their module up there.
+        sys.modules[spec.name] = module
         spec.loader.exec_module(module)
     else:
         module = importlib.import_module(module_part)

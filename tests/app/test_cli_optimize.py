@@ -9,7 +9,9 @@ import pytest
 import yaml
 
 from app.cli import main
-from workbench_toy_passes import build_classifier, toy_passes  # noqa: F401 - autouse fixture: the toy passes
+from workbench_toy_passes import build_classifier, toy_passes, toy_passes_in_workers  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.usefixtures("toy_passes_in_workers")
 
 
 @pytest.fixture()

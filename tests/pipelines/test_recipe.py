@@ -110,7 +110,7 @@ def test_cancelled_recipe_writes_nothing(model: Path, tmp_path: Path) -> None:
 
 
 def test_recipe_refuses_to_overwrite_its_input(model: Path) -> None:
-    with pytest.raises(ConfigError, match="is the input model"):
+    with pytest.raises(ConfigError, match="is the source model"):
         run_recipe(model, Recipe(), model)
 
 

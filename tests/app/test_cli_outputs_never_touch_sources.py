@@ -1,0 +1,85 @@
+"""Issue 15 items 1-3 and 11: outputs never land on the source or its data, passes run in a
+worker, and a write that fails is reported, never "wrote"."""
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from app.cli import main
+from hostile_inputs import conv_with_zero_strides, matmul_model
+
+
+def _outputs(model: Path) -> np.ndarray:
+    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    return session.run(None, {"x": np.ones((1, 4), np.float32)})[0]
+
+
+@pytest.mark.parametrize("clash", ["model", "output"])
+def test_save_recipe_never_overwrites_the_model_or_the_output(tmp_path: Path, capsys, clash: str) -> None:
+    model = matmul_model(tmp_path / "model.onnx")
+    before = model.read_bytes()
+    out = tmp_path / "o.onnx"
+    recipe = model if clash == "model" else out
+    code = main(["optimize", str(model), "--pass", "cleanup", "-o", str(out), "--save-recipe", str(recipe)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and ("choose another" in err or "its own path" in err)
+    assert model.read_bytes() == before and not out.exists()
+
+
+def test_report_never_overwrites_the_model(tmp_path: Path, capsys) -> None:
+    model = matmul_model(tmp_path / "model.json")
+    before = model.read_bytes()
+    assert main(["report", str(model), "-o", str(model)]) == 2
+    assert "is the source model" in capsys.readouterr().err
+    assert model.read_bytes() == before
+
+
+def test_output_data_file_never_replaces_the_sources_data(tmp_path: Path, capsys) -> None:
+    source = matmul_model(tmp_path / "src.onnx", data_location="out.onnx.data")
+    data = (tmp_path / "out.onnx.data").read_bytes()
+    expected = _outputs(source)
+    code = main(["optimize", str(source), "--pass", "cleanup", "-o", str(tmp_path / "out.onnx")])
+    assert code == 2 and "source model or a file it references" in capsys.readouterr().err
+    assert (tmp_path / "out.onnx.data").read_bytes() == data
+    np.testing.assert_array_equal(_outputs(source), expected)
+
+
+def test_a_native_crash_in_a_pass_is_one_sentence_and_leaves_nothing(tmp_path: Path, capsys) -> None:
+    model = conv_with_zero_strides(tmp_path / "in" / "stride0.onnx")
+    out_dir = tmp_path / "out"
+    code = main(["optimize", str(model), "--pass", "simplify", "-o", str(out_dir / "o.onnx")])
+    err = capsys.readouterr().err
+    # The CLI survived the worker's SIGFPE: a failure of the work (1), in one line, nothing left.
+    assert code == 1, err
+    assert err.startswith("onnx-workbench: the run-recipe worker crashed") and err.count("\n") == 1
+    assert "SIGFPE" in err and "Traceback" not in err
+    assert list(out_dir.iterdir()) == []
+
+
+def test_render_to_a_full_disk_fails_and_leaves_no_empty_file(sample_cnn: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    import pipelines.safe_write as safe_write
+
+    real_fsync = safe_write.os.fsync
+
+    def full_disk(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(safe_write.os, "fsync", full_disk)
+    out = tmp_path / "g.svg"
+    assert main(["render", str(sample_cnn), "-o", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert "wrote" not in captured.out and "no space left on device" in captured.err
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(safe_write.os, "fsync", real_fsync)
+    assert main(["render", str(sample_cnn), "-o", str(out)]) == 0 and out.stat().st_size > 0
+
+
+def test_render_never_overwrites_its_model(tmp_path: Path, capsys) -> None:
+    model = matmul_model(tmp_path / "m.svg")
+    before = model.read_bytes()
+    assert main(["render", str(model), "-o", str(model)]) == 2
+    assert model.read_bytes() == before
