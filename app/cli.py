@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Sequence
 
 from app import __version__
+from app.commands.text import clean
 from pipelines.errors import WorkbenchError, WorkFailed
 
 # Each module in app.commands declares one subcommand: NAME, HELP, add_arguments(parser) and
@@ -31,6 +32,7 @@ COMMAND_MODULES = (
 
 EXIT_FAILED = 1
 EXIT_REFUSED = 2
+MAX_ERROR_CHARS = 1000
 
 
 def build_parser(commands: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
@@ -74,26 +76,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args) or 0)
     except WorkFailed as exc:
         # Accepted input, failed work (a worker died, ONNX Runtime could not run the model).
-        if args.debug:
-            traceback.print_exc()
-        print(f"onnx-workbench: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return _report(args, str(exc), EXIT_FAILED)
     except WorkbenchError as exc:
-        if args.debug:
-            traceback.print_exc()
-        print(f"onnx-workbench: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
+        return _report(args, str(exc), EXIT_REFUSED)
     except OSError as exc:
         # Unwritable output, full disk, vanished file: the environment failed, not the input.
         if isinstance(exc, BrokenPipeError):
             return _quiet_broken_pipe()
-        if args.debug:
-            traceback.print_exc()
-        print(f"onnx-workbench: {os_error_sentence(exc)}", file=sys.stderr)
-        return EXIT_FAILED
+        return _report(args, os_error_sentence(exc), EXIT_FAILED)
     except KeyboardInterrupt:
         print("onnx-workbench: interrupted.", file=sys.stderr)
         return 130
+
+
+def _report(args: argparse.Namespace, sentence: str, code: int) -> int:
+    """Print one error sentence (model and recipe text in it made terminal-safe) and return `code`."""
+    if args.debug:
+        traceback.print_exc()
+    # Error sentences quote node names, recipe fields and paths: an ESC or BEL in them must not
+    # reach the terminal, and a megabyte-long value must not flood it.
+    print(f"onnx-workbench: {clean(sentence, MAX_ERROR_CHARS)}", file=sys.stderr)
+    return code
 
 
 def _quiet_broken_pipe() -> int:

@@ -5,6 +5,9 @@ part of the workbench feeds a model the same way.
 """
 from __future__ import annotations
 
+import math
+import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,9 +17,12 @@ import onnx
 from onnx import helper
 
 from pipelines.errors import ConfigError
+from pipelines.validation import short
 
 DEFAULT_BATCH = 1
 DEFAULT_DYNAMIC_DIM = 128
+# One input array of a user's data file, once inflated: far above real calibration or test data.
+MAX_DATA_ARRAY_BYTES = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -110,26 +116,25 @@ def random_inputs(
     return feeds
 
 
-def iter_array_samples(path: str | Path, input_names: list[str], limit: int | None = None) -> Iterator[dict[str, np.ndarray]]:
+def iter_array_samples(
+    path: str | Path,
+    input_names: list[str],
+    limit: int | None = None,
+    dtypes: dict[str, np.dtype] | None = None,
+) -> Iterator[dict[str, np.ndarray]]:
     """Stream samples from a `.npz` (arrays named after inputs, first axis = samples) or a folder of them.
 
     Each yielded dict holds one sample with a batch axis of 1; files are opened one at a time
-    so a large data set never sits in memory whole.
+    so a large data set never sits in memory whole. Data files are untrusted: see `read_npz`.
+    `dtypes` (input name -> the model's dtype) lets text arrays through only for text inputs.
     """
     path = Path(path)
     files = sorted(path.glob("*.npz")) if path.is_dir() else [path]
     if not files or not all(f.is_file() for f in files):
-        raise ConfigError(f"{path}: no .npz data found; give a .npz file or a folder of them.")
+        raise ConfigError(f"{short(str(path))}: no .npz data found; give a .npz file or a folder of them.")
     produced = 0
     for file in files:
-        with np.load(file, allow_pickle=False) as data:
-            missing = [name for name in input_names if name not in data.files]
-            if missing:
-                raise ConfigError(
-                    f"{file.name} has no array named '{missing[0]}'; arrays must be named after the model inputs ({', '.join(input_names)})."
-                )
-            # NpzFile decompresses an array on every access: read each once per file.
-            arrays = {name: data[name] for name in input_names}
+        arrays = read_npz(file, input_names, dtypes)
         count = min(len(array) for array in arrays.values())
         for index in range(count):
             if limit is not None and produced >= limit:
@@ -137,3 +142,72 @@ def iter_array_samples(path: str | Path, input_names: list[str], limit: int | No
             yield {name: array[index : index + 1] for name, array in arrays.items()}
             produced += 1
         del arrays
+
+
+def read_npz(file: Path, names: list[str], dtypes: dict[str, np.dtype] | None = None) -> dict[str, np.ndarray]:
+    """The arrays `names` from one .npz, each checked before it is inflated; ConfigError in one sentence.
+
+    Refused: a file that is not a zip archive, a member larger than MAX_DATA_ARRAY_BYTES once
+    inflated (a 2 MB zip of zeros can inflate to 2 GB), pickled objects, a header whose shape
+    does not match the bytes behind it, a single value without a samples axis, text for a
+    numeric input and NaN or infinite values (verification would "agree" on them).
+    """
+    label = short(file.name)
+    try:
+        archive = zipfile.ZipFile(file)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ConfigError(f"{label} is not a .npz archive ({_reason(exc)}); write it with numpy.savez.", "data") from None
+    arrays: dict[str, np.ndarray] = {}
+    with archive:
+        for name in names:
+            try:
+                info = archive.getinfo(f"{name}.npy")
+            except KeyError:
+                raise ConfigError(
+                    f"{label} has no array named '{short(name)}'; arrays must be named after the model inputs "
+                    f"({short(', '.join(names), 200)}).", "data",
+                ) from None
+            arrays[name] = _read_member(archive, info, f"{label}, array '{short(name)}'", (dtypes or {}).get(name))
+    return arrays
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, wanted: np.dtype | None) -> np.ndarray:
+    """One .npy member: header checked against its size and type first, then read and checked for NaN/Inf."""
+    if info.file_size > MAX_DATA_ARRAY_BYTES:
+        raise ConfigError(
+            f"{label} inflates to {info.file_size} bytes, over the {MAX_DATA_ARRAY_BYTES}-byte limit for one input; "
+            "split the data over several .npz files.", "data",
+        )
+    try:
+        with archive.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _fortran, dtype = read_header(member)
+            header_bytes = member.tell()
+        if dtype.hasobject:
+            raise ConfigError(f"{label} holds Python objects (pickled data), which are never loaded; save plain arrays.", "data")
+        if not shape:
+            raise ConfigError(f"{label} is a single value; give an array whose first axis counts the samples.", "data")
+        expected = math.prod(shape) * dtype.itemsize
+        if header_bytes + expected != info.file_size:
+            raise ConfigError(
+                f"{label} claims shape {list(shape)} ({expected} bytes) but holds {info.file_size - header_bytes}; "
+                "the file is damaged, write it again.", "data",
+            )
+        text = dtype.kind in "USV"
+        if dtype.kind not in "biufUS" or (text and (wanted is None or wanted.kind not in "OUS")):
+            raise ConfigError(f"{label} holds {dtype} values, which this model input cannot take; save numbers.", "data")
+        with archive.open(info) as member:
+            array = np.lib.format.read_array(member, allow_pickle=False)
+    except ConfigError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise ConfigError(f"{label} cannot be read ({_reason(exc)}); write the file again with numpy.savez.", "data") from None
+    if array.dtype.kind in "fc" and not np.isfinite(array).all():
+        raise ConfigError(f"{label} holds NaN or infinite values; inputs must be finite numbers.", "data")
+    return array
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return short(text[0] if text else type(exc).__name__, 120).rstrip(".")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -37,6 +38,12 @@ from pipelines.tolerances import default_tolerance
 from pipelines.verify import FidelityReport, Tolerance, verify_models
 
 RECIPE_VERSION = 1
+# Recipes are untrusted input: limits far above any real one (a preset has ~5 steps and a few
+# dozen values), checked before the YAML is built into objects.
+MAX_RECIPE_BYTES = 1 << 20
+MAX_RECIPE_DEPTH = 32
+MAX_RECIPE_VALUES = 100_000  # YAML nodes once aliases are expanded ("billion laughs")
+MAX_RECIPE_STEPS = 256
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,8 @@ class Recipe:
             steps = []
         if not isinstance(steps, list):
             raise ConfigError(f"{where}: 'steps' must be a list of {{pass: NAME, config: {{...}}}} entries.")
+        if len(steps) > MAX_RECIPE_STEPS:
+            raise ConfigError(f"{where} has {len(steps)} steps; recipes are limited to {MAX_RECIPE_STEPS}.")
         pairs: list[tuple[str, dict[str, Any]]] = []
         for number, entry in enumerate(steps, 1):
             if not isinstance(entry, dict) or not isinstance(entry.get("pass"), str):
@@ -131,8 +140,9 @@ class StepResult:
 
 
 def parse_recipe(text: str, where: str = "recipe") -> Recipe:
-    """Parse and validate recipe YAML text."""
+    """Parse and validate recipe YAML text (size, nesting and alias expansion limited first)."""
     try:
+        _check_yaml_limits(text, where)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -141,13 +151,63 @@ def parse_recipe(text: str, where: str = "recipe") -> Recipe:
     return Recipe.from_dict(data, where)
 
 
+def _check_yaml_limits(text: str, where: str) -> None:
+    """Refuse YAML that is too large, too deep or expands too far, from its event stream.
+
+    PyYAML's parser walks events without recursion, so this costs one pass over the text;
+    building the objects (`safe_load`) recurses per nesting level and expands every alias.
+    """
+    if len(text) > MAX_RECIPE_BYTES:
+        raise ConfigError(f"{where} is {len(text)} characters; recipes are limited to {MAX_RECIPE_BYTES}.")
+    too_deep = f"{where} is nested more than {MAX_RECIPE_DEPTH} levels deep; a recipe is a flat list of steps."
+    # PyYAML's scanner is quadratic in the depth of flow brackets ("[[[[..."), before the first
+    # event: count brackets first (an upper bound: brackets inside quotes count too).
+    brackets = 0
+    for match in re.finditer(r"[\[\]{}]", text):
+        brackets = brackets + 1 if match.group() in "[{" else max(brackets - 1, 0)
+        if brackets > MAX_RECIPE_DEPTH:
+            raise ConfigError(too_deep)
+    depth = expanded = 0
+    starts: list[tuple[str | None, int]] = []  # open collections: anchor, `expanded` when opened
+    sizes: dict[str, int] = {}  # expanded node count of every anchored node
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_RECIPE_DEPTH:
+                raise ConfigError(too_deep)
+            starts.append((event.anchor, expanded))
+            expanded += 1
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+            anchor, opened = starts.pop()
+            if anchor is not None:
+                sizes[anchor] = expanded - opened
+        elif isinstance(event, yaml.ScalarEvent):
+            expanded += 1
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.AliasEvent):
+            expanded += sizes.get(event.anchor, 1)
+        if expanded > MAX_RECIPE_VALUES:
+            raise ConfigError(
+                f"{where} expands to more than {MAX_RECIPE_VALUES} values (nested YAML aliases?); refused."
+            )
+
+
 def load_recipe(path: str | Path) -> Recipe:
-    """Read and validate a recipe file."""
+    """Read and validate a recipe file (UTF-8, at most MAX_RECIPE_BYTES)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_RECIPE_BYTES + 1)  # never more: the path may be a device or a pipe
     except OSError as exc:
         raise ConfigError(f"cannot read recipe {path} ({exc.strerror}); check the path.") from None
+    if len(raw) > MAX_RECIPE_BYTES:
+        raise ConfigError(f"recipe {path.name} is larger than {MAX_RECIPE_BYTES} bytes; refused.")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"recipe {path.name} is not UTF-8 text (byte {exc.start}); save it as UTF-8.") from None
     return parse_recipe(text, where=f"recipe {path.name}")
 
 

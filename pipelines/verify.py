@@ -317,7 +317,7 @@ class OutputStats:
         self.shape_failure = ""
         self.numeric = True
         self.equal = True  # for non-numeric outputs: every sample compared equal
-        self.count = self.mismatches = 0
+        self.count = self.mismatches = self.elements = 0
         self.sum_abs = self.max_abs = self.dot = self.ref_sq = self.cand_sq = self.err_sq = 0.0
         self.class_scores = True
         self.top1_agree = self.top1_rows = 0
@@ -338,6 +338,7 @@ class OutputStats:
             return
         ref = reference.astype(np.float64).ravel()
         cand = candidate.astype(np.float64).ravel()
+        self.elements += int(ref.size)
         finite = np.isfinite(ref) & np.isfinite(cand)
         # Non-finite values agree only when both sides hold the same one (NaN with NaN, +Inf with +Inf).
         same_special = ~finite & ((np.isnan(ref) & np.isnan(cand)) | (ref == cand))
@@ -382,6 +383,10 @@ class OutputStats:
         failures: list[str] = []
         if self.mismatches:
             failures.append(f"{self.name}: {self.mismatches} NaN/Inf values do not match the reference")
+        if self.elements and not self.count:
+            # Both models gave only NaN/Inf: "cosine 1" would claim agreement that was never measured.
+            cosine = snr = math.nan
+            failures.append(f"{self.name}: no finite values to compare (every value is NaN or Inf)")
         if tolerance.min_cosine is not None and not cosine >= tolerance.min_cosine:
             failures.append(f"{self.name}: cosine {cosine:.6f} < {tolerance.min_cosine}")
         if tolerance.max_abs is not None and not self.max_abs <= tolerance.max_abs:
@@ -591,7 +596,7 @@ def _samples(
     if data is not None:
         names = [i.name for i in graph_inputs(model)]
         dtypes = {spec.name: spec.dtype for spec in specs}
-        for sample in iter_array_samples(data, names, limit=samples):
+        for sample in iter_array_samples(data, names, limit=samples, dtypes=dtypes):
             yield {name: np.ascontiguousarray(value, dtype=dtypes[name]) for name, value in sample.items()}
         return
     for index in range(samples):

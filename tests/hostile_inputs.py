@@ -93,7 +93,7 @@ def deep_recipe(path: Path, depth: int = 5000) -> Path:
     return path
 
 
-def npz_variants(folder: Path, input_name: str = "x", shape: tuple[int, ...] = (2, 1, 4), bomb_mb: int = 64) -> dict[str, Path]:
+def npz_variants(folder: Path, input_name: str = "x", shape: tuple[int, ...] = (2, 4), bomb_mb: int = 64) -> dict[str, Path]:
     """Hostile .npz files for an input called `input_name`: each a different way to lie or crash."""
     folder.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}

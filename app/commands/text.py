@@ -6,6 +6,8 @@ from pipelines.errors import ConfigError
 
 # Model strings are untrusted: names longer than this are cut in text output.
 MAX_NAME_WIDTH = 60
+# Largest size a --dim may give: ONNX Runtime and numpy index with signed 32/64-bit integers.
+MAX_DIM = 2**31 - 1
 
 
 def clean(text: object, width: int = MAX_NAME_WIDTH) -> str:
@@ -20,7 +22,11 @@ def parse_dims(items: list[str]) -> dict[str, int]:
     dims: dict[str, int] = {}
     for item in items:
         name, sep, value = item.partition("=")
-        if not sep or not name.strip() or not value.strip().isdigit():
-            raise ConfigError(f"--dim {item}: write NAME=SIZE with a whole number, e.g. sequence=128.", "dims")
+        value = value.strip()
+        # isdigit() alone accepts '²' and other digits int() refuses.
+        if not sep or not name.strip() or not (value.isascii() and value.isdigit()):
+            raise ConfigError(f"--dim {clean(item)}: write NAME=SIZE with a whole number, e.g. sequence=128.", "dims")
+        if int(value) > MAX_DIM:
+            raise ConfigError(f"--dim {clean(item)}: a dimension can be at most {MAX_DIM}.", "dims")
         dims[name.strip()] = int(value)
     return dims

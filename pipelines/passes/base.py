@@ -8,6 +8,8 @@ form are all generated from that declaration.
 from __future__ import annotations
 
 import dataclasses
+import math
+import reprlib
 import re
 import typing
 from collections.abc import Callable, Collection
@@ -99,7 +101,7 @@ class PassConfig:
         if unknown:
             known = ", ".join(specs) or "none"
             raise ConfigError(
-                f"{prefix}unknown field '{unknown[0]}' (known fields: {known}).", unknown[0]
+                f"{prefix}unknown field {_shown(unknown[0])} (known fields: {known}).", str(unknown[0])[:MAX_SHOWN]
             )
         coerced = {name: _coerce(specs[name], value, prefix) for name, value in values.items()}
         config = cls(**coerced)
@@ -132,7 +134,7 @@ def parse_field_text(spec: FieldSpec, text: str) -> Any:
             return True
         if lowered in ("0", "false", "no", "off"):
             return False
-        raise ConfigError(f"field '{spec.name}' takes true or false, not '{text}'.", spec.name)
+        raise ConfigError(f"field '{spec.name}' takes true or false, not {_shown(text)}.", spec.name)
     if spec.type == "int":
         return _parse_number(spec, text, int)
     if spec.type == "float":
@@ -149,7 +151,7 @@ def parse_field_text(spec: FieldSpec, text: str) -> Any:
             key, sep, value = item.rpartition(":")
             if not sep or not key:
                 raise ConfigError(
-                    f"field '{spec.name}' takes NAME:VALUE pairs separated by commas, not '{text}'.",
+                    f"field '{spec.name}' takes NAME:VALUE pairs separated by commas, not {_shown(text)}.",
                     spec.name,
                 )
             result[key] = _parse_number(spec, value, int)
@@ -340,9 +342,20 @@ def _parse_number(spec: FieldSpec, text: str, kind: type) -> Any:
         return kind(text)
     except ValueError:
         raise ConfigError(
-            f"field '{spec.name}' takes {'a whole number' if kind is int else 'a number'}, not '{text}'.",
+            f"field '{spec.name}' takes {'a whole number' if kind is int else 'a number'}, not {_shown(text)}.",
             spec.name,
         ) from None
+
+
+# Values quoted in error sentences are cut: a recipe's bad value can be megabytes of YAML.
+MAX_SHOWN = 60
+_SHOWN = reprlib.Repr()  # keyword arguments only from Python 3.12
+_SHOWN.maxlevel, _SHOWN.maxlist, _SHOWN.maxdict, _SHOWN.maxstring, _SHOWN.maxother = 2, 4, 4, MAX_SHOWN, MAX_SHOWN
+
+
+def _shown(value: Any) -> str:
+    """A bad value as quoted in an error sentence: its repr, cut short."""
+    return _SHOWN.repr(value)
 
 
 def _coerce(spec: FieldSpec, value: Any, prefix: str) -> Any:
@@ -353,12 +366,15 @@ def _coerce(spec: FieldSpec, value: Any, prefix: str) -> Any:
         )
         if not ok:
             raise ConfigError(
-                f"{prefix}field '{spec.name}' must be {spec.type}, got {value!r}.", spec.name
+                f"{prefix}field '{spec.name}' must be {spec.type}, got {_shown(value)}.", spec.name
             )
         value = float(value) if spec.type == "float" else value
+        if spec.type == "float" and not math.isfinite(value):
+            # NaN passes every bound check (all comparisons are false): refuse it by name.
+            raise ConfigError(f"{prefix}field '{spec.name}' must be a finite number, got {value}.", spec.name)
     elif spec.type.startswith("list["):
         if not isinstance(value, list):
-            raise ConfigError(f"{prefix}field '{spec.name}' must be a list, got {value!r}.", spec.name)
+            raise ConfigError(f"{prefix}field '{spec.name}' must be a list, got {_shown(value)}.", spec.name)
         item_type = int if spec.type == "list[int]" else str
         if not all(isinstance(v, item_type) and not isinstance(v, bool) for v in value):
             raise ConfigError(
@@ -382,7 +398,7 @@ def _check_value(spec: FieldSpec, value: Any, prefix: str) -> None:
         if spec.choices is not None and item not in spec.choices:
             allowed = ", ".join(str(c) for c in spec.choices)
             raise ConfigError(
-                f"{prefix}field '{spec.name}' must be one of {allowed}; got {item!r}.", spec.name
+                f"{prefix}field '{spec.name}' must be one of {allowed}; got {_shown(item)}.", spec.name
             )
         if isinstance(item, (int, float)) and not isinstance(item, bool):
             if spec.min is not None and item < spec.min:

@@ -79,7 +79,8 @@ def prepare_feeds(info: ModelInfo, options: ProfileOptions) -> Prepared:
         assumed.update(spec.assumed)
     if options.data:
         names = [s.name for s in specs]
-        samples = list(iter_array_samples(options.data, names, limit=options.batch * MAX_DATA_FEEDS))
+        samples = list(iter_array_samples(options.data, names, limit=options.batch * MAX_DATA_FEEDS,
+                                          dtypes={s.name: s.dtype for s in specs}))
         if len(samples) < options.batch:
             raise ConfigError(
                 f"{Path(options.data).name} holds {len(samples)} samples, fewer than the batch size {options.batch}.", "data"
