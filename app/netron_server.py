@@ -29,6 +29,9 @@ from pathlib import Path
 
 import netron
 
+from pipelines.errors import WorkbenchError
+from pipelines.model_files import external_data_files
+
 NETRON_DIR = Path(netron.__file__).resolve().parent
 CHUNK_BYTES = 1 << 20
 MIME_TYPES = {
@@ -80,6 +83,7 @@ class NetronServer:
         self.page_guard = page_guard
         self._host = host
         self._model: Path | None = None
+        self._data_cache: tuple[Path, frozenset[Path]] | None = None
         self._lock = threading.Lock()
         self._httpd: http.server.ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -163,12 +167,23 @@ class NetronServer:
             return None
         if relative == model.name:
             return model if model.is_file() else None
-        # Netron asks for external-data files next to the model; nothing outside its folder.
-        folder = model.parent
-        target = (folder / relative).resolve()
-        if target.is_relative_to(folder) and target.is_file():
-            return target
-        return None
+        # Netron asks for the external-data files the model names; nothing else beside it.
+        target = (model.parent / relative).resolve()
+        return target if target in self._data_files(model) and target.is_file() else None
+
+    def _data_files(self, model: Path) -> frozenset[Path]:
+        """The external data files `model` references (checked inside its folder), parsed once per model."""
+        with self._lock:
+            cached = self._data_cache
+        if cached is not None and cached[0] == model:
+            return cached[1]
+        try:
+            files = frozenset(p.resolve() for p in external_data_files(model))
+        except WorkbenchError:
+            files = frozenset()  # a model we cannot parse names no data file we would serve
+        with self._lock:
+            self._data_cache = (model, files)
+        return files
 
     def _index_html(self) -> bytes:
         text = (NETRON_DIR / "index.html").read_text(encoding="utf-8")

@@ -24,6 +24,7 @@ from pipelines.safe_write import atomic_path, check_targets, source_files
 from pipelines.validation import (
     check_external_data,
     check_graph_structure,
+    check_element_types,
     check_initializers,
     check_versions,
     disk_size,
@@ -103,6 +104,7 @@ def load_model(
     resorted = check_graph_structure(proto.graph, label)
     if resorted:
         warnings.append("Nodes were not in topological order; they were re-sorted in memory.")
+    check_element_types(proto, label)
     check_initializers(proto, label)
     data_files = check_external_data(proto, path.parent, label)
     _run_checker(proto, path, label, resorted=resorted)

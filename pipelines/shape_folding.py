@@ -26,6 +26,12 @@ _SHAPE_OPS = {
     "ReduceMin", "Range", "ConstantOfShape", "Expand", "Tile", "Split", "ScatterND", "Flatten",
 }
 
+# Ops whose output takes the broadcast shape of all their inputs (numpy rules).
+_BROADCASTING_OPS = {
+    "Add", "Sub", "Mul", "Div", "Mod", "Max", "Min", "Equal", "Less", "Greater", "LessOrEqual",
+    "GreaterOrEqual", "And", "Or", "Where",
+}
+
 
 def fold_shape_values(
     model: onnx.ModelProto, shapes: dict[str, tuple[int, ...]]
@@ -89,6 +95,11 @@ def _output_is_small(node: onnx.NodeProto, values: dict[str, np.ndarray]) -> boo
             return delta != 0 and math.ceil((limit - start) / delta) <= MAX_VALUE_ELEMENTS
         if node.op_type == "Tile":
             return inputs[0].size * math.prod(int(v) for v in np.ravel(inputs[1])) <= MAX_VALUE_ELEMENTS
+        if node.op_type in _BROADCASTING_OPS:
+            # Small inputs can still broadcast to a huge output: three 1024-element vectors
+            # shaped [n,1,1], [1,n,1], [1,1,n] give n**3 through Max (8 GB for a 25 KB model).
+            shape = np.broadcast_shapes(*(np.shape(v) for v in inputs if v is not None))
+            return math.prod(shape) <= MAX_VALUE_ELEMENTS
     except (TypeError, ValueError, IndexError, AttributeError, OverflowError):
         return False
     return True

@@ -225,6 +225,36 @@ def check_tensor_data(tensor: onnx.TensorProto, label: str) -> None:
         )
 
 
+_KNOWN_TYPES = frozenset(TensorProto.DataType.values())
+
+
+def _type_elements(value_type: onnx.TypeProto) -> Iterator[int]:
+    """Every element type named in a type (tensors, and inside sequences, optionals and maps)."""
+    kind = value_type.WhichOneof("value")
+    if kind in ("tensor_type", "sparse_tensor_type"):
+        yield getattr(value_type, kind).elem_type
+    elif kind in ("sequence_type", "optional_type"):
+        yield from _type_elements(getattr(value_type, kind).elem_type)
+    elif kind == "map_type":
+        yield value_type.map_type.key_type
+        yield from _type_elements(value_type.map_type.value_type)
+
+
+def check_element_types(model: onnx.ModelProto, label: str) -> None:
+    """Refuse element types this ONNX release does not define (e.g. 999): every tool would raise on them."""
+    for graph in iter_graphs(model.graph):
+        values = [*graph.input, *graph.output, *graph.value_info]
+        named = [(v.name, t) for v in values for t in _type_elements(v.type)]
+        tensors = [*graph.initializer, *(t for node in graph.node for a in node.attribute for t in [a.t, *a.tensors])]
+        named += [(t.name, t.data_type) for t in tensors]
+        for name, elem_type in named:
+            if elem_type not in _KNOWN_TYPES:
+                raise ModelRefused(
+                    f"{label}: '{short(name)}' has element type {elem_type}, which ONNX does not define; "
+                    "re-export the model with a supported type."
+                )
+
+
 def check_initializers(model: onnx.ModelProto, label: str) -> None:
     """Check the stored data of every initializer in every graph."""
     for graph in iter_graphs(model.graph):
@@ -244,6 +274,10 @@ def external_tensors(model: onnx.ModelProto) -> Iterator[onnx.TensorProto]:
                     yield attr.t
 
 
+# Longest external data location accepted (Linux PATH_MAX); longer names cannot be opened anyway.
+MAX_LOCATION_CHARS = 4096
+
+
 def check_external_data(model: onnx.ModelProto, folder: Path, label: str) -> list[Path]:
     """Refuse external data that is missing, too short or outside `folder`; return the data files."""
     root = folder.resolve()
@@ -254,6 +288,11 @@ def check_external_data(model: onnx.ModelProto, folder: Path, label: str) -> lis
         name = short(tensor.name)
         if not location:
             raise ModelRefused(f"{label}: tensor '{name}' is stored externally but names no data file; re-export the model.")
+        if "\x00" in location or len(location) > MAX_LOCATION_CHARS:
+            # No file system takes these; os.path would raise instead of answering.
+            raise ModelRefused(
+                f"{label}: tensor '{name}' names an impossible data file ('{short(location)}'); re-export the model."
+            )
         # Written on Windows or Linux: treat backslashes and drive letters as the path syntax they are.
         relative = Path(location.replace("\\", "/"))
         if relative.is_absolute() or ".." in relative.parts or re.match(r"^[A-Za-z]:", location):

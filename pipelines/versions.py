@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import uuid
 from collections.abc import Callable
@@ -41,6 +42,65 @@ MODEL_FILE = "model.onnx"
 WORKSPACE_FORMAT = 1
 FLAG_OUT_OF_TOLERANCE = "fidelity below tolerance"
 FLAG_NOT_VERIFIED = "not verified"
+
+
+# workspace.json is untrusted on reopen (a session folder can be copied, edited, shared).
+MAX_WORKSPACE_BYTES = 64 << 20
+MAX_VERSIONS = 10_000
+_VERSION_ID = re.compile(r"[0-9a-f]{12}")
+
+
+def _checked_workspace(data: dict[str, Any], root: Path) -> tuple[Path, dict[str, Any], list[Version]]:
+    """Source, settings and versions of a parsed workspace.json; ValueError says what is wrong.
+
+    Every version file must lie in its own folder under `root` (delete removes that folder and
+    Netron serves beside it), ids must be ours, and parents must form one tree from the original.
+    """
+    source, settings, entries = data.get("source"), data.get("settings"), data.get("versions")
+    if not isinstance(source, str) or not isinstance(settings, dict) or not isinstance(entries, list):
+        raise ValueError("'source', 'settings' or 'versions' is missing or of the wrong type")
+    if len(entries) > MAX_VERSIONS:
+        raise ValueError(f"more than {MAX_VERSIONS} versions")
+    versions: dict[str, Version] = {}
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise ValueError("a version is not a JSON object")
+        try:
+            version = Version.from_dict(entry)
+        except TypeError:
+            raise ValueError("a version lacks required fields") from None
+        if not isinstance(version.id, str) or not (version.id == ROOT_ID or _VERSION_ID.fullmatch(version.id)):
+            raise ValueError(f"version id {str(version.id)[:40]!r} is not one this program writes")
+        if version.id in versions:
+            raise ValueError(f"version {version.id} appears twice")
+        _check_version_file(version, root)
+        versions[version.id] = version
+    if ROOT_ID not in versions or versions[ROOT_ID].parent is not None:
+        raise ValueError("the original version is missing")
+    for version in versions.values():
+        # Walk up to the original: a missing parent or a cycle would loop forever in recipe_for.
+        seen: set[str] = set()
+        current = version
+        while current.parent is not None:
+            if current.id in seen or current.parent not in versions:
+                raise ValueError(f"version {version.id} does not lead back to the original")
+            seen.add(current.id)
+            current = versions[current.parent]
+        if current.id != ROOT_ID:
+            raise ValueError(f"version {version.id} does not lead back to the original")
+    return Path(source), settings, list(versions.values())
+
+
+def _check_version_file(version: Version, root: Path) -> None:
+    """A version's model must be `versions/<id>/<file name>`, no link leading out of the session."""
+    if not isinstance(version.file, str):
+        raise ValueError(f"version {version.id} names no model file")
+    relative = Path(version.file)
+    if relative.is_absolute() or relative.parts[:2] != ("versions", version.id) or len(relative.parts) != 3:
+        raise ValueError(f"version {version.id} points outside its folder")
+    # Resolved against the real versions/ folder: a version folder that is a symlink resolves elsewhere.
+    if not (root / relative).resolve().is_relative_to((root / "versions").resolve() / version.id):
+        raise ValueError(f"version {version.id} links outside its folder")
 
 
 def default_sessions_dir() -> Path:
@@ -154,15 +214,30 @@ class Workspace:
         root = Path(root)
         path = root / WORKSPACE_FILE
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            with path.open("rb") as handle:
+                raw = handle.read(MAX_WORKSPACE_BYTES + 1)
         except OSError:
             raise ConfigError(f"{root} holds no session ({WORKSPACE_FILE} is missing); choose a session folder.") from None
+        damaged = f"{path} is damaged"
+        if len(raw) > MAX_WORKSPACE_BYTES:
+            raise ConfigError(f"{damaged} (larger than {MAX_WORKSPACE_BYTES} bytes); start a new session from the model.")
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise ConfigError(f"{damaged} (not UTF-8 text); start a new session from the model.") from None
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path} is damaged (line {exc.lineno}); start a new session from the model.") from None
+            raise ConfigError(f"{damaged} (line {exc.lineno}); start a new session from the model.") from None
+        except RecursionError:
+            raise ConfigError(f"{damaged} (nested too deep); start a new session from the model.") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{damaged} (not a JSON object); start a new session from the model.")
         if data.get("format") != WORKSPACE_FORMAT:
-            raise ConfigError(f"{path} has format {data.get('format')!r}; this release reads format {WORKSPACE_FORMAT}.")
-        versions = [Version.from_dict(v) for v in data["versions"]]
-        return cls(root, Path(data["source"]), data["settings"], versions)
+            raise ConfigError(f"{path} has format {str(data.get('format'))[:40]!r}; this release reads format {WORKSPACE_FORMAT}.")
+        try:
+            source, settings, versions = _checked_workspace(data, root)
+        except ValueError as exc:
+            raise ConfigError(f"{damaged} ({exc}); start a new session from the model.") from None
+        return cls(root, source, settings, versions)
 
     def save(self) -> Path:
         """Write workspace.json atomically."""
@@ -298,8 +373,12 @@ class Workspace:
 
     def add_version(self, version: Version) -> None:
         """Record a version computed elsewhere (e.g. by a worker process on this same folder)."""
-        if version.parent not in self._versions:
-            raise ConfigError(f"version {version.id} has unknown parent '{version.parent}'.")
+        if version.parent not in self._versions or version.id in self._versions:
+            raise ConfigError(f"version {version.id} has unknown parent '{version.parent}' or exists already.")
+        try:
+            _check_version_file(version, self.root)
+        except ValueError as exc:
+            raise ConfigError(f"version {version.id}: {exc}.") from None
         if not (self.root / version.file).is_file():
             raise ConfigError(f"version {version.id} has no model file at {version.file}.")
         self._versions[version.id] = version

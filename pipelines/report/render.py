@@ -87,11 +87,24 @@ _FILTERS = {"bytes": units.size, "count": units.count, "ms": _ms, "sci": _sci, "
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]#|~])")
 
 
+def visible(text: str, keep: str = "") -> str:
+    """Untrusted text without control or bidi-override characters (other than those in `keep`).
+
+    ESC and BEL drive a terminal that `cat`s the file; U+202E and friends reorder what a reader
+    of the rendered page sees, so a node name could spoof the text around it.
+    """
+    return "".join(ch if ch.isprintable() or ch in keep else "?" for ch in text)
+
+
+def _html_finalize(value: Any) -> Any:
+    return visible(value) if isinstance(value, str) and not isinstance(value, Markup) else value
+
+
 def markdown_escape(value: Any) -> str:
-    """Escape untrusted text for Markdown: no HTML, no links, no table breaks."""
+    """Escape untrusted text for Markdown: no HTML, no links, no table breaks, no control characters."""
     if isinstance(value, Markup):
         return str(value)
-    text = "" if value is None else str(value)
+    text = visible("" if value is None else str(value), keep="\n\r")
     # Entities rather than backslashes for HTML's characters: every Markdown renderer honours them.
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = text.replace("\r", " ").replace("\n", " ")
@@ -100,14 +113,14 @@ def markdown_escape(value: Any) -> str:
 
 def _raw_block(text: str) -> Markup:
     # Inside a fenced block nothing is interpreted; only a fence of our own could end it early.
-    return Markup(text.replace("```", "`\u200b``"))
+    return Markup(visible(text, keep="\n").replace("```", "`\u200b``"))
 
 
 def _environment(markdown: bool) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=not markdown,
-        finalize=markdown_escape if markdown else None,
+        finalize=markdown_escape if markdown else _html_finalize,
         undefined=jinja2.ChainableUndefined,
         lstrip_blocks=markdown,
         keep_trailing_newline=True,
@@ -179,12 +192,20 @@ def render_csv(report: dict[str, Any]) -> str:
     writer.writerow(["version", "record", "index", "name", "op_type", "provider", "ms", "share"])
     for version in report["versions"]:
         profile = version.get("profile") or {}
+        label, provider = _csv_text(version["label"]), _csv_text(profile.get("provider", ""))
         for index, latency in enumerate(profile.get("latencies_ms") or []):
-            writer.writerow([version["label"], "run", index, "", "", profile.get("provider", ""), f"{latency:.6f}", ""])
+            writer.writerow([label, "run", index, "", "", provider, f"{latency:.6f}", ""])
         for index, row in enumerate((profile.get("per_op") or {}).get("nodes") or []):
-            writer.writerow([version["label"], "op", index, row["model_node"] or row["node"], row["op_type"],
-                             row.get("provider", ""), f"{row['ms_per_run']:.6f}", f"{row['share']:.6f}"])
+            writer.writerow([label, "op", index, _csv_text(row["model_node"] or row["node"]), _csv_text(row["op_type"]),
+                             _csv_text(row.get("provider", "")), f"{row['ms_per_run']:.6f}", f"{row['share']:.6f}"])
     return buffer.getvalue()
+
+
+def _csv_text(value: Any) -> str:
+    """A model string as a CSV cell a spreadsheet shows as text, never runs as a formula."""
+    text = visible(str(value))
+    # OWASP's rule for CSV injection: a leading = + - @ (or tab/CR, here already '?') starts a formula.
+    return "'" + text if text.startswith(("=", "+", "-", "@")) else text
 
 
 _RENDERERS = {".html": render_html, ".md": render_markdown, ".json": render_json, ".csv": render_csv}
