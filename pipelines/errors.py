@@ -29,3 +29,8 @@ class Cancelled(WorkbenchError):
 class WorkFailed(WorkbenchError):
     """Work on accepted input failed while running: a worker died or hung, ONNX Runtime could not
     run the model, the disk filled. The CLI exits 1 for these, 2 only for refused input."""
+
+
+class RuntimeRefused(WorkFailed, ModelRefused):
+    """ONNX Runtime could not load or run a model our own checks accepted: the work was started and
+    failed (exit 1), though callers that catch ModelRefused still see a refused model."""

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from pipelines.errors import Cancelled, ConfigError, ModelRefused
+from pipelines.errors import Cancelled, ConfigError, RuntimeRefused
 from pipelines.inputs import graph_inputs, input_specs, iter_array_samples, random_inputs
 from pipelines.model import load_model
 
@@ -488,8 +488,8 @@ def _session(path: Path) -> Any:
 
         ir_hint = unsupported_ir_version(exc)
         if ir_hint:
-            raise ModelRefused(f"ONNX Runtime cannot load {path.name}: {ir_hint}.") from exc
-        raise ModelRefused(
+            raise RuntimeRefused(f"ONNX Runtime cannot load {path.name}: {ir_hint}.") from exc
+        raise RuntimeRefused(
             f"ONNX Runtime cannot load {path.name} ({_first_line(exc)}); "
             "check that its operators and opset are supported by ONNX Runtime on the CPU."
         ) from exc
@@ -508,7 +508,7 @@ def _run(
                 f"{path.name} failed on sample {index + 1} of {data} ({detail}); "
                 "check that the arrays have the shapes and types the model expects."
             ) from exc
-        raise ModelRefused(
+        raise RuntimeRefused(
             f"ONNX Runtime failed to run {path.name} on sample {index + 1} ({detail}); "
             "give concrete sizes for its dynamic dimensions or check the model."
         ) from exc

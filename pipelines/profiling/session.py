@@ -13,7 +13,7 @@ import numpy as np
 import onnx
 
 from pipelines.analysis import node_keys
-from pipelines.errors import ConfigError, ModelRefused, WorkbenchError
+from pipelines.errors import ConfigError, ModelRefused, RuntimeRefused
 from pipelines.inputs import graph_inputs, input_specs, iter_array_samples, random_inputs
 from pipelines.profiling.options import ProfileOptions
 from pipelines.profiling.perop import NodeRow
@@ -158,7 +158,7 @@ def create_session(path: str | Path, options: ProfileOptions, *, profile_prefix:
     try:
         session = ort.InferenceSession(str(path), sess_options=so, providers=provider_list(options))
     except Exception as exc:  # noqa: BLE001 - pybind raises Fail/InvalidGraph/NotImplemented/RuntimeError
-        raise ModelRefused(f"ONNX Runtime cannot load {path.name}: {ort_message(exc)}") from exc
+        raise RuntimeRefused(f"ONNX Runtime cannot load {path.name}: {ort_message(exc)}") from exc
     seconds = time.perf_counter() - started
     wanted = canonical_name(options.provider)
     if wanted not in session.get_providers():
@@ -222,7 +222,7 @@ def check_runs(runner: Callable[[], Any], model_name: str) -> None:
     try:
         runner()
     except Exception as exc:  # noqa: BLE001 - wrong shapes/dtypes surface here as pybind errors
-        raise WorkbenchError(f"ONNX Runtime could not run {model_name}: {ort_message(exc)}") from exc
+        raise RuntimeRefused(f"ONNX Runtime could not run {model_name}: {ort_message(exc)}") from exc
 
 
 # ORT's refusal of a model newer than it understands, e.g. ONNX 1.19+ writes IR 11+ models that

@@ -50,7 +50,7 @@ def make_emit(stream: TextIO) -> Callable[[dict[str, Any]], None]:
 def _raise_cancelled(signum: int, frame: Any) -> None:
     # SIGTERM becomes an exception so jobs can remove temporary files on the way out; a job
     # stuck in native code is killed by the parent after its grace period.
-    raise Cancelled("Cancelled by the user.")
+    raise Cancelled(protocol.TERMINATED_MESSAGE)
 
 
 def watch_parent(interval_s: float = 1.0) -> None:

@@ -26,6 +26,8 @@ from pipelines.worker import protocol
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STDERR_TAIL_LINES = 40
+# A worker seen stopped (SIGSTOP, a debugger) this long is ended instead of waited for forever.
+STOPPED_GRACE_S = 10.0
 _EOF = object()
 
 
@@ -97,6 +99,8 @@ class WorkerJob:
         self._finished = False
         self._pending: BaseException | None = None  # an end raised after poll() returned records
         self._stderr_reader: threading.Thread | None = None
+        self._stopped_since: float | None = None  # when the child was first seen stopped
+        self._stopped_checked = 0.0
 
     def __enter__(self) -> WorkerJob:
         return self if self._process is not None else self.start()
@@ -207,6 +211,7 @@ class WorkerJob:
             try:
                 item = self._queue.get(timeout=0.1)
             except queue.Empty:
+                self._check_not_stopped(now)
                 continue
             last = time.monotonic()
             record = self._handle(item)
@@ -246,8 +251,35 @@ class WorkerJob:
             self._reap()
             if self.cancelled:
                 raise Cancelled("Cancelled by the user.")
+            if record.get("type") == "Cancelled" and record.get("message") == protocol.TERMINATED_MESSAGE:
+                # SIGTERM that we did not send (the user did not cancel): someone ended it.
+                raise WorkerCrashed(
+                    f"the {self.kind} worker was terminated from outside this program (SIGTERM); nothing else was affected.",
+                    None, "SIGTERM", self.stderr_tail(),
+                )
             raise _error_from_record(record)
         return record
+
+    def _check_not_stopped(self, now: float) -> None:
+        """End a worker that has been stopped (SIGSTOP, state T) for STOPPED_GRACE_S: it says nothing and never will.
+
+        Read from /proc (Linux); elsewhere a stopped worker is noticed only by a timeout.
+        """
+        if self._process is None or now - self._stopped_checked < 1.0:
+            return
+        self._stopped_checked = now
+        if not _is_stopped(self._process.pid):
+            self._stopped_since = None
+            return
+        if self._stopped_since is None:
+            self._stopped_since = now
+        elif now - self._stopped_since > STOPPED_GRACE_S:
+            self._process.kill()  # a stopped process ignores SIGTERM until continued
+            self._process.wait()
+            self._finished = True
+            raise WorkerTimeout(
+                f"the {self.kind} worker was stopped (SIGSTOP) for over {STOPPED_GRACE_S:g} s; it was ended."
+            )
 
     def _finish_without_record(self) -> None:
         status = self._reap()
@@ -284,6 +316,16 @@ class WorkerJob:
         assert self._process is not None and self._process.stderr is not None
         for line in self._process.stderr:
             self._stderr.append(line.decode("utf-8", "replace"))
+
+
+def _is_stopped(pid: int) -> bool:
+    """True when `pid` is in the stopped state (Linux /proc; False where it cannot be read)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    # "pid (comm) state ...": comm may hold spaces and parentheses, the state follows the last ')'.
+    return stat[stat.rindex(")") + 2 : stat.rindex(")") + 3] in ("T", "t")
 
 
 def _error_from_record(record: dict[str, Any]) -> WorkbenchError:

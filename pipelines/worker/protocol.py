@@ -24,6 +24,8 @@ import numpy as np
 KINDS = frozenset(
     {"config", "progress", "sample", "run", "memory", "per_op", "stats", "log", "result", "error"}
 )
+# The error a worker's SIGTERM becomes: the parent tells its own cancel from a signal sent by someone else.
+TERMINATED_MESSAGE = "the worker was terminated (SIGTERM)."
 # Records that end a job: nothing useful follows them.
 FINAL_KINDS = frozenset({"result", "error"})
 

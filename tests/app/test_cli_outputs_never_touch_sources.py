@@ -83,3 +83,9 @@ def test_render_never_overwrites_its_model(tmp_path: Path, capsys) -> None:
     before = model.read_bytes()
     assert main(["render", str(model), "-o", str(model)]) == 2
     assert model.read_bytes() == before
+
+
+def test_a_successful_pass_prints_nothing_on_stderr(sample_transformer: Path, tmp_path: Path, capsys) -> None:
+    # onnx_ir logs tracebacks of the fusion rules it tries; they stay in the worker's log.
+    assert main(["optimize", str(sample_transformer), "--pass", "transformer-fusion", "-o", str(tmp_path / "o.onnx")]) == 0
+    assert capsys.readouterr().err == ""
