@@ -15,7 +15,8 @@ import sys
 
 from app.commands.text import clean
 from pipelines.errors import ConfigError
-from pipelines.pruning.sensitivity import DEFAULT_RATIOS, derive_ratios, scan_sensitivity
+from pipelines.pruning.sensitivity import DEFAULT_RATIOS, SensitivityRow, SensitivityTable, derive_ratios
+from pipelines.worker.client import run_job
 
 NAME = "prune-scan"
 HELP = "measure each layer's pruning sensitivity and suggest per-layer ratios"
@@ -53,8 +54,17 @@ def run(args: argparse.Namespace) -> int:
     def progress(fraction: float, message: str) -> None:
         print(f"\r{fraction:4.0%} {message[:70]:<70}", end="", file=sys.stderr, flush=True)
 
-    table = scan_sensitivity(
-        args.model, ratios, mode=args.mode, criterion=args.criterion, on_progress=progress if live else None
+    def forward(record: dict) -> None:
+        if live and record.get("kind") == "progress":
+            progress(float(record.get("fraction", 0.0)), str(record.get("message", "")))
+
+    # In a worker: every ratio applies a prune pass and runs ONNX Runtime; a native crash is a sentence.
+    data = run_job("prune-scan", {"model": args.model, "ratios": ratios, "mode": args.mode,
+                                  "criterion": args.criterion}, forward)
+    table = SensitivityTable(
+        data["model"], data["mode"], data["ratios"],
+        # cosine comes back through JSON, non-finite values as 'nan'/'inf' strings: float() reads both.
+        [SensitivityRow(**{**row, "cosine": float(row["cosine"])}) for row in data["rows"]], data["skipped"],
     )
     if live:
         print(file=sys.stderr)

@@ -12,7 +12,8 @@ import argparse
 import json
 
 from app.commands.text import clean
-from pipelines.quant_debug import DEFAULT_SAMPLES, analyze_quantization
+from pipelines.quant_debug import DEFAULT_SAMPLES
+from pipelines.worker.client import run_job
 
 NAME = "quant-debug"
 HELP = "rank the nodes of a quantized model by the error quantization added"
@@ -30,16 +31,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Analyse the pair and print the ranking (or JSON)."""
-    report = analyze_quantization(args.float_model, args.quant_model, data=args.data, samples=args.samples)
+    # In a worker: ONNX Runtime runs both models (and may requantize); a native crash is a sentence.
+    report = run_job("quant-debug", {
+        "float_model": args.float_model, "quant_model": args.quant_model, "data": args.data, "samples": args.samples,
+    })
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
+        print(json.dumps(report, indent=2))
         return 0
-    worst = report.worst(args.top)
-    print(f"{len(report.tensors)} tensors compared over {report.samples} samples; worst first:")
+    tensors = report["tensors"]  # worst first, as QuantErrorReport.to_dict writes them
+    print(f"{len(tensors)} tensors compared over {report['samples']} samples; worst first:")
     print(f"{'rank':>4}  {'added noise':>11}  {'SQNR dB':>8}  {'rel. err':>8}  quantized node: float nodes -> tensor")
-    for rank, entry in enumerate(worst, 1):
+    for rank, entry in enumerate(tensors[: args.top], 1):
         print(
-            f"{rank:>4}  {entry.added_noise:>11.5f}  {entry.sqnr_db:>8.2f}  {entry.relative_error:>8.4f}  "
-            f"{clean(entry.quant_node or '?')}: {' > '.join(clean(name) for name in reversed(entry.region))} -> {clean(entry.tensor)}"
+            f"{rank:>4}  {entry['added_noise']:>11.5f}  {entry['sqnr_db']:>8.2f}  {entry['relative_error']:>8.4f}  "
+            f"{clean(entry['quant_node'] or '?')}: {' > '.join(clean(name) for name in reversed(entry['region']))} "
+            f"-> {clean(entry['tensor'])}"
         )
     return 0
