@@ -21,6 +21,7 @@ from app.jobs_qt import JobSlot
 from pipelines.errors import ConfigError
 from pipelines.passes.engine import make_config
 from pipelines.recipe import Recipe, save_recipe
+from pipelines.safe_write import source_files
 from pipelines.versions import ROOT_ID, Version, Workspace
 
 # Latencies kept on a version for the compare view's distributions; workspace.json stays small.
@@ -283,7 +284,8 @@ class Session(QObject):
 
     def export_recipe(self, version_id: str, path: str | Path) -> Path:
         """Write the recipe that rebuilds `version_id`."""
-        out = save_recipe(self.recipe(version_id), path)
+        # Never over the model the session was opened from, or a data file it names.
+        out = save_recipe(self.recipe(version_id), path, source_files(self._need_workspace().source))
         self.dirty = False
         return out
 

@@ -452,10 +452,11 @@ class SessionPanels(QObject):
         def work() -> None:
             from pipelines.report.build import build_workspace_report
             from pipelines.report.render import write_report
+            from pipelines.safe_write import source_files
 
             try:
                 report = build_workspace_report(ws, vid, profiles=profiles, comparison=comparison)
-                write_report(report, path)
+                write_report(report, path, source_files(ws.source))
                 error = ""
             except Exception as exc:  # noqa: BLE001 - any failure must reach the user, not the thread
                 error = _error_sentence(exc, f"the report {Path(path).name}")

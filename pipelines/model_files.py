@@ -11,6 +11,7 @@ from pathlib import Path
 import onnx
 
 from pipelines.errors import ModelRefused
+from pipelines.safe_write import atomic_path, source_files
 from pipelines.validation import check_external_data, disk_size, short
 
 
@@ -35,11 +36,13 @@ def copy_model(source: str | Path, target: str | Path) -> Path:
     source, target = Path(source), Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     folder = source.parent.resolve()
+    protected = source_files(source)
     for data_file in external_data_files(source):
         destination = target.parent / data_file.relative_to(folder)
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(data_file, destination)
+        with atomic_path(destination, protected) as staged:
+            shutil.copyfile(data_file, staged)
     # A copy, not a hard link: tools that rewrite the user's file in place would otherwise
-    # change version 0 behind our back.
-    shutil.copyfile(source, target)
+    # change version 0 behind our back. The model goes last, once its data is in place.
+    with atomic_path(target, protected) as staged:
+        shutil.copyfile(source, staged)
     return target
