@@ -26,7 +26,7 @@ from pipelines.worker import protocol
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STDERR_TAIL_LINES = 40
-# A worker seen stopped (SIGSTOP, a debugger) this long is ended instead of waited for forever.
+# A worker seen stopped (SIGSTOP) this long is ended instead of waited for forever.
 STOPPED_GRACE_S = 10.0
 _EOF = object()
 
@@ -325,7 +325,8 @@ def _is_stopped(pid: int) -> bool:
     except OSError:
         return False
     # "pid (comm) state ...": comm may hold spaces and parentheses, the state follows the last ')'.
-    return stat[stat.rindex(")") + 2 : stat.rindex(")") + 3] in ("T", "t")
+    # Only "T" (SIGSTOP): "t" is a debugger's breakpoint, which a developer expects to last.
+    return stat[stat.rindex(")") + 2 : stat.rindex(")") + 3] == "T"
 
 
 def _error_from_record(record: dict[str, Any]) -> WorkbenchError:
