@@ -321,8 +321,9 @@ def run_recipe_in_worker(
     with tempfile.TemporaryDirectory(prefix=".recipe-", dir=out_path.parent) as scratch:
         params = {
             "model": str(model_path.absolute()), "recipe": recipe.to_dict(), "output": str(out_path.absolute()),
-            "verify": verify, "tolerance": tolerance.to_dict() if tolerance is not None else None, "data": str(data) if data is not None else None,
-            "samples": samples, "dims": dims or {}, "scratch": scratch,
+            "verify": verify, "tolerance": tolerance.to_dict() if tolerance is not None else None,
+            "data": str(data) if data is not None else None, "samples": samples, "dims": dims or {},
+            "scratch": scratch,
         }
         return run_job("run-recipe", params, forward)["steps"]
 
