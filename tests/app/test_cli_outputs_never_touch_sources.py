@@ -89,3 +89,13 @@ def test_a_successful_pass_prints_nothing_on_stderr(sample_transformer: Path, tm
     # onnx_ir logs tracebacks of the fusion rules it tries; they stay in the worker's log.
     assert main(["optimize", str(sample_transformer), "--pass", "transformer-fusion", "-o", str(tmp_path / "o.onnx")]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_error_sentences_reach_the_terminal_without_control_characters(tmp_path: Path, capsys) -> None:
+    # Item 8: recipe and model strings are quoted in error sentences; an OSC title or BEL must not pass.
+    model = matmul_model(tmp_path / "m.onnx")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text('version: 1\nsteps: [{pass: "\\e]0;pwned\\a\\u202e"}]\n')
+    assert main(["optimize", str(model), "--recipe", str(recipe), "-o", str(tmp_path / "o.onnx")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown pass" in err and not any(ch in err for ch in "\x1b\x07\u202e")
