@@ -99,3 +99,11 @@ def test_error_sentences_reach_the_terminal_without_control_characters(tmp_path:
     assert main(["optimize", str(model), "--recipe", str(recipe), "-o", str(tmp_path / "o.onnx")]) == 2
     err = capsys.readouterr().err
     assert "unknown pass" in err and not any(ch in err for ch in "\x1b\x07\u202e")
+
+
+@pytest.mark.parametrize("dim", ["batch=²", "batch=99999999999999999999", "batch=-1", "batch=٣"])
+def test_bad_dim_values_are_one_sentence(tmp_path: Path, capsys, dim: str) -> None:
+    # Item 10: '²'.isdigit() is True but int('²') raises; huge sizes overflowed numpy later.
+    assert main(["inspect", str(matmul_model(tmp_path / "m.onnx")), "--dim", dim]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("onnx-workbench: --dim") and err.count("\n") == 1
