@@ -28,6 +28,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ import onnx  # noqa: E402
 
 from corpus_index import read_records  # noqa: E402  (benchmarks/ is this script's folder)
 from coverage_report import Cell, matrix_markdown, reproduce_command, summary_line  # noqa: E402
-from coverage_rules import EXACT_CATEGORIES, ModelFacts, verdict  # noqa: E402
+from coverage_rules import ModelFacts, Outcome, Verdict, judge, verdict  # noqa: E402
 from pipelines.errors import ConfigError, ModelRefused, WorkbenchError  # noqa: E402
 from pipelines.passes.base import Pass  # noqa: E402
 from pipelines.passes.engine import all_passes  # noqa: E402
@@ -99,7 +100,7 @@ def _cell(args: argparse.Namespace, record: dict[str, Any], model: Path, name: s
         if cached.get("key") == key and not rerun:
             return Cell.from_dict(cached["cell"])
     with _lock(args.lock):
-        cell = _run_cell(args, model_id, model, pass_cls, config, rule.expects_change)
+        cell = _run_cell(args, model_id, model, pass_cls, replace(rule, config=config))
     cache.write_text(json.dumps({"key": key, "cell": cell.to_dict()}, indent=1))
     if cell.status == "failed" and args.failures_log:
         _log_failure(args.failures_log, cell, args.corpus)
@@ -115,13 +116,11 @@ def _log_failure(path: Path, cell: Cell, corpus: Path) -> None:
         )
 
 
-def _run_cell(
-    args: argparse.Namespace, model_id: str, model: Path, pass_cls: type[Pass], config: dict[str, Any], expects_change: bool
-) -> Cell:
+def _run_cell(args: argparse.Namespace, model_id: str, model: Path, pass_cls: type[Pass], rule: Verdict) -> Cell:
     """Run one pass in a worker with a time limit and judge what came back."""
     name = pass_cls.name
-    cell = Cell(model_id, name, "ok", config=config, commit=_commit())
-    params = {"model": str(model), "pass": name, "config": config, "samples": args.samples, "runs": args.runs, "scratch": str(args.scratch) if args.scratch else None}
+    cell = Cell(model_id, name, "ok", config=rule.config, commit=_commit())
+    params = {"model": str(model), "pass": name, "config": rule.config, "samples": args.samples, "runs": args.runs, "scratch": str(args.scratch) if args.scratch else None}
     started = time.monotonic()
     try:
         out = run_job("coverage-cell", params, timeout_s=args.timeout, env={ENV_EXTRA_JOBS: CELL_JOB})
@@ -131,18 +130,15 @@ def _run_cell(
     except WorkbenchError as exc:  # PassFailed, WorkerCrashed, WorkerTimeout, ...
         cell.status, cell.reason = "failed", _sentence(exc)
     else:
-        cell.nodes_before, cell.nodes_after = out["nodes_before"], out["nodes_after"]
+        cell.nodes_before = len(_facts(model).nodes)
+        removed, added = out["removed_by_op"], out["added_by_op"]
+        cell.nodes_after = cell.nodes_before + sum(added.values()) - sum(removed.values())
         cell.cosine, cell.speedup = out["cosine"], out["speedup"]
-        if not out["changed"]:
-            cell.note = "no change"
-            if expects_change:
-                cell.status, cell.reason = "failed", "the pass changed nothing although the model has what it works on."
-        elif cell.cosine is not None and cell.cosine < pass_cls.min_cosine:
-            if pass_cls.category in EXACT_CATEGORIES:
-                cell.status = "failed"
-                cell.reason = f"the outputs changed (worst cosine {cell.cosine:.4f}, tolerance {pass_cls.min_cosine}) though {name} should keep what the model computes."
-            else:  # lossy by design: marked, not a failure (random weights, random calibration)
-                cell.note = f"under its tolerance {pass_cls.min_cosine}"
+        failed, sentence = judge(rule, Outcome(out["changed"], removed, added, cell.cosine), name, pass_cls.category, pass_cls.min_cosine)
+        if failed:
+            cell.status, cell.reason = "failed", sentence
+        else:
+            cell.note = sentence
     cell.seconds = round(time.monotonic() - started, 1)
     return cell
 
@@ -243,7 +239,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rerun", choices=("none", "failed", "all"), default="none", help="run cached cells again")
     parser.add_argument("--timeout", type=float, default=420.0, help="seconds one cell may take")
     parser.add_argument("--samples", type=int, default=2, help="random samples for the fidelity check")
-    parser.add_argument("--runs", type=int, default=5, help="interleaved timed runs per model (0: no timing)")
+    parser.add_argument("--runs", type=int, default=3, help="interleaved timed runs per model (0: no timing)")
     parser.add_argument("--lock", type=Path, default=None, help="flock this file around every cell")
     parser.add_argument("--failures-log", type=Path, default=None, help="append every new failed cell to this file")
     args = parser.parse_args(argv)

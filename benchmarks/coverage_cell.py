@@ -24,27 +24,27 @@ Emit = Callable[[dict[str, Any]], None]
 
 
 def run_cell(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
-    """{"model", "pass", "config", "samples", "runs", "scratch"} -> nodes, change, cosine, speed-up."""
+    """{"model", "pass", "config", "samples", "runs", "scratch"} -> nodes added and removed by op, cosine, speed-up."""
     source = Path(params["model"])
     scratch = Path(tempfile.mkdtemp(prefix="cell-", dir=params.get("scratch")))
     try:
         target = scratch / f"{source.stem}-{params['pass']}.onnx"
         result = run_pass(params["pass"], source, target, params.get("config") or {})
-        before = onnx.load(str(source), load_external_data=False)
-        after = onnx.load(str(target), load_external_data=False)
+        changes = result.changes
         emit({"kind": "progress", "fraction": 0.5, "message": "verifying"})
         try:
             report = verify_models(source, target, samples=int(params.get("samples", 2)))
             emit({"kind": "progress", "fraction": 0.75, "message": "timing"})
-            runs = int(params.get("runs", 5))
+            runs = int(params.get("runs", 3))
             latency = quick_latency_comparison(source, target, runs=runs, warmup=1) if runs else None
         except Exception as exc:  # noqa: BLE001 - the pass "succeeded" with a model that does not run
             raise PassFailed(f"pass '{params['pass']}' wrote a model that does not run: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}") from exc
         return {
-            "nodes_before": len(before.graph.node),
-            "nodes_after": len(after.graph.node),
-            "changed": not result.changes.is_empty or _interface(before) != _interface(after),
-            "changes": result.changes.summary(),
+            "added_by_op": changes.added_by_op,
+            "removed_by_op": changes.removed_by_op,
+            # Only an unchanged node list needs a second look (reading a model costs seconds).
+            "changed": not changes.is_empty or _interface(source) != _interface(target),
+            "changes": changes.summary(),
             "cosine": report.worst_cosine(),
             "speedup": latency.speedup if latency else None,
             "warnings": result.warnings,
@@ -53,9 +53,10 @@ def run_cell(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _interface(model: onnx.ModelProto) -> bytes:
+def _interface(path: Path) -> bytes:
     # What a pass may change without touching a node: opsets, IR version and input/output types
     # (fix-shapes, an opset conversion whose nodes all stay as they were).
+    model = onnx.load(str(path), load_external_data=False)
     copy = onnx.ModelProto(ir_version=model.ir_version, opset_import=model.opset_import)
     copy.graph.input.extend(model.graph.input)
     copy.graph.output.extend(model.graph.output)

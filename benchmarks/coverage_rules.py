@@ -127,7 +127,42 @@ class Verdict:
     applies: bool
     reason: str = ""
     config: dict[str, Any] = field(default_factory=dict)
-    expects_change: bool = False
+    # What the pass works on, in words, when it must change the graph ("" when a no-op is fine).
+    expects: str = ""
+    # An op type whose count the pass must lower (fold-batchnorm: BatchNormalization).
+    removes_op: str = ""
+    # Whether the pass must leave fewer nodes than it found (fusions).
+    shrinks: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a pass run did, as the cell's worker reports it."""
+
+    changed: bool
+    removed_by_op: dict[str, int]
+    added_by_op: dict[str, int]
+    cosine: float | None
+
+
+def judge(rule: Verdict, outcome: Outcome, pass_name: str, category: str, min_cosine: float) -> tuple[bool, str]:
+    """(failed, sentence): whether a pass that ran did its job, and what to say about it.
+
+    The sentence names the failure, or is a note on a cell that is fine ("no change", or a
+    lossy pass under its tolerance: random weights and calibration make that expected).
+    """
+    removed, added = sum(outcome.removed_by_op.values()), sum(outcome.added_by_op.values())
+    if not outcome.changed:
+        return (True, f"the pass changed nothing although {rule.expects}.") if rule.expects else (False, "no change")
+    if rule.removes_op and outcome.removed_by_op.get(rule.removes_op, 0) <= outcome.added_by_op.get(rule.removes_op, 0):
+        return True, f"the pass left every {rule.removes_op} in place although {rule.expects}."
+    if rule.shrinks and removed <= added:
+        return True, f"the pass fused nothing (-{removed} +{added} nodes) although {rule.expects}."
+    if outcome.cosine is not None and outcome.cosine < min_cosine:
+        if category in EXACT_CATEGORIES:
+            return True, f"the outputs changed (worst cosine {outcome.cosine:.4f}, tolerance {min_cosine}) though {pass_name} should keep what the model computes."
+        return False, f"under its tolerance {min_cosine}"
+    return False, ""
 
 
 def refuse(reason: str) -> Verdict:
@@ -135,9 +170,9 @@ def refuse(reason: str) -> Verdict:
     return Verdict(False, reason)
 
 
-def run(config: dict[str, Any] | None = None, *, expects_change: bool = False) -> Verdict:
-    """A pass that applies with `config`."""
-    return Verdict(True, config=config or {}, expects_change=expects_change)
+def run(config: dict[str, Any] | None = None, *, expects: str = "", removes_op: str = "", shrinks: bool = False) -> Verdict:
+    """A pass that applies with `config`; `expects` names what it must change, if anything."""
+    return Verdict(True, config=config or {}, expects=expects, removes_op=removes_op, shrinks=shrinks)
 
 
 # Every rule takes the facts and returns a verdict; passes without a rule always apply.
@@ -148,7 +183,7 @@ def _fold_batchnorm(facts: ModelFacts) -> Verdict:
     folds = facts.followed_by("BatchNormalization", ("Conv", "ConvTranspose", "Gemm"))
     if not folds:
         return refuse("no BatchNormalization follows a Conv, ConvTranspose or Gemm")
-    return run(expects_change=True)
+    return run(expects=f"{folds} BatchNormalization follow a Conv, ConvTranspose or Gemm", removes_op="BatchNormalization")
 
 
 def _fix_shapes(facts: ModelFacts) -> Verdict:
@@ -158,7 +193,7 @@ def _fix_shapes(facts: ModelFacts) -> Verdict:
     dims = {name: 1 if index == 0 else 128 for index, name in enumerate(facts.dynamic_dims) if "[" not in name}
     if not dims:
         return refuse("the dynamic dimensions have no names to fix them by")
-    return run({"dims": dims}, expects_change=True)
+    return run({"dims": dims}, expects=f"the inputs have the dynamic dimensions {', '.join(dims)}")
 
 
 def _fuse_matmul_add(facts: ModelFacts) -> Verdict:
@@ -172,12 +207,12 @@ def _fuse_matmul_add(facts: ModelFacts) -> Verdict:
 
 def _transformer_fusion(facts: ModelFacts) -> Verdict:
     # Attention: scores from a MatMul (maybe scaled or masked first) into a Softmax.
-    attention = any(
-        n.op_type == "Softmax" and _upstream_op(facts, n.input[0], "MatMul", depth=4) for n in facts.nodes
+    attention = sum(
+        1 for n in facts.nodes if n.op_type == "Softmax" and _upstream_op(facts, n.input[0], "MatMul", depth=4)
     )
     if not attention:
         return refuse("no attention (MatMul into Softmax) to fuse")
-    return run(expects_change=True)
+    return run(expects=f"the model has {attention} attention blocks (MatMul into Softmax)", shrinks=True)
 
 
 def _prune_channels(facts: ModelFacts) -> Verdict:
@@ -186,7 +221,7 @@ def _prune_channels(facts: ModelFacts) -> Verdict:
         return refuse("no Conv to prune")
     if len(convs) == 1:
         return refuse("one Conv only, so no channel feeds another prunable layer")
-    return run(expects_change=True)
+    return run(expects=f"the model has {len(convs)} Conv layers with constant weights")
 
 
 def _prune_magnitude(facts: ModelFacts) -> Verdict:
@@ -196,45 +231,55 @@ def _prune_magnitude(facts: ModelFacts) -> Verdict:
     ]
     if not weights:
         return refuse(f"no Conv, Gemm or MatMul weight of {PRUNE_MIN_SIZE} or more values")
-    return run(expects_change=True)
+    return run(expects=f"the model has {len(weights)} Conv, Gemm or MatMul weights of {PRUNE_MIN_SIZE} or more values")
 
 
 def _prune_neurons(facts: ModelFacts) -> Verdict:
-    linears = facts.linear_layers()
-    if not any(_feeds_linear(facts, node) for node in linears):
+    pairs = sum(1 for node in facts.linear_layers() if _feeds_linear(facts, node))
+    if not pairs:
         return refuse("no linear layer feeds another through an activation, so no hidden neurons to remove")
-    return run(expects_change=True)
+    return run(expects=f"{pairs} linear layers feed another linear layer through an activation")
+
+
+def _quantizable(facts: ModelFacts) -> str:
+    """'the model has 53 Conv and 1 Gemm ...' or '' when nothing has a constant weight."""
+    linears = len(facts.linear_layers())
+    convs = sum(1 for n in facts.nodes if n.op_type == "Conv" and len(n.input) > 1 and n.input[1] in facts.constants)
+    return f"the model has {convs} Conv and {linears} MatMul/Gemm layers with constant weights" if convs + linears else ""
 
 
 def _quantize_dynamic(facts: ModelFacts) -> Verdict:
-    if not facts.linear_layers() and not facts.ops["Conv"]:
+    found = _quantizable(facts)
+    if not found:
         return refuse("no MatMul, Gemm or Conv with constant weights to quantize")
-    return run({"measure_speed": False}, expects_change=True)
+    return run({"measure_speed": False}, expects=found)
 
 
 def _quantize_static(facts: ModelFacts) -> Verdict:
-    if not facts.linear_layers() and not facts.ops["Conv"]:
+    found = _quantizable(facts)
+    if not found:
         return refuse("no MatMul, Gemm or Conv with constant weights to quantize")
     # Calibration on a few random samples: a preview of the pass, cut to fit the run's time.
-    return run({"measure_speed": False, "samples": 8}, expects_change=True)
+    return run({"measure_speed": False, "samples": 8}, expects=found)
 
 
 def _quantize_weights(facts: ModelFacts) -> Verdict:
-    if not facts.linear_layers():
+    linears = len(facts.linear_layers())
+    if not linears:
         return refuse("no MatMul or Gemm with a constant weight to quantize")
-    return run({"measure_speed": False}, expects_change=True)
+    return run({"measure_speed": False}, expects=f"the model has {linears} MatMul/Gemm layers with constant weights")
 
 
 def _to_fp16(facts: ModelFacts) -> Verdict:
     if not facts.float_tensors:
         return refuse("no float32 tensors to convert")
-    return run({"measure_speed": False}, expects_change=True)
+    return run({"measure_speed": False}, expects="the model has float32 tensors")
 
 
 def _convert_opset(facts: ModelFacts) -> Verdict:
     if facts.opset >= UPGRADE_OPSET:
         return refuse(f"already at opset {facts.opset}, not below the default target {UPGRADE_OPSET}")
-    return run({"opset": UPGRADE_OPSET}, expects_change=True)
+    return run({"opset": UPGRADE_OPSET}, expects=f"the model is at opset {facts.opset}")
 
 
 RULES: dict[str, Rule] = {

@@ -101,8 +101,9 @@ def attention_facts():
 def test_a_legacy_cnn_gets_folding_pruning_quantization_and_an_opset_upgrade(cnn_facts):
     for name in ("fold-batchnorm", "prune-channels", "quantize-static", "quantize-weights", "convert-opset"):
         verdict = rules.verdict(cnn_facts, name)
-        assert verdict.applies and verdict.expects_change, name
+        assert verdict.applies and verdict.expects, name
     assert rules.verdict(cnn_facts, "convert-opset").config == {"opset": rules.UPGRADE_OPSET}
+    assert rules.verdict(cnn_facts, "fold-batchnorm").expects == "2 BatchNormalization follow a Conv, ConvTranspose or Gemm"
 
 
 def test_a_legacy_cnn_is_refused_transformer_passes_with_the_reason(cnn_facts):
@@ -151,14 +152,42 @@ def mlp() -> onnx.ModelProto:
 
 def test_prune_neurons_applies_where_a_linear_layer_feeds_another_through_an_activation(cnn_facts, attention_facts):
     verdict = rules.verdict(rules.ModelFacts.of(mlp()), "prune-neurons")
-    assert verdict.applies and verdict.expects_change
+    assert verdict.applies and verdict.expects == "1 linear layers feed another linear layer through an activation"
     # One Gemm head; attention projections meet only through the score MatMuls.
     assert not rules.verdict(cnn_facts, "prune-neurons").applies
     assert not rules.verdict(attention_facts, "prune-neurons").applies
 
 
+def _outcome(changed=True, removed=None, added=None, cosine=1.0):
+    return rules.Outcome(changed, removed or {}, added or {}, cosine)
+
+
+def test_a_fold_that_leaves_every_batchnorm_is_a_failure_even_if_it_changed_something(cnn_facts):
+    fold = rules.verdict(cnn_facts, "fold-batchnorm")
+    renamed = _outcome(removed={"Conv": 2}, added={"Conv": 2})
+    assert rules.judge(fold, renamed, "fold-batchnorm", "fusion", 0.9999) == (
+        True, "the pass left every BatchNormalization in place although 2 BatchNormalization follow a Conv, ConvTranspose or Gemm."
+    )
+    folded = _outcome(removed={"BatchNormalization": 2, "Conv": 2}, added={"Conv": 2})
+    assert rules.judge(fold, folded, "fold-batchnorm", "fusion", 0.9999) == (False, "")
+
+
+def test_a_pass_that_must_change_something_and_does_not_fails(attention_facts):
+    fusion = rules.verdict(attention_facts, "transformer-fusion")
+    failed, sentence = rules.judge(fusion, _outcome(changed=False), "transformer-fusion", "fusion", 0.9999)
+    assert failed and sentence == "the pass changed nothing although the model has 1 attention blocks (MatMul into Softmax)."
+    failed, sentence = rules.judge(fusion, _outcome(removed={"Gemm": 1}, added={"Gemm": 1}), "transformer-fusion", "fusion", 0.9999)
+    assert failed and sentence.startswith("the pass fused nothing (-1 +1 nodes)")
+    assert rules.judge(rules.run(), _outcome(changed=False), "cleanup", "cleanup", 0.9999) == (False, "no change")
+
+
+def test_changed_outputs_fail_an_exact_pass_and_only_mark_a_lossy_one():
+    assert rules.judge(rules.run(), _outcome(cosine=0.99), "simplify", "cleanup", 0.9999)[0]
+    assert rules.judge(rules.run(), _outcome(cosine=0.5), "prune-channels", "prune", 0.95) == (False, "under its tolerance 0.95")
+
+
 def test_passes_without_a_rule_always_apply(cnn_facts):
-    assert rules.verdict(cnn_facts, "cleanup").applies and not rules.verdict(cnn_facts, "cleanup").expects_change
+    assert rules.verdict(cnn_facts, "cleanup").applies and not rules.verdict(cnn_facts, "cleanup").expects
 
 
 def _cells():
