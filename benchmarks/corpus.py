@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 import traceback
@@ -131,7 +132,12 @@ MODELS: list[CorpusModel] = [
     CorpusModel("vit_b_16", "dynamo", DYNAMO_OPSETS, _torchvision("vit_b_16")),
     CorpusModel("convnext_tiny", "dynamo", DYNAMO_OPSETS, _torchvision("convnext_tiny")),
     # t5-small's sizes; the encoder alone (what people export for embeddings and retrieval).
-    CorpusModel("t5_encoder", "dynamo", DYNAMO_OPSETS, _transformer("T5Config", "T5EncoderModel", "last_hidden_state")),
+    # Eager attention: with transformers' default (sdpa) torch 2.14's decomposition fails
+    # ("Cannot view a tensor with shape [2, 16, 8, 64] and strides ... as (2, 16, 512)").
+    CorpusModel(
+        "t5_encoder", "dynamo", DYNAMO_OPSETS,
+        _transformer("T5Config", "T5EncoderModel", "last_hidden_state", attn_implementation="eager"),
+    ),
     # A small Llama: grouped-query attention, RMSNorm, rotary embeddings, SwiGLU.
     CorpusModel(
         "llama_small",
@@ -183,13 +189,19 @@ def export_dynamo(model: Any, example: Example, path: Path, opset: int) -> str:
     external data, the exporter's default); returns a note when the dynamic axes were refused."""
     import torch
 
-    dynamic = {
-        name: {axis: torch.export.Dim(dim, min=1, max=4096) for axis, dim in example.dynamic.get(name, {}).items()}
+    # A tuple in input order: a dict would have to use forward()'s argument names.
+    dynamic = tuple(
+        {axis: torch.export.Dim(dim, min=1, max=4096) for axis, dim in example.dynamic.get(name, {}).items()}
         for name in example.input_names
-    }
+    )
     names = {"input_names": example.input_names, "output_names": example.output_names}
+    # torch.export specialises a dimension of size 1: trace a dynamic batch with two samples.
+    args = tuple(
+        torch.cat([arg, arg]) if 0 in example.dynamic.get(name, {}) and arg.shape[0] == 1 else arg
+        for name, arg in zip(example.input_names, example.args)
+    )
     try:
-        torch.onnx.export(model, example.args, str(path), dynamo=True, opset_version=opset, dynamic_shapes=dynamic, **names)
+        torch.onnx.export(model, args, str(path), dynamo=True, opset_version=opset, dynamic_shapes=dynamic, **names)
         return ""
     except Exception as exc:  # noqa: BLE001 - fall back to static shapes, recording why
         torch.onnx.export(model, example.args, str(path), dynamo=True, opset_version=opset, **names)
@@ -244,7 +256,11 @@ def _file_facts(path: Path) -> dict[str, Any]:
 
 
 def _first_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    """The first line of the root cause (torch wraps it in "Failed to export ... step 1/3"), no colours."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     text = lines[0] if lines else type(exc).__name__
     return (text[:300] + "...") if len(text) > 300 else text
 
