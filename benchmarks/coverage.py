@@ -63,15 +63,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     passes = {p.name: p for p in all_passes()}
     args.cache.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
-    load_before = os.getloadavg()
-    for record in selected:
+    for record in selected if not args.page_only else []:
         model = args.corpus / record["file"]
         for name in args.passes or list(passes):
             cell = _cell(args, record, model, name, passes[name])
             print(f"{cell.model:28} {name:20} {cell.status:8} {cell.text() if cell.status == 'ok' else cell.reason}", flush=True)
         # The page after every model: an interrupted run still leaves what it measured.
-        _write_page(args, records, passes, started, load_before)
+        _write_page(args, records, passes)
+    _write_page(args, records, passes)
     cells, pending = _all_cells(args, records, passes)
     print(summary_line(cells) + (f" ({pending} cells not run yet)" if pending else ""))
     return 0
@@ -140,19 +139,25 @@ def _run_cell(args: argparse.Namespace, model_id: str, model: Path, pass_cls: ty
         else:
             cell.note = sentence
     cell.seconds = round(time.monotonic() - started, 1)
+    cell.finished = f"{datetime.now(timezone.utc):%H:%M}"
+    cell.load = round(os.getloadavg()[0], 1)
     return cell
 
 
-def _write_page(args: argparse.Namespace, records: list[dict[str, Any]], passes: dict[str, type[Pass]], started: float, load_before: tuple[float, ...]) -> None:
+def _write_page(args: argparse.Namespace, records: list[dict[str, Any]], passes: dict[str, type[Pass]]) -> None:
     cells, pending = _all_cells(args, records, passes)
     if not cells:
         return
+    ran = [c for c in cells if c.finished]
+    loads = sorted(c.load for c in ran if c.load is not None)
     cell_seconds = sum(c.seconds or 0 for c in cells)
     header = [
         f"Written by `benchmarks/coverage.py` ({datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, commit {_commit()}) "
-        f"on {os.cpu_count()} CPU cores ({platform.machine()}); load average {load_before[0]:.1f} at the start "
-        f"of this run, {os.getloadavg()[0]:.1f} at the end. Cells took {cell_seconds / 60:.0f} min in total; "
-        f"this run {(time.monotonic() - started) / 60:.0f} min (cached cells are reused).",
+        f"on {os.cpu_count()} CPU cores ({platform.machine()}). The cells that ran took {cell_seconds / 60:.0f} min "
+        "together (pass, verification and timing, each in its own worker)"
+        + (f", finished between {min(c.finished for c in ran)} and {max(c.finished for c in ran)} UTC" if ran else "")
+        + (f", under a load average of {loads[len(loads) // 2]:.1f} (median; {loads[0]:.1f}-{loads[-1]:.1f})" if loads else "")
+        + ".",
         "",
         f"Corpus: real architectures with random weights (`make corpus`, see benchmarks/corpus.py). "
         f"Fidelity on {args.samples} random samples; speed-up from {args.runs} interleaved runs per model "
@@ -183,7 +188,10 @@ def _all_cells(args: argparse.Namespace, records: list[dict[str, Any]], passes: 
             if not rule.applies:
                 cells.append(Cell(_model_id(record), name, "refused", reason=rule.reason))
             elif cache.exists():
-                cells.append(Cell.from_dict(json.loads(cache.read_text())["cell"]))
+                cell = Cell.from_dict(json.loads(cache.read_text())["cell"])
+                # Cells cached before finish times were recorded: the file was written at the end.
+                cell.finished = cell.finished or f"{datetime.fromtimestamp(cache.stat().st_mtime, timezone.utc):%H:%M}"
+                cells.append(cell)
             else:
                 pending += 1
     return cells, pending
@@ -241,6 +249,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--samples", type=int, default=2, help="random samples for the fidelity check")
     parser.add_argument("--runs", type=int, default=3, help="interleaved timed runs per model (0: no timing)")
     parser.add_argument("--lock", type=Path, default=None, help="flock this file around every cell")
+    parser.add_argument("--page-only", action="store_true", help="only write the page from the cached cells")
     parser.add_argument("--failures-log", type=Path, default=None, help="append every new failed cell to this file")
     args = parser.parse_args(argv)
     args.cache = args.cache or args.corpus.parent / "coverage-cache"

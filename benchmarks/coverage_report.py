@@ -30,8 +30,10 @@ class Cell:
     cosine: float | None = None  # worst over the outputs
     speedup: float | None = None  # parent latency / child latency
     seconds: float | None = None  # wall time of the whole cell (pass, verification, timing)
-    note: str = ""  # e.g. "no change", "outputs differ" for an exact pass
-    commit: str = ""
+    note: str = ""  # e.g. "no change", "under its tolerance 0.95" for a lossy pass
+    commit: str = ""  # the code the cell ran
+    finished: str = ""  # UTC time of day, HH:MM
+    load: float | None = None  # 1-minute load average when it finished
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for the per-cell cache file."""
