@@ -118,7 +118,7 @@ def _log_failure(path: Path, cell: Cell, corpus: Path) -> None:
 def _run_cell(args: argparse.Namespace, model_id: str, model: Path, pass_cls: type[Pass], rule: Verdict) -> Cell:
     """Run one pass in a worker with a time limit and judge what came back."""
     name = pass_cls.name
-    cell = Cell(model_id, name, "ok", config=rule.config, commit=_commit())
+    cell = Cell(model_id, name, "ok", config=rule.config, commit=_commit(), samples=args.samples, runs=args.runs)
     params = {"model": str(model), "pass": name, "config": rule.config, "samples": args.samples, "runs": args.runs, "scratch": str(args.scratch) if args.scratch else None}
     started = time.monotonic()
     try:
@@ -160,8 +160,11 @@ def _write_page(args: argparse.Namespace, records: list[dict[str, Any]], passes:
         + ".",
         "",
         f"Corpus: real architectures with random weights (`make corpus`, see benchmarks/corpus.py). "
-        f"Fidelity on {args.samples} random samples; speed-up from {args.runs} interleaved runs per model "
-        "(a glance, not a benchmark: the other benchmarks measure properly). Passes run with their "
+        + "; ".join(
+            f"fidelity on {samples} random samples, speed-up from {runs} interleaved runs per model"
+            for samples, runs in sorted({(c.samples, c.runs) for c in ran}, key=str)
+        ).capitalize()
+        + " (a glance, not a benchmark: the other benchmarks measure properly). Passes run with their "
         "defaults except where the cell's command below says otherwise.",
     ]
     if pending:
@@ -188,9 +191,13 @@ def _all_cells(args: argparse.Namespace, records: list[dict[str, Any]], passes: 
             if not rule.applies:
                 cells.append(Cell(_model_id(record), name, "refused", reason=rule.reason))
             elif cache.exists():
-                cell = Cell.from_dict(json.loads(cache.read_text())["cell"])
-                # Cells cached before finish times were recorded: the file was written at the end.
+                cached = json.loads(cache.read_text())
+                cell = Cell.from_dict(cached["cell"])
+                # Cells cached before these were recorded: the file was written at the end, the
+                # key holds the settings.
                 cell.finished = cell.finished or f"{datetime.fromtimestamp(cache.stat().st_mtime, timezone.utc):%H:%M}"
+                cell.samples = cell.samples or cached["key"]["samples"]
+                cell.runs = cell.runs if cell.runs is not None else cached["key"]["runs"]
                 cells.append(cell)
             else:
                 pending += 1

@@ -32,6 +32,8 @@ class Cell:
     seconds: float | None = None  # wall time of the whole cell (pass, verification, timing)
     note: str = ""  # e.g. "no change", "under its tolerance 0.95" for a lossy pass
     commit: str = ""  # the code the cell ran
+    samples: int | None = None  # random samples the fidelity was measured on
+    runs: int | None = None  # interleaved timed runs per model
     finished: str = ""  # UTC time of day, HH:MM
     load: float | None = None  # 1-minute load average when it finished
 
