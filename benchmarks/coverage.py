@@ -63,12 +63,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     passes = {p.name: p for p in all_passes()}
     args.cache.mkdir(parents=True, exist_ok=True)
-    for record in selected if not args.page_only else []:
-        model = args.corpus / record["file"]
-        for name in args.passes or list(passes):
-            cell = _cell(args, record, model, name, passes[name])
+    # Pass by pass over the models, in the order asked: a run cut short has the passes it was
+    # asked for first on every model.
+    for name in (args.passes or list(passes)) if not args.page_only else []:
+        for record in selected:
+            cell = _cell(args, record, args.corpus / record["file"], name, passes[name])
             print(f"{cell.model:28} {name:20} {cell.status:8} {cell.text() if cell.status == 'ok' else cell.reason}", flush=True)
-        # The page after every model: an interrupted run still leaves what it measured.
+        # The page after every pass: an interrupted run still leaves what it measured.
         _write_page(args, records, passes)
     _write_page(args, records, passes)
     cells, pending = _all_cells(args, records, passes)
@@ -250,7 +251,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scratch", type=Path, default=None, help="where pass outputs are written and deleted (default: system temp)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "coverage.md")
     parser.add_argument("--only", nargs="*", default=[], help="models as EXPORTER/NAME, e.g. legacy/resnet50")
-    parser.add_argument("--passes", nargs="*", default=[], help="only these passes")
+    parser.add_argument("--passes", nargs="*", default=[], help="only these passes, in this order")
     parser.add_argument("--rerun", choices=("none", "failed", "all"), default="none", help="run cached cells again")
     parser.add_argument("--timeout", type=float, default=420.0, help="seconds one cell may take")
     parser.add_argument("--samples", type=int, default=2, help="random samples for the fidelity check")
