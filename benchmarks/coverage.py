@@ -42,7 +42,7 @@ import onnx  # noqa: E402
 from corpus_index import read_records  # noqa: E402  (benchmarks/ is this script's folder)
 from coverage_report import Cell, matrix_markdown, reproduce_command, summary_line  # noqa: E402
 from coverage_rules import ModelFacts, Outcome, Verdict, judge, verdict  # noqa: E402
-from pipelines.errors import ConfigError, ModelRefused, WorkbenchError  # noqa: E402
+from pipelines.errors import ConfigError, WorkbenchError  # noqa: E402
 from pipelines.passes.base import Pass  # noqa: E402
 from pipelines.passes.engine import all_passes  # noqa: E402
 from pipelines.worker.client import run_job  # noqa: E402
@@ -124,10 +124,10 @@ def _run_cell(args: argparse.Namespace, model_id: str, model: Path, pass_cls: ty
     started = time.monotonic()
     try:
         out = run_job("coverage-cell", params, timeout_s=args.timeout, env={ENV_EXTRA_JOBS: CELL_JOB})
-    except (ConfigError, ModelRefused) as exc:
+    except ConfigError as exc:
         # The rules say the pass applies, so the pass refusing is the pass's gap.
         cell.status, cell.reason = "failed", f"refused by the pass: {_sentence(exc)}"
-    except WorkbenchError as exc:  # PassFailed, WorkerCrashed, WorkerTimeout, ...
+    except WorkbenchError as exc:  # PassFailed, ModelRefused, WorkerCrashed, WorkerTimeout, ...
         cell.status, cell.reason = "failed", _sentence(exc)
     else:
         cell.nodes_before = len(_facts(model).nodes)
