@@ -41,6 +41,7 @@ from app.tasks import ModelOpener, OpenedModel
 from pipelines.errors import WorkbenchError
 from widgets import formatting
 from widgets.graph_view import GraphView
+from widgets.message_log import Level, MessageLog
 from widgets.model_index import ModelIndex, subgraph_at
 from widgets.netron_view import NetronView, ensure_webengine_environment
 from widgets.properties_panel import PropertiesPanel
@@ -68,6 +69,9 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.settings = settings if settings is not None else Settings()
         self.current: OpenedModel | None = None
+        # What the views show, in the user's words: "resnet50.onnx", or "resnet50.onnx · v2" for a
+        # version (whose file is versions/<id>/model.onnx in the session folder).
+        self.shown_name = ""
         self.index: ModelIndex | None = None
         self.error_box: QMessageBox | None = None
         self.setWindowTitle(APP_NAME)
@@ -151,6 +155,9 @@ class MainWindow(QMainWindow):
         self.summary_dock = self.add_panel("Summary", "dock-summary", self.summary_panel, right)
         self.properties_dock = self.add_panel("Properties", "dock-properties", self.properties_panel, right)
         self.search_dock = self.add_panel("Search", "dock-search", self.search_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.message_log = MessageLog(self)
+        self.messages_dock = self.add_panel("Messages", "dock-messages", self.message_log,
+                                            Qt.DockWidgetArea.BottomDockWidgetArea)
         self.splitDockWidget(self.summary_dock, self.properties_dock, Qt.Orientation.Vertical)
         self.search_panel.nodeActivated.connect(self.select_node)
         self.search_panel.initializerActivated.connect(self.select_initializer)
@@ -221,7 +228,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.fit_action)
         view_menu.addSeparator()
         self.panels_menu = view_menu.addMenu("&Panels")
-        for dock in (self.summary_dock, self.properties_dock, self.search_dock):
+        for dock in (self.summary_dock, self.properties_dock, self.search_dock, self.messages_dock):
             self.panels_menu.addAction(dock.toggleViewAction())
 
         run_menu = bar.addMenu("&Run")
@@ -326,6 +333,7 @@ class MainWindow(QMainWindow):
         self.session_panels.close_session()
         self._set_busy(False)
         self.current = None
+        self.shown_name = ""
         self.index = None
         self.graph_view.set_model(onnx.ModelProto())  # an empty graph clears the view
         self.netron_view.set_model(None)
@@ -338,6 +346,11 @@ class MainWindow(QMainWindow):
         self._set_model_actions_enabled(False)
         return True
 
+    def log(self, level: Level, text: str) -> None:
+        """Say something to the user: in the status bar for a while and in the Messages log for good."""
+        self.statusBar().showMessage(text, 8000)
+        self.message_log.add(level, text)
+
     def _on_open_started(self, path: str) -> None:
         self._set_busy(True)
         self.statusBar().showMessage(f"Opening {Path(path).name}…")
@@ -347,16 +360,19 @@ class MainWindow(QMainWindow):
         self.show_model(opened)
         self.session_panels.start_session(opened.path)
 
-    def show_model(self, opened: OpenedModel, remember: bool = True) -> None:
+    def show_model(self, opened: OpenedModel, remember: bool = True, name: str | None = None) -> None:
         """Show a loaded model in every view; `remember` adds it to recent files and the title
-        (False for versions of the session, which live in the workspace folder)."""
+        (False for versions of the session, which live in the workspace folder); `name` is what
+        the user calls it (default: the file name)."""
         self.current = opened
+        self.shown_name = name or opened.path.name
+        self._shown_verb = "Opened" if remember else "Showing"
         self.index = ModelIndex(opened.loaded.proto)
         proto = opened.loaded.proto
         self.central.setCurrentWidget(self.tabs)
         self.graph_view.set_model(proto)
         self.netron_view.set_model(opened.path)
-        self.summary_panel.set_model(proto, opened.path, opened.loaded.size_bytes, None)
+        self.summary_panel.set_model(proto, opened.path, opened.loaded.size_bytes, None, name=self.shown_name)
         self.properties_panel.set_model(self.index, None, opened.path)
         self.search_panel.set_model(self.index)
         if remember:
@@ -366,7 +382,7 @@ class MainWindow(QMainWindow):
             self.setWindowFilePath(str(opened.path))
         self._update_status_labels()
         self._set_model_actions_enabled(True)
-        self.statusBar().showMessage(f"Analyzing {opened.path.name}…")
+        self.statusBar().showMessage(f"Analyzing {self.shown_name}…")
 
     def _on_analyzed(self, opened: OpenedModel) -> None:
         """Figures for the model on screen arrived (or the reason there are none)."""
@@ -375,17 +391,15 @@ class MainWindow(QMainWindow):
             return
         self.current = opened
         loaded = opened.loaded
-        self.summary_panel.set_model(loaded.proto, opened.path, loaded.size_bytes, opened.analysis)
+        self.summary_panel.set_model(loaded.proto, opened.path, loaded.size_bytes, opened.analysis, name=self.shown_name)
         self.properties_panel.set_analysis(opened.analysis)
-        message = f"Opened {opened.path.name}"
-        if opened.warnings:
-            count = len(opened.warnings)
-            message += f" ({count} warning{'s' if count > 1 else ''}: {opened.warnings[0]})"
-        self.statusBar().showMessage(message, 8000)
+        self.log("info", f"{self._shown_verb} {self.shown_name}")
+        for warning in opened.warnings:
+            self.log("warning", f"{self.shown_name}: {warning}")
 
     def _on_open_failed(self, path: str, message: str, detail: str) -> None:
         self._set_busy(False)
-        self.statusBar().showMessage(f"Could not open {Path(path).name}", 8000)
+        self.log("error", f"Could not open {Path(path).name}: {message}")
         # Window-modal and opened with open(), not exec(): the event loop (and any test) keeps
         # running, and the previous model stays on screen underneath.
         box = QMessageBox(QMessageBox.Icon.Warning, "Model refused", message, QMessageBox.StandardButton.Ok, self)
@@ -523,7 +537,7 @@ class MainWindow(QMainWindow):
             self.nodes_label.setText("")
             return
         loaded = self.current.loaded
-        self.model_label.setText(loaded.path.name)
+        self.model_label.setText(self.shown_name)
         self.size_label.setText(formatting.size(loaded.size_bytes))
         self.nodes_label.setText(f"{len(loaded.proto.graph.node):,} nodes")
 

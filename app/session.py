@@ -56,6 +56,7 @@ class Session(QObject):
     currentVersionChanged = Signal(str)
     stepFailed = Signal(str)  # one sentence: why no version was added
     message = Signal(str)  # a status-bar line
+    problem = Signal(str)  # one sentence: work that failed (profiling, comparison, analysis, export)
     profileRecord = Signal(dict)
     profileFinished = Signal(str, dict)  # version id, full result
     sweepFinished = Signal(str, dict)
@@ -84,7 +85,7 @@ class Session(QObject):
         self.export_slot = JobSlot("export", self)
         self._analysing: tuple[str, str] | None = None
         self.analysis_slot.succeeded.connect(self._on_analysed)
-        self.analysis_slot.failed.connect(lambda _g, text: self.message.emit(f"Analysis failed: {text}"))
+        self.analysis_slot.failed.connect(lambda _g, text: self.problem.emit(f"Analysis failed: {text}"))
         self.open_slot.succeeded.connect(self._on_created)
         self.open_slot.failed.connect(lambda _g, text: self.stepFailed.emit(text))
         self.apply_slot.succeeded.connect(self._on_applied)
@@ -92,12 +93,12 @@ class Session(QObject):
         self.apply_slot.cancelled.connect(self._on_apply_cancelled)
         self.profile_slot.record.connect(lambda _g, record: self.profileRecord.emit(record))
         self.profile_slot.succeeded.connect(self._on_profiled)
-        self.profile_slot.failed.connect(lambda _g, text: self.message.emit(f"Profiling failed: {text}"))
+        self.profile_slot.failed.connect(lambda _g, text: self.problem.emit(f"Profiling failed: {text}"))
         self.compare_slot.record.connect(lambda _g, record: self.compareRecord.emit(record))
         self.compare_slot.succeeded.connect(self._on_compared)
-        self.compare_slot.failed.connect(lambda _g, text: self.message.emit(f"Comparison failed: {text}"))
+        self.compare_slot.failed.connect(lambda _g, text: self.problem.emit(f"Comparison failed: {text}"))
         self.export_slot.succeeded.connect(self._on_exported)
-        self.export_slot.failed.connect(lambda _g, text: self.message.emit(f"Export failed: {text}"))
+        self.export_slot.failed.connect(lambda _g, text: self.problem.emit(f"Export failed: {text}"))
 
     # ---- starting and saving ----------------------------------------------------------------
     def start(self, source: str | Path, root: str | Path | None = None) -> int:

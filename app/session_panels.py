@@ -24,7 +24,7 @@ from widgets.compare_view import CompareView
 from widgets.diff_panel import DiffPanel
 from widgets.optimize_panel import OptimizePanel
 from widgets.profile_dashboard import ProfileDashboard
-from widgets.version_tree import VersionTree
+from widgets.version_tree import VersionTree, step_notes, version_title
 
 if TYPE_CHECKING:
     from app.main_window import MainWindow
@@ -94,6 +94,7 @@ class SessionPanels(QObject):
         w.splitDockWidget(self.versions_dock, self.profile_dock, Qt.Orientation.Horizontal)
         w.tabifyDockWidget(self.profile_dock, self.compare_dock)
         w.tabifyDockWidget(self.profile_dock, self.analysis_dock)
+        w.tabifyDockWidget(self.profile_dock, w.messages_dock)
         self.optimize_dock.raise_()
         self.profile_dock.raise_()
         w.resizeDocks([self.versions_dock, self.profile_dock], [500, max(600, w.width() - 500)], Qt.Orientation.Horizontal)
@@ -157,11 +158,11 @@ class SessionPanels(QObject):
         s.currentVersionChanged.connect(self._on_current_changed)
         s.stepFailed.connect(self._on_step_failed)
         s.message.connect(self._status)
+        s.problem.connect(lambda text: self.window.log("error", text))
         s.apply_slot.busyChanged.connect(self.optimize_panel.set_running)
         s.apply_slot.progress.connect(lambda _g, f, m: self.optimize_panel.set_progress(f, m))
         s.apply_slot.cancelled.connect(lambda _g: self.optimize_panel.show_message("Cancelled; the current version is unchanged."))
-        s.apply_slot.succeeded.connect(lambda _g, _r: self.optimize_panel.show_message(
-            f"Applied: {s.current.summary if s.current else ''}"))
+        s.apply_slot.succeeded.connect(lambda _g, result: self._on_step_done(result["version"]["id"]))
         self.optimize_panel.applyRequested.connect(self.apply)
         self.optimize_panel.presetRequested.connect(lambda _name, recipe: self._guard(s.apply_recipe, recipe))
         self.optimize_panel.cancelRequested.connect(s.cancel_step)
@@ -300,12 +301,11 @@ class SessionPanels(QObject):
 
     def _on_version_loaded(self, opened: OpenedModel) -> None:
         """A version's model file is loaded: show it and ring what its step changed."""
-        self.window.show_model(opened, remember=False)
-        current = self.session.current
+        current, ws = self.session.current, self.session.workspace
+        # The file is versions/<id>/model.onnx: name the session's model and version instead.
+        name = f"{ws.source.name} · {version_title(current)}" if current is not None and ws is not None else None
+        self.window.show_model(opened, remember=False, name=name)
         self.shown_version = current.id if current is not None else None
-        if current is not None and self.session.workspace is not None:
-            # The file is versions/<id>/model.onnx: name the session's model and version instead.
-            self.window.model_label.setText(f"{self.session.workspace.source.name} · v{current.number}")
         self._apply_highlight()
         self._on_overlay(self._heat_map)
 
@@ -370,7 +370,18 @@ class SessionPanels(QObject):
 
     def _on_step_failed(self, text: str) -> None:
         self.optimize_panel.show_error(text)
-        self._status(f"Step failed: {text}")
+        self.window.log("error", f"Step failed: {text}")
+
+    def _on_step_done(self, vid: str) -> None:
+        """Say what the step did and why, beside the result: the panel and the Messages log."""
+        ws = self.session.workspace
+        if ws is None:
+            return
+        version = ws.get(vid)
+        notes = step_notes(version)
+        self.optimize_panel.show_result(f"Applied as v{version.number}: {version.summary or 'done'}", notes)
+        for note in notes:
+            self.window.log("warning", f"v{version.number} {version.pass_name}: {note}")
 
     def _pick_compare(self, side: str, vid: str) -> None:
         self.session.pick_for_compare(side, vid)
@@ -516,10 +527,10 @@ class SessionPanels(QObject):
 
     def _error(self, text: str) -> None:
         self.optimize_panel.show_error(text)
-        self._status(text)
+        self.window.log("error", text)
 
     def _status(self, text: str) -> None:
-        self.window.statusBar().showMessage(text, 8000)
+        self.window.log("info", text)
 
 
 def _error_sentence(exc: Exception, what: str = "it") -> str:

@@ -232,6 +232,10 @@ class OptimizePanel(QWidget):
         self.status.setText(f"Not applied: {text}")
         self.status.setStyleSheet("color: #c0392b;")
 
+    def show_result(self, text: str, notes: list[str]) -> None:
+        """A step's result with the reasons and warnings that go with it, one per line."""
+        self.show_message("\n".join([text, *(f"⚠ {note}" for note in notes)]))
+
     def show_message(self, text: str) -> None:
         """A neutral status line."""
         self.status.setText(text)

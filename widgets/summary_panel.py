@@ -35,13 +35,17 @@ class SummaryPanel(QWidget):
         path: str | Path,
         size_bytes: int,
         analysis: dict[str, Any] | None = None,
+        name: str | None = None,
     ) -> None:
-        """Show the summary of `model`; figures come from `analysis` when it is available."""
+        """Show the summary of `model`; figures come from `analysis` when it is available.
+
+        `name` is what the user calls the model (a session version's file has an internal name).
+        """
         self.tree.clear()
         index = ModelIndex(model)
         a = analysis or {}
         general = self.tree.section("Model")
-        self.tree.row(general, "File", Path(path).name, tooltip=str(path))
+        self.tree.row(general, "Name", name or Path(path).name, tooltip=str(path))
         self.tree.row(general, "Size", formatting.size(a.get("size_bytes") or size_bytes))
         if model.producer_name:
             self.tree.row(general, "Producer", f"{model.producer_name} {model.producer_version}".strip())

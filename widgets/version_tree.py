@@ -8,13 +8,14 @@ from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QInputDialog, QMenu, QTreeWidget, QTreeWidgetItem, QWidget
 
-from pipelines.versions import Version, Workspace
+from pipelines.versions import FLAG_OUT_OF_TOLERANCE, Version, Workspace
 from widgets import formatting
 
-COLUMNS = ("Version", "Pass", "Fidelity", "p50 latency", "Size", "Nodes", "Params", "MACs")
+COLUMNS = ("Version", "Pass", "Fidelity", "p50 latency", "Size", "Nodes", "Params", "MACs", "Notes")
 FIDELITY = COLUMNS.index("Fidelity")
 PASSED = QColor("#2e8b57")
 FAILED = QColor("#c0392b")
+NOTES_WIDTH = 360
 
 
 def fidelity_badge(version: Version) -> tuple[str, str]:
@@ -30,6 +31,25 @@ def fidelity_badge(version: Version) -> tuple[str, str]:
     if math.isinf(min(snrs, default=0.0)):
         worst = " exact"
     return ("✓" + worst, "pass") if fidelity.get("passed") else ("✗" + worst, "fail")
+
+
+def step_notes(version: Version) -> list[str]:
+    """What a user must know about a step beyond its summary: why nothing changed, warnings, flags."""
+    failures = [f for o in (version.metrics.get("fidelity") or {}).get("outputs", []) for f in o.get("failures", [])]
+    notes = list(version.warnings) + [
+        f"{flag}: {'; '.join(failures)}" if flag == FLAG_OUT_OF_TOLERANCE and failures else flag for flag in version.flags]
+    if not version.changes or not any(version.changes.get(k) for k in ("added", "removed", "changed")):
+        if not notes:
+            notes.append("the pass found nothing to change in this model; the version equals its parent.")
+    return notes
+
+
+def _notes_text(version: Version) -> str:
+    """The reason beside the result: why nothing changed, or the first warning or flag."""
+    notes = step_notes(version) if version.parent is not None else []
+    if not notes:
+        return ""
+    return "⚠ " + notes[0] + (f" (+{len(notes) - 1} more)" if len(notes) > 1 else "")
 
 
 def _number(value: Any) -> float | None:
@@ -59,7 +79,7 @@ class VersionTree(QTreeWidget):
         self.setHeaderLabels(list(COLUMNS))
         self.setUniformRowHeights(True)
         self.setAlternatingRowColors(True)
-        self.header().setStretchLastSection(False)  # the figures stay next to each other
+        self.header().setStretchLastSection(True)  # Notes, last, takes the room left
         self.setRootIsDecorated(True)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._context_menu)
@@ -104,6 +124,8 @@ class VersionTree(QTreeWidget):
             self.resizeColumnToContents(column)
             # Room for the bold current row: the size hint is taken with the regular font.
             self.setColumnWidth(column, self.columnWidth(column) + 14)
+        notes = COLUMNS.index("Notes")
+        self.setColumnWidth(notes, min(self.columnWidth(notes), NOTES_WIDTH))  # the full text is in the tooltip
 
     def update_version(self, version_id: str) -> None:
         """Refresh one row after its metrics or label changed."""
@@ -160,10 +182,11 @@ class VersionTree(QTreeWidget):
             "Nodes": formatting.count(metrics.get("nodes")),
             "Params": formatting.count(metrics.get("params")),
             "MACs": formatting.count(metrics.get("macs")),
+            "Notes": _notes_text(version),
         }
         for column, title in enumerate(COLUMNS):
             item.setText(column, texts[title])
-            if title not in ("Version", "Pass", "Fidelity"):
+            if title not in ("Version", "Pass", "Fidelity", "Notes"):
                 item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         item.setData(FIDELITY, Qt.ItemDataRole.UserRole, state)
         if state in ("pass", "fail"):

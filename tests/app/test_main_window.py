@@ -119,7 +119,7 @@ def test_open_by_dialog_updates_panels_and_recent(qtbot, monkeypatch, window, sa
     with qtbot.waitSignal(window.opener.opened, timeout=OPEN_TIMEOUT_MS):
         window.open_action.trigger()
     # Shown as soon as it is loaded; the figures are still being computed in the worker.
-    assert window.summary_panel.tree.value("File") == "transformer_small.onnx"
+    assert window.summary_panel.tree.value("Name") == "transformer_small.onnx"
     assert window.summary_panel.tree.value("Nodes") == "74"
     assert window.busy_bar.isVisible() and window.summary_panel.tree.value("Parameters") == "—"
     with qtbot.waitSignal(window.opener.analyzed, timeout=OPEN_TIMEOUT_MS):
@@ -209,7 +209,7 @@ def test_refused_model_shows_one_sentence_and_keeps_previous(qtbot, window, samp
     # The previous model is still the one open, in every view.
     assert window.current.path.name == "resnet_small.onnx"
     assert window.model_label.text() == "resnet_small.onnx"
-    assert window.summary_panel.tree.value("File") == "resnet_small.onnx"
+    assert window.summary_panel.tree.value("Name") == "resnet_small.onnx"
     assert "resnet_small.onnx" in window.windowTitle()
 
 
@@ -261,7 +261,7 @@ def test_close_model_clears_views(qtbot, window, sample_cnn):
     assert window.current is None
     assert window.central.currentWidget() is window.welcome
     assert window.model_label.text() == "No model"
-    assert window.summary_panel.tree.value("File") is None
+    assert window.summary_panel.tree.value("Name") is None
     assert not window.close_action.isEnabled()
 
 

@@ -67,20 +67,27 @@ def _profile_result(node_names: list[str]) -> dict:
     }
 
 
+def _profile_and_analyse(qtbot, win, vid: str) -> list[str]:
+    """Make `vid` current and give it a per-op profile and a quantization-error table (no workers)."""
+    panels, graph = win.session_panels, win.graph_view
+    session = panels.session
+    session.go_to(vid)
+    _shown(qtbot, panels, vid)
+    names = graph.node_names()[:5]
+    session._profiling = vid
+    session._on_profiled(0, _profile_result(names))
+    report = {"tensors": [{"quant_node": names[0], "op_type": "Conv", "sqnr_db": 20.0, "added_noise": 0.1}],
+              "samples": 2, "by_quant_node": {names[0]: {"relative_error": 0.2}}}
+    session.analysisFinished.emit("quant-debug", vid, report)
+    return names
+
+
 def test_a_versions_heat_map_and_analysis_stay_on_that_version(qtbot, two_versions):
     win, ws, folded = two_versions
     panels, graph = win.session_panels, win.graph_view
     session = panels.session
-    session.go_to(folded.id)
-    _shown(qtbot, panels, folded.id)
-    names = graph.node_names()[:5]
-    session._profiling = folded.id
-    session._on_profiled(0, _profile_result(names))
-    assert graph.overlay() is not None and set(graph.overlay().values) == set(names)
-    report = {"tensors": [{"quant_node": names[0], "op_type": "Conv", "sqnr_db": 20.0, "added_noise": 0.1}],
-              "samples": 2, "by_quant_node": {names[0]: {"relative_error": 0.2}}}
-    session.analysisFinished.emit("quant-debug", folded.id, report)
-    assert panels.analysis_views.worst_table.rowCount() == 1
+    _profile_and_analyse(qtbot, win, folded.id)
+    assert graph.overlay() is not None and panels.analysis_views.worst_table.rowCount() == 1
 
     session.go_to(ROOT_ID)
     assert graph.overlay() is None  # not even for the moment v0 is loading
@@ -109,13 +116,7 @@ def test_opening_another_model_clears_every_figure_and_message(qtbot, two_versio
     win, _ws, folded = two_versions
     panels, graph = win.session_panels, win.graph_view
     session = panels.session
-    session.go_to(folded.id)
-    _shown(qtbot, panels, folded.id)
-    names = graph.node_names()[:3]
-    session._profiling = folded.id
-    session._on_profiled(0, _profile_result(names))
-    session.analysisFinished.emit("quant-debug", folded.id, {"tensors": [
-        {"quant_node": names[0], "op_type": "Conv", "sqnr_db": 20.0, "added_noise": 0.1}], "samples": 2})
+    _profile_and_analyse(qtbot, win, folded.id)
     panels.optimize_panel.show_error("the analysis failed")
     assert graph.highlighted() and graph.overlay() is not None
 
@@ -131,3 +132,43 @@ def test_opening_another_model_clears_every_figure_and_message(qtbot, two_versio
     # The next progress line is a plain one, not red from the old error.
     panels.optimize_panel.set_progress(0.5, "verifying")
     assert panels.optimize_panel.status.styleSheet() == ""
+
+
+def test_versions_are_named_as_the_user_knows_them(qtbot, two_versions):
+    win, _ws, folded = two_versions
+    panels = win.session_panels
+    panels.session.go_to(folded.id)
+    _shown(qtbot, panels, folded.id)
+    qtbot.waitUntil(lambda: win.summary_panel.tree.value("Parameters") not in (None, "—"), timeout=WAIT_MS)
+    assert win.summary_panel.tree.value("Name") == "resnet_small.onnx · v1"
+    assert win.model_label.text() == "resnet_small.onnx · v1"
+    panels.session.undo_stack.undo()
+    _shown(qtbot, panels, ROOT_ID)
+    assert win.summary_panel.tree.value("Name") == "resnet_small.onnx · v0 original"
+    texts = [m.text for m in win.message_log.messages()]
+    assert not any("model.onnx" in t for t in texts), texts  # the session's internal file name
+
+
+def test_a_no_op_step_says_why_beside_the_result_and_in_the_log(qtbot, two_versions):
+    win, ws, folded = two_versions
+    panels = win.session_panels
+    again = ws.apply(folded.id, "fold-batchnorm")  # nothing left to fold
+    panels.session.workspace.add_version(again)
+    panels._refresh_versions()
+    panels._on_step_done(again.id)
+    status = panels.optimize_panel.status.text()
+    reason = "the model has no BatchNormalization node"
+    assert status.startswith(f"Applied as v{again.number}: no node changed") and reason in status
+    assert reason in panels.version_tree.cell(again.id, "Notes")
+    assert any(reason in m.text for m in win.message_log.messages("warning"))
+
+
+def test_failures_stay_in_the_message_log(qtbot, two_versions):
+    win, _ws, _folded = two_versions
+    win.session_panels.session.problem.emit("Profiling failed: the worker ran out of memory.")
+    errors = win.message_log.messages("error")
+    assert errors and errors[-1].text == "Profiling failed: the worker ran out of memory."
+    assert "1 errors" in win.message_log.counts.text()
+    qtbot.wait(50)
+    win.statusBar().clearMessage()  # the status bar forgets; the log does not
+    assert win.message_log.messages("error")[-1].text.startswith("Profiling failed")

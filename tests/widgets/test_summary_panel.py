@@ -11,7 +11,7 @@ def test_shows_structure_without_analysis(qtbot, sample_transformer):
     qtbot.addWidget(panel)
     model = onnx.load(str(sample_transformer))
     panel.set_model(model, sample_transformer, 1536, None)
-    assert panel.tree.value("File") == "transformer_small.onnx"
+    assert panel.tree.value("Name") == "transformer_small.onnx"
     assert panel.tree.value("Size") == "1.5 KiB"
     assert panel.tree.value("Nodes") == str(len(model.graph.node))
     assert panel.tree.value("Parameters") == "—"  # unknown, never invented
@@ -34,4 +34,4 @@ def test_uses_analysis_figures(qtbot, sample_cnn):
     assert panel.tree.value("Assumed dims") == "batch=1"
     assert panel.tree.value("Conv") == "15"  # op counts come from the graph itself
     panel.clear()
-    assert panel.tree.value("File") is None
+    assert panel.tree.value("Name") is None
