@@ -404,17 +404,24 @@ class SessionPanels(QObject):
         self._guard(self.session.profile, None, self.profile_dashboard.options())
 
     def save_session(self, folder: str | Path | None = None) -> None:
-        """Copy the session folder where the user chooses and continue there."""
+        """Copy the session folder where the user chooses (a new folder is made) and continue there."""
         if folder is None:
-            folder = QFileDialog.getExistingDirectory(self.window, "Save session into an empty folder")
+            ws = self.session.workspace
+            suggested = f"{ws.source.stem}-session" if ws is not None else "session"
+            # A file dialog, not a folder picker: the user types the name of a folder that does
+            # not exist yet (a folder picker refuses those with "Directory not found").
+            folder, _ = QFileDialog.getSaveFileName(
+                self.window, "Save session as a new folder", str(self._dialog_dir() / suggested), "",
+                options=QFileDialog.Option.DontConfirmOverwrite)
             if not folder:
                 return
-        self._guard(self.session.save_as, folder)
+        if self._guard(self.session.save_as, folder) is not None:
+            self.window.settings.set_export_dir(Path(folder).parent)
 
     def open_session(self, folder: str | Path | None = None) -> None:
         """Reopen a saved session folder and show its original version."""
         if folder is None:
-            folder = QFileDialog.getExistingDirectory(self.window, "Open a session folder")
+            folder = QFileDialog.getExistingDirectory(self.window, "Open a session folder", str(self._dialog_dir()))
             if not folder:
                 return
         if not self.confirm_discard("Open another session"):
@@ -428,9 +435,10 @@ class SessionPanels(QObject):
         if vid is None:
             return
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(self.window, "Export model", f"model_v{self.session.workspace.get(vid).number}.onnx", MODEL_FILTER)
+            path, _ = QFileDialog.getSaveFileName(self.window, "Export model", str(self._dialog_dir() / self._export_name(vid, ".onnx")), MODEL_FILTER)
             if not path:
                 return
+            self.window.settings.set_export_dir(Path(path).parent)
         if self._guard(self.session.export_model, vid, path) is not None:
             self._status(f"Exporting {Path(path).name}…")
 
@@ -440,9 +448,10 @@ class SessionPanels(QObject):
         if vid is None:
             return
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(self.window, "Export recipe", "recipe.yaml", RECIPE_FILTER)
+            path, _ = QFileDialog.getSaveFileName(self.window, "Export recipe", str(self._dialog_dir() / self._export_name(vid, ".yaml")), RECIPE_FILTER)
             if not path:
                 return
+            self.window.settings.set_export_dir(Path(path).parent)
         if self._guard(self.session.export_recipe, vid, path) is not None:
             self._status(f"Exported recipe {Path(path).name}")
 
@@ -452,9 +461,10 @@ class SessionPanels(QObject):
         if ws is None or vid is None:
             return
         if path is None:
-            path, chosen = QFileDialog.getSaveFileName(self.window, "Export report", "report.html", REPORT_FILTER)
+            path, chosen = QFileDialog.getSaveFileName(self.window, "Export report", str(self._dialog_dir() / self._export_name(vid, "-report.html")), REPORT_FILTER)
             if not path:
                 return
+            self.window.settings.set_export_dir(Path(path).parent)
             if not Path(path).suffix:
                 path += "." + chosen.split("*.")[-1].rstrip(")")
         profiles = dict(self.session.profiles)
@@ -512,6 +522,21 @@ class SessionPanels(QObject):
             slot.cancel()
 
     # ---- helpers ------------------------------------------------------------------------------
+    def _dialog_dir(self) -> Path:
+        """Where file dialogs start: the last export folder, else beside the opened model."""
+        remembered = self.window.settings.export_dir()
+        if remembered is not None:
+            return remembered
+        ws = self.session.workspace
+        return ws.source.parent if ws is not None and ws.source.parent.is_dir() else Path.home()
+
+    def _export_name(self, vid: str, suffix: str) -> str:
+        """'resnet50_v2.onnx': the model's name and the version number."""
+        ws = self.session.workspace
+        if ws is None:
+            return f"model{suffix}"
+        return f"{ws.source.stem}_v{ws.get(vid).number}{suffix}"
+
     def _selected_nodes(self) -> list[str]:
         selected = self.window.graph_view.selected_node()
         return [selected] if selected else []

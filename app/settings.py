@@ -64,6 +64,15 @@ class Settings:
         """Remember the execution provider used for profiling."""
         self._qs.setValue("profile/provider", provider)
 
+    def export_dir(self) -> Path | None:
+        """The folder the user last exported or saved into, when it still exists."""
+        value = self._qs.value("files/export_dir")
+        return Path(value) if isinstance(value, str) and value and Path(value).is_dir() else None
+
+    def set_export_dir(self, folder: str | Path) -> None:
+        """Remember where the user exports to; the next export dialog starts there."""
+        self._qs.setValue("files/export_dir", str(Path(folder).resolve()))
+
     def sync(self) -> None:
         """Flush to disk."""
         self._qs.sync()

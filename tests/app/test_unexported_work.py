@@ -59,3 +59,24 @@ def test_closing_the_model_drops_a_version_still_loading(session_window, dirty_s
     assert session_window.close_model()
     assert not panels.version_opener.busy and panels.shown_version is None
     assert not session_window.profile_action.isEnabled() and not session_window.undo_action.isEnabled()
+
+
+def test_save_session_makes_a_new_folder_and_dialogs_start_beside_the_model(
+        session_window, dirty_session, sample_cnn, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    panels = session_window.session_panels
+    asked: list[str] = []
+    target = tmp_path / "saves" / "my-session"  # neither folder exists yet
+
+    def save_dialog(_parent, _title, start, *_args, **_kwargs):
+        asked.append(start)
+        return str(target), ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_dialog)
+    panels.save_session()
+    assert asked[0] == str(sample_cnn.parent / "resnet_small-session")  # beside the model, not the cwd
+    assert (target / "workspace.json").is_file() and dirty_session.workspace.root == target
+    panels.export_recipe()
+    # The next dialog starts where the user last saved, with the model's name and version.
+    assert asked[1] == str(target.parent / "resnet_small_v0.yaml")
