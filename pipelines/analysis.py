@@ -30,6 +30,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from pipelines.contrib_ops import CONTRIB_DOMAIN, contrib_cost, contrib_output_shapes, is_contrib
 from pipelines.inputs import graph_inputs, resolve_dim
 from pipelines.shape_folding import fold_shape_values
 from pipelines.validation import iter_graphs, tensor_bytes
@@ -68,6 +69,9 @@ _REDUCTIONS = {
 _WINDOW_POOLS = {"MaxPool", "AveragePool", "LpPool"}
 _RESIZE_COST = {"nearest": 1, "linear": 4, "cubic": 16}
 _RNN_GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
+# Rounds of contrib-op shape declaration + inference (see _infer_concrete_shapes).
+MAX_CONTRIB_ROUNDS = 200
+_FLOAT_RESULT = {"DynamicQuantizeMatMul", "MatMulIntegerToFloat", "QAttention"}
 
 Shape = tuple[int, ...]
 
@@ -279,6 +283,13 @@ def _infer_concrete_shapes(
     light = _light_copy(model, input_shapes)
     warnings: list[str] = []
     shapes, dtypes = _run_inference(light, warnings)
+    # ONNX shape inference skips ONNX Runtime's contrib ops (fused attention, INT4 MatMul, ...):
+    # give their outputs shapes and infer again, until nothing new is learnt. Each round reaches
+    # one contrib op further down a chain (a BERT layer takes about three).
+    for _round in range(MAX_CONTRIB_ROUNDS):
+        if not _declare_contrib_outputs(light, shapes, dtypes):
+            break
+        shapes, dtypes = _run_inference(light, warnings)
     unknown = any(o and o not in shapes for n in light.graph.node for o in n.output)
     if unknown and not warnings:
         folded = fold_shape_values(light, shapes)
@@ -288,6 +299,33 @@ def _infer_concrete_shapes(
             shapes.setdefault(name, tuple(value.shape))
             dtypes.setdefault(name, helper.np_dtype_to_tensor_dtype(value.dtype))
     return shapes, dtypes, warnings
+
+
+def _declare_contrib_outputs(light: onnx.ModelProto, shapes: dict[str, Shape], dtypes: dict[str, int]) -> bool:
+    """Add value_info for contrib-op outputs whose shapes follow from known inputs; True if any was added."""
+    added = False
+    # Small weights stay initializers in the light copy (inference reports only values it typed).
+    inline = {t.name: tuple(t.dims) for t in light.graph.initializer}
+    for node in light.graph.node:
+        if node.domain != CONTRIB_DOMAIN or all(not o or o in shapes for o in node.output):
+            continue
+        ins = [(shapes.get(i) or inline.get(i)) if i else None for i in node.input]
+        for index, (name, shape) in enumerate(zip(node.output, contrib_output_shapes(node, ins))):
+            if name and shape is not None and name not in shapes:
+                elem = _contrib_output_type(node, index, dtypes)
+                light.graph.value_info.append(helper.make_tensor_value_info(name, elem, list(shape)))
+                shapes[name] = shape
+                added = True
+    return added
+
+
+def _contrib_output_type(node: onnx.NodeProto, index: int, dtypes: dict[str, int]) -> int:
+    """Element type of a contrib output: its first input's, except the ops that yield float or a mask."""
+    if node.op_type == "EmbedLayerNormalization":
+        return TensorProto.INT32 if index == 1 else dtypes.get(node.input[2], TensorProto.FLOAT)
+    if node.op_type in _FLOAT_RESULT:
+        return TensorProto.FLOAT
+    return dtypes.get(node.input[0], TensorProto.FLOAT)
 
 
 def _run_inference(light: onnx.ModelProto, warnings: list[str]) -> tuple[dict[str, Shape], dict[str, int]]:
@@ -377,6 +415,8 @@ def node_cost(node: onnx.NodeProto, shapes: dict[str, Shape]) -> tuple[int, int]
     ins = [shapes.get(i) if i else None for i in node.input]
     out = shapes.get(node.output[0]) if node.output and node.output[0] else None
     out_elems = math.prod(out) if out is not None else None
+    if is_contrib(node):
+        return contrib_cost(node, ins, out) or (0, 0)
 
     if op in ("Conv", "ConvInteger", "QLinearConv"):
         weight = ins[3] if op == "QLinearConv" else (ins[1] if len(ins) > 1 else None)
