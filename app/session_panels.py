@@ -56,7 +56,7 @@ class SessionPanels(QObject):
         self.version_opener = ModelOpener(self)
         self.version_opener.opened.connect(self._on_version_loaded)
         self.version_opener.analyzed.connect(window._on_analyzed)
-        self.version_opener.failed.connect(lambda _p, text, _d: self._status(f"Could not show the version: {text}"))
+        self.version_opener.failed.connect(self._on_version_load_failed)
         self._build_panels()
         self._build_actions()
         self._connect()
@@ -233,6 +233,7 @@ class SessionPanels(QObject):
         graph = self.window.graph_view
         graph.clear_overlay()
         graph.clear_highlight()
+        graph.set_notice("")
 
     def _on_workspace_changed(self) -> None:
         ws = self.session.workspace
@@ -262,9 +263,17 @@ class SessionPanels(QObject):
         self._show_stored_profile(vid)
         self._show_stored_analyses(vid)
         if vid != self.shown_version:
+            # Until the new version is loaded the graph shows the old one: say so on it.
+            shown = self.session.workspace.get(self.shown_version) if self.shown_version else None
+            self.window.graph_view.set_notice(
+                (f"Showing {version_title(shown)} — " if shown is not None else "") + f"loading {version_title(version)}…")
             self.version_opener.open(self.session.version_path(vid))
         else:
             self._apply_highlight()
+
+    def _on_version_load_failed(self, _path: str, text: str, _detail: str) -> None:
+        self.window.graph_view.set_notice("")
+        self.window.log("error", f"Could not show the version: {text}")
 
     def _show_stored_profile(self, vid: str) -> None:
         """The dashboard shows the profile of `vid` (or nothing): never another version's figures."""
@@ -305,6 +314,7 @@ class SessionPanels(QObject):
         # The file is versions/<id>/model.onnx: name the session's model and version instead.
         name = f"{ws.source.name} · {version_title(current)}" if current is not None and ws is not None else None
         self.window.show_model(opened, remember=False, name=name)
+        self.window.graph_view.set_notice("")
         self.shown_version = current.id if current is not None else None
         self._apply_highlight()
         self._on_overlay(self._heat_map)

@@ -78,6 +78,9 @@ class AnalysisViews(QWidget):
         self.worst_table.setHorizontalHeaderLabels(["Node", "Op", "SQNR (dB)", "Added noise"])
         self.worst_table.verticalHeader().hide()
         self.worst_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        # Room for the worst eight regions before scrolling (a squeezed dock showed two).
+        rows = self.worst_table.verticalHeader().defaultSectionSize()
+        self.worst_table.setMinimumHeight(self.worst_table.horizontalHeader().sizeHint().height() + 8 * rows + 4)
         quant_row = QHBoxLayout()
         quant_row.addWidget(self.quant_button)
         quant_row.addStretch(1)

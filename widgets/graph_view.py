@@ -111,6 +111,11 @@ class GraphView(QGraphicsView):
         self.legend.hide()
         self._crumb = _Breadcrumb(self, self.close_subgraph)
         self._crumb.hide()
+        self.notice = QLabel(self)  # "Loading v3…": the graph shown is about to be replaced
+        self.notice.setTextFormat(Qt.TextFormat.PlainText)
+        self.notice.setAutoFillBackground(True)
+        self.notice.setContentsMargins(8, 4, 8, 4)
+        self.notice.hide()
         self.scene().selectionChanged.connect(self._on_selection)
         self.horizontalScrollBar().valueChanged.connect(self._sync_minimap)
         self.verticalScrollBar().valueChanged.connect(self._sync_minimap)
@@ -327,7 +332,15 @@ class GraphView(QGraphicsView):
         self.minimap.move(viewport.right() - self.minimap.width() - 8, viewport.top() + 8)
         self.legend.move(viewport.left() + 8, viewport.bottom() - LEGEND_H - 8)
         self._crumb.move(viewport.left() + 8, viewport.top() + 8)
+        self.notice.move(viewport.center().x() - self.notice.width() // 2, viewport.top() + 8)
         self._sync_minimap()
+
+    def set_notice(self, text: str) -> None:
+        """Show a line over the top of the graph (empty: hide it)."""
+        self.notice.setText(text)
+        self.notice.adjustSize()
+        self.notice.setVisible(bool(text))
+        self._place_overlays()
 
     def _sync_minimap(self) -> None:
         """After any scroll or zoom: update the minimap outline and the level-of-detail mode."""
@@ -336,7 +349,10 @@ class GraphView(QGraphicsView):
             self._switch_overview(overview)
         if overview and self._overview_dirty:
             self._refresh_overview()
-        self.minimap.set_visible_rect(self.mapToScene(self.viewport().rect()).boundingRect())
+        visible = self.mapToScene(self.viewport().rect()).boundingRect()
+        self.minimap.set_visible_rect(visible)
+        # With the whole graph in view the minimap has nothing to show and would only hide nodes.
+        self.minimap.setVisible(self._layout is not None and not visible.contains(self._content))
 
     # ------------------------------------------------------------------------- selection
     def select_node(self, name: str) -> None:

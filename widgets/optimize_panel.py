@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -136,6 +136,13 @@ class OptimizePanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(presets)
         layout.addWidget(splitter, 1)
+        # While a step runs: its stage, progress and elapsed time, refreshed every second.
+        self._clock = QElapsedTimer()
+        self._stage = ""
+        self._fraction = 0.0
+        self._ticker = QTimer(self)
+        self._ticker.setInterval(1000)
+        self._ticker.timeout.connect(self._show_running)
         self.set_running(False)
         self.set_enabled_for_session(False)
         self.select_pass(all_passes()[0].name)
@@ -211,7 +218,12 @@ class OptimizePanel(QWidget):
         self.progress.setVisible(running)
         if running:
             self.progress.setValue(0)
-            self.show_message("Working…")
+            self._clock.start()
+            self._stage, self._fraction = "starting", 0.0
+            self._ticker.start()
+            self._show_running()
+        else:
+            self._ticker.stop()
 
     _session_open = False
 
@@ -224,8 +236,17 @@ class OptimizePanel(QWidget):
     def set_progress(self, fraction: float, message: str) -> None:
         """Show a worker's progress."""
         self.progress.setValue(int(fraction * 1000))
+        self._fraction = fraction
         if message:
+            self._stage = message
+        if self._ticker.isActive():
+            self._show_running()
+        elif message:
             self.show_message(message)
+
+    def _show_running(self) -> None:
+        seconds = self._clock.elapsed() // 1000 if self._clock.isValid() else 0
+        self.show_message(f"{self._stage} — {self._fraction:.0%}, {seconds} s")
 
     def show_error(self, text: str) -> None:
         """Say why a step failed (no version was added)."""

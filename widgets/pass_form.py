@@ -33,10 +33,6 @@ INT_LIMIT = 2_147_483_647  # QSpinBox holds a C int
 FLOAT_LIMIT = 1e12
 
 
-def _label(name: str) -> str:
-    return name.replace("_", " ").capitalize()
-
-
 class NodeListEditor(QWidget):
     """A list of node names, filled from the graph selection."""
 
@@ -136,7 +132,7 @@ class PassForm(QWidget):
             editor = self._editor(spec, selection)
             editor.setToolTip(spec.help)
             editor.setObjectName(f"field-{spec.name}")
-            label = QLabel(_label(spec.name), self)
+            label = QLabel(spec.label, self)
             label.setToolTip(spec.help)
             layout.addRow(label, editor)
             self.editors[spec.name] = editor

@@ -39,12 +39,29 @@ def option(
     max: float | None = None,
     choices: tuple[Any, ...] | None = None,
     widget: Widget = "",
+    label: str = "",
 ) -> Any:
-    """Declare one config field with its default, help text, bounds and choices."""
-    metadata = {"help": help, "min": min, "max": max, "choices": choices, "widget": widget}
+    """Declare one config field with its default, help text, bounds and choices.
+
+    `label` names the field in the GUI form where its name says too little ("check_n");
+    by default the name is spelled out (field_label).
+    """
+    metadata = {"help": help, "min": min, "max": max, "choices": choices, "widget": widget, "label": label}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata=metadata)
     return field(default=default, metadata=metadata)
+
+
+# Words a field name abbreviates, spelled as a form label shows them.
+_LABEL_WORDS = {"mb": "(MB)", "bn": "BatchNorm", "io": "I/O", "ms": "(ms)", "fp16": "FP16", "fp32": "FP32",
+                "int8": "INT8", "qdq": "QDQ", "num": "number of", "n": "count", "op": "op", "ort": "ONNX Runtime"}
+
+
+def field_label(name: str) -> str:
+    """'tensor_size_threshold_mb' -> 'Tensor size threshold (MB)': a config field's name for people."""
+    words = [_LABEL_WORDS.get(word, word) for word in name.split("_")]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
 
 
 @dataclass(frozen=True)
@@ -59,6 +76,7 @@ class FieldSpec:
     max: float | None
     choices: tuple[Any, ...] | None
     widget: Widget
+    label: str
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form for `passes --json`."""
@@ -88,6 +106,7 @@ class PassConfig:
                     max=f.metadata.get("max"),
                     choices=f.metadata.get("choices"),
                     widget=f.metadata.get("widget", ""),
+                    label=f.metadata.get("label") or field_label(f.name),
                 )
             )
         return specs

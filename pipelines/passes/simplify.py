@@ -36,17 +36,20 @@ class Simplify(Pass):
     @dataclass(frozen=True)
     class Config(PassConfig):
         perform_optimization: bool = option(True, help="Run onnxsim's graph optimizers (fusions, no-op removal).")
-        skip_fuse_bn: bool = option(False, help="Keep BatchNormalization nodes instead of folding them into Conv.")
+        skip_fuse_bn: bool = option(False, help="Keep BatchNormalization nodes instead of folding them into Conv.",
+                                    label="Keep BatchNorm (do not fold into Conv)")
         skipped_optimizers: list[str] = option(
             [], help="onnxsim optimizers to skip by name, e.g. fuse_matmul_add_bias_into_gemm."
         )
         dims: dict[str, int] = option({}, help="Fix named dynamic dimensions first, e.g. batch:1,sequence:128.")
         input_shapes: list[str] = option([], help="Fix whole input shapes first, e.g. input:1x3x224x224.")
         tensor_size_threshold_mb: int = option(
-            1536, help="Do not fold constants whose result would exceed this many MB.", min=1, max=1 << 20
+            1536, help="Do not fold constants whose result would exceed this many MB.", min=1, max=1 << 20,
+            label="Largest folded constant (MB)",
         )
         check_n: int = option(
-            0, help="Random-input checks onnxsim runs itself (the workbench verifies every version anyway).", min=0, max=10
+            0, help="Random-input checks onnxsim runs itself (the workbench verifies every version anyway).", min=0, max=10,
+            label="onnxsim's own checks",
         )
 
         def validate(self) -> None:

@@ -172,3 +172,12 @@ def test_failures_stay_in_the_message_log(qtbot, two_versions):
     qtbot.wait(50)
     win.statusBar().clearMessage()  # the status bar forgets; the log does not
     assert win.message_log.messages("error")[-1].text.startswith("Profiling failed")
+
+
+def test_the_graph_says_which_version_it_still_shows_while_another_loads(qtbot, two_versions):
+    win, _ws, folded = two_versions
+    panels = win.session_panels
+    panels.session.go_to(folded.id)
+    assert win.graph_view.notice.isVisible() and win.graph_view.notice.text() == "Showing v0 original — loading v1…"
+    _shown(qtbot, panels, folded.id)
+    assert not win.graph_view.notice.isVisible()
