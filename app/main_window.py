@@ -12,6 +12,7 @@ import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import (
     QAction,
+    QActionGroup,
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
@@ -227,6 +228,16 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.zoom_out_action)
         view_menu.addAction(self.fit_action)
         view_menu.addSeparator()
+        self.theme_menu = view_menu.addMenu("&Theme")
+        self.theme_actions: dict[str, QAction] = {}
+        group = QActionGroup(self)
+        for theme, title in (("system", "As the &System"), ("light", "&Light"), ("dark", "&Dark")):
+            action = self.theme_menu.addAction(title)
+            action.setCheckable(True)
+            action.setChecked(theme == self.settings.theme())
+            action.triggered.connect(lambda _checked=False, t=theme: self.set_theme(t))
+            group.addAction(action)
+            self.theme_actions[theme] = action
         self.panels_menu = view_menu.addMenu("&Panels")
         for dock in (self.summary_dock, self.properties_dock, self.search_dock, self.messages_dock):
             self.panels_menu.addAction(dock.toggleViewAction())
@@ -483,6 +494,16 @@ class MainWindow(QMainWindow):
         self.search_panel.focus_query()
 
     # Misc -----------------------------------------------------------------------------------
+    def set_theme(self, theme: str) -> None:
+        """Switch the whole application to "system", "light" or "dark" and remember it."""
+        from app.theme import use_theme
+
+        app = QApplication.instance()
+        if app is not None:
+            use_theme(app, theme)
+        self.settings.set_theme(theme)
+        self.theme_actions[theme].setChecked(True)
+
     def show_about(self) -> None:
         """The About box."""
         QMessageBox.about(
@@ -603,8 +624,9 @@ def launch(model_path: str | None) -> int:
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName(APP_NAME)
     app.setWindowIcon(app_icon())
-    follow_system(app)
-    window = MainWindow()
+    settings = Settings()
+    follow_system(app, settings.theme())
+    window = MainWindow(settings)
     window.show()
     smoke_ms = smoke_exit_ms()  # installer/smoke.py: report the open model, then quit
     if smoke_ms is not None:

@@ -98,7 +98,8 @@ class SessionPanels(QObject):
         self.optimize_dock.raise_()
         self.profile_dock.raise_()
         w.resizeDocks([self.versions_dock, self.profile_dock], [500, max(600, w.width() - 500)], Qt.Orientation.Horizontal)
-        w.resizeDocks([self.profile_dock], [int(w.height() * 0.5)], Qt.Orientation.Vertical)
+        # A third of the height: the graph and the Optimize form keep room at 1280×800.
+        w.resizeDocks([self.profile_dock], [max(230, int(w.height() * 0.34))], Qt.Orientation.Vertical)
         QTimer.singleShot(0, self, self._hide_stale_tab_bars)  # not called once the window is gone
 
     def _hide_stale_tab_bars(self) -> None:
@@ -287,9 +288,8 @@ class SessionPanels(QObject):
         if stored is not None:
             self.profile_dashboard.show_result(stored)
         else:
-            self.profile_dashboard.clear()
-            self.profile_dashboard.note.setText(
-                f"v{version.number} has not been profiled yet; press Profile (F5)." if version is not None else "")
+            self.profile_dashboard.clear()  # its placeholder says nothing was measured for this version
+            self.profile_dashboard.note.clear()
 
     def _show_stored_analyses(self, vid: str) -> None:
         """The Analysis panel shows only results computed on `vid`."""

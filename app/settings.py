@@ -73,6 +73,15 @@ class Settings:
         """Remember where the user exports to; the next export dialog starts there."""
         self._qs.setValue("files/export_dir", str(Path(folder).resolve()))
 
+    def theme(self) -> str:
+        """"system", "light" or "dark" (View ▸ Theme)."""
+        value = self._qs.value("view/theme", "system")
+        return value if value in ("system", "light", "dark") else "system"
+
+    def set_theme(self, theme: str) -> None:
+        """Remember the chosen theme."""
+        self._qs.setValue("view/theme", theme)
+
     def sync(self) -> None:
         """Flush to disk."""
         self._qs.sync()

@@ -1,9 +1,17 @@
-"""Light/dark theme that follows the system colour scheme (QStyleHints.colorScheme)."""
+"""Light/dark theme: as the system asks (QStyleHints.colorScheme), or light or dark by choice.
+
+Every view follows the application palette: widgets through Qt, the graph canvas, minimap
+and charts through their PaletteChange handlers.
+"""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
+
+
+THEMES = ("system", "light", "dark")
+_chosen = {"theme": "system"}  # what View ▸ Theme chose; "system" follows the system's changes
 
 
 def is_dark() -> bool:
@@ -27,7 +35,7 @@ def _dark_palette() -> QPalette:
     palette.setColor(QPalette.ColorRole.Highlight, QColor(42, 130, 218))
     palette.setColor(QPalette.ColorRole.HighlightedText, Qt.GlobalColor.white)
     palette.setColor(QPalette.ColorRole.Link, QColor(86, 156, 214))
-    palette.setColor(QPalette.ColorRole.PlaceholderText, disabled)
+    palette.setColor(QPalette.ColorRole.PlaceholderText, QColor(150, 150, 150))  # captions: quiet, readable
     for role in (QPalette.ColorRole.Text, QPalette.ColorRole.WindowText, QPalette.ColorRole.ButtonText):
         palette.setColor(QPalette.ColorGroup.Disabled, role, disabled)
     return palette
@@ -42,7 +50,25 @@ def apply_theme(app: QApplication, dark: bool | None = None) -> None:
     app.setPalette(_dark_palette() if dark else app.style().standardPalette())
 
 
-def follow_system(app: QApplication) -> None:
-    """Apply the theme now and again whenever the system scheme changes."""
-    apply_theme(app)
-    QGuiApplication.styleHints().colorSchemeChanged.connect(lambda _scheme: apply_theme(app))
+def use_theme(app: QApplication, theme: str) -> None:
+    """Apply "system", "light" or "dark" now and remember the choice."""
+    if theme not in THEMES:
+        theme = "system"
+    _chosen["theme"] = theme
+    apply_theme(app, None if theme == "system" else theme == "dark")
+
+
+def chosen_theme() -> str:
+    """The theme last applied with use_theme."""
+    return _chosen["theme"]
+
+
+def follow_system(app: QApplication, theme: str = "system") -> None:
+    """Apply `theme` now; while it is "system", again whenever the system scheme changes."""
+    use_theme(app, theme)
+
+    def on_system_change(_scheme: Qt.ColorScheme) -> None:
+        if _chosen["theme"] == "system":
+            apply_theme(app)
+
+    QGuiApplication.styleHints().colorSchemeChanged.connect(on_system_change)

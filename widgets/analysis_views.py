@@ -7,8 +7,8 @@ import math
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QGroupBox,
@@ -29,6 +29,7 @@ from pipelines.pruning.sensitivity import (
     derive_ratios,
 )
 from pipelines.quant_debug import worst_quant_nodes
+from widgets.chart_theme import style_charts
 from widgets.profile_dashboard import cache_axes
 
 SHOWN_WORST = 12
@@ -61,9 +62,6 @@ class AnalysisViews(QWidget):
         super().__init__(parent)
         self.quant_report: dict[str, Any] | None = None
         self.sensitivity: SensitivityTable | None = None
-        palette = self.palette()
-        ink = palette.color(QPalette.ColorRole.Text)
-
         # Quantization error.
         self.quant_button = QPushButton("Analyse quantization error", self)
         self.quant_button.setToolTip("Run the current (quantized) version and its float parent on the same inputs")
@@ -104,17 +102,14 @@ class AnalysisViews(QWidget):
         self.prune_button.setEnabled(False)
         self.prune_button.clicked.connect(self._on_prune)
         self.chart = pg.PlotWidget(self)
-        self.chart.setBackground(palette.color(QPalette.ColorRole.Base))
         plot = self.chart.getPlotItem()
-        plot.setTitle("Cosine to the original, each layer pruned alone", color=ink)
+        plot.setTitle("Cosine to the original, each layer pruned alone")
         plot.setLabel("bottom", "pruned ratio")
         plot.setLabel("left", "cosine")
         plot.showGrid(x=True, y=True, alpha=0.25)
         plot.setMenuEnabled(False)
-        for axis in ("left", "bottom"):
-            plot.getAxis(axis).setTextPen(ink)
-            plot.getAxis(axis).setPen(ink)
         cache_axes(plot)
+        style_charts(self, [self.chart], [plot])
         self.threshold_line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen("#c0392b", style=Qt.PenStyle.DashLine))
         plot.addItem(self.threshold_line)
         self.min_cosine.valueChanged.connect(self._on_threshold)
@@ -154,6 +149,12 @@ class AnalysisViews(QWidget):
         layout.addWidget(prune_box, 2)
         layout.addLayout(progress_row)
         layout.addWidget(self.status)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+        """Follow a theme change (View ▸ Theme or the system's)."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            style_charts(self, [self.chart], [self.chart.getPlotItem()])
 
     # ---- progress -----------------------------------------------------------------------------
     def set_running(self, running: bool) -> None:
@@ -223,7 +224,8 @@ class AnalysisViews(QWidget):
         for item in list(plot.listDataItems()):
             plot.removeItem(item)
         if plot.legend is None:
-            plot.addLegend(offset=(-10, -10), labelTextColor=self.palette().color(QPalette.ColorRole.Text))
+            plot.addLegend(offset=(-10, -10))
+            style_charts(self, [self.chart], [plot])
         plot.legend.clear()
         by_unit: dict[str, list[SensitivityRow]] = {}
         for row in table.rows:

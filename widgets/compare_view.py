@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QPalette
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from pipelines.versions import Version, Workspace
 from widgets import formatting
+from widgets.chart_theme import style_charts
 from widgets.profile_dashboard import cache_axes
 from widgets.version_tree import fidelity_badge, version_title
 
@@ -146,9 +147,6 @@ class CompareView(QWidget):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
 
         self.charts = pg.GraphicsLayoutWidget(self)
-        palette = self.palette()
-        self.charts.setBackground(palette.color(QPalette.ColorRole.Base))
-        ink = palette.color(QPalette.ColorRole.Text)
         self.dist_plot = self.charts.addPlot(row=0, col=0, title="Latency distributions (separate runs)")
         self.dist_plot.setLabel("bottom", "ms")
         self.dist_plot.setLabel("left", "runs")
@@ -159,11 +157,8 @@ class CompareView(QWidget):
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setMenuEnabled(False)
             cache_axes(plot)
-            for axis in ("left", "bottom"):
-                plot.getAxis(axis).setTextPen(ink)
-                plot.getAxis(axis).setPen(ink)
-            plot.titleLabel.item.setDefaultTextColor(ink)
-        self.dist_plot.addLegend(offset=(-10, 10), labelTextColor=ink)
+        self.dist_plot.addLegend(offset=(-10, 10))
+        style_charts(self, [self.charts], [self.dist_plot, self.delta_plot])
         fill_a, fill_b = QColor(COLOUR_A), QColor(COLOUR_B)
         fill_a.setAlpha(110)
         fill_b.setAlpha(110)
@@ -186,6 +181,12 @@ class CompareView(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.verdict)
         layout.addWidget(splitter, 1)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+        """Follow a theme change (View ▸ Theme or the system's)."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            style_charts(self, [self.charts], [self.dist_plot, self.delta_plot])
 
     # ---- versions -----------------------------------------------------------------------------
     def set_workspace(self, workspace: Workspace | None) -> None:

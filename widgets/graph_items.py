@@ -22,6 +22,7 @@ FAR_LOD = 0.22  # below: a flat coloured rectangle
 TITLE_LOD = 0.5  # from here: op type
 DETAIL_LOD = 0.7  # from here: name, attributes, initializer lines
 LABEL_LOD = 0.7  # edge shape labels
+LABEL_RGB = style.LIGHT_CANVAS.label  # the graph view sets the theme's colour on its edge batches
 RING = 3.0  # room around a box for the selection/highlight ring
 
 
@@ -135,6 +136,7 @@ class EdgeBatchItem(QGraphicsPathItem):
         self.label_xy = label_xy
         self.labels = labels
         self.rgb = rgb
+        self.label_rgb = LABEL_RGB
         self.width = width
         self.setZValue(-1)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
@@ -157,7 +159,7 @@ class EdgeBatchItem(QGraphicsPathItem):
             & (xy[:, 1] >= area.top() - 12) & (xy[:, 1] <= area.bottom() + 12)
         )
         painter.setFont(style.font(9))
-        painter.setPen(style.pen((90, 90, 90)))
+        painter.setPen(style.pen(self.label_rgb))
         for i in np.flatnonzero(inside).tolist():
             painter.drawText(QPointF(xy[i, 0] + 4, xy[i, 1] + 11), self.labels[i])
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QImage,
@@ -87,7 +87,8 @@ class GraphView(QGraphicsView):
         # Boxes keep a margin inside their bounding rect for the ring, so Qt need not grow
         # every exposed area for antialiasing.
         self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing)
-        self.setBackgroundBrush(style.brush(style.BACKGROUND_RGB))
+        self._canvas = style.LIGHT_CANVAS
+        self.setBackgroundBrush(style.brush(self._canvas.background))
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._stack: list[tuple[str, onnx.GraphProto]] = []
         self._layout: LayoutResult | None = None
@@ -106,6 +107,7 @@ class GraphView(QGraphicsView):
         self._overview_dirty = True
         self._kept_selection: str | None = None
         self._open_pending = False
+        self._edges: list[EdgeBatchItem] = []
         self.minimap = Minimap(self, self.centerOn)
         self.legend = Legend(self)
         self.legend.hide()
@@ -117,6 +119,7 @@ class GraphView(QGraphicsView):
         self.notice.setContentsMargins(8, 4, 8, 4)
         self.notice.hide()
         self.scene().selectionChanged.connect(self._on_selection)
+        self._apply_canvas(style.canvas_for(self.palette()))  # the app may already be dark
         self.horizontalScrollBar().valueChanged.connect(self._sync_minimap)
         self.verticalScrollBar().valueChanged.connect(self._sync_minimap)
 
@@ -200,7 +203,9 @@ class GraphView(QGraphicsView):
                     f"{info.names[i]}: double-click to open {', '.join(info.subgraphs[i])}"))
             add(item)
             self._items.append(item)
-        for batch in self._edge_batches(layout):
+        self._edges = self._edge_batches(layout)
+        for batch in self._edges:
+            batch.rgb, batch.label_rgb = self._canvas.edge, self._canvas.label
             scene.addItem(batch)
         # Shape labels are written right of their edge and may stick out of the layout bounds.
         label_room = LABEL_ROOM if any(info.edge_labels) else 0.0
@@ -315,6 +320,25 @@ class GraphView(QGraphicsView):
             self.close_subgraph()
         else:
             super().keyPressEvent(event)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        """Follow a theme change: canvas, edges, labels and minimap take the new colours."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._apply_canvas(style.canvas_for(self.palette()))
+
+    def _apply_canvas(self, canvas: style.Canvas) -> None:
+        if canvas == self._canvas:
+            return
+        self._canvas = canvas
+        self.setBackgroundBrush(style.brush(canvas.background))
+        for batch in self._edges:
+            batch.rgb, batch.label_rgb = canvas.edge, canvas.label
+            batch.update()
+        self.minimap.background = canvas.background
+        if self._layout is not None:
+            self.minimap.set_picture(self._layout.boxes, self._fill_rgb, self._layout.bounds)
+        self.viewport().update()
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         """Place a graph set before the view was shown, now that the viewport has its size."""

@@ -19,7 +19,8 @@ MIN_W = 36  # very tall graphs are stretched sideways to stay visible
 
 
 def rasterize(boxes: np.ndarray, colours: np.ndarray, bounds: tuple[float, float, float, float],
-              max_w: int = MAX_W, max_h: int = MAX_H) -> tuple[np.ndarray, float, float]:
+              max_w: int = MAX_W, max_h: int = MAX_H,
+              background: tuple[int, int, int] = style.BACKGROUND_RGB) -> tuple[np.ndarray, float, float]:
     """An (H, W, 3) uint8 picture of the node boxes and the x/y scales from scene to pixels."""
     x0, y0, x1, y1 = bounds
     span_w, span_h = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
@@ -28,7 +29,7 @@ def rasterize(boxes: np.ndarray, colours: np.ndarray, bounds: tuple[float, float
     height = int(max(1, round(span_h * scale)))
     sx, sy = width / span_w, height / span_h
     image = np.empty((height, width, 3), dtype=np.uint8)
-    image[:] = style.BACKGROUND_RGB
+    image[:] = background
     if len(boxes) == 0:
         return image, sx, sy
     left = np.clip(((boxes[:, 0] - x0) * sx).astype(np.int64), 0, width - 1)
@@ -59,13 +60,14 @@ class Minimap(QWidget):
         self._origin = (0.0, 0.0)
         self._scale = (1.0, 1.0)
         self._visible = QRectF()
+        self.background = style.BACKGROUND_RGB  # the graph view's canvas colour
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("Overview: click or drag to move the view")
 
     def set_picture(self, boxes: np.ndarray, colours: np.ndarray,
                     bounds: tuple[float, float, float, float]) -> None:
         """Redraw the thumbnail from node boxes and their current fill colours."""
-        pixels, sx, sy = rasterize(boxes, colours, bounds)
+        pixels, sx, sy = rasterize(boxes, colours, bounds, background=self.background)
         self._pixels = np.ascontiguousarray(pixels)  # QImage borrows this buffer
         h, w, _ = pixels.shape
         self._image = QImage(self._pixels.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()

@@ -5,11 +5,12 @@ once; QBrush/QPen objects are cached per colour so painting never builds new one
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QPalette, QPen
 
 from pipelines.graph_layout import CATEGORIES
 
@@ -46,6 +47,25 @@ SELECTED_RGB = (20, 110, 230)
 BORDER_RGB = (90, 90, 90)
 EDGE_RGB = (120, 120, 120)
 BACKGROUND_RGB = (252, 252, 252)
+
+
+@dataclass(frozen=True)
+class Canvas:
+    """What the graph is drawn on, per theme: background, edges and their shape labels."""
+
+    background: tuple[int, int, int]
+    edge: tuple[int, int, int]
+    label: tuple[int, int, int]
+
+
+LIGHT_CANVAS = Canvas(BACKGROUND_RGB, EDGE_RGB, (90, 90, 90))
+# Node fills keep their category colours (they read on both); the canvas and lines go dark.
+DARK_CANVAS = Canvas((37, 38, 41), (138, 140, 146), (176, 178, 184))
+
+
+def canvas_for(palette: QPalette) -> Canvas:
+    """The canvas that goes with a widget palette (dark when its window colour is dark)."""
+    return DARK_CANVAS if palette.color(QPalette.ColorRole.Window).lightness() < 128 else LIGHT_CANVAS
 
 
 def category_colours(categories: list[str]) -> np.ndarray:

@@ -175,6 +175,8 @@ class PassForm(QWidget):
             picker.edit.textChanged.connect(self.changed)
             return picker
         edit = QLineEdit(self)
+        # Wide enough to read its placeholder; in a narrow dock the row wraps under its label.
+        edit.setMinimumWidth(150)
         if spec.type.startswith("list["):
             edit.setPlaceholderText("comma-separated")
         elif spec.type.startswith("dict["):

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from widgets import formatting
+from widgets.chart_theme import ink, style_charts
 
 REDRAW_HZ = 30
 ROLLING_WINDOW = 50  # runs in the rolling p50/p99
@@ -139,7 +140,7 @@ class ProfileDashboard(QWidget):
         for label, widget in (("Runs", self.runs), ("Warm-up", self.warmup), ("Threads", self.threads)):
             controls.addWidget(QLabel(label, self))
             controls.addWidget(widget)
-        controls.addStretch(1)
+        controls.addWidget(self.progress, 1)  # stretches; a fixed width overflowed a 1280-px window
         sweep = QHBoxLayout()
         sweep.addWidget(self.per_op)
         sweep.addWidget(self.heat_map)
@@ -150,15 +151,13 @@ class ProfileDashboard(QWidget):
         sweep.addWidget(self.sweep_threads)
         sweep.addWidget(self.sweep_button)
         sweep.addStretch(1)
-        self.progress.setFixedWidth(220)
-        sweep.addWidget(self.progress)
 
         self.stat_labels: dict[str, QLabel] = {}
         stats = QGridLayout()
         for i, (key, title) in enumerate((("runs", "Runs"), ("p50", "p50"), ("p99", "p99"),
                                           ("throughput", "Throughput"), ("rss", "Peak RSS"), ("gpu", "GPU memory"))):
             name = QLabel(title, self)
-            name.setStyleSheet("color: palette(mid);")
+            name.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # quieter than values, readable in dark
             value = QLabel("—", self)
             font = value.font()
             font.setPointSizeF(font.pointSizeF() * 1.3)
@@ -169,23 +168,13 @@ class ProfileDashboard(QWidget):
             self.stat_labels[key] = value
 
         self.charts = pg.GraphicsLayoutWidget(self)
-        palette = self.palette()
-        self.charts.setBackground(palette.color(QPalette.ColorRole.Base))
-        ink = palette.color(QPalette.ColorRole.Text)
         self.charts.setMinimumHeight(CHARTS_MIN_HEIGHT)
         self.run_plot = _plot(self.charts, 0, 0, "Latency per run", "run", "ms", colspan=2)
         self.hist_plot = _plot(self.charts, 0, 2, "Latency histogram", "ms", "runs")
         self.mem_plot = _plot(self.charts, 1, 0, "Worker memory: RSS (GPU in orange)", "s", "MiB")
         self.op_plot = _plot(self.charts, 1, 1, "Time per op type", "ms per run", "")
         self.sweep_plot = _plot(self.charts, 1, 2, "Sweep: latency vs throughput", "p50 (ms)", "samples/s")
-        for plot in (self.run_plot, self.hist_plot, self.mem_plot, self.op_plot, self.sweep_plot):
-            for axis in ("left", "bottom"):
-                plot.getAxis(axis).setTextPen(ink)
-                plot.getAxis(axis).setPen(ink)
-            plot.titleLabel.item.setDefaultTextColor(ink)
-        legend_brush = QColor(palette.color(QPalette.ColorRole.Base))
-        legend_brush.setAlpha(210)
-        self.run_plot.addLegend(offset=(60, 2), labelTextColor=ink, brush=legend_brush, colCount=3)
+        self.run_plot.addLegend(offset=(60, 2), colCount=3)
         self.run_curve = self.run_plot.plot(pen=pg.mkPen(COLOURS["latency"], width=1), name="run")
         self.p50_curve = self.run_plot.plot(pen=pg.mkPen(COLOURS["p50"], width=2), name="rolling p50")
         self.p99_curve = self.run_plot.plot(pen=pg.mkPen(COLOURS["p99"], width=2), name="rolling p99")
@@ -203,7 +192,7 @@ class ProfileDashboard(QWidget):
         self.sweep_scatter = pg.ScatterPlotItem(size=10, brush=pg.mkBrush(COLOURS["latency"]))
         self.sweep_plot.addItem(self.sweep_scatter)
         self._sweep_labels: list[pg.TextItem] = []
-        self._ink = ink
+        self._style_charts()
 
         self.note = QLabel(self)
         self.note.setTextFormat(Qt.TextFormat.PlainText)
@@ -214,7 +203,24 @@ class ProfileDashboard(QWidget):
         layout.addLayout(sweep)
         layout.addLayout(stats)
         layout.addWidget(self.charts, 1)
+        # Before anything is measured the empty charts would take half the window: a line instead.
+        self.placeholder = QLabel("Nothing measured yet for this version: press Profile (F5) to time it "
+                                  "(latency per run, histogram, worker memory, time per op type).", self)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        layout.addWidget(self.placeholder, 1)
         layout.addWidget(self.note)
+
+    def _style_charts(self) -> None:
+        style_charts(self, [self.charts], [self.run_plot, self.hist_plot, self.mem_plot, self.op_plot, self.sweep_plot])
+        self._dirty = True  # sweep labels are drawn in the ink of the moment
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+        """Follow a theme change (View ▸ Theme or the system's)."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._style_charts()
 
     # ---- options ------------------------------------------------------------------------------
     def options(self) -> dict[str, Any]:
@@ -242,6 +248,7 @@ class ProfileDashboard(QWidget):
         self.sweep_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
         self.progress.setVisible(running)
+        self._dirty = True  # charts replace the placeholder while measuring
 
     def set_progress(self, fraction: float, message: str) -> None:
         """A worker's progress."""
@@ -336,9 +343,16 @@ class ProfileDashboard(QWidget):
             self._dirty = False
             self.redraw()
 
+    def has_data(self) -> bool:
+        """Whether anything measured is buffered (runs, memory samples, per-op times or a sweep)."""
+        return bool(self._latencies or self._rss or self._per_op or self._sweep)
+
     def redraw(self) -> None:
         """Draw everything buffered (called by the timer; public for screenshots and tests)."""
         self.redraw_count += 1
+        measured = self.has_data() or self.stop_button.isEnabled()
+        self.charts.setVisible(measured)
+        self.placeholder.setVisible(not measured)
         values = np.asarray(self._latencies[-MAX_PLOTTED_RUNS:], dtype=float)
         first = max(0, len(self._latencies) - MAX_PLOTTED_RUNS)
         x = np.arange(first, first + values.size)
@@ -382,7 +396,7 @@ class ProfileDashboard(QWidget):
         ys = [float(c.get("samples_per_s") or 0.0) for c in cells]
         self.sweep_scatter.setData(xs, ys)
         for cell, x, y in zip(cells, xs, ys):
-            text = pg.TextItem(f"b{cell['batch']} t{cell['threads'] or 'auto'}", color=self._ink, anchor=(0, 1))
+            text = pg.TextItem(f"b{cell['batch']} t{cell['threads'] or 'auto'}", color=ink(self), anchor=(0, 1))
             text.setPos(x, y)
             self.sweep_plot.addItem(text)
             self._sweep_labels.append(text)

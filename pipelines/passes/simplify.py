@@ -37,7 +37,7 @@ class Simplify(Pass):
     class Config(PassConfig):
         perform_optimization: bool = option(True, help="Run onnxsim's graph optimizers (fusions, no-op removal).")
         skip_fuse_bn: bool = option(False, help="Keep BatchNormalization nodes instead of folding them into Conv.",
-                                    label="Keep BatchNorm (do not fold into Conv)")
+                                    label="Keep BatchNorm")
         skipped_optimizers: list[str] = option(
             [], help="onnxsim optimizers to skip by name, e.g. fuse_matmul_add_bias_into_gemm."
         )

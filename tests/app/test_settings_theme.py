@@ -48,3 +48,38 @@ def test_dark_and_light_palettes(qapp: QApplication):
         assert qapp.palette().color(QPalette.ColorRole.Window).lightness() > 180
     finally:
         qapp.setPalette(original)
+
+
+def test_view_theme_switches_every_view_and_is_remembered(qtbot, qapp: QApplication, tmp_path, sample_cnn):
+    import shiboken6
+
+    from app.main_window import MainWindow
+    from app.tasks import OpenedModel
+    from pipelines.model import load_model
+
+    original = qapp.palette()
+    win = MainWindow(_settings(tmp_path))
+    win.session_panels.ask_before_close = False
+    win.show()
+    try:
+        win.show_model(OpenedModel(load_model(sample_cnn)), remember=False)
+        win.set_theme("dark")
+        assert win.theme_actions["dark"].isChecked() and _settings(tmp_path).theme() == "dark"
+        qtbot.wait(10)
+        assert win.graph_view.backgroundBrush().color().lightness() < 80  # the canvas, not only widgets
+        assert win.graph_view.minimap.background[0] < 80
+        dashboard = win.session_panels.profile_dashboard
+        assert dashboard.charts.backgroundBrush().color().lightness() < 80
+        caption = dashboard.stat_labels["p50"].parentWidget()
+        assert caption is not None
+        window_colour = dashboard.palette().color(QPalette.ColorRole.Window)
+        quiet = dashboard.palette().color(QPalette.ColorRole.PlaceholderText)
+        assert abs(quiet.lightness() - window_colour.lightness()) > 60  # captions readable on dark
+        win.set_theme("light")
+        qtbot.wait(10)
+        assert win.graph_view.backgroundBrush().color().lightness() > 200
+        assert dashboard.charts.backgroundBrush().color().lightness() > 200
+    finally:
+        win.close()
+        shiboken6.delete(win)
+        qapp.setPalette(original)

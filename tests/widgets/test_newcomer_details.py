@@ -18,7 +18,7 @@ def test_form_labels_are_words_not_field_names(qtbot):
     qtbot.addWidget(panel)
     panel.select_pass("simplify")
     texts = {label.text() for label in panel.form().findChildren(QLabel)}
-    assert "onnxsim's own checks" in texts and "Largest folded constant (MB)" in texts
+    assert "onnxsim's own checks" in texts and "Largest folded constant (MB)" in texts and "Keep BatchNorm" in texts
     assert not any(t in texts for t in ("Check n", "Skip fuse bn", "Tensor size threshold mb"))
 
 
