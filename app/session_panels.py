@@ -212,6 +212,7 @@ class SessionPanels(QObject):
         self._forget_model_state()
         self.shown_version = ROOT_ID  # the window shows the source, identical to version 0
         self.session.start(source)
+        self.optimize_panel.load_in_background()
 
     def close_session(self) -> None:
         """The window closed its model: forget the session and drop any version still loading."""

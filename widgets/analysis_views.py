@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, Signal
@@ -23,14 +23,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pipelines.pruning.sensitivity import (
-    SensitivityRow,
-    SensitivityTable,
-    derive_ratios,
-)
-from pipelines.quant_debug import worst_quant_nodes
 from widgets.chart_theme import style_charts
 from widgets.profile_dashboard import cache_axes
+
+if TYPE_CHECKING:
+    from pipelines.pruning.sensitivity import SensitivityRow, SensitivityTable
+
+# pipelines.pruning and pipelines.quant_debug import onnx-ir (with sympy) and ONNX Runtime:
+# ~3 s of a cold start on a busy machine. The window needs them only when a result arrives,
+# so they are imported there, not when the window is built.
 
 SHOWN_WORST = 12
 LINE_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b2", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd")
@@ -38,6 +39,8 @@ LINE_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b2", "#937860"
 
 def table_from_dict(data: dict[str, Any]) -> SensitivityTable:
     """A SensitivityTable from its to_dict() form (cosines written as strings come back as floats)."""
+    from pipelines.pruning.sensitivity import SensitivityRow, SensitivityTable
+
     rows = [SensitivityRow(**{**row, "cosine": float(row["cosine"])}) for row in data.get("rows", [])]
     return SensitivityTable(data.get("model", ""), data.get("mode", ""), list(data.get("ratios", [])), rows,
                             dict(data.get("skipped", {})))
@@ -208,6 +211,8 @@ class AnalysisViews(QWidget):
 
     def worst_nodes(self, n: int | None = None) -> list[str]:
         """The quantized model's node names of the `n` worst regions (as exclude_worst_and_requantize picks)."""
+        from pipelines.quant_debug import worst_quant_nodes
+
         return worst_quant_nodes((self.quant_report or {}).get("tensors", []), n or self.worst_n.value())
 
     def _on_requantize(self) -> None:
@@ -250,6 +255,8 @@ class AnalysisViews(QWidget):
         """Per-layer percentages that keep each layer's cosine ≥ the threshold (0 dropped)."""
         if self.sensitivity is None:
             return {}
+        from pipelines.pruning.sensitivity import derive_ratios
+
         return {unit: pct for unit, pct in derive_ratios(self.sensitivity, self.min_cosine.value()).items() if pct > 0}
 
     def _on_threshold(self, value: float) -> None:

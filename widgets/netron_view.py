@@ -132,16 +132,18 @@ class NetronView(QWidget):
         self._generation = 0
         self.server = NetronServer(page_guard=not HAVE_WEBENGINE)
         self.server.start()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
         self.guard = None
         self.web = None
-        if HAVE_WEBENGINE:
-            self._build_web(layout)
-        else:
-            self._build_fallback(layout)
+        # The page (and with it Chromium's processes, ~110 MB) is made when the view is first
+        # shown: a user who never opens the Netron tab pays nothing for it.
+        self._embedded = HAVE_WEBENGINE
+        if not self._embedded:
+            self._build_fallback(self._layout)
 
-    def _build_web(self, layout: QVBoxLayout) -> None:
+    def _build_web(self) -> None:
+        layout = self._layout
         profile, self.guard = private_profile()
         self.guard.allow(self.server.base_url)
         self.web = QWebEngineView(self)
@@ -174,6 +176,11 @@ class NetronView(QWidget):
     @property
     def embedded(self) -> bool:
         """True when Netron runs inside the app (QtWebEngine is available)."""
+        return self._embedded
+
+    @property
+    def started(self) -> bool:
+        """True once the web page exists (the view was shown at least once)."""
         return self.web is not None
 
     def set_model(self, path: str | os.PathLike[str] | None) -> None:
@@ -207,8 +214,10 @@ class NetronView(QWidget):
         return [r.url for r in self.requests() if not r.allowed]
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt API
-        """Load lazily: only a visible view spends time on Netron."""
+        """Load lazily: only a visible view spends time (and Chromium processes) on Netron."""
         super().showEvent(event)
+        if self._embedded and self.web is None:
+            self._build_web()
         if self.web is not None and (self._generation == 0 or self._loaded_model != self._model):
             self.reload()
 

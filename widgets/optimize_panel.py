@@ -1,10 +1,12 @@
 """The Optimize panel: passes by category, the chosen pass's generated form, Apply/Cancel, presets."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -50,29 +52,18 @@ class OptimizePanel(QWidget):
         super().__init__(parent)
         self.selection = selection
         self.forms: dict[str, PassForm] = {}
-        self.presets = load_presets()
+        self.presets: dict[str, Recipe] = {}
+        # The passes are imported on first need, not when the window is built: their modules
+        # pull in onnx-ir (with sympy), onnxscript and ONNX Runtime, seconds of a cold start
+        # that showing the graph does not need. load_in_background() imports them on a thread.
+        self._loaded = False
+        self._loading = False
 
         self.tree = QTreeWidget(self)
         self.tree.setHeaderHidden(True)
         self.tree.setRootIsDecorated(True)
         self.tree.setUniformRowHeights(True)
         self.tree.currentItemChanged.connect(self._on_pass_chosen)
-        by_category: dict[str, list[type[Pass]]] = {c: [] for c in CATEGORIES}
-        for cls in all_passes():
-            by_category[cls.category].append(cls)
-        for category in CATEGORIES:
-            if not by_category[category]:
-                continue
-            group = QTreeWidgetItem(self.tree, [CATEGORY_TITLES.get(category, category)])
-            group.setFlags(Qt.ItemFlag.ItemIsEnabled)
-            font = group.font(0)
-            font.setBold(True)
-            group.setFont(0, font)
-            for cls in by_category[category]:
-                item = QTreeWidgetItem(group, [cls.name])
-                item.setData(0, Qt.ItemDataRole.UserRole, cls.name)
-                item.setToolTip(0, cls.description)
-            group.setExpanded(True)
 
         self.title = QLabel(self)
         font = self.title.font()
@@ -102,10 +93,6 @@ class OptimizePanel(QWidget):
         self.status.setTextFormat(Qt.TextFormat.PlainText)  # messages quote node names
 
         self.preset_combo = QComboBox(self)
-        for name, recipe in self.presets.items():
-            self.preset_combo.addItem(name, name)
-            steps = " → ".join(step.pass_name for step in recipe.steps)
-            self.preset_combo.setItemData(self.preset_combo.count() - 1, steps, Qt.ItemDataRole.ToolTipRole)
         self.preset_button = QPushButton("Run preset", self)
         self.preset_button.clicked.connect(self._on_preset)
 
@@ -143,13 +130,70 @@ class OptimizePanel(QWidget):
         self._ticker = QTimer(self)
         self._ticker.setInterval(1000)
         self._ticker.timeout.connect(self._show_running)
+        self._presetsLoaded.connect(self._fill)
         self.set_running(False)
         self.set_enabled_for_session(False)
+
+    # ---- loading ----------------------------------------------------------------------------
+    _presetsLoaded = Signal(object)  # presets by name, from the loading thread
+
+    def load_in_background(self) -> None:
+        """Import the passes and presets on a thread; the list fills when they are ready."""
+        if self._loaded or self._loading:
+            return
+        self._loading = True
+
+        def work() -> None:
+            presets = load_presets()  # parsing them imports every pass
+            try:
+                self._presetsLoaded.emit(presets)
+            except RuntimeError:
+                pass  # the panel was deleted meanwhile
+
+        threading.Thread(target=work, name="load-passes", daemon=True).start()
+
+    def ensure_loaded(self) -> None:
+        """Fill the pass list now if the background load has not yet (imports wait for it)."""
+        if not self._loaded:
+            self._fill(load_presets())
+
+    def _fill(self, presets: dict[str, Recipe]) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        self.presets = presets
+        by_category: dict[str, list[type[Pass]]] = {c: [] for c in CATEGORIES}
+        for cls in all_passes():
+            by_category[cls.category].append(cls)
+        for category in CATEGORIES:
+            if not by_category[category]:
+                continue
+            group = QTreeWidgetItem(self.tree, [CATEGORY_TITLES.get(category, category)])
+            group.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            font = group.font(0)
+            font.setBold(True)
+            group.setFont(0, font)
+            for cls in by_category[category]:
+                item = QTreeWidgetItem(group, [cls.name])
+                item.setData(0, Qt.ItemDataRole.UserRole, cls.name)
+                item.setToolTip(0, cls.description)
+            group.setExpanded(True)
+        for name, recipe in presets.items():
+            self.preset_combo.addItem(name, name)
+            steps = " → ".join(step.pass_name for step in recipe.steps)
+            self.preset_combo.setItemData(self.preset_combo.count() - 1, steps, Qt.ItemDataRole.ToolTipRole)
+        self.set_enabled_for_session(self._session_open)
         self.select_pass(all_passes()[0].name)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
+        """Shown before any model: start importing the passes without holding the window."""
+        super().showEvent(event)
+        self.load_in_background()
 
     # ---- choosing ---------------------------------------------------------------------------
     def pass_names(self) -> list[str]:
         """Every pass listed, in display order."""
+        self.ensure_loaded()
         names = []
         for i in range(self.tree.topLevelItemCount()):
             group = self.tree.topLevelItem(i)
@@ -158,6 +202,7 @@ class OptimizePanel(QWidget):
 
     def select_pass(self, name: str) -> None:
         """Show the form of pass `name`."""
+        self.ensure_loaded()
         for i in range(self.tree.topLevelItemCount()):
             group = self.tree.topLevelItem(i)
             for j in range(group.childCount()):
@@ -174,6 +219,7 @@ class OptimizePanel(QWidget):
 
     def form(self, name: str | None = None) -> PassForm:
         """The form of pass `name` (default: the shown one), built on first use."""
+        self.ensure_loaded()
         name = name or self.current_pass
         assert name is not None
         if name not in self.forms:
@@ -212,8 +258,8 @@ class OptimizePanel(QWidget):
 
     def set_running(self, running: bool) -> None:
         """Busy: Apply and presets off, Cancel on, progress shown."""
-        self.apply_button.setEnabled(not running and self._session_open)
-        self.preset_button.setEnabled(not running and self._session_open)
+        self.apply_button.setEnabled(not running and self._session_open and self._loaded)
+        self.preset_button.setEnabled(not running and self._session_open and self._loaded)
         self.cancel_button.setEnabled(running)
         self.progress.setVisible(running)
         if running:
@@ -228,10 +274,11 @@ class OptimizePanel(QWidget):
     _session_open = False
 
     def set_enabled_for_session(self, open_: bool) -> None:
-        """Apply needs a session (a model opened)."""
+        """Apply needs a session (a model opened) and the passes loaded."""
         self._session_open = open_
-        self.apply_button.setEnabled(open_ and not self.cancel_button.isEnabled())
-        self.preset_button.setEnabled(open_ and not self.cancel_button.isEnabled())
+        ready = open_ and self._loaded and not self.cancel_button.isEnabled()
+        self.apply_button.setEnabled(ready)
+        self.preset_button.setEnabled(ready)
 
     def set_progress(self, fraction: float, message: str) -> None:
         """Show a worker's progress."""

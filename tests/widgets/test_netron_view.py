@@ -223,3 +223,17 @@ def test_an_old_netron_build_shows_no_update_dialog(qtbot, monkeypatch, tmp_path
         v.shutdown()
         v.close()
         shiboken6.delete(v)
+
+
+def test_no_web_page_until_the_view_is_shown(qtbot, sample_cnn):
+    v = NetronView()
+    try:
+        v.set_model(sample_cnn)
+        assert v.embedded and not v.started and v.web is None  # no Chromium processes yet
+        v.resize(600, 400)
+        v.show()
+        assert v.started and v.web is not None
+    finally:
+        v.shutdown()
+        v.close()
+        shiboken6.delete(v)
