@@ -18,12 +18,15 @@ from app.cli import os_error_sentence
 from app.session import Session
 from app.tasks import ModelOpener, OpenedModel
 from pipelines.errors import WorkbenchError
-from pipelines.versions import ROOT_ID
+from pipelines.session_cache import enforce_cap
+from pipelines.versions import ROOT_ID, default_sessions_dir
 from widgets.analysis_views import AnalysisViews
 from widgets.compare_view import CompareView
 from widgets.diff_panel import DiffPanel
 from widgets.optimize_panel import OptimizePanel
+from widgets import formatting
 from widgets.profile_dashboard import ProfileDashboard
+from widgets.sessions_dialog import SessionsDialog
 from widgets.version_tree import VersionTree, step_notes, version_title
 
 if TYPE_CHECKING:
@@ -39,6 +42,7 @@ class SessionPanels(QObject):
 
     reportWritten = Signal(str)
     _reportDone = Signal(str, str)  # path, error ("" when written); crosses from a thread
+    _cacheTrimmed = Signal(int)  # sessions deleted to keep the cache under its cap
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
@@ -61,6 +65,9 @@ class SessionPanels(QObject):
         self._build_actions()
         self._connect()
         self._reportDone.connect(self._on_report_done)
+        self._cacheTrimmed.connect(lambda n: self.window.log(
+            "info", f"Deleted the {n} oldest cached session{'s' if n > 1 else ''} to keep the cache under "
+                    f"{formatting.size(self.window.settings.cache_cap_bytes())} (File ▸ Manage Sessions)."))
 
     # ---- construction -----------------------------------------------------------------------
     def _build_panels(self) -> None:
@@ -134,6 +141,9 @@ class SessionPanels(QObject):
         self.save_session_action.triggered.connect(lambda: self.save_session())
         self.open_session_action = QAction("Open Session…", w)
         self.open_session_action.triggered.connect(lambda: self.open_session())
+        self.manage_sessions_action = QAction("Manage Sessions…", w)
+        self.manage_sessions_action.setToolTip("The sessions kept in the cache: size, age, open or delete")
+        self.manage_sessions_action.triggered.connect(self.manage_sessions)
         self.export_model_action = QAction("Export Model…", w)
         self.export_model_action.setShortcut(QKeySequence("Ctrl+E"))
         self.export_model_action.triggered.connect(lambda: self.export_model())
@@ -148,7 +158,7 @@ class SessionPanels(QObject):
 
     def file_menu_actions(self) -> list[QAction | None]:
         """Actions for the File menu (None: a separator)."""
-        return [self.open_session_action, self.save_session_action, None,
+        return [self.open_session_action, self.save_session_action, self.manage_sessions_action, None,
                 self.export_model_action, self.export_recipe_action, self.export_report_action]
 
     def _connect(self) -> None:
@@ -239,6 +249,8 @@ class SessionPanels(QObject):
 
     def _on_workspace_changed(self) -> None:
         ws = self.session.workspace
+        if ws is not None:
+            self._trim_cache(ws.root)
         self.version_tree.set_workspace(ws, self.session.current_id)
         self.compare_view.set_workspace(ws)
         self.optimize_panel.set_enabled_for_session(ws is not None)
@@ -428,6 +440,33 @@ class SessionPanels(QObject):
                 return
         if self._guard(self.session.save_as, folder) is not None:
             self.window.settings.set_export_dir(Path(folder).parent)
+
+    def manage_sessions(self) -> SessionsDialog:
+        """File ▸ Manage Sessions: list the cached sessions; open or delete them."""
+        ws = self.session.workspace
+        dialog = SessionsDialog(default_sessions_dir(), ws.root if ws is not None else None,
+                                self.window.settings.cache_cap_bytes(), self.window)
+        dialog.openRequested.connect(self.open_session)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def _trim_cache(self, in_use: Path) -> None:
+        """Keep the session cache under its cap (oldest sessions first), off the GUI thread."""
+        cache, cap = default_sessions_dir(), self.window.settings.cache_cap_bytes()
+
+        def work() -> None:
+            try:
+                deleted = enforce_cap(cache, cap, keep={in_use})
+            except OSError:
+                return  # a folder in use by another process: the next session start tries again
+            if deleted:
+                try:
+                    self._cacheTrimmed.emit(len(deleted))
+                except RuntimeError:
+                    pass  # the window was closed meanwhile
+
+        threading.Thread(target=work, name="trim-cache", daemon=True).start()
 
     def open_session(self, folder: str | Path | None = None) -> None:
         """Reopen a saved session folder and show its original version."""

@@ -82,6 +82,16 @@ class Settings:
         """Remember the chosen theme."""
         self._qs.setValue("view/theme", theme)
 
+    def cache_cap_bytes(self) -> int:
+        """The most the session cache may hold; older sessions are deleted above it."""
+        from pipelines.session_cache import DEFAULT_CAP_BYTES
+
+        value = self._qs.value("cache/cap_bytes", DEFAULT_CAP_BYTES)
+        try:
+            return max(0, int(value))
+        except (TypeError, ValueError):
+            return DEFAULT_CAP_BYTES
+
     def sync(self) -> None:
         """Flush to disk."""
         self._qs.sync()

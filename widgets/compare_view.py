@@ -42,23 +42,13 @@ def measured_when(metrics: dict[str, Any], now: float | None = None) -> str:
     parts = []
     at = metrics.get("measured_at")
     if isinstance(at, (int, float)):
-        parts.append(_age((now if now is not None else time.time()) - at))
+        parts.append(formatting.age((now if now is not None else time.time()) - at))
     threads = (metrics.get("options") or {}).get("intra_op_threads")
     parts.append(f"{threads} thread{'s' if threads != 1 else ''}" if threads else "auto threads")
     load = metrics.get("load_avg")
     if isinstance(load, (int, float)):
         parts.append(f"load {load:.1f}")
     return " · ".join(parts)
-
-
-def _age(seconds: float) -> str:
-    if seconds < 90:
-        return "just now"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min ago"
-    if seconds < 36 * 3600:
-        return f"{seconds / 3600:.0f} h ago"
-    return f"{seconds / 86400:.0f} days ago"
 
 
 def _rows(a: Version, b: Version, interleaved: dict[str, Any] | None = None

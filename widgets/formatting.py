@@ -10,7 +10,7 @@ from pipelines.units import (  # one formatting of counts and sizes, CLI and pan
     size,
 )
 
-__all__ = ["MAX_LABEL_SHARE", "count", "fit_label_column", "plain_tooltip", "size"]
+__all__ = ["MAX_LABEL_SHARE", "age", "count", "fit_label_column", "plain_tooltip", "size"]
 
 # The label column never takes more than this share of the tree's width, so values stay visible.
 MAX_LABEL_SHARE = 0.55
@@ -28,3 +28,14 @@ def fit_label_column(tree: QTreeWidget) -> None:
     tree.resizeColumnToContents(0)
     cap = max(80, int(tree.viewport().width() * MAX_LABEL_SHARE))
     tree.setColumnWidth(0, min(tree.columnWidth(0), cap))
+
+
+def age(seconds: float) -> str:
+    """'3 min ago', '5 h ago', '2 days ago'."""
+    if seconds < 90:
+        return "just now"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 36 * 3600:
+        return f"{seconds / 3600:.0f} h ago"
+    return f"{seconds / 86400:.0f} days ago"

@@ -80,3 +80,30 @@ def test_save_session_makes_a_new_folder_and_dialogs_start_beside_the_model(
     panels.export_recipe()
     # The next dialog starts where the user last saved, with the model's name and version.
     assert asked[1] == str(target.parent / "resnet_small_v0.yaml")
+
+
+def test_sessions_manager_lists_the_cache_and_keeps_the_open_session(session_window, dirty_session, tmp_path,
+                                                                     monkeypatch):
+    from pipelines.versions import Workspace
+
+    cache = tmp_path / "cache" / "sessions"
+    monkeypatch.setattr("app.session_panels.default_sessions_dir", lambda: cache)
+    other = Workspace.create(dirty_session.workspace.source, cache / "other")
+    current = Workspace.create(dirty_session.workspace.source, cache / "current")
+    dirty_session._adopt(current)
+    dialog = session_window.session_panels.manage_sessions()
+    try:
+        names = {dialog.tree.topLevelItem(i).text(4) for i in range(dialog.tree.topLevelItemCount())}
+        assert names == {"other", "current"}
+        open_row = next(dialog.tree.topLevelItem(i) for i in range(2) if dialog.tree.topLevelItem(i).text(4) == "current")
+        assert open_row.text(0).endswith("(open now)")
+        open_row.setSelected(True)
+        assert not dialog.delete_button.isEnabled()  # the open session cannot be deleted
+        open_row.setSelected(False)
+        other_row = next(dialog.tree.topLevelItem(i) for i in range(2) if dialog.tree.topLevelItem(i).text(4) == "other")
+        other_row.setSelected(True)
+        dialog.delete_button.click()
+        assert not other.root.exists() and current.root.exists()
+        assert dialog.tree.topLevelItemCount() == 1
+    finally:
+        dialog.close()
