@@ -28,7 +28,7 @@ import platformdirs
 
 from pipelines.errors import Cancelled, ConfigError, ModelRefused
 from pipelines.model import ir_model, load_model, save_ir_model
-from pipelines.model_files import copy_model, external_data_files, model_size_bytes
+from pipelines.model_files import copy_model, external_data_files, file_fingerprints, model_size_bytes
 from pipelines.passes.base import PassConfig
 from pipelines.passes.engine import make_config, run_pass
 from pipelines.recipe import Recipe, save_recipe
@@ -190,8 +190,12 @@ class Workspace:
         if (root / WORKSPACE_FILE).exists():
             raise ConfigError(f"{root} already holds a session; open it or choose another folder.")
         relative = Path("versions") / ROOT_ID / MODEL_FILE
-        copy_model(source, root / relative)
+        # Hard-linked where possible: opening a model no longer copies it into the cache.
+        written = copy_model(source, root / relative, link=True)
         settings = {
+            # Version 0 may share its bytes with the user's file: its fingerprint tells if that
+            # file was rewritten in place since (check_original).
+            "original_fingerprint": file_fingerprints(written, root),
             "dims": dims or {},
             "data": str(data) if data is not None else None,
             "samples": samples,
@@ -267,6 +271,22 @@ class Workspace:
         values = self.settings.get("tolerance")
         return Tolerance.from_dict(values) if values else None
 
+    def check_original(self) -> None:
+        """Refuse to work on when version 0's files changed since the session started.
+
+        Version 0 is hard-linked to the user's model where the file system allows; a tool that
+        rewrites that model in place rewrites version 0 too, and every fidelity figure is
+        measured against it.
+        """
+        recorded = self.settings.get("original_fingerprint") or {}
+        for name, (size, mtime_ns) in recorded.items():
+            path = self.root / name
+            stat = path.stat() if path.is_file() else None
+            if stat is None or (stat.st_size, stat.st_mtime_ns) != (size, mtime_ns):
+                raise ConfigError(
+                    f"the original model of this session ({self.source.name}) was changed on disk after the session "
+                    "started, and version 0 shares its file; open the model again to start a new session.")
+
     def get(self, version_id: str) -> Version:
         """The version with this id, or ConfigError."""
         try:
@@ -316,6 +336,7 @@ class Workspace:
         A failing or cancelled pass adds nothing and leaves no file behind.
         """
         parent = self.get(parent_id)
+        self.check_original()
         if not isinstance(config, PassConfig):
             config = make_config(pass_name, config)
         config_dict = config.to_dict()

@@ -1,9 +1,9 @@
 """Regenerate the session screenshots offscreen: `python docs/screenshots/make_session_screenshots.py`.
 
 Drives a real session on the sample CNN (fold BatchNorm, static INT8, profile both, compare)
-and saves the main window mid-session plus each panel: main_window_session.png,
-optimize_panel.png, profile_dashboard.png, compare_view.png, version_tree.png,
-diff_panel.png, analysis_views.png.
+and saves the main window mid-session at 1280×800 and 1600×1000, light and dark
+(main_window_session[_1280][_dark].png), plus each panel: optimize_panel.png,
+profile_dashboard.png, compare_view.png, version_tree.png, diff_panel.png, analysis_views.png.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 from app.settings import Settings  # noqa: E402
-from app.theme import apply_theme  # noqa: E402
+from app.theme import apply_theme, use_theme  # noqa: E402
 
 MODEL = ROOT / "assets" / "models" / "resnet_small.onnx"
 OUT = Path(__file__).resolve().parent
@@ -54,7 +54,7 @@ def main() -> None:
         panels = window.session_panels
         panels.ask_before_close = False
         session = panels.session
-        window.resize(1600, 1000)
+        window.resize(1280, 800)  # the default size: first-run dock sizes are made for it
         window.show()
         window.open_path(MODEL)
         spin(60, lambda: session.workspace is not None)
@@ -85,8 +85,14 @@ def main() -> None:
         window.graph_view.fit()
         panels.profile_dock.raise_()
         spin(1.0)
-        window.repaint()  # docks moved by the first-run sizes: paint them all before grabbing
-        save(window, "main_window_session.png")
+        for size, suffix in (((1280, 800), "_1280"), ((1600, 1000), "")):
+            window.resize(*size)
+            for theme in ("light", "dark"):
+                use_theme(app, theme)
+                spin(1.0)
+                window.repaint()  # docks moved by the first-run sizes: paint them all before grabbing
+                save(window, f"main_window_session{suffix}{'_dark' if theme == 'dark' else ''}.png")
+        use_theme(app, "light")
 
         panels.compare_view.show_result(folded, quantized, panels.last_comparison)
         panels.diff_panel.toggle.setChecked(True)
@@ -104,9 +110,14 @@ def main() -> None:
 
         session.analyse_quantization(quantized, samples=4)
         spin(120, lambda: panels.analysis_views.quant_report is not None)
+        quant_report = panels.analysis_views.quant_report
+        # The panel shows the results of the current version only: the scan runs on v1.
+        session.go_to(folded)
+        spin(60, lambda: panels.shown_version == folded)
         session.scan_pruning(folded, [0.1, 0.3, 0.5])
         spin(180, lambda: panels.analysis_views.sensitivity is not None)
         views = panels.analysis_views
+        views.show_quant_report(quant_report)  # both analyses in one picture
         views.setParent(None)
         views.show()
         save(views, "analysis_views.png", (900, 800))

@@ -254,3 +254,19 @@ def test_a_step_reads_the_weights_once(tmp_path: Path, monkeypatch: pytest.Monke
     assert set(copied) == weights and max(copied.values()) == 1  # the save streams each weight once
     assert max(mapped.values(), default=0) <= 1  # dedup hashed each one once, from its memory map
     assert external_data_files(workspace.path_of(version.id))  # external data stays external
+
+
+def test_version_0_is_linked_not_copied_and_an_in_place_rewrite_is_refused(tmp_path, sample_cnn) -> None:
+    import shutil
+
+    source = tmp_path / "mine.onnx"
+    shutil.copyfile(sample_cnn, source)
+    ws = Workspace.create(source, tmp_path / "ws", samples=2)
+    original = ws.root / ws.original.file
+    assert original.stat().st_ino == source.stat().st_ino  # no bytes copied into the cache
+    ws.apply(ROOT_ID, "cleanup")  # works while the user's file is untouched
+    with open(source, "r+b") as handle:  # a tool rewriting the user's file in place
+        handle.seek(0, 2)
+        handle.write(b"\0")
+    with pytest.raises(ConfigError, match="was changed on disk after the session started"):
+        ws.apply(ROOT_ID, "fold-batchnorm")
