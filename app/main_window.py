@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -51,6 +52,7 @@ from widgets.summary_panel import SummaryPanel
 from widgets.welcome_page import WelcomePage
 
 APP_NAME = "ONNX Workbench"
+MESSAGES_FILE = "messages.log"  # in the session folder, beside workspace.json
 MODEL_FILTER = "ONNX models (*.onnx);;All files (*)"
 
 
@@ -358,9 +360,21 @@ class MainWindow(QMainWindow):
         return True
 
     def log(self, level: Level, text: str) -> None:
-        """Say something to the user: in the status bar for a while and in the Messages log for good."""
+        """Say something to the user: in the status bar for a while and in the Messages log for good.
+
+        The session's folder keeps the lines too (messages.log): a saved session reopened later
+        still says what happened to it.
+        """
         self.statusBar().showMessage(text, 8000)
         self.message_log.add(level, text)
+        workspace = self.session_panels.session.workspace if hasattr(self, "session_panels") else None
+        if workspace is not None:
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+            try:
+                with open(workspace.root / MESSAGES_FILE, "a", encoding="utf-8") as handle:
+                    handle.write(f"{stamp} {level:<7} {text}\n")
+            except OSError:
+                pass  # the log on screen has it; a read-only or vanished folder must not break the window
 
     def _on_open_started(self, path: str) -> None:
         self._set_busy(True)

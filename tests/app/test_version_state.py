@@ -169,6 +169,8 @@ def test_failures_stay_in_the_message_log(qtbot, two_versions):
     win.session_panels.session.problem.emit("Profiling failed: the worker ran out of memory.")
     errors = win.message_log.messages("error")
     assert errors and errors[-1].text == "Profiling failed: the worker ran out of memory."
+    saved = (win.session_panels.session.workspace.root / "messages.log").read_text(encoding="utf-8")
+    assert saved.rstrip().endswith("error   Profiling failed: the worker ran out of memory.")  # kept with the session
     assert "1 errors" in win.message_log.counts.text()
     qtbot.wait(50)
     win.statusBar().clearMessage()  # the status bar forgets; the log does not
