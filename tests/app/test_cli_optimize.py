@@ -25,7 +25,7 @@ def test_passes_json_lists_fields(capsys: pytest.CaptureFixture[str]) -> None:
     fields = {f["name"]: f for f in catalogue["toy-rename"]["config"]}
     assert fields["mode"] == {
         "name": "mode", "type": "str", "default": "fast", "help": "how", "min": None, "max": None,
-        "choices": ["fast", "exact"], "widget": "",
+        "choices": ["fast", "exact"], "widget": "", "label": "Mode",
     }
     assert fields["count"]["min"] == 1 and fields["count"]["max"] == 5
     assert catalogue["toy-scale"]["category"] == "convert"

@@ -105,7 +105,7 @@ def test_open_from_command_line_path(qtbot, monkeypatch, settings, sample_cnn):
 
     monkeypatch.setattr(mw, "Settings", lambda: settings)
     monkeypatch.setattr(QApplication, "exec", run_event_loop)
-    monkeypatch.setattr("app.theme.follow_system", lambda app: None)
+    monkeypatch.setattr("app.theme.follow_system", lambda app, theme="system": None)
     assert mw.launch(str(sample_cnn)) == 0
     assert Path(seen["path"]).name == "resnet_small.onnx"
     assert seen["label"] == "resnet_small.onnx"
