@@ -157,14 +157,14 @@ class CompareView(QWidget):
         self.delta_bars = pg.BarGraphItem(x0=[], y=[], width=[], height=0.7, brushes=[])
         self.delta_plot.addItem(self.delta_bars)
 
-        self.table.setMinimumWidth(300)
+        self.table.setMinimumWidth(360)
         self.charts.setMinimumSize(320, 360)
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(self.table)
         splitter.addWidget(self.charts)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 3)
-        splitter.setSizes([340, 760])  # the table needs ~340 px; the charts take the rest
+        splitter.setSizes([440, 660])  # the table needs ~440 px with its "(separate runs)" labels
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(pickers)

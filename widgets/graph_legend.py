@@ -11,13 +11,15 @@ from widgets.formatting import count
 LEGEND_W, LEGEND_H = 220, 52
 
 
-def paint_legend(painter: QPainter, rect: QRectF, label: str, unit: str, low: float, high: float) -> None:
-    """Draw title, gradient bar and min/max values into `rect` (about 220×52)."""
+def paint_legend(painter: QPainter, rect: QRectF, label: str, unit: str, low: float, high: float,
+                 dark: bool = False) -> None:
+    """Draw title, gradient bar and min/max values into `rect` (about 220×52); `dark` on a dark canvas."""
+    ink = QColor(225, 225, 225) if dark else QColor(30, 30, 30)
     painter.save()
     painter.setPen(QColor(150, 150, 150))
-    painter.setBrush(QColor(255, 255, 255, 235))
+    painter.setBrush(QColor(45, 45, 48, 235) if dark else QColor(255, 255, 255, 235))
     painter.drawRoundedRect(rect, 4, 4)
-    painter.setPen(QColor(30, 30, 30))
+    painter.setPen(ink)
     painter.setFont(style.font(11, True))
     inner = rect.adjusted(8, 4, -8, -4)
     painter.drawText(QRectF(inner.x(), inner.y(), inner.width(), 15),
@@ -32,7 +34,7 @@ def paint_legend(painter: QPainter, rect: QRectF, label: str, unit: str, low: fl
     painter.setPen(QColor(120, 120, 120))
     painter.drawRect(bar)
     painter.setFont(style.font(10))
-    painter.setPen(QColor(30, 30, 30))
+    painter.setPen(ink)
     painter.drawText(QPointF(bar.left(), bar.bottom() + 12), count(low))
     high_text = count(high)
     painter.drawText(QRectF(bar.left(), bar.bottom() + 1, bar.width(), 14),
@@ -59,5 +61,5 @@ class Legend(QWidget):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         paint_legend(painter, QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5),
-                     self.label, self.unit, self.low, self.high)
+                     self.label, self.unit, self.low, self.high, style.canvas_for(self.palette()) is style.DARK_CANVAS)
         painter.end()

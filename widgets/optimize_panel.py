@@ -64,6 +64,7 @@ class OptimizePanel(QWidget):
         self.tree.setRootIsDecorated(True)
         self.tree.setUniformRowHeights(True)
         self.tree.currentItemChanged.connect(self._on_pass_chosen)
+        QTreeWidgetItem(self.tree, ["Loading the passes…"]).setFlags(Qt.ItemFlag.NoItemFlags)
 
         self.title = QLabel(self)
         font = self.title.font()
@@ -162,6 +163,7 @@ class OptimizePanel(QWidget):
             return
         self._loaded = True
         self.presets = presets
+        self.tree.clear()  # the "Loading the passes…" line
         by_category: dict[str, list[type[Pass]]] = {c: [] for c in CATEGORIES}
         for cls in all_passes():
             by_category[cls.category].append(cls)

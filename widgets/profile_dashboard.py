@@ -169,11 +169,13 @@ class ProfileDashboard(QWidget):
 
         self.charts = pg.GraphicsLayoutWidget(self)
         self.charts.setMinimumHeight(CHARTS_MIN_HEIGHT)
+        # Short titles: a plot is never narrower than its title, and five of them must fit the
+        # Profile dock of a 1280-px window without a horizontal scroll bar.
         self.run_plot = _plot(self.charts, 0, 0, "Latency per run", "run", "ms", colspan=2)
-        self.hist_plot = _plot(self.charts, 0, 2, "Latency histogram", "ms", "runs")
-        self.mem_plot = _plot(self.charts, 1, 0, "Worker memory: RSS (GPU in orange)", "s", "MiB")
+        self.hist_plot = _plot(self.charts, 0, 2, "Histogram", "ms", "runs")
+        self.mem_plot = _plot(self.charts, 1, 0, "Worker RSS (GPU orange)", "s", "MiB")
         self.op_plot = _plot(self.charts, 1, 1, "Time per op type", "ms per run", "")
-        self.sweep_plot = _plot(self.charts, 1, 2, "Sweep: latency vs throughput", "p50 (ms)", "samples/s")
+        self.sweep_plot = _plot(self.charts, 1, 2, "Sweep", "p50 (ms)", "samples/s")
         self.run_plot.addLegend(offset=(60, 2), colCount=3)
         self.run_curve = self.run_plot.plot(pen=pg.mkPen(COLOURS["latency"], width=1), name="run")
         self.p50_curve = self.run_plot.plot(pen=pg.mkPen(COLOURS["p50"], width=2), name="rolling p50")

@@ -40,6 +40,7 @@ def main() -> None:
             window = MainWindow(Settings(QSettings(f"{tmp}/s.ini", QSettings.Format.IniFormat)))
             window.resize(1440, 900)
             window.show()
+            window.session_panels.optimize_panel.ensure_loaded()  # the pass list, not its loading line
             window.open_path(MODELS / "transformer_small.onnx")
             spin(60, lambda: window.current is not None)
             window.search_panel.query.setText("softmax")
@@ -51,7 +52,7 @@ def main() -> None:
                 window.grab().save(str(OUT / "main_window_transformer.png"))
                 window.tabs.setCurrentIndex(1)
                 spin(30, lambda: any("data/transformer_small.onnx" in r.url for r in window.netron_view.requests()))
-                spin(3)
+                spin(10)  # Netron draws the graph some seconds after the file arrives
                 window.grab().save(str(OUT / "main_window_netron.png"))
                 window.tabs.setCurrentIndex(0)
                 window.open_path(MODELS / "resnet_small.onnx")
