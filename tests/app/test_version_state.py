@@ -154,7 +154,6 @@ def test_a_no_op_step_says_why_beside_the_result_and_in_the_log(qtbot, two_versi
     win, ws, folded = two_versions
     panels = win.session_panels
     again = ws.apply(folded.id, "fold-batchnorm")  # nothing left to fold
-    panels.session.workspace.add_version(again)
     panels._refresh_versions()
     panels._on_step_done(again.id)
     status = panels.optimize_panel.status.text()
