@@ -30,8 +30,11 @@ _PACKED_BITS = {
 _COMPLEX = {TensorProto.COMPLEX64, TensorProto.COMPLEX128}
 
 
-def short(name: str, width: int = MAX_NAME_IN_MESSAGE) -> str:
+def short(name: str | bytes, width: int = MAX_NAME_IN_MESSAGE) -> str:
     """A name safe to put in a one-line message: cut to `width`, control characters replaced."""
+    if isinstance(name, bytes):
+        # protobuf hands back a string field holding invalid UTF-8 as bytes.
+        name = name.decode("utf-8", errors="replace")
     name = "".join(ch if ch.isprintable() else " " for ch in name)
     return name if len(name) <= width else name[: width - 1] + "…"
 

@@ -12,7 +12,7 @@ from typing import Any
 import onnx
 
 from pipelines.diff import GraphDiff, diff_graphs
-from pipelines.errors import Cancelled, ConfigError, ModelRefused, PassFailed, WorkbenchError
+from pipelines.errors import Cancelled, ConfigError, ModelRefused, PassFailed, WorkbenchError, WorkFailed
 from pipelines.passes.base import REGISTRY, Pass, PassConfig, PassContext
 from pipelines.quirks import needs_file_normalizing
 
@@ -100,6 +100,10 @@ def run_pass(
     except (Cancelled, WorkbenchError):
         target.unlink(missing_ok=True)
         raise
+    except OSError as exc:
+        # A full disk or an unwritable folder: the work failed (exit 1), the input was fine.
+        target.unlink(missing_ok=True)
+        raise WorkFailed(f"pass '{name}' could not write its model: {_first_line(exc)}") from exc
     except Exception as exc:  # noqa: BLE001 - any tool failure becomes one sentence
         target.unlink(missing_ok=True)
         raise PassFailed(f"pass '{name}' failed: {_first_line(exc)}") from exc

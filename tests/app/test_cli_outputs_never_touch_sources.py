@@ -107,3 +107,28 @@ def test_bad_dim_values_are_one_sentence(tmp_path: Path, capsys, dim: str) -> No
     assert main(["inspect", str(matmul_model(tmp_path / "m.onnx")), "--dim", dim]) == 2
     err = capsys.readouterr().err
     assert err.startswith("onnx-workbench: --dim") and err.count("\n") == 1
+
+
+def test_invalid_utf8_names_are_quoted_not_a_traceback(tmp_path: Path, capsys) -> None:
+    # Found by the adversarial fuzz run: protobuf returns a name holding invalid UTF-8 as bytes.
+    import onnx
+
+    model = onnx.load(str(matmul_model(tmp_path / "m.onnx")))
+    model.graph.node[0].input[0] = "zz_missing"
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(model.SerializeToString().replace(b"zz_missing", b"zz_missin\xff"))
+    assert main(["inspect", str(bad)]) == 2
+    assert "zz_missin" in capsys.readouterr().err
+
+
+def test_a_full_disk_during_a_pass_is_failed_work(tmp_path: Path, monkeypatch) -> None:
+    # Found by the adversarial run on a full tmpfs: the pass's ENOSPC came back as a refused input (2).
+    from pipelines.errors import WorkFailed
+    from pipelines.passes.engine import get_pass, run_pass
+
+    def full_disk(*args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(get_pass("cleanup"), "apply", full_disk)
+    with pytest.raises(WorkFailed, match="could not write its model"):
+        run_pass("cleanup", matmul_model(tmp_path / "m.onnx"), tmp_path / "o.onnx")
