@@ -16,7 +16,7 @@ import onnx
 from onnxruntime.quantization import CalibrationDataReader
 
 from pipelines.errors import ConfigError
-from pipelines.inputs import graph_inputs, input_specs, iter_array_samples, random_inputs
+from pipelines.inputs import graph_inputs, input_ranks, input_specs, iter_array_samples, random_inputs
 from pipelines.passes.base import PassContext
 
 Feed = dict[str, np.ndarray]
@@ -83,7 +83,7 @@ def random_samples(model: onnx.ModelProto, count: int, dims: dict[str, int] | No
 def array_samples(model: onnx.ModelProto, path: str | Path, count: int) -> Iterator[Feed]:
     """One-sample feeds from a .npz (or folder of them), checked against the model's inputs."""
     specs = {value.name: value for value in graph_inputs(model)}
-    for feed in iter_array_samples(path, list(specs), limit=count):
+    for feed in iter_array_samples(path, list(specs), limit=count, ranks=input_ranks(model)):
         yield {name: _checked_array(specs[name], array, Path(path).name) for name, array in feed.items()}
 
 
@@ -258,7 +258,7 @@ def _checked_array(value: onnx.ValueInfoProto, array: np.ndarray, source: str) -
     if not shape_ok:
         wanted = "(" + ", ".join("?" if e is None else str(e) for e in expected) + ")"
         raise ConfigError(
-            f"{source}: array '{value.name}' gives samples of shape {tuple(array.shape)} but the input takes {wanted}; store one sample per row of the first axis.",
+            f"{source}: array '{value.name}' gives samples of shape {tuple(array.shape)} but the input takes {wanted}; store one sample per row of the first axis, or N batch-1 samples as (N, 1, ...).",
             "data",
         )
     elem = value.type.tensor_type.elem_type

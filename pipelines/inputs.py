@@ -116,17 +116,25 @@ def random_inputs(
     return feeds
 
 
+def input_ranks(model: onnx.ModelProto) -> dict[str, int]:
+    """Rank of every real input (what `iter_array_samples` needs to read stacked samples)."""
+    return {v.name: len(v.type.tensor_type.shape.dim) for v in graph_inputs(model)}
+
+
 def iter_array_samples(
     path: str | Path,
     input_names: list[str],
     limit: int | None = None,
     dtypes: dict[str, np.dtype] | None = None,
+    ranks: dict[str, int] | None = None,
 ) -> Iterator[dict[str, np.ndarray]]:
     """Stream samples from a `.npz` (arrays named after inputs, first axis = samples) or a folder of them.
 
     Each yielded dict holds one sample with a batch axis of 1; files are opened one at a time
     so a large data set never sits in memory whole. Data files are untrusted: see `read_npz`.
     `dtypes` (input name -> the model's dtype) lets text arrays through only for text inputs.
+    `ranks` (input name -> rank): an input of rank r also takes an (N, 1, ...) array of rank
+    r + 1, N batch-1 samples stacked the way most people save them.
     """
     path = Path(path)
     files = sorted(path.glob("*.npz")) if path.is_dir() else [path]
@@ -134,7 +142,7 @@ def iter_array_samples(
         raise ConfigError(f"{short(str(path))}: no .npz data found; give a .npz file or a folder of them.")
     produced = 0
     for file in files:
-        arrays = read_npz(file, input_names, dtypes)
+        arrays = {name: _batch_one_rows(array, (ranks or {}).get(name, 0)) for name, array in read_npz(file, input_names, dtypes).items()}
         count = min(len(array) for array in arrays.values())
         for index in range(count):
             if limit is not None and produced >= limit:
@@ -142,6 +150,13 @@ def iter_array_samples(
             yield {name: array[index : index + 1] for name, array in arrays.items()}
             produced += 1
         del arrays
+
+
+def _batch_one_rows(array: np.ndarray, rank: int) -> np.ndarray:
+    """(N, 1, ...) stacked batch-1 samples as (N, ...) rows (a view); other arrays as they are."""
+    if rank >= 1 and array.ndim == rank + 1 and array.shape[1] == 1:
+        return array.reshape(array.shape[:1] + array.shape[2:])
+    return array
 
 
 def read_npz(file: Path, names: list[str], dtypes: dict[str, np.dtype] | None = None) -> dict[str, np.ndarray]:

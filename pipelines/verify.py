@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from pipelines.errors import Cancelled, ConfigError, RuntimeRefused
-from pipelines.inputs import graph_inputs, input_specs, iter_array_samples, random_inputs
+from pipelines.inputs import graph_inputs, input_ranks, input_specs, iter_array_samples, random_inputs
 from pipelines.model import load_model
 
 DEFAULT_SAMPLES = 4
@@ -596,7 +596,7 @@ def _samples(
     if data is not None:
         names = [i.name for i in graph_inputs(model)]
         dtypes = {spec.name: spec.dtype for spec in specs}
-        for sample in iter_array_samples(data, names, limit=samples, dtypes=dtypes):
+        for sample in iter_array_samples(data, names, limit=samples, dtypes=dtypes, ranks=input_ranks(model)):
             yield {name: np.ascontiguousarray(value, dtype=dtypes[name]) for name, value in sample.items()}
         return
     for index in range(samples):

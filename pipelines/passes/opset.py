@@ -68,7 +68,7 @@ class ConvertOpset(Pass):
         except Exception as exc:  # noqa: BLE001 - the converter raises bare RuntimeErrors
             raise _converter_error(exc, source, config.opset) from exc
         # The converter keeps the old ir_version; newer opsets need a newer IR to load in ORT.
-        converted.ir_version = max(converted.ir_version, _min_ir_version(config.opset))
+        converted.ir_version = max(converted.ir_version, min_ir_version(config.opset))
         try:
             onnx.checker.check_model(converted)
         except onnx.checker.ValidationError as exc:
@@ -79,7 +79,7 @@ class ConvertOpset(Pass):
         return converted
 
 
-def _min_ir_version(opset: int) -> int:
+def min_ir_version(opset: int) -> int:
     """The lowest IR version that may import `opset` (onnx's own release table)."""
     for _release, ir_version, ai_onnx, *_ in onnx.helper.VERSION_TABLE:
         if ai_onnx >= opset:

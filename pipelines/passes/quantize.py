@@ -97,9 +97,13 @@ def upgrade_opset(
         return source
     from onnx import version_converter
 
+    from pipelines.passes.opset import min_ir_version
+
     model = onnx.load(str(source))
     try:
         converted = version_converter.convert_version(model, needed)
+        # The converter keeps the old IR version; the opset and the IR move together.
+        converted.ir_version = max(converted.ir_version, min_ir_version(needed))
         onnx.checker.check_model(converted)
     except Exception as exc:  # noqa: BLE001 - the converter raises many kinds; one sentence out
         raise PassFailed(

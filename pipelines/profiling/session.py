@@ -14,7 +14,7 @@ import onnx
 
 from pipelines.analysis import node_keys
 from pipelines.errors import ConfigError, ModelRefused, RuntimeRefused
-from pipelines.inputs import graph_inputs, input_specs, iter_array_samples, random_inputs
+from pipelines.inputs import graph_inputs, input_ranks, input_specs, iter_array_samples, random_inputs
 from pipelines.profiling.options import ProfileOptions
 from pipelines.profiling.perop import NodeRow
 from pipelines.profiling.providers import (
@@ -80,7 +80,7 @@ def prepare_feeds(info: ModelInfo, options: ProfileOptions) -> Prepared:
     if options.data:
         names = [s.name for s in specs]
         samples = list(iter_array_samples(options.data, names, limit=options.batch * MAX_DATA_FEEDS,
-                                          dtypes={s.name: s.dtype for s in specs}))
+                                          dtypes={s.name: s.dtype for s in specs}, ranks=input_ranks(info.proto_inputs)))
         if len(samples) < options.batch:
             raise ConfigError(
                 f"{Path(options.data).name} holds {len(samples)} samples, fewer than the batch size {options.batch}.", "data"

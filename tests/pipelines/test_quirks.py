@@ -132,6 +132,8 @@ def test_quantize_static_on_opset9_ir3_is_one_valid_step(ir3: Path, tmp_path: Pa
     run_pass("quantize-static", ir3, target, {"samples": 8, "measure_speed": False})
     onnx.checker.check_model(str(target), full_check=True)
     model = onnx.load(str(target))
+    assert next(o.version for o in model.opset_import if o.domain == "") == 13
+    assert model.ir_version == 7  # upgraded with the opset (onnx's release table), not left at 4
     assert {"QuantizeLinear", "DequantizeLinear"} <= {n.op_type for n in model.graph.node}
     assert "BatchNormalization" not in {n.op_type for n in model.graph.node}  # folded by ORT's pre-processing
     reference, quantized = _run(ir3), _run(target)
@@ -183,3 +185,24 @@ def test_graph_only_load_of_external_weights_is_normalised_the_same(ir3: Path, t
     assert locations == {"ir3.onnx.data"}  # relative again after the folder read the folded weights
     model_io.read_external_tensors(graph.proto, external.parent)
     np.testing.assert_allclose(_run(external, graph.proto), _run(ir3), rtol=1e-5, atol=1e-6)
+
+
+def test_calibration_and_verify_take_stacked_batch_one_arrays(ir3: Path, tmp_path: Path) -> None:
+    """N batch-1 samples saved as (N, 1, C, H, W) mean the same as (N, C, H, W) rows."""
+    from pipelines.verify import verify_models
+
+    name, shape = LEGACY_CNN_INPUT
+    rows = np.random.default_rng(5).standard_normal((6, *shape[1:])).astype(np.float32)
+    flat, stacked = tmp_path / "flat.npz", tmp_path / "stacked.npz"
+    np.savez(flat, **{name: rows})
+    np.savez(stacked, **{name: rows[:, None]})
+    outputs = []
+    for data in (flat, stacked):
+        target = tmp_path / f"{data.stem}.int8.onnx"
+        settings = {"calibration": "arrays", "data": str(data), "measure_speed": False}
+        result = run_pass("quantize-static", ir3, target, settings)
+        assert result.details["calibration"]["samples"] == 6
+        outputs.append(target.read_bytes())
+    assert outputs[0] == outputs[1]
+    report = verify_models(ir3, tmp_path / "stacked.int8.onnx", data=stacked, samples=6)
+    assert report.samples == 6 and report.outputs[0].shape == [1, 10]
