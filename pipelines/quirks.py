@@ -26,11 +26,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 import onnx
 import onnx.version_converter
 
+from pipelines.shape_folding import BROADCASTING_OPS, output_within
 from pipelines.validation import iter_graphs, node_subgraphs
+
+if TYPE_CHECKING:
+    import onnx_ir as ir
 
 # ONNX Runtime runs opset 7 and newer; onnx's converter takes older models up to it.
 MIN_RUNNABLE_OPSET = 7
@@ -45,6 +50,8 @@ _NEVER_FOLD = frozenset(
     {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial", "ConstantOfShape", "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear"}
 )
 _STANDARD_DOMAINS = ("", "ai.onnx")
+# Ops whose output size follows from their inputs' values or shapes, not from one input's size.
+SIZE_FROM_VALUES_OPS = frozenset({"Expand", "Range", "Tile"}) | BROADCASTING_OPS
 
 
 def normalize(model: onnx.ModelProto) -> list[str]:
@@ -220,6 +227,8 @@ def _evaluate(model: onnx.ModelProto, candidates: list[onnx.NodeProto], uses: Co
         big = [v for v in node.inputs if v is not None and v.const_value is not None and v.const_value.size > 8192]
         if any(uses[v.name] > 1 for v in big):
             return False  # a weight read elsewhere too: folding would store it twice
+        if node.op_type in SIZE_FROM_VALUES_OPS and not _output_fits(node):
+            return False  # small inputs can make a huge output (a 25 KB model broadcast to 4 GB)
         return True if node.op_type in _LAYOUT_OPS else None
 
     fold_constants(sub_ir, should_fold=should_fold)
@@ -233,6 +242,14 @@ def _evaluate(model: onnx.ModelProto, candidates: list[onnx.NodeProto], uses: Co
             tensor.name = name
             result[name] = tensor
     return result
+
+
+def _output_fits(node: ir.Node) -> bool:
+    """Whether the node's output stays within onnxscript's own output limit, judged before evaluating it."""
+    from onnxscript.optimizer._constant_folding import DEFAULT_CONSTANT_FOLD_OUTPUT_SIZE_LIMIT
+
+    inputs = [v.const_value.numpy() if v is not None and v.const_value is not None else None for v in node.inputs]
+    return output_within(node.op_type, inputs, DEFAULT_CONSTANT_FOLD_OUTPUT_SIZE_LIMIT)
 
 
 def _drop_dead_nodes(graph: onnx.GraphProto, candidates: list[onnx.NodeProto], folded: set[str]) -> list[onnx.NodeProto]:

@@ -27,7 +27,7 @@ _SHAPE_OPS = {
 }
 
 # Ops whose output takes the broadcast shape of all their inputs (numpy rules).
-_BROADCASTING_OPS = {
+BROADCASTING_OPS = {
     "Add", "Sub", "Mul", "Div", "Mod", "Max", "Min", "Equal", "Less", "Greater", "LessOrEqual",
     "GreaterOrEqual", "And", "Or", "Where",
 }
@@ -56,7 +56,9 @@ def fold_shape_values(
         elif node.op_type == "Size":
             source = shapes.get(node.input[0])
             outputs = [np.array(math.prod(source), np.int64)] if source is not None else None
-        elif all(i in values for i in node.input if i) and _output_is_small(node, values):
+        elif all(i in values for i in node.input if i) and output_within(
+            node.op_type, [values.get(i) for i in node.input], MAX_VALUE_ELEMENTS
+        ):
             try:
                 evaluator = ReferenceEvaluator(node, opsets={"": opset})
                 outputs = evaluator.run(None, {i: values[i] for i in node.input if i})
@@ -83,23 +85,22 @@ def _shape_of(node: onnx.NodeProto, shapes: dict[str, tuple[int, ...]]) -> list[
     return [np.array(source[start:end], dtype=np.int64)]
 
 
-def _output_is_small(node: onnx.NodeProto, values: dict[str, np.ndarray]) -> bool:
-    """Refuse ops whose output size follows from their inputs' values and could be huge."""
-    inputs = [values.get(i) for i in node.input]
+def output_within(op_type: str, inputs: list[np.ndarray | None], limit: int) -> bool:
+    """Whether an op whose output size follows from its inputs' values stays within `limit` elements."""
     try:
-        if node.op_type in ("ConstantOfShape", "Expand"):
-            target = inputs[0 if node.op_type == "ConstantOfShape" else 1]
-            return target is not None and math.prod(int(v) for v in np.ravel(target)) <= MAX_VALUE_ELEMENTS
-        if node.op_type == "Range":
-            start, limit, delta = (float(np.ravel(v)[0]) for v in inputs[:3])
-            return delta != 0 and math.ceil((limit - start) / delta) <= MAX_VALUE_ELEMENTS
-        if node.op_type == "Tile":
-            return inputs[0].size * math.prod(int(v) for v in np.ravel(inputs[1])) <= MAX_VALUE_ELEMENTS
-        if node.op_type in _BROADCASTING_OPS:
+        if op_type in ("ConstantOfShape", "Expand"):
+            target = inputs[0 if op_type == "ConstantOfShape" else 1]
+            return target is not None and math.prod(int(v) for v in np.ravel(target)) <= limit
+        if op_type == "Range":
+            start, limit_value, delta = (float(np.ravel(v)[0]) for v in inputs[:3])
+            return delta != 0 and math.ceil((limit_value - start) / delta) <= limit
+        if op_type == "Tile":
+            return inputs[0].size * math.prod(int(v) for v in np.ravel(inputs[1])) <= limit
+        if op_type in BROADCASTING_OPS:
             # Small inputs can still broadcast to a huge output: three 1024-element vectors
             # shaped [n,1,1], [1,n,1], [1,1,n] give n**3 through Max (8 GB for a 25 KB model).
             shape = np.broadcast_shapes(*(np.shape(v) for v in inputs if v is not None))
-            return math.prod(shape) <= MAX_VALUE_ELEMENTS
+            return math.prod(shape) <= limit
     except (TypeError, ValueError, IndexError, AttributeError, OverflowError):
         return False
     return True

@@ -8,6 +8,7 @@ import onnx
 
 from hostile_inputs import broadcast_bomb
 from pipelines.analysis import analyze
+from pipelines.model import load_model
 from pipelines.shape_folding import MAX_VALUE_ELEMENTS, fold_shape_values
 
 
@@ -24,3 +25,13 @@ def test_small_broadcasts_are_still_folded(tmp_path: Path) -> None:
     model = onnx.load(str(broadcast_bomb(tmp_path / "small.onnx", size=8)))
     folded = fold_shape_values(model, {"x": (1, 4)})
     assert folded["m"].shape == (8, 8, 8) and 8**3 <= MAX_VALUE_ELEMENTS
+
+
+def test_loading_does_not_fold_a_broadcast_bomb(tmp_path: Path) -> None:
+    # The load-time front door folds constant sub-graphs too; it must judge the output's size
+    # before evaluating (it took 4.3 GB here when it did not).
+    path = broadcast_bomb(tmp_path / "bomb.onnx")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    loaded = load_model(path)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 256 << 10  # KB
+    assert {"Max"} <= {node.op_type for node in loaded.proto.graph.node}
