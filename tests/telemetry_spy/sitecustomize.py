@@ -4,6 +4,8 @@ in every process of the command under test (the CLI, its workers, the window).
 Without importing ONNX Runtime itself, it wraps the import so that it can record whether
 `disable_telemetry_events()` was called and whether any InferenceSession was created before
 that; at exit it writes one JSON file per process into $ORT_TELEMETRY_SPY_DIR.
+With $ORT_TELEMETRY_SPY_IMPORT_AT_EXIT set, it imports ONNX Runtime at exit first: a process that
+never needed it (the window opens models without it) still proves its import would be switched off.
 """
 from __future__ import annotations
 
@@ -51,6 +53,12 @@ def _write() -> None:
         json.dump(STATE, handle)
 
 
+def _import_ort() -> None:
+    import onnxruntime  # noqa: F401  (the spy and the workbench's hook record what happens)
+
+
 if os.environ.get("ORT_TELEMETRY_SPY_DIR"):
     sys.meta_path.insert(0, _Spy())
     atexit.register(_write)
+    if os.environ.get("ORT_TELEMETRY_SPY_IMPORT_AT_EXIT"):
+        atexit.register(_import_ort)  # atexit runs last-registered first: imported before written
