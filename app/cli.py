@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from app import __version__
 from app.commands.text import clean
-from pipelines.errors import WorkbenchError, WorkFailed
+from pipelines.errors import WorkbenchError, WorkFailed, os_error_sentence
 
 # Each module in app.commands declares one subcommand: NAME, HELP, add_arguments(parser) and
 # run(args) -> exit code. Listed here so `--help` shows them in a sensible order.
@@ -104,13 +104,6 @@ def _quiet_broken_pipe() -> int:
     # so the interpreter's final flush does not raise again.
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
-
-
-def os_error_sentence(exc: OSError) -> str:
-    """One sentence for a failed file operation: which file, what the system said, what to do."""
-    reason = (exc.strerror or str(exc) or type(exc).__name__).rstrip(".")
-    where = f"{exc.filename}: " if exc.filename else ""
-    return f"{where}{reason[:1].lower()}{reason[1:]}; check the path, its permissions and the free disk space."
 
 
 def _command_modules(commands: Sequence[str]) -> list:

@@ -14,10 +14,9 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QScrollArea, QTabBar, QWidget
 
-from app.cli import os_error_sentence
 from app.session import Session
 from app.tasks import ModelOpener, OpenedModel
-from pipelines.errors import WorkbenchError
+from pipelines.errors import WorkbenchError, os_error_sentence
 from pipelines.session_cache import enforce_cap
 from pipelines.versions import ROOT_ID, default_sessions_dir
 from widgets.analysis_views import AnalysisViews

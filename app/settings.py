@@ -55,15 +55,6 @@ class Settings:
         """Forget all recent files."""
         self._qs.setValue("files/recent", [])
 
-    def last_provider(self) -> str | None:
-        """The execution provider the user last profiled with, or None."""
-        value = self._qs.value("profile/provider")
-        return value if isinstance(value, str) and value else None
-
-    def set_last_provider(self, provider: str) -> None:
-        """Remember the execution provider used for profiling."""
-        self._qs.setValue("profile/provider", provider)
-
     def export_dir(self) -> Path | None:
         """The folder the user last exported or saved into, when it still exists."""
         value = self._qs.value("files/export_dir")

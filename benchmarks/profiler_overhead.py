@@ -23,7 +23,8 @@ import onnxruntime as ort  # noqa: E402
 
 from pipelines.inputs import random_inputs  # noqa: E402
 from pipelines.profiling.options import ProfileOptions  # noqa: E402
-from pipelines.profiling.session import session_options  # noqa: E402
+from pipelines.profiling.session import session_settings  # noqa: E402
+from pipelines.runtime import session_options  # noqa: E402
 from pipelines.worker.client import run_job  # noqa: E402
 
 MODELS = [ROOT / "assets" / "models" / "resnet_small.onnx", ROOT / "assets" / "models" / "transformer_small.onnx"]
@@ -31,8 +32,9 @@ MODELS = [ROOT / "assets" / "models" / "resnet_small.onnx", ROOT / "assets" / "m
 
 def bare_loop(model: Path, options: ProfileOptions) -> list[int]:
     """The baseline: a plain session and a plain loop, nothing else running in the process."""
-    # Same SessionOptions builder as the profiler so both runs use identical thread settings.
-    session = ort.InferenceSession(str(model), sess_options=session_options(options), providers=["CPUExecutionProvider"])
+    # Same SessionOptions builder as the profiler so both runs use identical thread settings; the
+    # session itself is created by hand, as a bare loop would.
+    session = ort.InferenceSession(str(model), sess_options=session_options(session_settings(options)), providers=["CPUExecutionProvider"])
     feed = random_inputs(onnx.load(str(model), load_external_data=False), dims=options.feed_dims, seed=options.seed)
     for _ in range(options.warmup):
         session.run(None, feed)

@@ -17,7 +17,7 @@ from onnxruntime.quantization import CalibrationDataReader
 
 from pipelines.errors import ConfigError
 from pipelines.inputs import graph_inputs, input_ranks, input_specs, iter_array_samples, random_inputs
-from pipelines.passes.base import PassContext
+from pipelines.step_context import PassContext
 
 Feed = dict[str, np.ndarray]
 

@@ -34,3 +34,10 @@ class WorkFailed(WorkbenchError):
 class RuntimeRefused(WorkFailed, ModelRefused):
     """ONNX Runtime could not load or run a model our own checks accepted: the work was started and
     failed (exit 1), though callers that catch ModelRefused still see a refused model."""
+
+
+def os_error_sentence(exc: OSError) -> str:
+    """One sentence for a failed file operation: which file, what the system said, what to do."""
+    reason = (exc.strerror or str(exc) or type(exc).__name__).rstrip(".")
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{reason[:1].lower()}{reason[1:]}; check the path, its permissions and the free disk space."

@@ -9,21 +9,8 @@ import os
 import shutil
 from pathlib import Path
 
-import onnx
-
-from pipelines.errors import ModelRefused
 from pipelines.safe_write import atomic_path, source_files
-from pipelines.validation import check_external_data, disk_size, short
-
-
-def external_data_files(model_path: str | Path) -> list[Path]:
-    """External data files of the model, each checked to lie inside the model's folder."""
-    model_path = Path(model_path)
-    try:
-        proto = onnx.load(str(model_path), load_external_data=False)
-    except Exception as exc:  # noqa: BLE001 - any parse failure means "not a model"
-        raise ModelRefused(f"{short(model_path.name)} is not a readable ONNX model; export it again.") from exc
-    return check_external_data(proto, model_path.parent, short(model_path.name))
+from pipelines.validation import disk_size, external_data_files
 
 
 def model_size_bytes(model_path: str | Path) -> int:

@@ -28,6 +28,7 @@ import onnx
 from pipelines.calibration import IMAGE_SUFFIXES, Feed, make_samples
 from pipelines.errors import Cancelled, ConfigError
 from pipelines.inputs import graph_inputs
+from pipelines.runtime import SessionSettings, open_session
 
 # SQNR reported for tensors that came through exactly (no noise at all).
 EXACT_SQNR_DB = 200.0
@@ -357,13 +358,8 @@ def _producers(model: onnx.ModelProto) -> dict[str, onnx.NodeProto]:
 
 
 def _debug_session(path: Path):
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
     # No graph optimization: fusions would rename or remove the tensors being compared.
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    options.log_severity_level = 3
-    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    return open_session(path, SessionSettings(optimization="disabled"))
 
 
 def _run(session, feed: Feed) -> dict[str, np.ndarray]:

@@ -15,6 +15,7 @@ from typing import Any
 import onnx
 
 from pipelines.inputs import random_inputs
+from pipelines.runtime import SessionSettings, open_session
 
 
 @dataclass(frozen=True)
@@ -34,14 +35,7 @@ class LatencyComparison:
 
 def make_session(path: str | Path, threads: int = 0):
     """A CPU inference session with full graph optimization (how the model would be deployed)."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3
-    if threads:
-        options.intra_op_num_threads = threads
-    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    return open_session(path, SessionSettings(intra_op_threads=threads))
 
 
 def interleaved_timings(

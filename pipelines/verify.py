@@ -26,6 +26,7 @@ import numpy as np
 from pipelines.errors import Cancelled, ConfigError, RuntimeRefused
 from pipelines.inputs import graph_inputs, input_ranks, input_specs, iter_array_samples, random_inputs
 from pipelines.model import load_model
+from pipelines.runtime import open_session, unsupported_ir_version
 
 DEFAULT_SAMPLES = 4
 # Both sessions are held at once only when the two models together are this small, and take at
@@ -477,15 +478,9 @@ def _numeric(array: np.ndarray) -> bool:
 
 
 def _session(path: Path) -> Any:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.log_severity_level = 3  # ORT prints warnings about unused initializers etc. to stderr
     try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return open_session(path)
     except Exception as exc:  # noqa: BLE001 - any load failure is one sentence for the user
-        from pipelines.profiling.session import unsupported_ir_version
-
         ir_hint = unsupported_ir_version(exc)
         if ir_hint:
             raise RuntimeRefused(f"ONNX Runtime cannot load {path.name}: {ir_hint}.") from exc

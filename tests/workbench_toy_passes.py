@@ -178,7 +178,7 @@ def toy_passes() -> Iterator[dict[str, type[Pass]]]:
 
 def run_recipe_with_toy_passes(params: dict, emit) -> dict:  # noqa: ANN001 - a worker job
     """The "run-recipe" worker job with the toy passes registered (loaded by file path in the worker)."""
-    from pipelines.worker.builtin_jobs import run_recipe
+    from pipelines.builtin_jobs import run_recipe
 
     REGISTRY.update(TOY_PASSES)
     return run_recipe(params, emit)

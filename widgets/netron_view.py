@@ -1,7 +1,7 @@
 """Netron's viewer embedded in QtWebEngine, with every request that leaves the app blocked.
 
 The page runs in a private (off-the-record) profile whose request interceptor allows only our
-loopback server's origin and token (app.netron_server) and records everything it sees, so the
+loopback server's origin and token (widgets.netron_server) and records everything it sees, so the
 telemetry beacons and IP look-up Netron ships are refused at the network layer. Without
 QtWebEngine the view offers to open the same hardened page in the system browser instead.
 """
@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.netron_server import NetronServer
+from widgets.netron_server import NetronServer
 
 try:  # QtWebEngine is an optional part of some PySide6 builds (and absent on some platforms)
     from PySide6.QtWebEngineCore import (

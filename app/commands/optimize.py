@@ -15,7 +15,7 @@ from typing import Any
 
 from app.commands.text import clean, parse_dims
 from pipelines.errors import ConfigError
-from pipelines.passes.base import parse_field_text
+from pipelines.config import parse_field_text
 from pipelines.passes.engine import get_pass
 from pipelines.recipe import Recipe, load_recipe, run_recipe_in_worker, save_recipe
 from pipelines.safe_write import check_targets, source_files

@@ -20,7 +20,8 @@ from typing import Any
 from app.commands.text import clean, parse_dims
 from pipelines.errors import ConfigError
 from pipelines.units import size
-from pipelines.profiling.options import OPTIMIZATION_LEVELS, ProfileOptions
+from pipelines.profiling.options import ProfileOptions
+from pipelines.runtime import OPTIMIZATION_LEVELS
 from pipelines.worker.client import run_job
 
 NAME = "profile"

@@ -12,12 +12,10 @@ from pipelines.model import load_model, save_model
 from pipelines.passes._scratch import scratch_folder
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 from pipelines.passes._rewrite import op_counts
+from pipelines.runtime import SessionSettings, open_session, unsupported_ir_version
 
-LEVELS = {
-    "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
-    "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
-    "layout": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
-}
+# The pass's level names (what each adds) → ORT's optimization levels.
+LEVELS = {"basic": "basic", "extended": "extended", "layout": "all"}
 # Tensors at least this big go to the external data file when the model uses one.
 _MIN_EXTERNAL_BYTES = 1024
 
@@ -107,21 +105,17 @@ def _run_session(
     source: Path, optimized: Path, config: OrtOptimize.Config, external: bool, disabled: list[str], name: str
 ) -> None:
     """Create the ORT session whose side effect is the optimized model file."""
-    options = ort.SessionOptions()
-    options.graph_optimization_level = LEVELS[config.level]
-    options.optimized_model_filepath = str(optimized)
-    options.log_severity_level = 3
-    if external:
-        # ORT cannot write one protobuf over 2 GB; keep big models' weights beside the file.
-        options.add_session_config_entry("session.optimized_model_external_initializers_file_name", f"{name}.data")
-        options.add_session_config_entry(
-            "session.optimized_model_external_initializers_min_size_in_bytes", str(_MIN_EXTERNAL_BYTES)
-        )
+    # ORT cannot write one protobuf over 2 GB; keep big models' weights beside the file.
+    entries = (
+        ("session.optimized_model_external_initializers_file_name", f"{name}.data"),
+        ("session.optimized_model_external_initializers_min_size_in_bytes", str(_MIN_EXTERNAL_BYTES)),
+    )
+    settings = SessionSettings(
+        optimization=LEVELS[config.level], optimized_model_path=optimized, config_entries=entries if external else ()
+    )
     try:
-        ort.InferenceSession(str(source), options, providers=[config.provider], disabled_optimizers=disabled or None)
+        open_session(source, settings, providers=[config.provider], disabled_optimizers=disabled)
     except Exception as exc:  # noqa: BLE001 - ORT errors carry a code prefix and a path
-        from pipelines.profiling.session import unsupported_ir_version
-
         reason = unsupported_ir_version(exc) or str(exc).split("failed:", 1)[-1].strip().splitlines()[0].rstrip(".")
         raise PassFailed(
             f"pass 'ort-optimize': ONNX Runtime could not load {source.name} with {config.provider} ({reason})."

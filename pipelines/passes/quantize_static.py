@@ -293,7 +293,7 @@ def u8s8_saturation_warning(config: QuantizeStaticConfig) -> str:
     (cosine 0.987 instead of 0.994 on the sample CNN; the same model gives 0.994 with
     session.x64quantprecision=1). 7-bit weights (reduce_range) or uint8 weights avoid it.
     """
-    from pipelines.report.machine import x86_without_vnni
+    from pipelines.machine import x86_without_vnni
 
     eight_bit_int = config.weight_type == "int8" and config.activation_type in ("uint8", "int8")
     if not (config.per_channel and eight_bit_int and not config.reduce_range and x86_without_vnni()):

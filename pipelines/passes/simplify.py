@@ -15,6 +15,7 @@ from pipelines.model import load_model, save_model
 from pipelines.passes._scratch import scratch_folder
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, drop_unused_opset_imports, option
 from pipelines.passes.fix_shapes import fix_dims, parse_input_shapes
+from pipelines.runtime import SessionSettings, open_session
 
 # onnxsim optimizers that emit ONNX Runtime contrib ops (com.microsoft Attention, GroupQueryAttention);
 # a standard-ONNX cleanup pass must not, so they are always skipped. transformer-fusion does that job.
@@ -139,16 +140,14 @@ _CPP_LOCATION = re.compile(r"\S+\.(?:cc|cpp|h):\d+ [^()]*\([^)]*\)\s*")
 
 def _refuse_if_broken(source: Path, simplified: Path, source_proto: onnx.ModelProto, name: str) -> None:
     """Raise PassFailed when ORT cannot run the simplified model on random inputs but can run the source."""
-    import onnxruntime as ort
     import onnxsim
 
     from pipelines.inputs import random_inputs
 
     def run(path: Path) -> str | None:
-        options = ort.SessionOptions()
-        options.log_severity_level = 4  # the failure is reported in our sentence, not on stderr
         try:
-            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            # Severity 4 (fatal only): the failure is reported in our sentence, not on stderr.
+            session = open_session(path, SessionSettings(log_severity=4))
             session.run(None, random_inputs(source_proto))
         except Exception as exc:  # noqa: BLE001 - any ORT failure means "does not run"
             text = " ".join(str(exc).split()).rsplit(" : ", 1)[-1].split("Status Message:")[-1]

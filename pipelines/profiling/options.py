@@ -5,10 +5,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines.errors import ConfigError
-from pipelines.passes.base import PassConfig, option
+from pipelines.config import PassConfig, option
 from pipelines.profiling.providers import parse_provider_options, resolve_provider
-
-OPTIMIZATION_LEVELS = ("disabled", "basic", "extended", "all")
+from pipelines.runtime import OPTIMIZATION_LEVELS
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,6 @@
 """ONNX Runtime sessions and input feeds built from ProfileOptions (shared by profile, sweep, compare)."""
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from pipelines.errors import ConfigError, ModelRefused, RuntimeRefused
 from pipelines.inputs import graph_inputs, input_ranks, input_specs, iter_array_samples, random_inputs
 from pipelines.profiling.options import ProfileOptions
 from pipelines.profiling.perop import NodeRow
+from pipelines.runtime import SessionSettings, open_session, ort_message
 from pipelines.profiling.providers import (
     IO_BINDING_DEVICE,
     canonical_name,
@@ -115,29 +115,17 @@ def _first_axes(proto: onnx.ModelProto) -> tuple[list[str], int | None]:
     return symbolic, fixed
 
 
-def session_options(options: ProfileOptions, *, profile_prefix: str | None = None) -> Any:
-    """onnxruntime.SessionOptions for these settings (also used by the overhead benchmark)."""
-    import onnxruntime as ort
-
-    so = ort.SessionOptions()
-    so.graph_optimization_level = {
-        "disabled": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
-        "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
-        "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
-        "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
-    }[options.graph_optimization]
-    so.intra_op_num_threads = options.intra_op_threads
-    so.inter_op_num_threads = options.inter_op_threads
-    so.execution_mode = (
-        ort.ExecutionMode.ORT_PARALLEL if options.execution_mode == "parallel" else ort.ExecutionMode.ORT_SEQUENTIAL
+def session_settings(options: ProfileOptions, *, profile_prefix: str | None = None) -> SessionSettings:
+    """The session settings these profile options ask for (also used by the overhead benchmark)."""
+    return SessionSettings(
+        optimization=options.graph_optimization,
+        intra_op_threads=options.intra_op_threads,
+        inter_op_threads=options.inter_op_threads,
+        parallel=options.execution_mode == "parallel",
+        memory_arena=options.memory_arena,
+        memory_pattern=options.memory_pattern,
+        profile_prefix=profile_prefix,
     )
-    so.enable_cpu_mem_arena = options.memory_arena
-    so.enable_mem_pattern = options.memory_pattern
-    so.log_severity_level = 3  # errors only: warnings about unused initializers are noise here
-    if profile_prefix is not None:
-        so.enable_profiling = True
-        so.profile_file_prefix = profile_prefix
-    return so
 
 
 def provider_list(options: ProfileOptions) -> list[Any]:
@@ -150,13 +138,11 @@ def provider_list(options: ProfileOptions) -> list[Any]:
 
 def create_session(path: str | Path, options: ProfileOptions, *, profile_prefix: str | None = None) -> tuple[Any, float]:
     """An InferenceSession and the seconds it took to create; ORT failures become one sentence."""
-    import onnxruntime as ort
-
     path = Path(path)
-    so = session_options(options, profile_prefix=profile_prefix)
+    settings = session_settings(options, profile_prefix=profile_prefix)
     started = time.perf_counter()
     try:
-        session = ort.InferenceSession(str(path), sess_options=so, providers=provider_list(options))
+        session = open_session(path, settings, providers=provider_list(options))
     except Exception as exc:  # noqa: BLE001 - pybind raises Fail/InvalidGraph/NotImplemented/RuntimeError
         raise RuntimeRefused(f"ONNX Runtime cannot load {path.name}: {ort_message(exc)}") from exc
     seconds = time.perf_counter() - started
@@ -225,34 +211,6 @@ def check_runs(runner: Callable[[], Any], model_name: str) -> None:
         raise RuntimeRefused(f"ONNX Runtime could not run {model_name}: {ort_message(exc)}") from exc
 
 
-# ORT's refusal of a model newer than it understands, e.g. ONNX 1.19+ writes IR 11+ models that
-# ORT 1.23 (the newest on Python 3.10) refuses; its own text is buried after a C++ signature.
-_IR_VERSION = re.compile(r"Unsupported model IR version: (\d+), max supported IR version: (\d+)")
-
-
-def unsupported_ir_version(exc: BaseException) -> str | None:
-    """What to do when ORT refused the model for its IR version (no full stop), else None."""
-    found = _IR_VERSION.search(str(exc))
-    if found is None:
-        return None
-    import onnxruntime as ort
-
-    model_ir, max_ir = found.groups()
-    return (
-        f"its IR version {model_ir} is newer than ONNX Runtime {ort.__version__} supports (at most {max_ir}); "
-        f"upgrade onnxruntime or save the model with IR version {max_ir} or lower"
-    )
-
-
-def ort_message(exc: BaseException) -> str:
-    """ONNX Runtime's error text without its '[ONNXRuntimeError] : 1 : FAIL :' prefix, as a sentence."""
-    ir_hint = unsupported_ir_version(exc)
-    if ir_hint:
-        return ir_hint + "."
-    text = " ".join(str(exc).split())
-    text = re.sub(r"^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*", "", text)
-    text = text[:300].rstrip(" .")
-    return (text or type(exc).__name__) + "."
 
 
 def _first_line(exc: BaseException) -> str:

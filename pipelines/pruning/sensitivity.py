@@ -16,7 +16,6 @@ from typing import Any, Literal
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 
 from pipelines.errors import Cancelled, ConfigError
 from pipelines.inputs import random_inputs
@@ -26,6 +25,7 @@ from pipelines.pruning.dependency import DependencyGraph
 from pipelines.pruning.irutil import to_ir
 from pipelines.pruning.neurons import prune_neurons
 from pipelines.pruning.structured import prune_groups
+from pipelines.runtime import SessionSettings, open_session
 from pipelines.verify import Tolerance, compare_output, json_float
 
 ScanMode = Literal["auto", "channels", "neurons"]
@@ -169,9 +169,7 @@ def _prune_one(
 
 
 def _run(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    options = ort.SessionOptions()
     # Two threads: the scan runs beside the GUI and other work; many small runs gain little from more.
-    options.intra_op_num_threads = 2
-    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    session = open_session(model.SerializeToString(), SessionSettings(intra_op_threads=2))
     names = [o.name for o in session.get_outputs()]
     return dict(zip(names, session.run(names, feeds)))

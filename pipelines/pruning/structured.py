@@ -34,11 +34,6 @@ class PruneReport:
         }
 
 
-def find_groups(model: ir.Model, mode: Mode) -> list[Group]:
-    """The dependency groups of `model` (convenience for scans and the GUI)."""
-    return DependencyGraph(model.graph, mode).groups()
-
-
 def resolve_ratios(
     groups: list[Group], ratio: float, layer_ratios: dict[str, float], field_name: str
 ) -> dict[str, float]:

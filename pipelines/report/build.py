@@ -11,7 +11,7 @@ from pipelines import __version__
 from pipelines.analysis import analyze
 from pipelines.model import load_model
 from pipelines.recipe import Recipe, run_recipe_in_worker
-from pipelines.report.machine import machine_info
+from pipelines.machine import machine_info
 from pipelines.verify import verify_models
 
 SCHEMA_VERSION = 1

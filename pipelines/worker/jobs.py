@@ -5,8 +5,7 @@ params, emits protocol records while it works and returns the plain-data result.
 "module:function" strings imported only in the worker, so the parent never pays for (or
 crashes on) what a job imports.
 
-Extra kinds can be added with `register_job` (in-process, e.g. by a plug-in imported in the
-worker) or, for a separate process, through the environment variable
+Extra kinds (tests' toy jobs, plug-ins) are named in the environment variable
 ONNX_WORKBENCH_WORKER_JOBS="kind=module:function;kind2=/path/file.py:function".
 """
 from __future__ import annotations
@@ -30,22 +29,15 @@ JOBS: dict[str, str] = {
     "profile": "pipelines.profiling.runner:run",
     "sweep": "pipelines.profiling.sweep:run",
     "compare": "pipelines.profiling.compare:run",
-    "apply-pass": "pipelines.worker.builtin_jobs:apply_pass",
-    "run-recipe": "pipelines.worker.builtin_jobs:run_recipe",
-    "analyze": "pipelines.worker.builtin_jobs:analyze",
-    "workspace-create": "pipelines.worker.builtin_jobs:create_workspace",
-    "export-model": "pipelines.worker.builtin_jobs:export_model",
-    "quant-debug": "pipelines.worker.builtin_jobs:quant_debug",
-    "prune-scan": "pipelines.worker.builtin_jobs:prune_scan",
-    "tensor-stats": "pipelines.worker.builtin_jobs:tensor_stats",
+    "apply-pass": "pipelines.builtin_jobs:apply_pass",
+    "run-recipe": "pipelines.builtin_jobs:run_recipe",
+    "analyze": "pipelines.builtin_jobs:analyze",
+    "workspace-create": "pipelines.builtin_jobs:create_workspace",
+    "export-model": "pipelines.builtin_jobs:export_model",
+    "quant-debug": "pipelines.builtin_jobs:quant_debug",
+    "prune-scan": "pipelines.builtin_jobs:prune_scan",
+    "tensor-stats": "pipelines.builtin_jobs:tensor_stats",
 }
-
-
-def register_job(kind: str, target: str) -> None:
-    """Register (or replace) the "module:function" or "/file.py:function" that runs `kind`."""
-    if ":" not in target:
-        raise ValueError(f"job target {target!r} must look like 'module:function'")
-    JOBS[kind] = target
 
 
 def known_kinds() -> list[str]:

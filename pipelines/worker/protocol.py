@@ -26,8 +26,6 @@ KINDS = frozenset(
 )
 # The error a worker's SIGTERM becomes: the parent tells its own cancel from a signal sent by someone else.
 TERMINATED_MESSAGE = "the worker was terminated (SIGTERM)."
-# Records that end a job: nothing useful follows them.
-FINAL_KINDS = frozenset({"result", "error"})
 
 
 class ProtocolError(ValueError):

@@ -31,14 +31,6 @@ def test_recent_files_newest_first_deduplicated_capped_and_existing(tmp_path):
     assert settings.recent_files() == []
 
 
-def test_provider_persists(tmp_path):
-    settings = _settings(tmp_path)
-    assert settings.last_provider() is None
-    settings.set_last_provider("CUDAExecutionProvider")
-    settings.sync()
-    assert _settings(tmp_path).last_provider() == "CUDAExecutionProvider"
-
-
 def test_dark_and_light_palettes(qapp: QApplication):
     original = qapp.palette()
     try:

@@ -8,7 +8,8 @@ import onnx
 import pytest
 
 from pipelines.errors import Cancelled, ConfigError, PassFailed
-from pipelines.passes.base import REGISTRY, Pass, PassConfig, option, parse_field_text
+from pipelines.config import parse_field_text
+from pipelines.passes.base import REGISTRY, Pass, PassConfig, option
 from pipelines.passes.engine import all_passes, get_pass, make_config, run_pass
 from workbench_toy_passes import build_classifier, toy_passes  # noqa: F401 - autouse fixture: the toy passes
 

@@ -8,7 +8,7 @@ import pytest
 
 import pipelines.versions as versions_module
 from pipelines.errors import Cancelled, ConfigError, ModelRefused, PassFailed
-from pipelines.model_files import external_data_files
+from pipelines.validation import external_data_files
 from pipelines.recipe import load_recipe, run_recipe
 from pipelines.verify import Tolerance, verify_models
 from pipelines.versions import FLAG_NOT_VERIFIED, FLAG_OUT_OF_TOLERANCE, ROOT_ID, Workspace, version_id

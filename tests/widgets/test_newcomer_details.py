@@ -5,7 +5,7 @@ from __future__ import annotations
 import onnx
 from PySide6.QtWidgets import QLabel
 
-from pipelines.passes.base import field_label
+from pipelines.config import field_label
 from widgets.analysis_views import AnalysisViews
 from widgets.graph_view import GraphView
 from widgets.optimize_panel import OptimizePanel

@@ -73,8 +73,8 @@ def test_a_provider_that_falls_back_to_cpu_is_refused(monkeypatch: pytest.Monkey
 
     real = onnxruntime.InferenceSession
 
-    def cpu_only(path: str, sess_options: object = None, providers: object = None) -> object:
-        return real(path, sess_options=sess_options, providers=["CPUExecutionProvider"])
+    def cpu_only(path: str, sess_options: object = None, providers: object = None, **kwargs: object) -> object:
+        return real(path, sess_options=sess_options, providers=["CPUExecutionProvider"], **kwargs)
 
     monkeypatch.setattr(onnxruntime, "InferenceSession", cpu_only)
     with pytest.raises(ConfigError, match="could not start") as caught:

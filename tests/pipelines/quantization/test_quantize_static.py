@@ -60,7 +60,7 @@ def test_per_channel_warns_about_u8s8_saturation(
     settings: dict, no_vnni: bool, warned: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from pipelines.passes import quantize_static
-    from pipelines.report import machine
+    from pipelines import machine
 
     monkeypatch.setattr(machine, "x86_without_vnni", lambda: no_vnni)
     message = quantize_static.u8s8_saturation_warning(make_config("quantize-static", settings))
