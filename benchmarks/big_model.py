@@ -342,7 +342,7 @@ def bench(model: Path, only: set[str], scratch: Path) -> None:
         row("no-op `cleanup` step (+verify, 1 sample)", ours, natural, f"peak RSS {ours.peak_rss / weights:.2f}x weights")
     if "quantize" in only:
         out = scratch / "q4" / "model.onnx"
-        ours = measure(cli("optimize", str(model), "--pass", "quantize-weights", "--set", "bits=4", "--set", "measure_speed=false", "-o", str(out)), env)
+        ours = measure(cli("optimize", str(model), "--pass", "quantize-weights", "--set", "bits=4", "-o", str(out)), env)
         shutil.rmtree(out.parent, ignore_errors=True)
         natural = measure(snippet(NATURAL_QUANTIZE, str(model), str(scratch / "natural-q4.onnx")))
         _remove_model(scratch / "natural-q4.onnx")

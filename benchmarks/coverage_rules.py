@@ -252,7 +252,7 @@ def _quantize_dynamic(facts: ModelFacts) -> Verdict:
     found = _quantizable(facts)
     if not found:
         return refuse("no MatMul, Gemm or Conv with constant weights to quantize")
-    return run({"measure_speed": False}, expects=found)
+    return run({}, expects=found)
 
 
 def _quantize_static(facts: ModelFacts) -> Verdict:
@@ -260,20 +260,20 @@ def _quantize_static(facts: ModelFacts) -> Verdict:
     if not found:
         return refuse("no MatMul, Gemm or Conv with constant weights to quantize")
     # Calibration on a few random samples: a preview of the pass, cut to fit the run's time.
-    return run({"measure_speed": False, "samples": 8}, expects=found)
+    return run({"samples": 8}, expects=found)
 
 
 def _quantize_weights(facts: ModelFacts) -> Verdict:
     linears = len(facts.linear_layers())
     if not linears:
         return refuse("no MatMul or Gemm with a constant weight to quantize")
-    return run({"measure_speed": False}, expects=f"the model has {linears} MatMul/Gemm layers with constant weights")
+    return run({}, expects=f"the model has {linears} MatMul/Gemm layers with constant weights")
 
 
 def _to_fp16(facts: ModelFacts) -> Verdict:
     if not facts.float_tensors:
         return refuse("no float32 tensors to convert")
-    return run({"measure_speed": False}, expects="the model has float32 tensors")
+    return run({}, expects="the model has float32 tensors")
 
 
 def _convert_opset(facts: ModelFacts) -> Verdict:

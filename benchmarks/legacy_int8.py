@@ -90,7 +90,7 @@ def _benchmark(label: str, source: Path, folder: Path, args: argparse.Namespace)
 
     started = time.perf_counter()
     ours = work / "ours.int8.onnx"
-    run_pass("quantize-static", source, ours, {"calibration": "arrays", "data": str(data), "samples": args.samples, "measure_speed": False})
+    run_pass("quantize-static", source, ours, {"calibration": "arrays", "data": str(data), "samples": args.samples})
     ours_s = time.perf_counter() - started
 
     started = time.perf_counter()

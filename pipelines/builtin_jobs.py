@@ -60,21 +60,17 @@ def apply_pass(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
 
 
 def run_recipe(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
-    """Replay a recipe on files: {"model", "recipe" (file-format data), "output", "scratch", "verify",
-    "tolerance", "data", "samples", "dims"} -> {"steps": [StepResult dicts]}."""
-    from pipelines.recipe import Recipe
+    """Replay a recipe on files: {"model", "recipe" (file-format data), "output", "scratch",
+    "checks" (StepChecks data)} -> {"steps": [StepResult dicts]}."""
+    from pipelines.recipe import Recipe, StepChecks
     from pipelines.recipe import run_recipe as replay
-    from pipelines.verify import Tolerance
 
     for key in ("model", "output", "scratch"):
         if not params.get(key):
             raise ConfigError(f"run-recipe needs a '{key}'.", key)
     results = replay(
         params["model"], Recipe.from_dict(params.get("recipe")), params["output"],
-        verify=bool(params.get("verify")),
-        tolerance=Tolerance.from_dict(params["tolerance"]) if params.get("tolerance") else None,
-        data=params.get("data") or None, samples=int(params.get("samples") or 4), dims=params.get("dims") or None,
-        on_progress=_on_progress(emit), scratch=params["scratch"],
+        StepChecks.from_dict(params.get("checks") or {}), on_progress=_on_progress(emit), scratch=params["scratch"],
     )
     return {"steps": [step.to_dict() for step in results]}
 

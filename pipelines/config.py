@@ -15,6 +15,10 @@ from typing import Any, Literal
 
 from pipelines.errors import ConfigError
 
+# Fields older recipes and session folders may still carry, ignored when read: measure_speed
+# (the quantization passes timed themselves; the engine times every step now).
+RETIRED_FIELDS = frozenset({"measure_speed"})
+
 # Extra hints a GUI form needs beyond the Python type.
 Widget = Literal["", "file", "folder", "nodes", "op-types"]
 
@@ -104,6 +108,7 @@ class PassConfig:
         """Build a validated config; unknown fields, wrong types and bad values raise ConfigError."""
         specs = {s.name: s for s in cls.fields()}
         prefix = f"{where}: " if where else ""
+        values = {name: value for name, value in values.items() if name not in RETIRED_FIELDS or name in specs}
         unknown = sorted(set(values) - set(specs))
         if unknown:
             known = ", ".join(specs) or "none"

@@ -238,9 +238,8 @@ def exclude_worst_and_requantize(
         raise ConfigError(f"n must be at least 1, got {n}.", "n")
     float_model = Path(float_model)
     workdir = Path(workdir)
-    fast = dataclasses.replace(config, measure_speed=False)
     first = workdir / f"{float_model.stem}.int8.onnx"
-    run_pass("quantize-static", float_model, first, fast)
+    run_pass("quantize-static", float_model, first, config)
     # Verification and the error analysis take .npz arrays; image folders feed only calibration.
     data = config.data if config.calibration == "arrays" else None
     report = analyze_quantization(float_model, first, data=data, samples=samples)

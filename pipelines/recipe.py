@@ -23,7 +23,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from pipelines.model_files import model_size_bytes
 from pipelines.passes.base import PassConfig
 from pipelines.passes.engine import PassResult, get_pass, run_pass
 from pipelines.safe_write import check_targets, place_beside, source_files, write_text_atomic
+from pipelines.speed import step_latency
 from pipelines.tolerances import default_tolerance
 from pipelines.verify import FidelityReport, Tolerance, verify_models
 
@@ -112,6 +113,35 @@ class Recipe:
         return cls.from_steps(pairs, where)
 
 
+@dataclass(frozen=True)
+class StepChecks:
+    """What the engine checks after every step of a recipe, as the window's session does."""
+
+    verify: bool = False  # compare with the original, held to `tolerance`
+    tolerance: Tolerance | None = None  # None: the default of the steps so far (pipelines.tolerances)
+    data: str | None = None  # .npz inputs for verification (None: seeded random inputs)
+    samples: int = 4
+    dims: dict[str, int] = field(default_factory=dict)
+    time_steps: bool = False  # a few interleaved runs against the step's parent (StepResult.latency)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for a worker job's params."""
+        return {
+            "verify": self.verify, "tolerance": self.tolerance.to_dict() if self.tolerance is not None else None,
+            "data": self.data, "samples": self.samples, "dims": dict(self.dims), "time_steps": self.time_steps,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StepChecks:
+        """The checks a worker job was sent (missing keys: defaults)."""
+        tolerance = data.get("tolerance")
+        return cls(
+            verify=bool(data.get("verify")), tolerance=Tolerance.from_dict(tolerance) if tolerance else None,
+            data=str(data["data"]) if data.get("data") else None, samples=int(data.get("samples") or 4),
+            dims=dict(data.get("dims") or {}), time_steps=bool(data.get("time_steps")),
+        )
+
+
 @dataclass
 class StepResult:
     """What one recipe step did to the model."""
@@ -123,6 +153,7 @@ class StepResult:
     nodes_before: int
     nodes_after: int
     fidelity: FidelityReport | None
+    latency: dict[str, Any] | None = None  # LatencyComparison.to_dict() against the parent step
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for `optimize --json`; the intermediate file path is left out (it is gone)."""
@@ -136,6 +167,7 @@ class StepResult:
             "nodes_before": self.nodes_before,
             "nodes_after": self.nodes_after,
             "fidelity": self.fidelity.to_dict() if self.fidelity is not None else None,
+            "latency": self.latency,
         }
 
 
@@ -220,12 +252,8 @@ def run_recipe(
     model_path: str | Path,
     recipe: Recipe,
     out_path: str | Path,
+    checks: StepChecks = StepChecks(),
     *,
-    verify: bool = False,
-    tolerance: Tolerance | None = None,
-    data: str | Path | None = None,
-    samples: int = 4,
-    dims: dict[str, int] | None = None,
     on_progress: Callable[[float, str], None] | None = None,
     is_cancelled: Callable[[], bool] | None = None,
     scratch: str | Path | None = None,
@@ -234,9 +262,8 @@ def run_recipe(
 
     Intermediate models live in a scratch folder next to `out_path` (same file system, so the
     final move is a rename; `scratch` names one the caller owns) and only the latest one is
-    kept. With `verify`, every step's model is compared with the original, held to `tolerance`
-    or, when None, to the default of the steps so far (pipelines.tolerances). Nothing is
-    written to `out_path` unless every step succeeds, and never over the source or its data files.
+    kept. `checks` says what is measured after each step (StepChecks). Nothing is written to
+    `out_path` unless every step succeeds, and never over the source or its data files.
     """
     from pipelines.model import load_model, save_model
 
@@ -269,14 +296,18 @@ def run_recipe(
                 )
                 new_size = model_size_bytes(target)
                 new_nodes = len(load_model(target, infer_shapes=False, weights=False).proto.graph.node)
-                fidelity = None
-                if verify:
+                fidelity = latency = None
+                if checks.verify:
                     fidelity = verify_models(
-                        model_path, target, data=data, samples=samples, dims=dims,
-                        tolerance=tolerance or default_tolerance([s.pass_name for s in recipe.steps[:index]]),
+                        model_path, target, data=checks.data, samples=checks.samples, dims=checks.dims or None,
+                        tolerance=checks.tolerance or default_tolerance([s.pass_name for s in recipe.steps[:index]]),
                         is_cancelled=is_cancelled,
                     )
-            results.append(StepResult(index, result, size, new_size, nodes, new_nodes, fidelity))
+                if checks.time_steps:
+                    latency, slower = step_latency(current, target)
+                    if slower:
+                        result.warnings.append(slower)
+            results.append(StepResult(index, result, size, new_size, nodes, new_nodes, fidelity, latency))
             if current != model_path:
                 # Only the latest model is needed: a long recipe must not keep every intermediate.
                 shutil.rmtree(current.parent, ignore_errors=True)
@@ -293,12 +324,8 @@ def run_recipe_in_worker(
     model_path: str | Path,
     recipe: Recipe,
     out_path: str | Path,
+    checks: StepChecks = StepChecks(),
     *,
-    verify: bool = False,
-    tolerance: Tolerance | None = None,
-    data: str | Path | None = None,
-    samples: int = 4,
-    dims: dict[str, int] | None = None,
     on_progress: Callable[[float, str], None] | None = None,
 ) -> list[dict[str, Any]]:
     """`run_recipe` in a worker process; returns each step's `StepResult.to_dict()`.
@@ -321,9 +348,7 @@ def run_recipe_in_worker(
     with tempfile.TemporaryDirectory(prefix=".recipe-", dir=out_path.parent) as scratch:
         params = {
             "model": str(model_path.absolute()), "recipe": recipe.to_dict(), "output": str(out_path.absolute()),
-            "verify": verify, "tolerance": tolerance.to_dict() if tolerance is not None else None,
-            "data": str(data) if data is not None else None, "samples": samples, "dims": dims or {},
-            "scratch": scratch,
+            "checks": checks.to_dict(), "scratch": scratch,
         }
         return run_job("run-recipe", params, forward)["steps"]
 

@@ -15,7 +15,7 @@ from typing import Any
 import onnx
 
 from pipelines.inputs import random_inputs
-from pipelines.runtime import SessionSettings, open_session
+from pipelines.runtime import SessionSettings, open_session, ort_message
 
 
 @dataclass(frozen=True)
@@ -93,3 +93,30 @@ def quick_latency_comparison(
         [parent_path, child_path], runs, warmup, threads=threads, seed=seed, dims=dims
     )
     return LatencyComparison(parent_ms, child_ms, parent_ms / child_ms if child_ms else float("inf"), runs)
+
+
+STEP_RUNS = 7  # a glance: enough to see 2x either way, cheap next to verification
+
+
+def step_latency(parent: str | Path, child: str | Path) -> tuple[dict[str, Any] | None, str | None]:
+    """The engine's latency glance after a step: figures for the version, and a warning or None.
+
+    Skipped (no figures, a warning saying why) when the two models' sessions would not fit in
+    memory together, or when ONNX Runtime cannot run one of them: a step's model is valid
+    without a timing.
+    """
+    from pipelines.verify import both_fit_comfortably
+
+    if not both_fit_comfortably(Path(parent), Path(child)):
+        return None, "latency not compared with the parent: both models at once would not fit comfortably in memory; profile each version instead."
+    try:
+        result = quick_latency_comparison(parent, child, runs=STEP_RUNS, warmup=2)
+    except Exception as exc:  # noqa: BLE001 - any ORT failure: the step stands, untimed
+        return None, f"latency not compared with the parent: {ort_message(exc)}"
+    figures = result.to_dict()
+    if result.speedup < 1:
+        return figures, (
+            f"the new model runs slower than its parent on this CPU ({result.child_ms:.2f} ms vs "
+            f"{result.parent_ms:.2f} ms, {STEP_RUNS} interleaved runs)."
+        )
+    return figures, None

@@ -12,6 +12,7 @@ Layout::
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -20,6 +21,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ from pipelines.passes.base import PassConfig
 from pipelines.passes.engine import make_config, run_pass
 from pipelines.recipe import Recipe, save_recipe
 from pipelines.safe_write import atomic_path, write_text_atomic
+from pipelines.speed import step_latency
 from pipelines.tolerances import default_tolerance
 from pipelines.validation import external_data_files
 from pipelines.verify import Tolerance, verify_models
@@ -109,10 +112,29 @@ def default_sessions_dir() -> Path:
     return Path(platformdirs.user_cache_dir("onnx-workbench")) / "sessions"
 
 
+# The tools whose version can change what a pass writes: a step is the same step only with them.
+_STEP_TOOLS = ("onnx-workbench", "onnx", "onnxruntime", "onnxsim", "onnx-ir", "onnxscript")
+
+
+@functools.cache
+def tool_versions() -> dict[str, str]:
+    """Installed versions of the tools a pass's output depends on ("" where one is missing)."""
+    found = {}
+    for name in _STEP_TOOLS:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = ""
+    return found
+
+
 def version_id(parent_id: str, pass_name: str, config: dict[str, Any]) -> str:
-    """Stable id of the step (parent, pass, config): same step, same id."""
+    """Stable id of the step (parent, pass, config, tool versions): same step, same id.
+
+    Only what changes the output counts: how the step was checked or timed does not.
+    """
     canonical = json.dumps(
-        {"parent": parent_id, "pass": pass_name, "config": config},
+        {"parent": parent_id, "pass": pass_name, "config": config, "tools": tool_versions()},
         sort_keys=True, separators=(",", ":"), ensure_ascii=True,
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
@@ -328,8 +350,12 @@ class Workspace:
         on_progress: Callable[[float, str], None] | None = None,
         is_cancelled: Callable[[], bool] | None = None,
         save: bool = True,
+        time_step: bool = True,
     ) -> Version:
         """Apply a pass to a version and add the result; the same step again returns the cached version.
+
+        The engine, not the pass, checks the new model: verified against the original (`verify`)
+        and timed against its parent in a few interleaved runs (`time_step`, metrics['step_latency']).
 
         save=False leaves workspace.json alone: a worker process applies on its own copy of the
         tree and the GUI, the file's one writer, records the result with `add_version`.
@@ -352,13 +378,14 @@ class Workspace:
                     self.save()
             return cached
 
+        pass_share = 1.0 - 0.2 * verify - 0.1 * time_step
         staging = self.root / f".staging-{vid}-{uuid.uuid4().hex[:6]}"
         target = staging / MODEL_FILE
         staging.mkdir(parents=True)
         try:
             result = run_pass(
                 pass_name, self.root / parent.file, target, config,
-                on_progress=_scaled(on_progress, 0.0, 0.8 if verify else 1.0),
+                on_progress=_scaled(on_progress, 0.0, pass_share),
                 is_cancelled=is_cancelled,
             )
             version = Version(
@@ -378,7 +405,16 @@ class Workspace:
             )
             version.metrics = self._measure(target)
             if verify:
-                self._verify_into(version, target, tolerance, _scaled(on_progress, 0.8, 1.0), is_cancelled)
+                self._verify_into(version, target, tolerance, _scaled(on_progress, pass_share, pass_share + 0.2), is_cancelled)
+            if time_step:
+                timing = _scaled(on_progress, pass_share + 0.2 * verify, 1.0)
+                if timing is not None:
+                    timing(0.0, "timing against the parent")
+                version.metrics["step_latency"], slower = step_latency(self.root / parent.file, target)
+                if slower:
+                    version.warnings.append(slower)
+                if timing is not None:
+                    timing(1.0, "timed against the parent")
             final = self.root / "versions" / vid
             if final.exists():  # left over from a version deleted from the tree: replace it
                 shutil.rmtree(final)

@@ -17,7 +17,7 @@ from app.commands.text import clean, parse_dims
 from pipelines.errors import ConfigError
 from pipelines.config import parse_field_text
 from pipelines.passes.engine import get_pass
-from pipelines.recipe import Recipe, load_recipe, run_recipe_in_worker, save_recipe
+from pipelines.recipe import Recipe, StepChecks, load_recipe, run_recipe_in_worker, save_recipe
 from pipelines.safe_write import check_targets, source_files
 from pipelines.units import size
 from pipelines.verify import Tolerance
@@ -63,6 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     check.add_argument("--verify", action="store_true", help="compare every step's model with the original in ONNX Runtime")
     check.add_argument("--samples", type=int, default=4, help="input samples to compare on (default 4)")
     check.add_argument("--data", metavar="PATH", help=".npz file (or folder) of inputs instead of seeded random data")
+    check.add_argument("--time-steps", action="store_true",
+                       help="time every step's model against the one before it (a few interleaved runs on the CPU)")
     check.add_argument("--dim", action="append", default=[], metavar="NAME=SIZE", help="size of a dynamic dimension, e.g. batch=8")
     check.add_argument("--min-cosine", type=float,
                        help="lowest cosine similarity per output (default: the steps' own, e.g. 0.9999 for "
@@ -79,15 +81,14 @@ def run(args: argparse.Namespace) -> int:
                   "min_top1": args.min_top1}
     # No threshold given: every step is held to its passes' default (pipelines.tolerances).
     tolerance = Tolerance(**thresholds) if any(v is not None for v in thresholds.values()) else None
-    dims = parse_dims(args.dim) or None
+    dims = parse_dims(args.dim)
     # Every output is checked before any work: none may be the source, its data or another output.
     protected = source_files(args.model)
     check_targets([args.output, f"{args.output}.data", args.save_recipe], protected)
     # The passes run in a worker: a native crash in one is a sentence here, not a dead command.
-    steps = run_recipe_in_worker(
-        args.model, recipe, args.output, verify=args.verify, tolerance=tolerance,
-        data=args.data, samples=args.samples, dims=dims,
-    )
+    checks = StepChecks(verify=args.verify, tolerance=tolerance, data=args.data, samples=args.samples,
+                        dims=dims, time_steps=args.time_steps)
+    steps = run_recipe_in_worker(args.model, recipe, args.output, checks)
     if args.save_recipe:
         save_recipe(recipe, args.save_recipe, protected)
     passed = all(s["fidelity"]["passed"] for s in steps if s["fidelity"] is not None)
@@ -141,6 +142,10 @@ def _print_steps(steps: list[dict[str, Any]]) -> None:
         )
         if step["fidelity"] is not None:
             print(f"  fidelity: {clean(step['fidelity']['summary'], LONG)}")
+        if step.get("latency"):
+            latency = step["latency"]
+            print(f"  latency:  {latency['parent_ms']:.2f} ms -> {latency['child_ms']:.2f} ms "
+                  f"({latency['speedup']:.2f}x, {latency['runs']} interleaved runs)")
         for warning in step["warnings"]:
             print(f"  warning:  {clean(warning, LONG)}")
         for flag in step["flags"]:

@@ -138,29 +138,6 @@ def scratch_dir(target: Path) -> tempfile.TemporaryDirectory:
     return tempfile.TemporaryDirectory(prefix=".quant-scratch.", dir=target.parent)
 
 
-def add_latency(output: PassOutput, source: Path, target: Path, enabled: bool, ctx: PassContext) -> None:
-    """Put the interleaved FP32-vs-new latency glance in details['latency']; warn when slower."""
-    if not enabled:
-        return
-    from pipelines.speed import quick_latency_comparison
-
-    ctx.progress(0.92, "measuring latency")
-    try:
-        result = quick_latency_comparison(source, target, runs=7, warmup=2)
-    except Exception as exc:  # noqa: BLE001 - a model ORT cannot time still is a valid result
-        output.warnings.append(f"latency not measured: {first_line(exc)}")
-        return
-    output.details["latency"] = {
-        "parent_ms": round(result.parent_ms, 4),
-        "quantized_ms": round(result.child_ms, 4),
-        "speedup": round(result.speedup, 3),
-    }
-    if result.speedup < 1:
-        output.warnings.append(
-            f"the new model runs slower than its parent on this CPU ({result.child_ms:.2f} ms vs {result.parent_ms:.2f} ms)."
-        )
-
-
 def size_details(output: PassOutput, source: Path, target: Path) -> None:
     """Record file sizes before and after (external data included)."""
     output.details["size_bytes"] = {"parent": model_size_bytes(source), "quantized": model_size_bytes(target)}
@@ -220,7 +197,6 @@ class QuantizeDynamicConfig(PassConfig):
     reduce_range: bool = option(False, help="7-bit weights: avoids overflow on CPUs without VNNI")
     weight_type: str = option("int8", help="integer type of the weights", choices=("int8", "uint8"))
     nodes_to_exclude: list[str] = option([], help="nodes to keep in float", widget="nodes")
-    measure_speed: bool = option(True, help="time the new model against its parent (a few interleaved runs)")
 
 
 class QuantizeDynamic(Pass):
@@ -272,7 +248,6 @@ class QuantizeDynamic(Pass):
             )
         output.flags.append("integer kernels: fastest on ONNX Runtime CPU")
         size_details(output, source, target)
-        add_latency(output, source, target, config.measure_speed, ctx)
         return output
 
 
@@ -288,7 +263,6 @@ class ToFp16Config(PassConfig):
         [], help="op types to keep in float32 (empty: ONNX Runtime's default list)", widget="op-types"
     )
     node_block_list: list[str] = option([], help="nodes to keep in float32", widget="nodes")
-    measure_speed: bool = option(True, help="time the new model against its parent (a few interleaved runs)")
 
 
 class ToFp16(Pass):
@@ -326,7 +300,6 @@ class ToFp16(Pass):
         save_model(converted, target, external_data=info.large)
         output.flags.append("float16: fast on GPUs; most CPUs compute it through casts")
         size_details(output, source, target)
-        add_latency(output, source, target, config.measure_speed, ctx)
         return output
 
 
@@ -346,7 +319,6 @@ class QuantizeWeightsConfig(PassConfig):
     # HQQ is left out on purpose: ORT's HQQ quantizer computes with torch, which we do not ship.
     algorithm: str = option("default", help="default: min/max per block; rtn: round-to-nearest (4-bit only)", choices=("default", "rtn"))
     nodes_to_exclude: list[str] = option([], help="MatMul or Gemm nodes to keep in float", widget="nodes")
-    measure_speed: bool = option(True, help="time the new model against its parent (a few interleaved runs)")
 
     def validate(self) -> None:
         """Bounds, plus: block size a power of two; RTN only writes 4-bit weights."""
@@ -440,6 +412,5 @@ class QuantizeWeights(Pass):
             )
         output.flags.append("MatMulNBits: runs only on ONNX Runtime (com.microsoft domain)")
         size_details(output, source, target)
-        add_latency(output, source, target, config.measure_speed, ctx)
         return output
 

@@ -19,7 +19,6 @@ from pipelines.errors import ConfigError, PassFailed
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, drop_unused_opset_imports, option
 from pipelines.passes.quantize import (
     SourceInfo,
-    add_latency,
     first_line,
     inspect_source,
     quiet_ort_tools,
@@ -64,7 +63,6 @@ class QuantizeStaticConfig(PassConfig):
     image_mean: str = option("0.485,0.456,0.406", help="per-channel mean subtracted after scaling (comma-separated)")
     image_std: str = option("0.229,0.224,0.225", help="per-channel std divided by after the mean (comma-separated)")
     image_layout: str = option("auto", help="image tensor layout (auto: from the input shape)", choices=("auto", "NCHW", "NHWC"))
-    measure_speed: bool = option(True, help="time the new model against its parent (a few interleaved runs)")
 
     def validate(self) -> None:
         """Bounds and choices, then the combinations ONNX Runtime cannot quantize."""
@@ -170,7 +168,6 @@ class QuantizeStatic(Pass):
                 "preview": config.calibration == "random",
             }
         size_details(output, source, target)
-        add_latency(output, source, target, config.measure_speed, ctx)
         return output
 
     @staticmethod

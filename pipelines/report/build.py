@@ -10,7 +10,7 @@ from typing import Any
 from pipelines import __version__
 from pipelines.analysis import analyze
 from pipelines.model import load_model
-from pipelines.recipe import Recipe, run_recipe_in_worker
+from pipelines.recipe import Recipe, StepChecks, run_recipe_in_worker
 from pipelines.machine import machine_info
 from pipelines.verify import verify_models
 
@@ -87,7 +87,7 @@ def build_report(
         if recipe is not None:
             optimized = Path(scratch) / "optimized.onnx"
             # In a worker, as everywhere a pass runs: a native crash is a sentence, not a dead report.
-            results = run_recipe_in_worker(model, recipe, optimized, verify=True, dims=dims,
+            results = run_recipe_in_worker(model, recipe, optimized, StepChecks(verify=True, dims=dims or {}),
                                            on_progress=lambda f, m: progress(0.4 * f, m))
             steps = [step_entry(r) for r in results]
             versions.append(summarize(optimized, "optimized", dims))

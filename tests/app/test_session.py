@@ -15,7 +15,7 @@ def test_quant_error_then_requantize_and_save(qtbot, sample_cnn, tmp_path):
     qtbot.waitUntil(lambda: session.workspace is not None, timeout=WAIT_MS)
     with pytest.raises(ConfigError, match="not a quantization step"):
         session.analyse_quantization()
-    session.apply("quantize-static", {"samples": 2, "measure_speed": False})
+    session.apply("quantize-static", {"samples": 2})
     qtbot.waitUntil(lambda: len(session.workspace.versions) == 2, timeout=WAIT_MS)
     quantized = session.current
     with qtbot.waitSignal(session.analysisFinished, timeout=WAIT_MS) as blocker:

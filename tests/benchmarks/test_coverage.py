@@ -195,7 +195,7 @@ def _cells():
     return [
         Cell("legacy/cnn", "fold-batchnorm", "ok", nodes_before=8, nodes_after=6, cosine=0.9999991, speedup=1.234),
         Cell("legacy/cnn", "transformer-fusion", "refused", reason="no attention (MatMul into Softmax) to fuse"),
-        Cell("legacy/cnn", "quantize-static", "failed", reason="pass 'quantize-static' failed: boom.", config={"samples": 8, "measure_speed": False}),
+        Cell("legacy/cnn", "quantize-static", "failed", reason="pass 'quantize-static' failed: boom.", config={"samples": 8}),
         Cell("dynamo/block", "fold-batchnorm", "refused", reason="no BatchNormalization follows a Conv"),
         Cell("dynamo/block", "transformer-fusion", "ok", nodes_before=7, nodes_after=7, cosine=1.0, note="no change"),
         Cell("dynamo/block", "quantize-static", "ok", nodes_before=7, nodes_after=20, cosine=0.42),
@@ -213,7 +213,7 @@ def test_the_page_has_a_row_per_model_and_lists_failures_with_a_command(tmp_path
     assert "| legacy/cnn | ok 8→6 · cos 1.00000 · 1.23× | – | **FAILED** |" in lines
     assert "| dynamo/block | – | ok 7→7 · cos 1.00000 · (no change) | ok 7→20 · cos 0.42 |" in lines
     assert "## Failed cells (1)" in page and "Run on a test box." in page
-    command = f"onnx-workbench optimize {tmp_path}/legacy/cnn.onnx --pass quantize-static --set samples=8 --set measure_speed=false"
+    command = f"onnx-workbench optimize {tmp_path}/legacy/cnn.onnx --pass quantize-static --set samples=8"
     assert command in page
     assert "- transformer-fusion: no attention (MatMul into Softmax) to fuse — legacy/cnn" in lines
 

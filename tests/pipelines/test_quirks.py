@@ -101,7 +101,7 @@ def test_pre_runtime_opset_with_is_test_is_upgraded(tmp_path: Path) -> None:
         ("cleanup", {}),
         ("ort-optimize", {}),
         ("quantize-dynamic", {}),
-        ("quantize-static", {"samples": 4, "measure_speed": False}),
+        ("quantize-static", {"samples": 4}),
     ],
 )
 def test_every_new_version_lists_weights_only_as_initializers(ir3: Path, tmp_path: Path, pass_name: str, settings: dict) -> None:
@@ -129,7 +129,7 @@ def test_convert_opset_upgrades_ir_and_opset_together(ir3: Path, tmp_path: Path)
 
 def test_quantize_static_on_opset9_ir3_is_one_valid_step(ir3: Path, tmp_path: Path) -> None:
     target = tmp_path / "int8.onnx"
-    run_pass("quantize-static", ir3, target, {"samples": 8, "measure_speed": False})
+    run_pass("quantize-static", ir3, target, {"samples": 8})
     onnx.checker.check_model(str(target), full_check=True)
     model = onnx.load(str(target))
     assert next(o.version for o in model.opset_import if o.domain == "") == 13
@@ -199,7 +199,7 @@ def test_calibration_and_verify_take_stacked_batch_one_arrays(ir3: Path, tmp_pat
     outputs = []
     for data in (flat, stacked):
         target = tmp_path / f"{data.stem}.int8.onnx"
-        settings = {"calibration": "arrays", "data": str(data), "measure_speed": False}
+        settings = {"calibration": "arrays", "data": str(data)}
         result = run_pass("quantize-static", ir3, target, settings)
         assert result.details["calibration"]["samples"] == 6
         outputs.append(target.read_bytes())

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from pipelines.errors import Cancelled, ConfigError, PassFailed
-from pipelines.recipe import Recipe, load_recipe, parse_recipe, run_recipe, save_recipe
+from pipelines.recipe import Recipe, StepChecks, load_recipe, parse_recipe, run_recipe, save_recipe
 from pipelines.verify import Tolerance
 from workbench_toy_passes import build_classifier, toy_passes  # noqa: F401 - autouse fixture: the toy passes
 
@@ -75,8 +75,8 @@ def test_load_recipe_names_the_file(tmp_path: Path) -> None:
 def test_run_recipe_steps_and_byte_identical_replay(model: Path, tmp_path: Path) -> None:
     recipe = parse_recipe(TWO_STEPS)
     progress: list[tuple[float, str]] = []
-    first = run_recipe(model, recipe, tmp_path / "a" / "out.onnx", verify=True,
-                       tolerance=Tolerance(min_cosine=0.999), on_progress=lambda f, m: progress.append((f, m)))
+    first = run_recipe(model, recipe, tmp_path / "a" / "out.onnx", StepChecks(verify=True, tolerance=Tolerance(min_cosine=0.999)),
+                       on_progress=lambda f, m: progress.append((f, m)))
     second = run_recipe(model, recipe, tmp_path / "b" / "out.onnx")
     assert (tmp_path / "a" / "out.onnx").read_bytes() == (tmp_path / "b" / "out.onnx").read_bytes()
     assert [r.result.pass_name for r in first] == ["toy-rename", "toy-scale"]
@@ -136,3 +136,17 @@ def test_external_data_output_lands_beside_the_model(model: Path, tmp_path: Path
 
     report = verify_models(big, out, samples=1, tolerance=Tolerance(min_cosine=0.999))
     assert report.passed and report.outputs[0].max_abs > 0  # the scaled weights were read from the data file
+
+
+def test_time_steps_times_each_step_against_the_one_before(model: Path, tmp_path: Path) -> None:
+    steps = run_recipe(model, parse_recipe(TWO_STEPS), tmp_path / "out.onnx", StepChecks(time_steps=True))
+    assert all(step.latency is not None and step.latency["runs"] == 7 for step in steps)
+    assert steps[1].to_dict()["latency"] == steps[1].latency
+    assert run_recipe(model, parse_recipe(TWO_STEPS), tmp_path / "again.onnx")[0].latency is None
+
+
+def test_step_checks_cross_the_worker_boundary_unchanged() -> None:
+    checks = StepChecks(verify=True, tolerance=Tolerance(min_cosine=0.99), data="d.npz", samples=3,
+                        dims={"batch": 2}, time_steps=True)
+    assert StepChecks.from_dict(checks.to_dict()) == checks
+    assert StepChecks.from_dict({}) == StepChecks()

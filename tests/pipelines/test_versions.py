@@ -270,3 +270,44 @@ def test_version_0_is_linked_not_copied_and_an_in_place_rewrite_is_refused(tmp_p
         handle.write(b"\0")
     with pytest.raises(ConfigError, match="was changed on disk after the session started"):
         ws.apply(ROOT_ID, "fold-batchnorm")
+
+
+def test_the_engine_times_each_step_against_its_parent(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    version = workspace.apply(ROOT_ID, "toy-scale", {"factor": 2.0})
+    latency = version.metrics["step_latency"]
+    assert latency["parent_ms"] > 0 and latency["child_ms"] > 0 and latency["runs"] == 7
+    assert latency["speedup"] == pytest.approx(latency["parent_ms"] / latency["child_ms"], rel=0.01)
+    # A slower model says so beside the result; how a step was timed is not part of its id.
+    import pipelines.speed as speed
+
+    monkeypatch.setattr(speed, "quick_latency_comparison",
+                        lambda *a, **k: speed.LatencyComparison(parent_ms=1.0, child_ms=2.0, speedup=0.5, runs=7))
+    slower = workspace.apply(ROOT_ID, "toy-scale", {"factor": 3.0})
+    assert slower.metrics["step_latency"]["speedup"] == 0.5
+    assert any("runs slower than its parent" in w for w in slower.warnings)
+    untimed = workspace.apply(slower.id, "toy-rename", {"mode": "exact"}, time_step=False, verify=False)
+    assert "step_latency" not in untimed.metrics
+    assert untimed.id == version_id(slower.id, "toy-rename", untimed.config)
+
+
+def test_a_pair_too_big_for_memory_is_not_timed_together(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipelines.verify as verify
+
+    monkeypatch.setattr(verify, "available_memory_bytes", lambda: 1000)  # nothing fits beside anything
+    version = workspace.apply(ROOT_ID, "toy-scale", {"factor": 2.0}, verify=False)
+    assert version.metrics["step_latency"] is None
+    assert any("latency not compared with the parent" in w and "memory" in w for w in version.warnings)
+
+
+def test_a_step_id_changes_with_the_tools_that_wrote_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = {"factor": 2.0}
+    before = version_id(ROOT_ID, "toy-scale", config)
+    monkeypatch.setattr(versions_module, "tool_versions", lambda: {"onnxruntime": "99.0"})
+    assert version_id(ROOT_ID, "toy-scale", config) != before
+
+
+def test_recipes_from_before_the_engine_timed_steps_still_load(source: Path, tmp_path: Path) -> None:
+    # Older recipes and session folders carry measure_speed in quantization configs.
+    recipe_file = tmp_path / "old.yaml"
+    recipe_file.write_text("version: 1\nsteps:\n  - pass: quantize-dynamic\n    config: {measure_speed: false}\n")
+    assert load_recipe(recipe_file).steps[0].pass_name == "quantize-dynamic"

@@ -23,5 +23,5 @@ def quantized_cnn(sample_cnn: Path, tmp_path_factory: pytest.TempPathFactory) ->
     from pipelines.passes.engine import run_pass
 
     target = tmp_path_factory.mktemp("qcnn") / "resnet_small.int8.onnx"
-    run_pass("quantize-static", sample_cnn, target, {"samples": 8, "measure_speed": False})
+    run_pass("quantize-static", sample_cnn, target, {"samples": 8})
     return target

@@ -24,7 +24,6 @@ def test_declared(name: str) -> None:
     assert cls.description.endswith(".") and "\n" not in cls.description
     specs = {spec.name: spec for spec in cls.Config.fields()}
     assert all(spec.help for spec in specs.values())
-    assert specs["measure_speed"].default is True
     assert cls.Config.from_dict({}) is not None  # defaults are valid
 
 
@@ -32,7 +31,7 @@ def test_declared(name: str) -> None:
 def test_input_untouched_and_output_deterministic(name: str, sample_transformer: Path, tmp_path: Path) -> None:
     source = sample_transformer if name != "quantize-weights" else matmul_model(tmp_path / "mlp.onnx")
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
-    config = {**PASSES[name], "measure_speed": False}
+    config = {**PASSES[name]}
     a = run_pass(name, source, tmp_path / "a.onnx", config)
     b = run_pass(name, source, tmp_path / "b.onnx", config)
     assert hashlib.sha256(source.read_bytes()).hexdigest() == digest

@@ -26,7 +26,7 @@ def broken(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
     source = folder / "broken.onnx"
     onnx.save(model, str(source))
     quant = folder / "broken.int8.onnx"
-    run_pass("quantize-static", source, quant, {"samples": 8, "measure_speed": False})
+    run_pass("quantize-static", source, quant, {"samples": 8})
     return source, quant, conv
 
 
@@ -80,7 +80,7 @@ def test_quant_debug_cli_json_and_table(broken: tuple[Path, Path, str], capsys: 
 
 def test_qoperator_models_are_refused_with_a_hint(sample_cnn: Path, tmp_path: Path) -> None:
     target = tmp_path / "qop.onnx"
-    run_pass("quantize-static", sample_cnn, target, {"samples": 2, "format": "qoperator", "measure_speed": False})
+    run_pass("quantize-static", sample_cnn, target, {"samples": 2, "format": "qoperator"})
     with pytest.raises(ConfigError, match="QOperator"):
         analyze_quantization(sample_cnn, target, samples=1)
 

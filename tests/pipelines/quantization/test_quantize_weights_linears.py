@@ -51,7 +51,7 @@ def test_tied_head_gets_one_transposed_copy_and_the_embedding_stays(tmp_path: Pa
 def test_quantizes_every_linear_spelling_of_a_dynamo_export(tmp_path: Path) -> None:
     source = dynamo_linears_model(tmp_path / "m.onnx")
     target = tmp_path / "m.q4.onnx"
-    result = run_pass("quantize-weights", source, target, {"block_size": 32, "measure_speed": False})
+    result = run_pass("quantize-weights", source, target, {"block_size": 32})
     assert result.details["matmuls_quantized"] == 4
     assert result.details["linears_exposed"] == {"gemm": 2, "transposed_weight": 2}
     assert {"Gemm", "MatMul", "Transpose"}.isdisjoint(op_types(target))
@@ -66,7 +66,7 @@ def test_an_excluded_tied_head_makes_no_copy(tmp_path: Path) -> None:
     source = dynamo_linears_model(tmp_path / "m.onnx")
     target = tmp_path / "m.q4.onnx"
     result = run_pass(
-        "quantize-weights", source, target, {"block_size": 32, "nodes_to_exclude": ["lm_head", "fc_in"], "measure_speed": False}
+        "quantize-weights", source, target, {"block_size": 32, "nodes_to_exclude": ["lm_head", "fc_in"]}
     )
     assert result.details["matmuls_quantized"] == 2
     assert "tied_copies" not in result.details and not result.warnings
