@@ -30,7 +30,8 @@ def test_cnn_flow(qtbot, window, apply_step, sample_cnn, tmp_path):
     win.open_path(sample_cnn)
     qtbot.waitUntil(lambda: session.workspace is not None, timeout=WAIT_MS)
     assert session.current_id == ROOT_ID and len(session.workspace.versions) == 1
-    assert panels.optimize_panel.apply_button.isEnabled()
+    # The pass list is imported on a thread (seconds on a loaded machine); Apply waits for it.
+    qtbot.waitUntil(panels.optimize_panel.apply_button.isEnabled, timeout=WAIT_MS)
     assert not win.undo_action.isEnabled()
     bn_nodes = {n.name for n in win.current.loaded.proto.graph.node if n.op_type == "BatchNormalization"}
     assert bn_nodes
