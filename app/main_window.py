@@ -10,7 +10,7 @@ from pathlib import Path
 
 import onnx
 import shiboken6
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -35,12 +35,13 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
+from app.background import QtExecutor
 from app.icons import app_icon, icon
-from app.jobs_qt import JobSlot
 from app.session_panels import SessionPanels
 from app.settings import Settings
-from app.tasks import ModelOpener, OpenedModel
+from pipelines.background import JobLanes, Request, WorkerCall
 from pipelines.errors import WorkbenchError
+from pipelines.opening import OpenedModel, open_model_task
 from widgets import formatting
 from widgets.graph_view import GraphView
 from widgets.message_log import Level, MessageLog
@@ -54,6 +55,7 @@ from widgets.welcome_page import WelcomePage
 APP_NAME = "ONNX Workbench"
 MESSAGES_FILE = "messages.log"  # in the session folder, beside workspace.json
 MODEL_FILTER = "ONNX models (*.onnx);;All files (*)"
+OPEN_LANE, STATS_LANE = "open-model", "tensor-stats"  # background work of the window's own
 
 
 def _onnx_paths(event: QDragEnterEvent | QDropEvent) -> list[str]:
@@ -68,6 +70,10 @@ def _onnx_paths(event: QDragEnterEvent | QDropEvent) -> list[str]:
 class MainWindow(QMainWindow):
     """One model at a time: see it, search it, inspect its nodes and tensors."""
 
+    modelOpened = Signal(object)  # OpenedModel, loaded and shown; its figures follow
+    modelAnalyzed = Signal(object)  # the same OpenedModel with its analysis (or warnings why there is none)
+    openFailed = Signal(str, str, str)  # path, one sentence, details
+
     def __init__(self, settings: Settings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings if settings is not None else Settings()
@@ -81,16 +87,13 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
 
-        self.opener = ModelOpener(self)
-        self.opener.started.connect(self._on_open_started)
-        self.opener.opened.connect(self._on_opened)
-        self.opener.analyzed.connect(self._on_analyzed)
-        self.opener.failed.connect(self._on_open_failed)
-        # Statistics of a big clicked weight are read in a worker: the window holds no weights.
-        self.tensor_stats = JobSlot("tensor-stats", self)
-        self._stats_wanted: dict[int, str] = {}  # job generation -> initializer name
-        self.tensor_stats.succeeded.connect(self._on_tensor_stats)
-        self.tensor_stats.failed.connect(self._on_tensor_stats_failed)
+        # Every piece of background work of the window and its session, one request per lane.
+        self.jobs = JobLanes(QtExecutor(self))
+        opening = self.jobs.lane(OPEN_LANE)
+        opening.started.connect(self._on_open_started)
+        opening.record.connect(lambda _request, record: self._on_opened(record["opened"]))
+        opening.succeeded.connect(self._on_analyzed)
+        opening.failed.connect(self._on_open_failed)
 
         self._build_central()
         self._build_docks()
@@ -152,7 +155,12 @@ class MainWindow(QMainWindow):
     def _build_docks(self) -> None:
         self.summary_panel = SummaryPanel(self)
         self.properties_panel = PropertiesPanel(self)
-        self.properties_panel.statisticsWanted.connect(self._read_tensor_stats)
+        # Statistics of a big clicked weight are read in a worker: the window holds no weights.
+        self.properties_panel.statisticsWanted.connect(lambda model, name: self.jobs.submit(
+            STATS_LANE, WorkerCall("tensor-stats", {"model": model, "tensor": name}), about=(name,)))
+        stats = self.jobs.lane(STATS_LANE)
+        stats.succeeded.connect(lambda request, result: self.properties_panel.show_statistics(request.about[0], result))
+        stats.failed.connect(lambda request, text: self.properties_panel.statistics_failed(request.about[0], text))
         self.search_panel = SearchPanel(self)
         right = Qt.DockWidgetArea.RightDockWidgetArea
         self.summary_dock = self.add_panel("Summary", "dock-summary", self.summary_panel, right)
@@ -326,7 +334,12 @@ class MainWindow(QMainWindow):
         """
         if not self.session_panels.confirm_discard("Open another model"):
             return None
-        return self.opener.open(str(path))
+        return self.jobs.submit(OPEN_LANE, open_model_task(path), about=(str(path),)).generation
+
+    @property
+    def opening(self) -> bool:
+        """True while a model requested last is being loaded or analysed."""
+        return self.jobs.busy(OPEN_LANE)
 
     def _add_session_menu_entries(self) -> None:
         """Session and export entries in the File menu, above Quit."""
@@ -342,7 +355,7 @@ class MainWindow(QMainWindow):
         """Close the model (any open in progress is dropped); False when the user keeps unexported work."""
         if not self.session_panels.confirm_discard("Close the model"):
             return False
-        self.opener.cancel()
+        self.jobs.cancel(OPEN_LANE, quietly=True)
         self.session_panels.close_session()
         self._set_busy(False)
         self.current = None
@@ -376,14 +389,15 @@ class MainWindow(QMainWindow):
             except OSError:
                 pass  # the log on screen has it; a read-only or vanished folder must not break the window
 
-    def _on_open_started(self, path: str) -> None:
+    def _on_open_started(self, request: Request) -> None:
         self._set_busy(True)
-        self.statusBar().showMessage(f"Opening {Path(path).name}…")
+        self.statusBar().showMessage(f"Opening {Path(request.about[0]).name}…")
 
     def _on_opened(self, opened: OpenedModel) -> None:
         """The model is loaded: show it now; figures follow when the analysis worker is done."""
         self.show_model(opened)
         self.session_panels.start_session(opened.path)
+        self.modelOpened.emit(opened)
 
     def show_model(self, opened: OpenedModel, remember: bool = True, name: str | None = None) -> None:
         """Show a loaded model in every view; `remember` adds it to recent files and the title
@@ -409,7 +423,11 @@ class MainWindow(QMainWindow):
         self._set_model_actions_enabled(True)
         self.statusBar().showMessage(f"Analyzing {self.shown_name}…")
 
-    def _on_analyzed(self, opened: OpenedModel) -> None:
+    def _on_analyzed(self, _request: Request, opened: OpenedModel) -> None:
+        self.show_analysis(opened)
+        self.modelAnalyzed.emit(opened)
+
+    def show_analysis(self, opened: OpenedModel) -> None:
         """Figures for the model on screen arrived (or the reason there are none)."""
         self._set_busy(False)
         if self.current is None or opened.loaded is not self.current.loaded:
@@ -422,7 +440,8 @@ class MainWindow(QMainWindow):
         for warning in opened.warnings:
             self.log("warning", f"{self.shown_name}: {warning}")
 
-    def _on_open_failed(self, path: str, message: str, detail: str) -> None:
+    def _on_open_failed(self, request: Request, message: str, detail: str) -> None:
+        path = request.about[0]
         self._set_busy(False)
         self.log("error", f"Could not open {Path(path).name}: {message}")
         # Window-modal and opened with open(), not exec(): the event loop (and any test) keeps
@@ -436,6 +455,7 @@ class MainWindow(QMainWindow):
         box.destroyed.connect(lambda: setattr(self, "error_box", None))
         self.error_box = box
         box.open()
+        self.openFailed.emit(path, message, detail)
 
     # Selection ------------------------------------------------------------------------------
     def select_node(self, key: str) -> None:
@@ -479,18 +499,6 @@ class MainWindow(QMainWindow):
             self.index, self.current.analysis if graph is model.graph else None, self.current.path
         )
         self.search_panel.set_model(self.index)
-
-    def _read_tensor_stats(self, model_path: str, name: str) -> None:
-        generation = self.tensor_stats.start("tensor-stats", {"model": model_path, "tensor": name})
-        self._stats_wanted = {generation: name}  # an earlier request is superseded (and dropped)
-
-    def _on_tensor_stats(self, generation: int, result: dict) -> None:
-        if generation in self._stats_wanted:
-            self.properties_panel.show_statistics(self._stats_wanted.pop(generation), result)
-
-    def _on_tensor_stats_failed(self, generation: int, message: str) -> None:
-        if generation in self._stats_wanted:
-            self.properties_panel.statistics_failed(self._stats_wanted.pop(generation), message)
 
     def _on_selection_cleared(self) -> None:
         self.properties_panel.clear()
@@ -616,12 +624,10 @@ class MainWindow(QMainWindow):
         if not self.session_panels.confirm_close():
             event.ignore()
             return
-        self.session_panels.shutdown()
+        self.session_panels.shutdown()  # every background job, the window's own too
         self.settings.set_geometry(self.saveGeometry())
         self.settings.set_window_state(self.saveState(self.layout_version()))
         self.settings.sync()
-        self.opener.cancel()
-        self.tensor_stats.cancel()
         self.netron_view.shutdown()
         super().closeEvent(event)
 

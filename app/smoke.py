@@ -64,7 +64,7 @@ def install_smoke_exit(app: QApplication, window, model_path: str | None, delay_
         print(f"failed {path}: {message}", file=sys.stderr, flush=True)
         QTimer.singleShot(0, lambda: app.exit(EXIT_OPEN_FAILED))
 
-    window.opener.analyzed.connect(on_analyzed)
-    window.opener.failed.connect(on_failed)
+    window.modelAnalyzed.connect(on_analyzed)
+    window.openFailed.connect(on_failed)
     if not model_path:
         QTimer.singleShot(delay_ms, app.quit)

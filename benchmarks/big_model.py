@@ -289,7 +289,7 @@ WINDOW = """
             time.sleep(0.005)
     wait(lambda: window.current is not None and window.graph_view.node_names())
     shown = time.perf_counter() - started
-    wait(lambda: not window.opener.busy and window.session_panels.session.workspace is not None)
+    wait(lambda: not window.opening and window.session_panels.session.workspace is not None)
     ready = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print("BENCH " + json.dumps({"graph_shown_s": shown, "session_ready_s": ready, "gui_peak_rss": peak, "gui_base_rss": base}), flush=True)

@@ -70,8 +70,8 @@ def child_workbench(model: str) -> None:
         figures["window_s"] = _since_launch()
         window.open_path(model)
 
-    window.opener.opened.connect(lambda _opened: QTimer.singleShot(0, graph_drawn))
-    window.opener.failed.connect(lambda _p, message, _d: (print(json.dumps({"error": message})), app.exit(1)))
+    window.modelOpened.connect(lambda _opened: QTimer.singleShot(0, graph_drawn))
+    window.openFailed.connect(lambda _p, message, _d: (print(json.dumps({"error": message})), app.exit(1)))
     window.resize(1280, 800)
     window.show()
     QTimer.singleShot(0, window_shown)  # runs once the shown window got its first events

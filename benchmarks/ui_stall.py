@@ -89,7 +89,7 @@ def main() -> int:
     session = panels.session
     window.open_path(args.model)
     wait_for(app, lambda: session.workspace is not None)
-    wait_for(app, lambda: not window.opener.busy)
+    wait_for(app, lambda: not window.opening)
     beat = Heartbeat()
 
     for name, values in (("fold-batchnorm", {}), ("quantize-static", {"samples": 8})):

@@ -41,3 +41,12 @@ def os_error_sentence(exc: OSError) -> str:
     reason = (exc.strerror or str(exc) or type(exc).__name__).rstrip(".")
     where = f"{exc.filename}: " if exc.filename else ""
     return f"{where}{reason[:1].lower()}{reason[1:]}; check the path, its permissions and the free disk space."
+
+
+def error_sentence(exc: Exception, what: str = "it") -> str:
+    """One sentence for the user: a WorkbenchError says it already; a file error names the file."""
+    if isinstance(exc, WorkbenchError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return os_error_sentence(exc)
+    return f"Could not write {what} ({type(exc).__name__}: {exc}); please report this with the model."

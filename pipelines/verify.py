@@ -27,6 +27,7 @@ from pipelines.errors import Cancelled, ConfigError, RuntimeRefused
 from pipelines.inputs import graph_inputs, input_ranks, input_specs, iter_array_samples, random_inputs
 from pipelines.model import load_model
 from pipelines.runtime import open_session, unsupported_ir_version
+from pipelines.worker.protocol import json_float
 
 DEFAULT_SAMPLES = 4
 # Both sessions are held at once only when the two models together are this small, and take at
@@ -464,13 +465,6 @@ def looks_like_class_scores(shape: tuple[int, ...], dtype: np.dtype) -> bool:
     per-position scores (token classification, language-model logits).
     """
     return np.dtype(dtype).kind == "f" and len(shape) in (2, 3) and shape[-1] >= 2
-
-
-def json_float(value: float | None) -> float | str | None:
-    """A float that JSON can hold: infinities and NaN become 'inf', '-inf' and 'nan'."""
-    if value is None or math.isfinite(value):
-        return value
-    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
 
 
 def _numeric(array: np.ndarray) -> bool:

@@ -10,7 +10,7 @@ os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox")
 import tempfile  # noqa: E402
 
 # Opening a model in the window starts a session folder in the platformdirs cache
-# (app/session.py): keep the tests' sessions out of the user's cache.
+# (pipelines/session_model.py): keep the tests' sessions out of the user's cache.
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="onnx-workbench-test-cache-")
 
 import sys

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pipelines.session_model import ANALYSIS, SessionModel
 from widgets.chart_theme import style_charts
 from widgets.profile_dashboard import cache_axes
 
@@ -158,6 +159,30 @@ class AnalysisViews(QWidget):
         super().changeEvent(event)
         if event.type() == QEvent.Type.PaletteChange:
             style_charts(self, [self.chart], [self.chart.getPlotItem()])
+
+    def bind(self, model: SessionModel) -> None:
+        """Follow a session: show only the analyses of the current version, and the analysis job."""
+
+        def on_current(vid: str) -> None:
+            self.clear()
+            for kind, result in model.analyses.get(vid, {}).items():
+                self.show(kind, result)
+
+        lane = model.jobs.lane(ANALYSIS)
+        lane.busy.connect(self.set_running)
+        lane.progress.connect(self.set_progress)
+        lane.cancelled.connect(lambda _request: self.status.setText("Analysis stopped."))
+        self.cancelRequested.connect(lambda: model.jobs.cancel(ANALYSIS))
+        model.analysed.connect(lambda kind, vid, result: vid == model.current_id and self.show(kind, result))
+        model.current_changed.connect(on_current)
+        model.workspace_changed.connect(lambda: model.workspace is None and self.clear())
+
+    def show(self, kind: str, result: dict[str, Any]) -> None:
+        """Show a "quant-debug" or "prune-scan" result."""
+        if kind == "quant-debug":
+            self.show_quant_report(result)
+        else:
+            self.show_sensitivity(result)
 
     # ---- progress -----------------------------------------------------------------------------
     def set_running(self, running: bool) -> None:

@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pipelines.results import CompareResult
+from pipelines.session_model import COMPARE, SessionModel
 from pipelines.versions import Version, Workspace
 from widgets import formatting
 from widgets.chart_theme import style_charts
@@ -51,7 +53,7 @@ def measured_when(metrics: dict[str, Any], now: float | None = None) -> str:
     return " · ".join(parts)
 
 
-def _rows(a: Version, b: Version, interleaved: dict[str, Any] | None = None
+def _rows(a: Version, b: Version, interleaved: CompareResult | None = None
           ) -> list[tuple[str, str, str, str, float | None]]:
     """(figure, A text, B text, change text, signed change where lower is better; None: not coloured).
 
@@ -67,7 +69,7 @@ def _rows(a: Version, b: Version, interleaved: dict[str, Any] | None = None
         rows.append((title, fmt(va), fmt(vb), f"{change:+.1%}" if change is not None else "—", change))
     rows.append(("Fidelity", fidelity_badge(a)[0], fidelity_badge(b)[0], "", None))
     if interleaved is not None:
-        latency_a, latency_b = interleaved["a"].get("latency_ms") or {}, interleaved["b"].get("latency_ms") or {}
+        latency_a, latency_b = interleaved.a.latency_ms, interleaved.b.latency_ms
         kind = "interleaved"
     else:
         latency_a, latency_b = a.metrics.get("latency_ms") or {}, b.metrics.get("latency_ms") or {}
@@ -99,7 +101,7 @@ class CompareView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace: Workspace | None = None
-        self.result: dict[str, Any] | None = None
+        self.result: CompareResult | None = None
         self.combo_a = QComboBox(self)
         self.combo_b = QComboBox(self)
         for combo in (self.combo_a, self.combo_b):
@@ -211,6 +213,25 @@ class CompareView(QWidget):
             return
         self.compareRequested.emit(a, b, {"runs": self.runs.value(), "warmup": 5})
 
+    def bind(self, model: SessionModel) -> None:
+        """Follow a session: its versions, the picks, its comparisons and the compare job."""
+
+        def follow_workspace(*_args: object) -> None:
+            self.set_workspace(model.workspace)
+            if model.comparison is None:
+                self.clear_result()
+
+        model.workspace_changed.connect(follow_workspace)
+        model.version_added.connect(follow_workspace)
+        model.version_changed.connect(self.refresh_table)
+        model.compare_picked.connect(self.pick)
+        model.compared.connect(self.show_result)
+        lane = model.jobs.lane(COMPARE)
+        lane.busy.connect(self.set_running)
+        lane.progress.connect(self.set_progress)
+        lane.cancelled.connect(lambda _request: self.verdict.setText("Comparison stopped."))
+        self.cancelRequested.connect(lambda: model.jobs.cancel(COMPARE))
+
     def set_running(self, running: bool) -> None:
         """Compare off while the comparison runs."""
         self.compare_button.setEnabled(not running)
@@ -238,7 +259,7 @@ class CompareView(QWidget):
             self.table.setRowCount(0)
             return
         va, vb = self.workspace.get(a), self.workspace.get(b)
-        interleaved = self.result if self.result is not None and self.result.get("_pair") == (a, b) else None
+        interleaved = self.result if self.result is not None and self.result.is_about(a, b) else None
         rows = _rows(va, vb, interleaved)
         self.table.setRowCount(len(rows))
         for r, (title, text_a, text_b, change_text, change) in enumerate(rows):
@@ -262,17 +283,17 @@ class CompareView(QWidget):
                                      "from separate runs (see Profiled).")
         self._draw_deltas(va.metrics.get("per_op"), vb.metrics.get("per_op"))
 
-    def show_result(self, a: str, b: str, result: dict[str, Any]) -> None:
+    def show_result(self, result: CompareResult) -> None:
         """Show an interleaved comparison's distributions and verdict."""
-        self.result = {**result, "_pair": (a, b)}
-        self.pick("a", a)
-        self.pick("b", b)
+        self.result = result
+        self.pick("a", result.a_id)
+        self.pick("b", result.b_id)
         self.refresh_table()  # the table's latencies become this run's
-        self._draw_distributions(result["a"].get("latencies_ms") or [], result["b"].get("latencies_ms") or [])
+        self._draw_distributions(result.a.latencies_ms, result.b.latencies_ms)
         self.dist_plot.setTitle("Latency distributions (interleaved)")
-        speedup = result.get("speedup") or {}
-        self.verdict.setText(f"{result.get('verdict', '')}  ({result.get('rounds', 0)} interleaved rounds; "
-                             f"speed-up {speedup.get('speedup', float('nan')):.2f}x = A time / B time)")
+        speedup = result.speedup if result.speedup is not None else float("nan")
+        self.verdict.setText(f"{result.verdict}  ({result.rounds} interleaved rounds; "
+                             f"speed-up {speedup:.2f}x = A time / B time)")
 
     def _draw_distributions(self, a: list[float], b: list[float]) -> None:
         values = [np.asarray(v, dtype=float) for v in (a, b)]

@@ -7,6 +7,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QCheckBox, QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
+from pipelines.session_model import SessionModel
+
 GROUPS = (("added", "Added", "#2e8b57"), ("removed", "Removed", "#c0392b"), ("changed", "Changed", "#d35400"))
 # Long diffs (a quantized transformer) list this many names per group; the count says the rest.
 MAX_LISTED = 500
@@ -38,6 +40,22 @@ class DiffPanel(QWidget):
         layout.addWidget(self.toggle)
         layout.addWidget(self.tree, 1)
         self.sets: dict[str, set[str]] = {"added": set(), "removed": set(), "changed": set()}
+
+    def bind(self, model: SessionModel) -> None:
+        """Follow a session: show what the current version changed against its parent."""
+
+        def on_current(_vid: str) -> None:
+            version = model.current
+            if version is not None:
+                self.set_changes(version.changes,
+                                 version.summary or ("The original model." if version.parent is None else ""))
+
+        model.current_changed.connect(on_current)
+        model.workspace_changed.connect(lambda: model.workspace is None and self.set_changes(None, "No session."))
+
+    def rings_shown(self) -> bool:
+        """Whether the user wants the changed nodes ringed in the graph."""
+        return self.toggle.isChecked()
 
     def set_changes(self, changes: dict[str, Any] | None, summary: str = "") -> None:
         """Show a GraphDiff.to_dict() (None or empty: nothing changed / the original)."""

@@ -25,7 +25,10 @@ from pipelines.errors import ConfigError
 from pipelines.passes.base import CATEGORIES, Pass
 from pipelines.passes.engine import all_passes
 from pipelines.recipe import Recipe, load_recipe
+from pipelines.session_model import APPLY, SessionModel
+from pipelines.versions import Version
 from widgets.pass_form import PassForm
+from widgets.version_tree import step_notes
 
 PRESETS_DIR = Path(__file__).resolve().parents[1] / "assets" / "presets"
 CATEGORY_TITLES = {"cleanup": "Clean up", "fusion": "Fuse", "prune": "Prune", "quantize": "Quantize", "convert": "Convert"}
@@ -242,6 +245,23 @@ class OptimizePanel(QWidget):
         self.form_area.setWidget(self.form(name))
         self.status.clear()
 
+    def bind(self, model: SessionModel) -> None:
+        """Follow a session: Apply needs one open; the running step's progress, result or failure shows here."""
+
+        def on_workspace() -> None:
+            self.set_enabled_for_session(model.workspace is not None)
+            if model.workspace is None:
+                self.show_message("")  # nothing said about the previous model stays
+
+        lane = model.jobs.lane(APPLY)
+        lane.busy.connect(self.set_running)
+        lane.progress.connect(self.set_progress)
+        lane.cancelled.connect(lambda _request: self.show_message("Cancelled; the current version is unchanged."))
+        self.cancelRequested.connect(model.cancel_step)
+        model.step_applied.connect(lambda vid: self.show_step(model.version(vid)))
+        model.step_failed.connect(self.show_error)
+        model.workspace_changed.connect(on_workspace)
+
     # ---- running ----------------------------------------------------------------------------
     def _on_apply(self) -> None:
         name = self.current_pass
@@ -301,6 +321,10 @@ class OptimizePanel(QWidget):
         """Say why a step failed (no version was added)."""
         self.status.setText(f"Not applied: {text}")
         self.status.setStyleSheet("color: #c0392b;")
+
+    def show_step(self, version: Version) -> None:
+        """What a finished step made, with the reasons and warnings that go with it."""
+        self.show_result(f"Applied as v{version.number}: {version.summary or 'done'}", step_notes(version))
 
     def show_result(self, text: str, notes: list[str]) -> None:
         """A step's result with the reasons and warnings that go with it, one per line."""

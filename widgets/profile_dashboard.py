@@ -25,6 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pipelines.background import Request
+from pipelines.results import ProfileRun, SweepResult
+from pipelines.session_model import PROFILE, SessionModel
 from widgets import formatting
 from widgets.chart_theme import ink, style_charts
 
@@ -84,11 +87,13 @@ class ProfileDashboard(QWidget):
     startRequested = Signal(dict)  # ProfileOptions values
     stopRequested = Signal()
     sweepRequested = Signal(dict, list, list)  # options, batches, threads
-    overlayRequested = Signal(dict)  # node -> share of time (empty: clear the heat map)
+    # The version measured, node -> share of time (empty: clear the heat map).
+    overlayRequested = Signal(str, dict)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.redraw_count = 0
+        self.version_id = ""  # the session version whose figures are shown ("" alone or when none)
         self._dirty = False
         self._reset_buffers()
         self._build()
@@ -244,6 +249,56 @@ class ProfileDashboard(QWidget):
         options = {**self.options(), "per_op": False, "runs": max(20, self.runs.value() // 4)}
         self.sweepRequested.emit(options, batches, threads)
 
+    def bind(self, model: SessionModel) -> None:
+        """Follow a session: show the current version's profile, and a running one live while it is the one shown."""
+        lane = model.jobs.lane(PROFILE)
+
+        def on_started(request: Request) -> None:
+            if request.job == "profile":
+                self.version_id = request.about[0]
+                self.clear()
+
+        def on_record(request: Request, record: dict[str, Any]) -> None:
+            # A profile of another version keeps running after a version switch; its live figures
+            # are stored on that version when it ends, but never drawn over this one's.
+            if request.about[0] == self.version_id:
+                self.feed(record)
+
+        def on_profiled(vid: str, run: ProfileRun) -> None:
+            if vid == model.current_id:
+                self.version_id = vid
+                self.show_result(run)
+
+        def on_current(vid: str) -> None:
+            running = lane.running
+            if running is not None and running.about == (vid,):
+                self.version_id = vid  # its live figures keep streaming in
+                return
+            self.version_id = vid
+            stored = model.stored_profile(vid)
+            if stored is not None:
+                self.show_result(stored, SweepResult.from_metrics(model.version(vid).metrics))
+            else:
+                self.clear()  # its placeholder says nothing was measured for this version
+                self.note.clear()
+
+        def on_workspace() -> None:
+            if model.workspace is None:
+                self.version_id = ""
+                self.clear()
+                self.note.clear()
+
+        lane.started.connect(on_started)
+        lane.record.connect(on_record)
+        lane.busy.connect(self.set_running)
+        lane.progress.connect(self.set_progress)
+        lane.cancelled.connect(lambda _request: self.note.setText("Profiling stopped; nothing was stored."))
+        self.stopRequested.connect(model.stop_profile)
+        model.profiled.connect(on_profiled)
+        model.swept.connect(lambda _vid, sweep: self.show_sweep(sweep))
+        model.current_changed.connect(on_current)
+        model.workspace_changed.connect(on_workspace)
+
     def set_running(self, running: bool) -> None:
         """Start/Sweep off and Stop on while a job runs."""
         self.start_button.setEnabled(not running)
@@ -300,39 +355,35 @@ class ProfileDashboard(QWidget):
             return
         self._dirty = True
 
-    def show_result(self, result: dict[str, Any]) -> None:
-        """Show a finished profile (from the worker or stored on a version)."""
+    def show_result(self, run: ProfileRun, sweep: SweepResult | None = None) -> None:
+        """Show a finished profile (from the worker or stored on a version), with its sweep if any."""
         self._reset_buffers()
-        self._latencies = [float(v) for v in result.get("latencies_ms") or []]
-        memory = result.get("memory") or {}
-        series = memory.get("rss_series") or []  # (seconds, rss bytes) pairs; GPU is live-only
-        self._mem_t = [float(t) for t, _rss in series]
-        self._rss = [float(rss) / 2**20 for _t, rss in series]
-        self._gpu = [np.nan] * len(series)
-        self._stats = {"latency_ms": result.get("latency_ms") or {}, "throughput_per_s": result.get("throughput_per_s"),
-                       "count": result.get("runs", len(self._latencies))}
-        self._peak_rss = memory.get("peak_rss_bytes", result.get("peak_rss_bytes"))
-        gpu = memory.get("gpu") or {}
-        self._peak_gpu = gpu.get("peak_bytes") if gpu.get("available") else None
-        self._per_op = result.get("per_op")
-        sweep = result.get("sweep") or {}
-        self._sweep = list(sweep.get("cells") or [])
+        self._latencies = list(run.latencies_ms)
+        # (seconds, rss bytes) pairs of a live run; GPU memory is live-only.
+        self._mem_t = [t for t, _rss in run.rss_series]
+        self._rss = [rss / 2**20 for _t, rss in run.rss_series]
+        self._gpu = [np.nan] * len(run.rss_series)
+        self._stats = {"latency_ms": run.latency_ms, "throughput_per_s": run.throughput_per_s, "count": run.runs}
+        self._peak_rss = run.peak_rss_bytes
+        self._peak_gpu = run.peak_gpu_bytes
+        self._per_op = run.per_op
+        self._sweep = list(sweep.cells) if sweep is not None else []
         self._dirty = True
         self._emit_overlay()
 
-    def show_sweep(self, result: dict[str, Any]) -> None:
+    def show_sweep(self, sweep: SweepResult) -> None:
         """Show finished sweep cells (the chart keeps the rest as it is)."""
-        self._sweep = list(result.get("cells") or [])
-        best = result.get("best")
-        self.note.setText(f"Best: batch {best['batch']}, {best['threads'] or 'auto'} threads — {result.get('best_reason', '')}"
-                          if best else result.get("best_reason", ""))
+        self._sweep = list(sweep.cells)
+        best = sweep.best
+        self.note.setText(f"Best: batch {best['batch']}, {best['threads'] or 'auto'} threads — {sweep.best_reason}"
+                          if best else sweep.best_reason)
         self._dirty = True
 
     def _emit_overlay(self) -> None:
         if not self.heat_map.isChecked() or not self._per_op:
-            self.overlayRequested.emit({})
+            self.overlayRequested.emit(self.version_id, {})
             return
-        self.overlayRequested.emit(per_node_shares(self._per_op))
+        self.overlayRequested.emit(self.version_id, per_node_shares(self._per_op))
 
     def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt API
         """Redraw on the next tick: how many op bars fit depends on the height."""

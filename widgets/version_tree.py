@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QInputDialog, QMenu, QTreeWidget, QTreeWidgetItem, QWidget
 
+from pipelines.results import number
+from pipelines.session_model import SessionModel
 from pipelines.versions import FLAG_OUT_OF_TOLERANCE, Version, Workspace
 from widgets import formatting
 
@@ -25,7 +26,7 @@ def fidelity_badge(version: Version) -> tuple[str, str]:
     fidelity = version.metrics.get("fidelity")
     if not fidelity:
         return "not verified", "none"
-    snrs = [_number(o.get("snr_db")) for o in fidelity.get("outputs", [])]
+    snrs = [number(o.get("snr_db")) for o in fidelity.get("outputs", [])]
     snrs = [s for s in snrs if s is not None]
     worst = f" {min(snrs):.1f} dB" if snrs else ""
     if math.isinf(min(snrs, default=0.0)):
@@ -50,12 +51,6 @@ def _notes_text(version: Version) -> str:
     if not notes:
         return ""
     return "⚠ " + notes[0] + (f" (+{len(notes) - 1} more)" if len(notes) > 1 else "")
-
-
-def _number(value: Any) -> float | None:
-    if value in ("inf", "-inf", "nan"):
-        return float(value)
-    return float(value) if isinstance(value, (int, float)) else None
 
 
 def version_title(version: Version) -> str:
@@ -92,6 +87,17 @@ class VersionTree(QTreeWidget):
         self.current_id: str | None = None
         self._items: dict[str, QTreeWidgetItem] = {}
         self._syncing = False  # rows rebuilt or marked by the session, not chosen by the user
+
+    def bind(self, model: SessionModel) -> None:
+        """Follow a session: its versions, their figures and which one is current."""
+
+        def follow_workspace(*_args: object) -> None:
+            self.set_workspace(model.workspace, model.current_id)
+
+        model.workspace_changed.connect(follow_workspace)
+        model.version_added.connect(follow_workspace)
+        model.version_changed.connect(self.update_version)
+        model.current_changed.connect(self.set_current)
 
     def set_workspace(self, workspace: Workspace | None, current_id: str | None = None) -> None:
         """Show a workspace (None clears the tree)."""

@@ -26,7 +26,8 @@ from pipelines.pruning.irutil import to_ir
 from pipelines.pruning.neurons import prune_neurons
 from pipelines.pruning.structured import prune_groups
 from pipelines.runtime import SessionSettings, open_session
-from pipelines.verify import Tolerance, compare_output, json_float
+from pipelines.verify import Tolerance, compare_output
+from pipelines.worker.protocol import json_float
 
 ScanMode = Literal["auto", "channels", "neurons"]
 DEFAULT_RATIOS = (0.1, 0.3, 0.5)

@@ -12,6 +12,7 @@ from pipelines.analysis import analyze
 from pipelines.model import load_model
 from pipelines.recipe import Recipe, StepChecks, run_recipe_in_worker
 from pipelines.machine import machine_info
+from pipelines.results import CompareResult, ProfileRun
 from pipelines.verify import verify_models
 
 SCHEMA_VERSION = 1
@@ -118,33 +119,20 @@ def attach_profiles(report: dict[str, Any], options: dict[str, Any], progress: P
     if len(versions) == 2:
         progress((jobs - 1) / jobs, "interleaved comparison")
         result = run_job("compare", {"model_a": versions[0]["path"], "model_b": versions[1]["path"], "options": options})
-        report["comparison"] = comparison_entry(result)
-
-
-def comparison_entry(result: dict[str, Any]) -> dict[str, Any]:
-    """The part of an interleaved comparison a report shows."""
-    speedup = result["speedup"]
-    return {
-        "speedup": speedup["speedup"],
-        "speedup_ci": [speedup["ci_low"], speedup["ci_high"]],
-        "verdict": result.get("verdict", ""),
-        "rounds": result.get("rounds"),
-        "latency_p50_ms": [result["a"]["latency_ms"]["p50"], result["b"]["latency_ms"]["p50"]],
-        "runs_ms": [result["a"]["latencies_ms"], result["b"]["latencies_ms"]],
-    }
+        report["comparison"] = CompareResult.from_worker(result).to_report()
 
 
 def build_workspace_report(
     workspace: Any,
     version_id: str,
     *,
-    profiles: dict[str, dict[str, Any]] | None = None,
-    comparison: dict[str, Any] | None = None,
+    profiles: dict[str, ProfileRun] | None = None,
+    comparison: CompareResult | None = None,
 ) -> dict[str, Any]:
     """Report on a session version (pipelines.versions.Workspace): original vs `version_id`.
 
     Nothing is re-run: steps, fidelity and profiles come from what the session measured;
-    `profiles` holds full profile results by version id (else the figures stored on the version).
+    `profiles` holds this run's profiles by version id (else the figures stored on the version).
     """
     profiles = profiles or {}
     chain = workspace.path_to(version_id)
@@ -154,13 +142,14 @@ def build_workspace_report(
     for version in shown:
         entry = summarize(workspace.path_of(version.id), version.label or f"v{version.number}", dims)
         entry["fidelity"] = version.metrics.get("fidelity") or None
-        entry["profile"] = profiles.get(version.id) or _stored_profile(version.metrics)
+        profile = profiles.get(version.id) or ProfileRun.from_metrics(version.metrics)
+        entry["profile"] = profile.to_report() if profile is not None else None
         versions.append(entry)
     report = new_report(workspace.source.name, versions)
     report["steps"] = [step_entry(_version_step(workspace, v)) for v in chain[1:]]
     report["recipe"] = workspace.recipe_for(version_id).to_yaml() if len(chain) > 1 else None
     if comparison is not None:
-        report["comparison"] = comparison_entry(comparison)
+        report["comparison"] = comparison.to_report()
     return report
 
 
@@ -173,24 +162,4 @@ def _version_step(workspace: Any, version: Any) -> dict[str, Any]:
         "fidelity": version.metrics.get("fidelity"),
         "size_before": parent.metrics.get("size_bytes"), "size_after": version.metrics.get("size_bytes"),
         "nodes_before": parent.metrics.get("nodes"), "nodes_after": version.metrics.get("nodes"),
-    }
-
-
-def _stored_profile(metrics: dict[str, Any]) -> dict[str, Any] | None:
-    """The profile figures a session keeps on a version, shaped like a profile result.
-
-    None when the version was not profiled (or its figures predate the stored settings):
-    a report shows no profile rather than one with invented settings.
-    """
-    if not metrics.get("latency_ms") or metrics.get("session_create_s") is None:
-        return None
-    return {
-        "provider": metrics.get("provider") or "",
-        "options": metrics.get("options") or {},
-        "session_create_s": metrics["session_create_s"],
-        "latency_ms": metrics["latency_ms"],
-        "throughput_per_s": metrics.get("throughput_per_s"),
-        "latencies_ms": metrics.get("latencies_ms") or [],
-        "memory": {"peak_rss_bytes": metrics.get("peak_rss_bytes"), "rss_series": []},
-        "per_op": metrics.get("per_op"),
     }

@@ -1,6 +1,6 @@
 """Parent side of the worker protocol, without Qt: start a job, read its records, cancel it.
 
-The CLI iterates `records()`; the GUI does too, on a helper thread (app/jobs_qt.py), because
+The CLI iterates `records()`; the GUI does too, on a helper thread (app/background.py), because
 the end of a job reaps the child process, which may wait. `poll()` never waits for records
 but, once the job has ended, reaps the child like `records()`: keep it off the GUI thread.
 Reads wait on a queue with a timeout and notice a child that died, so nothing blocks forever.

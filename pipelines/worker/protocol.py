@@ -32,6 +32,17 @@ class ProtocolError(ValueError):
     """A line from a worker is not a valid protocol record."""
 
 
+def json_float(value: float | None) -> float | str | None:
+    """A float that JSON can hold: infinities and NaN become 'inf', '-inf' and 'nan'.
+
+    The one convention for non-finite numbers wherever plain data leaves a process (worker
+    records, workspace.json, reports); pipelines.results.number reads them back.
+    """
+    if value is None or math.isfinite(value):
+        return value
+    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+
+
 def to_plain(value: Any) -> Any:
     """Convert numpy scalars/arrays, paths, tuples and non-finite floats into JSON-safe data."""
     if isinstance(value, dict):
@@ -42,9 +53,9 @@ def to_plain(value: Any) -> Any:
         return to_plain(value.tolist())
     if isinstance(value, np.generic):
         return to_plain(value.item())
-    if isinstance(value, float) and not math.isfinite(value):
+    if isinstance(value, float):
         # JSON has no NaN/Infinity; strict parsers (browsers, jsonschema) refuse them.
-        return None
+        return json_float(value)
     if isinstance(value, Path):
         return str(value)
     return value

@@ -26,7 +26,7 @@ def session_window(qtbot, tmp_path, monkeypatch):
 def dirty_session(session_window, sample_cnn, tmp_path):
     """A session with unexported work, adopted directly (no worker process needed)."""
     panels = session_window.session_panels
-    panels.shown_version = ROOT_ID  # nothing to load for the view
-    panels.session._adopt(Workspace.create(sample_cnn, tmp_path / "ws"))
+    panels.version_display.shown_version = ROOT_ID  # nothing to load for the view
+    panels.session.adopt(Workspace.create(sample_cnn, tmp_path / "ws"))
     panels.session.dirty = True
     return panels.session

@@ -80,7 +80,7 @@ def window(qtbot, settings):
 
 def _open(qtbot, win, path) -> None:
     """Open `path` and wait for both stages: the model shown, then its figures."""
-    with qtbot.waitSignal(win.opener.analyzed, timeout=OPEN_TIMEOUT_MS):
+    with qtbot.waitSignal(win.modelAnalyzed, timeout=OPEN_TIMEOUT_MS):
         win.open_path(path)
 
 
@@ -116,13 +116,13 @@ def test_open_from_command_line_path(qtbot, monkeypatch, settings, sample_cnn):
 
 def test_open_by_dialog_updates_panels_and_recent(qtbot, monkeypatch, window, sample_transformer):
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(sample_transformer), ""))
-    with qtbot.waitSignal(window.opener.opened, timeout=OPEN_TIMEOUT_MS):
+    with qtbot.waitSignal(window.modelOpened, timeout=OPEN_TIMEOUT_MS):
         window.open_action.trigger()
     # Shown as soon as it is loaded; the figures are still being computed in the worker.
     assert window.summary_panel.tree.value("Name") == "transformer_small.onnx"
     assert window.summary_panel.tree.value("Nodes") == "74"
     assert window.busy_bar.isVisible() and window.summary_panel.tree.value("Parameters") == "—"
-    with qtbot.waitSignal(window.opener.analyzed, timeout=OPEN_TIMEOUT_MS):
+    with qtbot.waitSignal(window.modelAnalyzed, timeout=OPEN_TIMEOUT_MS):
         pass
     assert window.busy_bar.isHidden()
     assert window.summary_panel.tree.value("Parameters") == formatting.count(window.current.analysis["params"])
@@ -132,7 +132,7 @@ def test_open_by_dialog_updates_panels_and_recent(qtbot, monkeypatch, window, sa
 
 
 def test_busy_bar_shows_while_opening(qtbot, window, sample_cnn):
-    with qtbot.waitSignal(window.opener.analyzed, timeout=OPEN_TIMEOUT_MS):
+    with qtbot.waitSignal(window.modelAnalyzed, timeout=OPEN_TIMEOUT_MS):
         window.open_path(sample_cnn)
         assert window.busy_bar.isVisible()  # shown synchronously, before the load finishes
     assert window.busy_bar.isHidden()
@@ -156,19 +156,19 @@ def test_drag_and_drop_opens_onnx_anywhere_on_the_window(qtbot, window, sample_c
     text_file = tmp_path / "notes.txt"
     text_file.write_text("not a model")
     assert _drag_and_drop(window.welcome, [text_file]) == (False, False)
-    assert window.opener.busy is False
+    assert not window.opening
     # Onto the welcome page, with a non-model file alongside: the .onnx one opens.
-    with qtbot.waitSignal(window.opener.opened, timeout=OPEN_TIMEOUT_MS):
+    with qtbot.waitSignal(window.modelOpened, timeout=OPEN_TIMEOUT_MS):
         assert _drag_and_drop(window.welcome, [text_file, sample_cnn]) == (True, True)
     assert window.current.path.name == "resnet_small.onnx"
     # Onto the graph view, which accepts drags for itself: the window still gets the file.
-    with qtbot.waitSignal(window.opener.opened, timeout=OPEN_TIMEOUT_MS):
+    with qtbot.waitSignal(window.modelOpened, timeout=OPEN_TIMEOUT_MS):
         assert _drag_and_drop(window.graph_view.viewport(), [sample_transformer]) == (True, True)
     assert window.current.path.name == "transformer_small.onnx"
     # Onto the Netron tab: opened by the app, not by Netron inside its page.
     window.tabs.setCurrentWidget(window.netron_view)
     target = window.netron_view.web.focusProxy() or window.netron_view.web
-    with qtbot.waitSignal(window.opener.opened, timeout=OPEN_TIMEOUT_MS):
+    with qtbot.waitSignal(window.modelOpened, timeout=OPEN_TIMEOUT_MS):
         assert _drag_and_drop(target, [sample_cnn]) == (True, True)
     assert window.current.path.name == "resnet_small.onnx"
 
@@ -178,14 +178,14 @@ def test_recent_files_reopen(qtbot, window, sample_cnn, sample_transformer):
     _open(qtbot, window, sample_transformer)
     actions = window.recent_actions()
     assert [Path(a.data()).name for a in actions[:2]] == ["transformer_small.onnx", "resnet_small.onnx"]
-    with qtbot.waitSignal(window.opener.opened, timeout=OPEN_TIMEOUT_MS):
+    with qtbot.waitSignal(window.modelOpened, timeout=OPEN_TIMEOUT_MS):
         actions[1].trigger()
     assert window.current.path.name == "resnet_small.onnx"
     assert Path(window.settings.recent_files()[0]).name == "resnet_small.onnx"
     # The welcome page (shown after Close) lists the same files and opens them too.
     window.close_model()
     assert window.welcome.recent.count() == 2
-    with qtbot.waitSignal(window.opener.opened, timeout=OPEN_TIMEOUT_MS):
+    with qtbot.waitSignal(window.modelOpened, timeout=OPEN_TIMEOUT_MS):
         window.welcome.recent.itemActivated.emit(window.welcome.recent.item(1))
     assert window.current.path.name == "transformer_small.onnx"
     assert window.central.currentWidget() is window.tabs
@@ -195,7 +195,7 @@ def test_refused_model_shows_one_sentence_and_keeps_previous(qtbot, window, samp
     _open(qtbot, window, sample_cnn)
     bad = tmp_path / "broken.onnx"
     bad.write_bytes(b"\x08\x07garbage that is not a protobuf model" * 3)
-    with qtbot.waitSignal(window.opener.failed, timeout=OPEN_TIMEOUT_MS) as blocker:
+    with qtbot.waitSignal(window.openFailed, timeout=OPEN_TIMEOUT_MS) as blocker:
         window.open_path(bad)
     message = blocker.args[1]
     with pytest.raises(ModelRefused):  # the dialog shows exactly what load_model refused with

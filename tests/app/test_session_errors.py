@@ -5,6 +5,7 @@ import pytest
 
 import pipelines.report.build as report_build
 from pipelines.errors import ConfigError
+from pipelines.session_model import PROFILE
 
 WAIT_MS = 60_000
 
@@ -28,7 +29,7 @@ def test_save_as_is_refused_while_work_runs(qtbot, session_window, dirty_session
         assert "while work is running" in session_window.statusBar().currentMessage()
         assert not (tmp_path / "saved").exists()
     finally:
-        with qtbot.waitSignal(dirty_session.profile_slot.cancelled, timeout=WAIT_MS):
+        with qtbot.waitSignal(dirty_session.jobs.lane(PROFILE).cancelled, timeout=WAIT_MS):
             dirty_session.stop_profile()
 
 
@@ -38,7 +39,7 @@ def test_report_failure_reaches_the_window(qtbot, session_window, dirty_session,
 
     monkeypatch.setattr(report_build, "build_workspace_report", broken)
     panels = session_window.session_panels
-    with qtbot.waitSignal(panels._reportDone, timeout=WAIT_MS) as blocker:
+    with qtbot.waitSignal(session_window.jobs.lane("report").failed, timeout=WAIT_MS) as blocker:
         panels.export_report(path=tmp_path / "report.html")
     assert "no figures" in blocker.args[1] and blocker.args[1].count(".") <= 2
     assert "no figures" in session_window.statusBar().currentMessage()  # not "Writing report…"

@@ -46,8 +46,8 @@ def test_view_theme_switches_every_view_and_is_remembered(qtbot, qapp: QApplicat
     import shiboken6
 
     from app.main_window import MainWindow
-    from app.tasks import OpenedModel
     from pipelines.model import load_model
+    from pipelines.opening import OpenedModel
 
     original = qapp.palette()
     win = MainWindow(_settings(tmp_path))

@@ -9,9 +9,9 @@ from PySide6.QtCore import QObject, Signal
 from app import smoke
 
 
-class FakeOpener(QObject):
-    analyzed = Signal(object)
-    failed = Signal(str, str, str)
+class FakeWindowSignals(QObject):
+    modelAnalyzed = Signal(object)
+    openFailed = Signal(str, str, str)
 
 
 class FakeNetron(QObject):
@@ -41,7 +41,9 @@ class FakeApp:
 
 
 def _window():
-    return SimpleNamespace(opener=FakeOpener(), netron_view=FakeNetron(), tabs=FakeTabs())
+    signals = FakeWindowSignals()
+    return SimpleNamespace(modelAnalyzed=signals.modelAnalyzed, openFailed=signals.openFailed, signals=signals,
+                           netron_view=FakeNetron(), tabs=FakeTabs())
 
 
 def _opened(analysis):
@@ -59,7 +61,7 @@ def test_smoke_exit_ms_reads_the_environment(monkeypatch, value, expected):
 def test_reports_model_analysis_and_netron_then_quits(qtbot, capsys):
     app, window = FakeApp(), _window()
     smoke.install_smoke_exit(app, window, "m.onnx", 10)
-    window.opener.analyzed.emit(_opened({"params": 42}))
+    window.modelAnalyzed.emit(_opened({"params": 42}))
     assert window.tabs.current is window.netron_view  # Netron is loaded by showing its tab
     window.netron_view.loadFinished.emit(True)
     window.netron_view.loadFinished.emit(False)  # later reloads do not change the verdict
@@ -71,7 +73,7 @@ def test_reports_model_analysis_and_netron_then_quits(qtbot, capsys):
 def test_failed_analysis_exits_1(qtbot, capsys):
     app, window = FakeApp(), _window()
     smoke.install_smoke_exit(app, window, "m.onnx", 10)
-    window.opener.analyzed.emit(_opened(None))
+    window.modelAnalyzed.emit(_opened(None))
     qtbot.waitUntil(lambda: bool(app.codes), timeout=2000)
     assert app.codes == [smoke.EXIT_OPEN_FAILED]
     assert "worker died" in capsys.readouterr().err
@@ -80,7 +82,7 @@ def test_failed_analysis_exits_1(qtbot, capsys):
 def test_netron_page_failure_exits_1(qtbot):
     app, window = FakeApp(), _window()
     smoke.install_smoke_exit(app, window, "m.onnx", 10)
-    window.opener.analyzed.emit(_opened({"params": 1}))
+    window.modelAnalyzed.emit(_opened({"params": 1}))
     window.netron_view.loadFinished.emit(False)
     qtbot.waitUntil(lambda: bool(app.codes), timeout=2000)
     assert app.codes == [smoke.EXIT_OPEN_FAILED]
@@ -89,7 +91,7 @@ def test_netron_page_failure_exits_1(qtbot):
 def test_refused_model_exits_1(qtbot, capsys):
     app, window = FakeApp(), _window()
     smoke.install_smoke_exit(app, window, "bad.onnx", 10)
-    window.opener.failed.emit("bad.onnx", "bad.onnx is not an ONNX model.", "")
+    window.openFailed.emit("bad.onnx", "bad.onnx is not an ONNX model.", "")
     qtbot.waitUntil(lambda: bool(app.codes), timeout=2000)
     assert app.codes == [smoke.EXIT_OPEN_FAILED]
     assert "not an ONNX model" in capsys.readouterr().err

@@ -4,6 +4,10 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
+from app.version_display import LANE
+from pipelines.opening import open_model_task
+from pipelines.versions import ROOT_ID
+
 
 @pytest.fixture
 def answers(monkeypatch):
@@ -29,7 +33,7 @@ def test_cancel_keeps_the_session_on_open_close_and_open_session(session_window,
     session_window.session_panels.open_session(tmp_path / "ws")
     assert len(answers) == 3 and all("not exported" in text for text in answers)
     assert dirty_session.workspace is workspace and dirty_session.has_unexported_work
-    assert not session_window.opener.busy
+    assert not session_window.opening
 
 
 def test_confirming_goes_on(session_window, dirty_session, answers):
@@ -54,10 +58,11 @@ def test_report_keeps_unexported_work(qtbot, session_window, dirty_session, tmp_
 def test_closing_the_model_drops_a_version_still_loading(session_window, dirty_session, sample_cnn):
     panels = session_window.session_panels
     dirty_session.dirty = False
-    panels.version_opener.open(sample_cnn)
-    assert panels.version_opener.busy
+    jobs = session_window.jobs
+    jobs.submit(LANE, open_model_task(sample_cnn), about=(ROOT_ID,))
+    assert jobs.busy(LANE)
     assert session_window.close_model()
-    assert not panels.version_opener.busy and panels.shown_version is None
+    assert not jobs.busy(LANE) and panels.version_display.shown_version is None
     assert not session_window.profile_action.isEnabled() and not session_window.undo_action.isEnabled()
 
 
@@ -90,7 +95,7 @@ def test_sessions_manager_lists_the_cache_and_keeps_the_open_session(session_win
     monkeypatch.setattr("app.session_panels.default_sessions_dir", lambda: cache)
     other = Workspace.create(dirty_session.workspace.source, cache / "other")
     current = Workspace.create(dirty_session.workspace.source, cache / "current")
-    dirty_session._adopt(current)
+    dirty_session.adopt(current)
     dialog = session_window.session_panels.manage_sessions()
     try:
         names = {dialog.tree.topLevelItem(i).text(4) for i in range(dialog.tree.topLevelItemCount())}

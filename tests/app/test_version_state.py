@@ -4,8 +4,10 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from app.tasks import OpenedModel
+from pipelines.background import Request, ThreadCall
 from pipelines.model import load_model
+from pipelines.opening import OpenedModel
+from pipelines.session_model import ANALYSIS, PROFILE
 from pipelines.versions import ROOT_ID, Workspace
 
 WAIT_MS = 60_000
@@ -19,8 +21,8 @@ def two_versions(session_window, sample_cnn, tmp_path):
     ws = Workspace.create(sample_cnn, tmp_path / "ws", samples=2)
     folded = ws.apply(ROOT_ID, "fold-batchnorm")
     panels = win.session_panels
-    panels.shown_version = ROOT_ID
-    panels.session._adopt(ws)
+    panels.version_display.shown_version = ROOT_ID
+    panels.session.adopt(ws)
     return win, ws, folded
 
 
@@ -30,7 +32,7 @@ def _click_row(qtbot, tree, vid: str) -> None:
 
 
 def _shown(qtbot, panels, vid: str) -> None:
-    qtbot.waitUntil(lambda: panels.shown_version == vid, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: panels.version_display.shown_version == vid, timeout=WAIT_MS)
 
 
 def test_clicking_a_row_makes_it_current_and_f5_profiles_it(qtbot, two_versions, monkeypatch):
@@ -43,7 +45,9 @@ def test_clicking_a_row_makes_it_current_and_f5_profiles_it(qtbot, two_versions,
     _shown(qtbot, panels, folded.id)
 
     started = []
-    monkeypatch.setattr(panels.session.profile_slot, "start", lambda kind, params: started.append(params) or 1)
+    submit = panels.session.jobs.submit
+    monkeypatch.setattr(panels.session.jobs, "submit", lambda lane, work, about=(): started.append(work.params)
+                        if lane == PROFILE else submit(lane, work, about))
     _click_row(qtbot, tree, ROOT_ID)
     win.profile_action.trigger()
     assert started[-1]["model"] == str(ws.path_of(ROOT_ID))  # the highlighted row is the one profiled
@@ -53,7 +57,7 @@ def test_clicking_a_row_makes_it_current_and_f5_profiles_it(qtbot, two_versions,
     qtbot.mouseDClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert tree.item_for(ROOT_ID).isExpanded()
     # Undo still walks back through the clicked versions.
-    panels.session.undo_stack.undo()
+    panels.session.undo()
     assert panels.session.current_id == folded.id and tree.currentItem() is tree.item_for(folded.id)
 
 
@@ -74,11 +78,12 @@ def _profile_and_analyse(qtbot, win, vid: str) -> list[str]:
     session.go_to(vid)
     _shown(qtbot, panels, vid)
     names = graph.node_names()[:5]
-    session._profiling = vid
-    session._on_profiled(0, _profile_result(names))
+    profile = _profile_result(names)
+    session.jobs.submit(PROFILE, ThreadCall("profile", lambda _context: profile), about=(vid,))
     report = {"tensors": [{"quant_node": names[0], "op_type": "Conv", "sqnr_db": 20.0, "added_noise": 0.1}],
               "samples": 2, "by_quant_node": {names[0]: {"relative_error": 0.2}}}
-    session.analysisFinished.emit("quant-debug", vid, report)
+    session.jobs.submit(ANALYSIS, ThreadCall("quant-debug", lambda _context: report), about=(vid,))
+    qtbot.waitUntil(lambda: vid in session.profiles and vid in session.analyses, timeout=WAIT_MS)
     return names
 
 
@@ -106,9 +111,9 @@ def test_a_versions_heat_map_and_analysis_stay_on_that_version(qtbot, two_versio
 def test_a_profile_of_another_version_does_not_stream_into_the_shown_one(qtbot, two_versions):
     win, _ws, folded = two_versions
     panels = win.session_panels
-    panels.session._profiling = folded.id  # a profile of v1 runs while v0 is current
-    panels._dashboard_version = ROOT_ID
-    panels.session.profileRecord.emit({"kind": "sample", "phase": "timed", "latencies_ms": [5.0, 6.0]})
+    assert panels.profile_dashboard.version_id == ROOT_ID  # v0 is current; a profile of v1 streams a record
+    profile_of_v1 = Request(PROFILE, 1, "profile", (folded.id,))
+    panels.session.jobs.lane(PROFILE).record.emit(profile_of_v1, {"kind": "sample", "phase": "timed", "latencies_ms": [5.0, 6.0]})
     panels.profile_dashboard.redraw()
     assert panels.profile_dashboard.stat_labels["runs"].text() == "—"
 
@@ -143,7 +148,7 @@ def test_versions_are_named_as_the_user_knows_them(qtbot, two_versions):
     qtbot.waitUntil(lambda: win.summary_panel.tree.value("Parameters") not in (None, "—"), timeout=WAIT_MS)
     assert win.summary_panel.tree.value("Name") == "resnet_small.onnx · v1"
     assert win.model_label.text() == "resnet_small.onnx · v1"
-    panels.session.undo_stack.undo()
+    panels.session.undo()
     _shown(qtbot, panels, ROOT_ID)
     assert win.summary_panel.tree.value("Name") == "resnet_small.onnx · v0 original"
     texts = [m.text for m in win.message_log.messages()]
@@ -154,8 +159,8 @@ def test_a_no_op_step_says_why_beside_the_result_and_in_the_log(qtbot, two_versi
     win, ws, folded = two_versions
     panels = win.session_panels
     again = ws.apply(folded.id, "fold-batchnorm")  # nothing left to fold
-    panels._refresh_versions()
-    panels._on_step_done(again.id)
+    panels.session.version_added.emit(again.id)
+    panels.session.step_applied.emit(again.id)
     status = panels.optimize_panel.status.text()
     reason = "the model has no BatchNormalization node"
     assert status.startswith(f"Applied as v{again.number}: no node changed") and reason in status

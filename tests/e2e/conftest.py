@@ -37,6 +37,6 @@ def apply_step(qtbot, window):
         panels.optimize_panel.apply_button.click()
         assert panels.optimize_panel.cancel_button.isEnabled()  # running, cancellable
         qtbot.waitUntil(lambda: len(panels.session.workspace.versions) == count + 1, timeout=WAIT_MS)
-        qtbot.waitUntil(lambda: panels.shown_version == panels.session.current_id, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: panels.version_display.shown_version == panels.session.current_id, timeout=WAIT_MS)
 
     return apply

@@ -10,11 +10,12 @@ import pytest
 
 from app.main_window import MainWindow
 from pipelines.recipe import load_recipe
+from pipelines.session_model import COMPARE, PROFILE
 from pipelines.versions import ROOT_ID
 
 pytestmark = pytest.mark.timeout(180)
 WAIT_MS = 60_000
-PROFILE = {"runs": 30, "warmup": 3}
+PROFILE_RUNS = {"runs": 30, "warmup": 3}
 
 
 def _highlight(win: MainWindow) -> dict[str, set[str]]:
@@ -39,7 +40,7 @@ def test_cnn_flow(qtbot, window, apply_step, sample_cnn, tmp_path):
     # A failing step adds no version and says why.
     panels.optimize_panel.select_pass("quantize-static")
     panels.optimize_panel.form().set_values({"calibration": "images", "data": str(tmp_path / "missing")})
-    with qtbot.waitSignal(session.stepFailed, timeout=WAIT_MS):
+    with qtbot.waitSignal(session.step_failed, timeout=WAIT_MS):
         panels.optimize_panel.apply_button.click()
     assert len(session.workspace.versions) == 1 and session.current_id == ROOT_ID
     assert panels.optimize_panel.status.text().startswith("Not applied:")
@@ -68,28 +69,28 @@ def test_cnn_flow(qtbot, window, apply_step, sample_cnn, tmp_path):
     assert panels.version_tree.item_for(v2.id).parent() is panels.version_tree.item_for(v1.id)
 
     # Profile both: F5 profiles the current version; v1 through the session.
-    panels.profile_dashboard.runs.setValue(PROFILE["runs"])
-    panels.profile_dashboard.warmup.setValue(PROFILE["warmup"])
+    panels.profile_dashboard.runs.setValue(PROFILE_RUNS["runs"])
+    panels.profile_dashboard.warmup.setValue(PROFILE_RUNS["warmup"])
     win.profile_action.trigger()
     qtbot.waitUntil(lambda: "latency_ms" in session.workspace.get(v2.id).metrics, timeout=WAIT_MS)
     assert panels.version_tree.cell(v2.id, "p50 latency").endswith(" ms")
     assert panels.profile_dashboard.stat_labels["p50"].text().endswith(" ms")
     overlay = win.graph_view.overlay()
     assert overlay is not None and overlay.values and set(overlay.values) <= set(win.graph_view.node_names())
-    qtbot.waitUntil(lambda: not session.profile_slot.busy, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not session.jobs.busy(PROFILE), timeout=WAIT_MS)
     session.profile(v1.id, panels.profile_dashboard.options())
     qtbot.waitUntil(lambda: "latency_ms" in session.workspace.get(v1.id).metrics, timeout=WAIT_MS)
-    assert len(session.workspace.get(v1.id).metrics["latencies_ms"]) == PROFILE["runs"]
+    assert len(session.workspace.get(v1.id).metrics["latencies_ms"]) == PROFILE_RUNS["runs"]
 
     # Compare v1 (A) with v2 (B), interleaved in one worker.
     panels.version_tree.compareRequested.emit("a", v1.id)
     panels.version_tree.compareRequested.emit("b", v2.id)
     assert panels.compare_view.picked() == (v1.id, v2.id)
     panels.compare_view.runs.setValue(20)
-    with qtbot.waitSignal(session.compareFinished, timeout=WAIT_MS) as blocker:
+    with qtbot.waitSignal(session.compared, timeout=WAIT_MS) as blocker:
         panels.compare_view.compare_button.click()
-    a, b, result = blocker.args
-    assert (a, b) == (v1.id, v2.id) and result["rounds"] == 20
+    (result,) = blocker.args
+    assert result.is_about(v1.id, v2.id) and result.rounds == 20
     assert panels.compare_view.verdict.text().startswith(("B is faster", "A is faster", "no clear difference"))
     assert "QuantizeLinear" in panels.compare_view.deltas()  # per-op-type time delta B - A
     table = panels.compare_view.table
@@ -98,13 +99,13 @@ def test_cnn_flow(qtbot, window, apply_step, sample_cnn, tmp_path):
     # Undo: back to v1, the graph shows v1 with v1's diff; redo: forward to v2.
     win.undo_action.trigger()
     assert session.current_id == v1.id and win.redo_action.isEnabled()
-    qtbot.waitUntil(lambda: panels.shown_version == v1.id, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: panels.version_display.shown_version == v1.id, timeout=WAIT_MS)
     assert _highlight(win)["changed"] == set(v1.changes["changed"])
     assert panels.version_tree.item_for(v1.id).font(0).bold()
     assert not any(n.op_type == "QuantizeLinear" for n in win.current.loaded.proto.graph.node)
     win.redo_action.trigger()
     assert session.current_id == v2.id and not win.redo_action.isEnabled()
-    qtbot.waitUntil(lambda: panels.shown_version == v2.id, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: panels.version_display.shown_version == v2.id, timeout=WAIT_MS)
     assert any(n.op_type == "QuantizeLinear" for n in win.current.loaded.proto.graph.node)
 
     # Export the recipe of v2: it replays fold-batchnorm then quantize-static with 4 samples.
@@ -147,12 +148,12 @@ def test_stop_buttons_cancel_long_work(qtbot, window, sample_cnn):
     panels.profile_dashboard.runs.setValue(1_000_000)
     window.profile_action.trigger()
     assert panels.profile_dashboard.stop_button.isEnabled()
-    with qtbot.waitSignal(session.profile_slot.cancelled, timeout=WAIT_MS):
+    with qtbot.waitSignal(session.jobs.lane(PROFILE).cancelled, timeout=WAIT_MS):
         panels.profile_dashboard.stop_button.click()
     assert "latency_ms" not in session.current.metrics and panels.profile_dashboard.start_button.isEnabled()
     panels.compare_view.runs.setValue(100_000)
     panels.compare_view.compare_button.click()
     assert panels.compare_view.stop_button.isEnabled()
-    with qtbot.waitSignal(session.compare_slot.cancelled, timeout=WAIT_MS):
+    with qtbot.waitSignal(session.jobs.lane(COMPARE).cancelled, timeout=WAIT_MS):
         panels.compare_view.stop_button.click()
     assert panels.compare_view.verdict.text() == "Comparison stopped."

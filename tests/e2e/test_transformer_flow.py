@@ -51,10 +51,10 @@ def test_transformer_flow(qtbot, window, apply_step, sample_transformer, tmp_pat
 
     # Undo to the fused version, then redo.
     win.undo_action.trigger()
-    qtbot.waitUntil(lambda: panels.shown_version == fused.id, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: panels.version_display.shown_version == fused.id, timeout=WAIT_MS)
     assert not _ops(win) & {"MatMulInteger", "DynamicQuantizeMatMul"}
     win.redo_action.trigger()
-    qtbot.waitUntil(lambda: panels.shown_version == quantized.id, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: panels.version_display.shown_version == quantized.id, timeout=WAIT_MS)
 
     # Export the model and its recipe; the source file is never written.
     source_bytes = sample_transformer.read_bytes()

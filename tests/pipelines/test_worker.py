@@ -37,7 +37,7 @@ def test_protocol_round_trip_makes_numpy_and_odd_values_json_safe() -> None:
     assert line.endswith("\n") and line.count("\n") == 1
     decoded = protocol.decode(line)
     assert decoded["latencies_ms"] == [1.5, 2.5]
-    assert decoded["count"] == 3 and decoded["bad"] is None
+    assert decoded["count"] == 3 and decoded["bad"] == "nan"  # the one convention for non-finite numbers
     assert decoded["path"] == "/tmp/x.onnx"
     assert decoded["name"] == record["name"]
     assert protocol.decode(line.encode()) == decoded

@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from pipelines.results import CompareResult
 from pipelines.versions import ROOT_ID, Workspace
 from widgets.compare_view import CompareView, measured_when
 
@@ -47,7 +48,7 @@ def test_an_interleaved_comparison_replaces_the_separate_figures(qtbot, profiled
               "b": {"latency_ms": {"p50": 1.0, "p99": 1.2}, "latencies_ms": [1.0] * 5},
               "speedup": {"speedup": 2.0, "ci_low": 1.8, "ci_high": 2.2}, "rounds": 5,
               "verdict": "B is faster: 2.00x (95% CI 1.80-2.20)."}
-    view.show_result(a, b, result)
+    view.show_result(CompareResult.from_worker(result, a, b))
     rows = _table(view)
     assert rows["p50 latency (interleaved)"] == ["2.000 ms", "1.000 ms", "-50.0%"]
     assert "Profiled" not in rows and not any("separate" in title for title in rows)

@@ -5,6 +5,7 @@ import time
 
 import numpy as np
 
+from pipelines.results import ProfileRun, SweepResult
 from widgets.profile_dashboard import REDRAW_HZ, ProfileDashboard, per_node_shares, rolling_percentiles
 
 
@@ -60,8 +61,8 @@ def test_result_fills_stats_ops_sweep_and_heat_map(qtbot):
               "runs": 3, "memory": {"peak_rss_bytes": 3 * 2**20, "rss_series": [[0.0, 2**20], [0.05, 2 * 2**20]]},
               "per_op": per_op}
     with qtbot.waitSignal(dash.overlayRequested) as blocker:
-        dash.show_result(result)
-    assert blocker.args == [{"conv1": 0.6, "fc": 0.4}]
+        dash.show_result(ProfileRun.from_worker(result))
+    assert blocker.args == ["", {"conv1": 0.6, "fc": 0.4}]
     dash.redraw()
     assert dash.stat_labels["p50"].text() == "2.000 ms"
     assert dash.stat_labels["throughput"].text() == "500.0/s"
@@ -69,16 +70,16 @@ def test_result_fills_stats_ops_sweep_and_heat_map(qtbot):
     assert list(dash.rss_curve.getData()[1]) == [1.0, 2.0]
     ticks = dash.op_plot.getAxis("left")._tickLevels[0]
     assert [label for _pos, label in ticks] == ["Conv", "Gemm"]  # sorted by time
-    dash.show_sweep({"cells": [{"batch": 1, "threads": 1, "p50_ms": 1.0, "samples_per_s": 900.0},
+    dash.show_sweep(SweepResult.from_worker({"cells": [{"batch": 1, "threads": 1, "p50_ms": 1.0, "samples_per_s": 900.0},
                                {"batch": 4, "threads": 2, "p50_ms": 2.5, "samples_per_s": 1500.0}],
-                     "best": {"batch": 4, "threads": 2}, "best_reason": "highest throughput."})
+                     "best": {"batch": 4, "threads": 2}, "best_reason": "highest throughput."}))
     dash.redraw()
     xs, ys = dash.sweep_scatter.getData()
     assert list(ys) == [900.0, 1500.0]
     assert "batch 4" in dash.note.text()
     with qtbot.waitSignal(dash.overlayRequested) as blocker:
         dash.heat_map.setChecked(False)
-    assert blocker.args == [{}]
+    assert blocker.args == ["", {}]
 
 
 def test_rolling_percentiles_and_shares():

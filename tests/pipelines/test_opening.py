@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.tasks import open_model_blocking
+from pipelines.opening import open_model_blocking
 from pipelines.errors import ModelRefused
 
 

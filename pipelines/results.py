@@ -1,0 +1,214 @@
+"""Typed results of background work: a profile, a sweep, an interleaved comparison.
+
+Workers hand plain JSON data over the process boundary; `from_worker` turns it into these
+classes once, as it arrives, so the session, the views and the report read fields, never
+string keys or guesses about which job sent a dict. `to_metrics` is the part stored on a
+version (workspace.json), `to_report` the part a report's JSON carries. Non-finite numbers
+cross every boundary as the strings "inf", "-inf" and "nan" (pipelines.worker.protocol) and
+are read back by `number`.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipelines.worker.protocol import to_plain
+
+# Latencies kept on a version for the compare view's distributions; workspace.json stays small.
+KEPT_LATENCIES = 2000
+# Per-node shares kept on a version for the heat map (the heaviest ones).
+KEPT_PER_OP_NODES = 400
+
+
+def number(value: Any) -> float | None:
+    """A figure read back from plain data: numbers and 'inf'/'-inf'/'nan' strings as floats, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if value in ("inf", "-inf", "nan"):
+        return float(value)
+    return None
+
+
+@dataclass(frozen=True)
+class ProfileRun:
+    """One profile of one model: latency statistics, every run's latency, memory, per-operator time."""
+
+    latency_ms: dict[str, float]  # p50, p90, p99, mean, min, max...
+    latencies_ms: list[float]
+    throughput_per_s: float | None = None
+    runs: int = 0
+    provider: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+    session_create_s: float | None = None
+    peak_rss_bytes: int | None = None
+    rss_series: list[tuple[float, float]] = field(default_factory=list)  # (seconds, bytes); live runs only
+    gpu: dict[str, Any] = field(default_factory=dict)  # the GPU memory summary ("available", "peak_bytes"...)
+    warmup_runs: int = 0
+    per_op: dict[str, Any] | None = None  # {"op_types": [...], "nodes": [...]}
+    measured_at: float | None = None  # when, and under which machine load: separate profiles are
+    load_avg: float | None = None  # not comparable figures, the compare view says so
+
+    @classmethod
+    def from_worker(cls, result: dict[str, Any]) -> ProfileRun:
+        """A "profile" worker's result, stamped with the time and machine load it arrived at."""
+        memory = result.get("memory") or {}
+        return cls(
+            latency_ms=_figures(result.get("latency_ms")),
+            latencies_ms=[float(v) for v in result.get("latencies_ms") or []],
+            throughput_per_s=number(result.get("throughput_per_s")),
+            runs=int(result.get("runs") or len(result.get("latencies_ms") or [])),
+            provider=str(result.get("provider") or ""),
+            options=dict(result.get("options") or {}),
+            session_create_s=number(result.get("session_create_s")),
+            peak_rss_bytes=_count(memory.get("peak_rss_bytes")),
+            rss_series=[(float(t), float(rss)) for t, rss in memory.get("rss_series") or []],
+            gpu=dict(memory.get("gpu") or {}),
+            warmup_runs=int((result.get("warmup") or {}).get("runs") or 0),
+            per_op=result.get("per_op") or None,
+            measured_at=time.time(),
+            load_avg=os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+        )
+
+    @classmethod
+    def from_metrics(cls, metrics: dict[str, Any]) -> ProfileRun | None:
+        """The profile stored on a version (None when it was never profiled)."""
+        if not metrics.get("latency_ms"):
+            return None
+        return cls(
+            latency_ms=_figures(metrics.get("latency_ms")),
+            latencies_ms=[float(v) for v in metrics.get("latencies_ms") or []],
+            throughput_per_s=number(metrics.get("throughput_per_s")),
+            runs=len(metrics.get("latencies_ms") or []),
+            provider=str(metrics.get("provider") or ""),
+            options=dict(metrics.get("options") or {}),
+            session_create_s=number(metrics.get("session_create_s")),
+            peak_rss_bytes=_count(metrics.get("peak_rss_bytes")),
+            per_op=metrics.get("per_op") or None,
+            measured_at=number(metrics.get("measured_at")),
+            load_avg=number(metrics.get("load_avg")),
+        )
+
+    @property
+    def peak_gpu_bytes(self) -> float | None:
+        """The GPU memory peak, when a GPU was measured."""
+        return number(self.gpu.get("peak_bytes")) if self.gpu.get("available") else None
+
+    def to_metrics(self) -> dict[str, Any]:
+        """The part stored on a version (small enough for workspace.json)."""
+        metrics: dict[str, Any] = {
+            "latency_ms": self.latency_ms, "throughput_per_s": self.throughput_per_s,
+            "peak_rss_bytes": self.peak_rss_bytes, "latencies_ms": self.latencies_ms[:KEPT_LATENCIES],
+            "provider": self.provider, "options": self.options, "session_create_s": self.session_create_s,
+            "measured_at": self.measured_at, "load_avg": self.load_avg,
+        }
+        if self.per_op:
+            nodes = sorted(self.per_op.get("nodes", []), key=lambda n: n.get("ms_per_run", 0.0), reverse=True)
+            metrics["per_op"] = {"op_types": self.per_op.get("op_types", []), "nodes": nodes[:KEPT_PER_OP_NODES]}
+        return metrics
+
+    def to_report(self) -> dict[str, Any] | None:
+        """The profile as a report shows it (None without the settings it was taken with)."""
+        if self.session_create_s is None:
+            return None  # figures that predate the stored settings: no profile rather than invented ones
+        memory: dict[str, Any] = {"peak_rss_bytes": self.peak_rss_bytes, "rss_series": self.rss_series}
+        if self.gpu:  # stored figures keep no GPU summary
+            memory["gpu"] = self.gpu
+        return to_plain({
+            "provider": self.provider, "options": self.options, "session_create_s": self.session_create_s,
+            "latency_ms": self.latency_ms, "throughput_per_s": self.throughput_per_s, "runs": self.runs,
+            "warmup": {"runs": self.warmup_runs}, "latencies_ms": self.latencies_ms, "memory": memory,
+            "per_op": self.per_op,
+        })
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """A batch x threads grid: one cell per configuration and the best one (or why there is none)."""
+
+    cells: list[dict[str, Any]]  # batch, threads, p50_ms, p99_ms, samples_per_s...
+    best: dict[str, Any] | None
+    best_reason: str = ""
+
+    @classmethod
+    def from_worker(cls, result: dict[str, Any]) -> SweepResult:
+        """A "sweep" worker's result."""
+        return cls(list(result.get("cells") or []), result.get("best"), str(result.get("best_reason") or ""))
+
+    @classmethod
+    def from_metrics(cls, metrics: dict[str, Any]) -> SweepResult | None:
+        """The sweep stored on a version (None when it was never swept)."""
+        return cls.from_worker(metrics["sweep"]) if metrics.get("sweep") else None
+
+    def to_metrics(self) -> dict[str, Any]:
+        """The part stored on a version."""
+        return {"sweep": {"cells": self.cells, "best": self.best, "best_reason": self.best_reason}}
+
+
+@dataclass(frozen=True)
+class CompareSide:
+    """One model's figures in an interleaved comparison."""
+
+    latency_ms: dict[str, float]
+    latencies_ms: list[float]
+    throughput_per_s: float | None = None
+
+
+@dataclass(frozen=True)
+class CompareResult:
+    """Two versions timed interleaved in one worker: who is faster, by how much, how sure."""
+
+    a_id: str
+    b_id: str
+    a: CompareSide
+    b: CompareSide
+    rounds: int
+    verdict: str
+    speedup: float | None  # A time / B time: above 1 means B is faster
+    speedup_ci: tuple[float | None, float | None]
+
+    @classmethod
+    def from_worker(cls, result: dict[str, Any], a_id: str = "", b_id: str = "") -> CompareResult:
+        """A "compare" worker's result for versions `a_id` and `b_id`."""
+        speedup = result.get("speedup") or {}
+
+        def side(data: dict[str, Any]) -> CompareSide:
+            return CompareSide(_figures(data.get("latency_ms")), [float(v) for v in data.get("latencies_ms") or []],
+                               number(data.get("throughput_per_s")))
+
+        return cls(a_id, b_id, side(result.get("a") or {}), side(result.get("b") or {}), int(result.get("rounds") or 0),
+                   str(result.get("verdict") or ""), number(speedup.get("speedup")),
+                   (number(speedup.get("ci_low")), number(speedup.get("ci_high"))))
+
+    def is_about(self, a_id: str | None, b_id: str | None) -> bool:
+        """True when this comparison timed exactly A = `a_id` and B = `b_id`."""
+        return (self.a_id, self.b_id) == (a_id, b_id)
+
+    def to_report(self) -> dict[str, Any]:
+        """The part of the comparison a report shows."""
+        return to_plain({
+            "speedup": self.speedup, "speedup_ci": self.speedup_ci, "verdict": self.verdict,
+            "rounds": self.rounds, "latency_p50_ms": [self.a.latency_ms.get("p50"), self.b.latency_ms.get("p50")],
+            "runs_ms": [self.a.latencies_ms, self.b.latencies_ms],
+        })
+
+
+def _count(value: Any) -> int | None:
+    """A whole number read back from plain data (bytes, runs), None when absent."""
+    read = number(value)
+    return int(read) if read is not None and math.isfinite(read) else None
+
+
+def _figures(data: Any) -> dict[str, float]:
+    """A dict of named figures with every value read as a float (non-finite strings included)."""
+    out = {}
+    for key, value in (data or {}).items():
+        read = number(value)
+        if read is not None:
+            out[str(key)] = read
+    return out
+
