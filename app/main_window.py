@@ -10,16 +10,8 @@ from pathlib import Path
 
 import onnx
 import shiboken6
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import (
-    QAction,
-    QActionGroup,
-    QCloseEvent,
-    QDragEnterEvent,
-    QDropEvent,
-    QKeySequence,
-    QShowEvent,
-)
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -37,6 +29,7 @@ from PySide6.QtWidgets import (
 from app import __version__
 from app.background import QtExecutor
 from app.icons import app_icon, icon
+from app.model_drops import ModelDrops
 from app.session_panels import SessionPanels
 from app.settings import Settings
 from pipelines.background import JobLanes, Request, WorkerCall
@@ -58,15 +51,6 @@ MODEL_FILTER = "ONNX models (*.onnx);;All files (*)"
 OPEN_LANE, STATS_LANE = "open-model", "tensor-stats"  # background work of the window's own
 
 
-def _onnx_paths(event: QDragEnterEvent | QDropEvent) -> list[str]:
-    """Local .onnx files carried by a drag."""
-    mime = event.mimeData()
-    if not mime.hasUrls():
-        return []
-    paths = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
-    return [p for p in paths if p.lower().endswith(".onnx")]
-
-
 class MainWindow(QMainWindow):
     """One model at a time: see it, search it, inspect its nodes and tensors."""
 
@@ -84,8 +68,10 @@ class MainWindow(QMainWindow):
         self.index: ModelIndex | None = None
         self.error_box: QMessageBox | None = None
         self.setWindowTitle(APP_NAME)
-        self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
+        self.setAcceptDrops(True)
+        self.drops = ModelDrops(self.open_path, self)  # a model file dropped anywhere opens
+        self.installEventFilter(self.drops)
 
         # Every piece of background work of the window and its session, one request per lane.
         self.jobs = JobLanes(QtExecutor(self))
@@ -125,9 +111,8 @@ class MainWindow(QMainWindow):
         self.central.addWidget(self.tabs)
         self.setCentralWidget(self.central)
         self.graph_view.nodeSelected.connect(self._on_node_selected)
-        # The graph view (a QGraphicsView) accepts drags itself and would swallow dropped
-        # model files; the window filters them out so a drop anywhere opens the model.
-        self.graph_view.viewport().installEventFilter(self)
+        # The graph view (a QGraphicsView) accepts drags itself and would swallow dropped model files.
+        self.graph_view.viewport().installEventFilter(self.drops)
         self.graph_view.selectionCleared.connect(self._on_selection_cleared)
         self.graph_view.graphChanged.connect(self._on_graph_changed)
 
@@ -332,7 +317,7 @@ class MainWindow(QMainWindow):
         Opening starts a new session, so unexported versions are confirmed first; None when the
         user keeps them (nothing is opened).
         """
-        if not self.session_panels.confirm_discard("Open another model"):
+        if not self.session_panels.commands.confirm_discard("Open another model"):
             return None
         return self.jobs.submit(OPEN_LANE, open_model_task(path), about=(str(path),)).generation
 
@@ -353,7 +338,7 @@ class MainWindow(QMainWindow):
 
     def close_model(self) -> bool:
         """Close the model (any open in progress is dropped); False when the user keeps unexported work."""
-        if not self.session_panels.confirm_discard("Close the model"):
+        if not self.session_panels.commands.confirm_discard("Close the model"):
             return False
         self.jobs.cancel(OPEN_LANE, quietly=True)
         self.session_panels.close_session()
@@ -585,33 +570,6 @@ class MainWindow(QMainWindow):
         self.nodes_label.setText(f"{len(loaded.proto.graph.node):,} nodes")
 
     # Qt events ------------------------------------------------------------------------------
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
-        """Take .onnx drags and drops from child views that would otherwise consume them."""
-        kind = event.type()
-        if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove) and _onnx_paths(event):
-            event.acceptProposedAction()
-            return True
-        if kind == QEvent.Type.Drop and _onnx_paths(event):
-            self.dropEvent(event)
-            return True
-        return super().eventFilter(watched, event)
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
-        """Accept drags that carry at least one local .onnx file."""
-        if _onnx_paths(event):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
-        """Open the first dropped .onnx file."""
-        paths = _onnx_paths(event)
-        if not paths:
-            event.ignore()
-            return
-        event.acceptProposedAction()
-        self.open_path(paths[0])
-
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
         """Apply default dock sizes the first time, when nothing was saved."""
         super().showEvent(event)
@@ -621,10 +579,10 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         """Ask about unexported versions, remember geometry and dock layout, stop background work."""
-        if not self.session_panels.confirm_close():
+        if not self.session_panels.commands.confirm_discard("Close"):
             event.ignore()
             return
-        self.session_panels.shutdown()  # every background job, the window's own too
+        self.jobs.cancel_all()  # every background job, the session's too
         self.settings.set_geometry(self.saveGeometry())
         self.settings.set_window_state(self.saveState(self.layout_version()))
         self.settings.sync()

@@ -274,7 +274,7 @@ WINDOW = """
     from app.main_window import MainWindow
     app = QApplication(sys.argv[:1])
     window = MainWindow()
-    window.session_panels.ask_before_close = False
+    window.session_panels.commands.ask_before_close = False
     window.resize(1400, 900)
     window.show()
     app.processEvents()
@@ -293,7 +293,7 @@ WINDOW = """
     ready = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print("BENCH " + json.dumps({"graph_shown_s": shown, "session_ready_s": ready, "gui_peak_rss": peak, "gui_base_rss": base}), flush=True)
-    window.session_panels.shutdown()
+    window.jobs.cancel_all()
     window.close()
     os._exit(0)
 """

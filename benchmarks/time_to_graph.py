@@ -54,7 +54,7 @@ def child_workbench(model: str) -> None:
     app = QApplication(sys.argv[:1])
     folder = tempfile.mkdtemp(prefix="ttg-")
     window = MainWindow(Settings(QSettings(f"{folder}/s.ini", QSettings.Format.IniFormat)))
-    window.session_panels.ask_before_close = False
+    window.session_panels.commands.ask_before_close = False
     figures: dict[str, float] = {}
 
     def graph_drawn() -> None:
@@ -63,7 +63,7 @@ def child_workbench(model: str) -> None:
         figures.update(_memory())
         figures["web_engine_started"] = float(window.netron_view.started)
         print(json.dumps(figures), flush=True)
-        window.session_panels.shutdown()
+        window.jobs.cancel_all()
         app.quit()
 
     def window_shown() -> None:

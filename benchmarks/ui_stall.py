@@ -83,7 +83,7 @@ def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     window = MainWindow()
     panels = window.session_panels
-    panels.ask_before_close = False
+    panels.commands.ask_before_close = False
     window.resize(1400, 900)
     window.show()
     session = panels.session
@@ -96,8 +96,8 @@ def main() -> int:
         count = len(session.workspace.versions)
         beat.start()
         started = time.perf_counter()
-        panels.apply(name, values)
-        wait_for(app, lambda: len(session.workspace.versions) > count and panels.shown_version == session.current_id)
+        session.apply(name, values)
+        wait_for(app, lambda: len(session.workspace.versions) > count and panels.version_display.shown_version == session.current_id)
         report(f"pass {name} (+verify, reload)", beat.stop(), time.perf_counter() - started)
 
     panels.profile_dashboard.runs.setValue(args.runs)
@@ -105,10 +105,10 @@ def main() -> int:
     beat.start()
     started = time.perf_counter()
     window.profile_action.trigger()
-    wait_for(app, lambda: "latency_ms" in session.current.metrics and not session.profile_slot.busy)
+    wait_for(app, lambda: "latency_ms" in session.current.metrics and not session.jobs.busy("profile"))
     report(f"profile ({args.runs} runs, per-op)", beat.stop(), time.perf_counter() - started)
     print(f"dashboard redraws: {panels.profile_dashboard.redraw_count}")
-    panels.shutdown()
+    window.jobs.cancel_all()
     window.close()
     return 0
 

@@ -1,11 +1,11 @@
-"""Typed results of background work: a profile, a sweep, an interleaved comparison.
+"""Typed results: a profile, a sweep, an interleaved comparison, and the figures stored on a version.
 
 Workers hand plain JSON data over the process boundary; `from_worker` turns it into these
 classes once, as it arrives, so the session, the views and the report read fields, never
 string keys or guesses about which job sent a dict. `to_metrics` is the part stored on a
 version (workspace.json), `to_report` the part a report's JSON carries. Non-finite numbers
-cross every boundary as the strings "inf", "-inf" and "nan" (pipelines.worker.protocol) and
-are read back by `number`.
+cross every boundary as the strings "inf", "-inf" and "nan" (pipelines.worker.protocol.json_float)
+and are read back by `number`.
 """
 from __future__ import annotations
 
@@ -15,23 +15,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelines.worker.protocol import to_plain
+from pipelines.verify import FidelityReport
+from pipelines.worker.protocol import number, to_plain
 
 # Latencies kept on a version for the compare view's distributions; workspace.json stays small.
 KEPT_LATENCIES = 2000
 # Per-node shares kept on a version for the heat map (the heaviest ones).
 KEPT_PER_OP_NODES = 400
-
-
-def number(value: Any) -> float | None:
-    """A figure read back from plain data: numbers and 'inf'/'-inf'/'nan' strings as floats, else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if value in ("inf", "-inf", "nan"):
-        return float(value)
-    return None
 
 
 @dataclass(frozen=True)
@@ -212,3 +202,24 @@ def _figures(data: Any) -> dict[str, float]:
             out[str(key)] = read
     return out
 
+
+
+@dataclass(frozen=True)
+class VersionMetrics:
+    """What was measured on a version: size and cost, fidelity to the original, its profile and sweep."""
+
+    size_bytes: int | None = None
+    nodes: int | None = None
+    params: int | None = None
+    macs: int | None = None
+    fidelity: FidelityReport | None = None  # None for the original and unverified versions
+    profile: ProfileRun | None = None
+    sweep: SweepResult | None = None
+
+    @classmethod
+    def of(cls, metrics: dict[str, Any]) -> VersionMetrics:
+        """The figures of a version's stored metrics (workspace.json)."""
+        fidelity = metrics.get("fidelity")
+        return cls(_count(metrics.get("size_bytes")), _count(metrics.get("nodes")), _count(metrics.get("params")),
+                   _count(metrics.get("macs")), FidelityReport.from_dict(fidelity) if fidelity else None,
+                   ProfileRun.from_metrics(metrics), SweepResult.from_metrics(metrics))

@@ -27,7 +27,7 @@ from pipelines.errors import Cancelled, ConfigError, RuntimeRefused
 from pipelines.inputs import graph_inputs, input_ranks, input_specs, iter_array_samples, random_inputs
 from pipelines.model import load_model
 from pipelines.runtime import open_session, unsupported_ir_version
-from pipelines.worker.protocol import json_float
+from pipelines.worker.protocol import json_float, number
 
 DEFAULT_SAMPLES = 4
 # Both sessions are held at once only when the two models together are this small, and take at
@@ -37,6 +37,8 @@ TOGETHER_MAX_BYTES = 1 << 30
 TOGETHER_MEMORY_FRACTION = 0.5
 RAN_TOGETHER = "together"
 RAN_SEQUENTIALLY = "one after the other"
+# The figures of an output that may be non-finite (written as 'inf'/'nan' strings).
+FIGURES = ("max_abs", "mean_abs", "cosine", "snr_db", "top1")
 
 
 @dataclass(frozen=True)
@@ -92,10 +94,18 @@ class OutputFidelity:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data; infinities and NaN are written as the strings 'inf', '-inf', 'nan'."""
         data = asdict(self)
-        for key in ("max_abs", "mean_abs", "cosine", "snr_db", "top1"):
+        for key in FIGURES:
             data[key] = json_float(data[key])
         data["passed"] = self.passed
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OutputFidelity:
+        """The output written by `to_dict`."""
+        fields = {k: data.get(k) for k in cls.__dataclass_fields__ if k in data}
+        fields.update({k: number(data.get(k)) for k in FIGURES})
+        fields["failures"] = list(data.get("failures") or [])
+        return cls(**fields)
 
 
 @dataclass
@@ -157,6 +167,17 @@ class FidelityReport:
             "tolerance": self.tolerance.to_dict(),
             "outputs": [o.to_dict() for o in self.outputs],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FidelityReport:
+        """The report written by `to_dict` (stored on a version); fields older sessions lack take their defaults."""
+        return cls(
+            reference=data.get("reference", ""), candidate=data.get("candidate", ""),
+            outputs=[OutputFidelity.from_dict(o) for o in data.get("outputs") or []],
+            samples=int(data.get("samples") or 0), inputs=data.get("inputs", ""),
+            tolerance=Tolerance.from_dict(data.get("tolerance") or {}), assumed_dims=dict(data.get("assumed_dims") or {}),
+            matched_by=data.get("matched_by", "name"), ran=data.get("ran", RAN_TOGETHER),
+        )
 
 
 def verify_models(

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pipelines.results import CompareResult
+from pipelines.results import CompareResult, ProfileRun, VersionMetrics
 from pipelines.session_model import COMPARE, SessionModel
 from pipelines.versions import Version, Workspace
 from widgets import formatting
@@ -37,19 +37,17 @@ WORSE = QColor("#c0392b")
 TOP_OPS = 10
 
 
-def measured_when(metrics: dict[str, Any], now: float | None = None) -> str:
+def measured_when(profile: ProfileRun | None, now: float | None = None) -> str:
     """When and under which conditions a stored profile was taken: '12 min ago · 1 thread · load 0.8'."""
-    if not metrics.get("latency_ms"):
+    if profile is None:
         return "not profiled"
     parts = []
-    at = metrics.get("measured_at")
-    if isinstance(at, (int, float)):
-        parts.append(formatting.age((now if now is not None else time.time()) - at))
-    threads = (metrics.get("options") or {}).get("intra_op_threads")
+    if profile.measured_at is not None:
+        parts.append(formatting.age((now if now is not None else time.time()) - profile.measured_at))
+    threads = profile.options.get("intra_op_threads")
     parts.append(f"{threads} thread{'s' if threads != 1 else ''}" if threads else "auto threads")
-    load = metrics.get("load_avg")
-    if isinstance(load, (int, float)):
-        parts.append(f"load {load:.1f}")
+    if profile.load_avg is not None:
+        parts.append(f"load {profile.load_avg:.1f}")
     return " · ".join(parts)
 
 
@@ -62,9 +60,10 @@ def _rows(a: Version, b: Version, interleaved: CompareResult | None = None
     labelled so, with when and how each was measured, and their change is not coloured as a verdict.
     """
     rows = []
+    ma, mb = VersionMetrics.of(a.metrics), VersionMetrics.of(b.metrics)
     for key, title, fmt in (("size_bytes", "Size", formatting.size), ("nodes", "Nodes", formatting.count),
                             ("params", "Parameters", formatting.count), ("macs", "MACs", formatting.count)):
-        va, vb = a.metrics.get(key), b.metrics.get(key)
+        va, vb = getattr(ma, key), getattr(mb, key)
         change = (vb - va) / va if va and vb is not None else None
         rows.append((title, fmt(va), fmt(vb), f"{change:+.1%}" if change is not None else "—", change))
     rows.append(("Fidelity", fidelity_badge(a)[0], fidelity_badge(b)[0], "", None))
@@ -72,9 +71,9 @@ def _rows(a: Version, b: Version, interleaved: CompareResult | None = None
         latency_a, latency_b = interleaved.a.latency_ms, interleaved.b.latency_ms
         kind = "interleaved"
     else:
-        latency_a, latency_b = a.metrics.get("latency_ms") or {}, b.metrics.get("latency_ms") or {}
+        latency_a, latency_b = (m.profile.latency_ms if m.profile is not None else {} for m in (ma, mb))
         kind = "separate runs"
-        rows.append(("Profiled", measured_when(a.metrics), measured_when(b.metrics), "", None))
+        rows.append(("Profiled", measured_when(ma.profile), measured_when(mb.profile), "", None))
     for pct in ("p50", "p99"):
         va, vb = latency_a.get(pct), latency_b.get(pct)
         change = (vb - va) / va if va and vb is not None else None
@@ -83,6 +82,11 @@ def _rows(a: Version, b: Version, interleaved: CompareResult | None = None
                      f"{vb:.3f} ms" if vb is not None else "—", change_text,
                      change if interleaved is not None else None))
     return rows
+
+
+def _profile(version: Version) -> ProfileRun | None:
+    """The profile stored on a version, if it was profiled."""
+    return VersionMetrics.of(version.metrics).profile
 
 
 def op_type_deltas(a: dict[str, Any], b: dict[str, Any]) -> dict[str, float]:
@@ -274,14 +278,15 @@ class CompareView(QWidget):
                                     "press Compare to time A and B interleaved.")
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
+        pa, pb = _profile(va), _profile(vb)
         if interleaved is None:
-            self._draw_distributions(va.metrics.get("latencies_ms") or [], vb.metrics.get("latencies_ms") or [])
+            self._draw_distributions(pa.latencies_ms if pa else [], pb.latencies_ms if pb else [])
             self.dist_plot.setTitle("Latency distributions (separate runs)")
             if self.result is not None:
                 # The verdict above was about another pair: it must not sit over this table.
                 self.verdict.setText("Press Compare to time A and B interleaved; the latencies below are "
                                      "from separate runs (see Profiled).")
-        self._draw_deltas(va.metrics.get("per_op"), vb.metrics.get("per_op"))
+        self._draw_deltas(pa.per_op if pa else None, pb.per_op if pb else None)
 
     def show_result(self, result: CompareResult) -> None:
         """Show an interleaved comparison's distributions and verdict."""
@@ -333,5 +338,5 @@ class CompareView(QWidget):
         a, b = self.picked()
         if self.workspace is None or a is None or b is None:
             return {}
-        pa, pb = self.workspace.get(a).metrics.get("per_op"), self.workspace.get(b).metrics.get("per_op")
-        return op_type_deltas(pa, pb) if pa and pb else {}
+        pa, pb = _profile(self.workspace.get(a)), _profile(self.workspace.get(b))
+        return op_type_deltas(pa.per_op, pb.per_op) if pa and pb and pa.per_op and pb.per_op else {}

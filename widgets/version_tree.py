@@ -7,7 +7,7 @@ from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QInputDialog, QMenu, QTreeWidget, QTreeWidgetItem, QWidget
 
-from pipelines.results import number
+from pipelines.results import VersionMetrics
 from pipelines.session_model import SessionModel
 from pipelines.versions import FLAG_OUT_OF_TOLERANCE, Version, Workspace
 from widgets import formatting
@@ -23,20 +23,20 @@ def fidelity_badge(version: Version) -> tuple[str, str]:
     """Short badge text and its state ("pass", "fail", "none") for a version's fidelity."""
     if version.parent is None:
         return "reference", "none"
-    fidelity = version.metrics.get("fidelity")
-    if not fidelity:
+    fidelity = VersionMetrics.of(version.metrics).fidelity
+    if fidelity is None:
         return "not verified", "none"
-    snrs = [number(o.get("snr_db")) for o in fidelity.get("outputs", [])]
-    snrs = [s for s in snrs if s is not None]
+    snrs = [o.snr_db for o in fidelity.outputs if o.snr_db is not None]
     worst = f" {min(snrs):.1f} dB" if snrs else ""
     if math.isinf(min(snrs, default=0.0)):
         worst = " exact"
-    return ("✓" + worst, "pass") if fidelity.get("passed") else ("✗" + worst, "fail")
+    return ("✓" + worst, "pass") if fidelity.passed else ("✗" + worst, "fail")
 
 
 def step_notes(version: Version) -> list[str]:
     """What a user must know about a step beyond its summary: why nothing changed, warnings, flags."""
-    failures = [f for o in (version.metrics.get("fidelity") or {}).get("outputs", []) for f in o.get("failures", [])]
+    fidelity = VersionMetrics.of(version.metrics).fidelity
+    failures = [f for o in fidelity.outputs for f in o.failures] if fidelity is not None else []
     notes = list(version.warnings) + [
         f"{flag}: {'; '.join(failures)}" if flag == FLAG_OUT_OF_TOLERANCE and failures else flag for flag in version.flags]
     if not version.changes or not any(version.changes.get(k) for k in ("added", "removed", "changed")):
@@ -176,18 +176,18 @@ class VersionTree(QTreeWidget):
         return self._items[version_id].data(FIDELITY, Qt.ItemDataRole.UserRole)
 
     def _fill(self, item: QTreeWidgetItem, version: Version) -> None:
-        metrics = version.metrics
-        latency = (metrics.get("latency_ms") or {}).get("p50")
+        metrics = VersionMetrics.of(version.metrics)
+        latency = metrics.profile.latency_ms.get("p50") if metrics.profile is not None else None
         badge, state = fidelity_badge(version)
         texts = {
             "Version": version_title(version),
             "Pass": version.pass_name or "—",
             "Fidelity": badge,
             "p50 latency": f"{latency:.3f} ms" if latency is not None else "—",
-            "Size": formatting.size(metrics.get("size_bytes")),
-            "Nodes": formatting.count(metrics.get("nodes")),
-            "Params": formatting.count(metrics.get("params")),
-            "MACs": formatting.count(metrics.get("macs")),
+            "Size": formatting.size(metrics.size_bytes),
+            "Nodes": formatting.count(metrics.nodes),
+            "Params": formatting.count(metrics.params),
+            "MACs": formatting.count(metrics.macs),
             "Notes": _notes_text(version),
         }
         for column, title in enumerate(COLUMNS):

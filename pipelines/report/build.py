@@ -12,7 +12,7 @@ from pipelines.analysis import analyze
 from pipelines.model import load_model
 from pipelines.recipe import Recipe, StepChecks, run_recipe_in_worker
 from pipelines.machine import machine_info
-from pipelines.results import CompareResult, ProfileRun
+from pipelines.results import CompareResult, ProfileRun, VersionMetrics
 from pipelines.verify import verify_models
 
 SCHEMA_VERSION = 1
@@ -141,8 +141,9 @@ def build_workspace_report(
     versions = []
     for version in shown:
         entry = summarize(workspace.path_of(version.id), version.label or f"v{version.number}", dims)
-        entry["fidelity"] = version.metrics.get("fidelity") or None
-        profile = profiles.get(version.id) or ProfileRun.from_metrics(version.metrics)
+        metrics = VersionMetrics.of(version.metrics)
+        entry["fidelity"] = metrics.fidelity.to_dict() if metrics.fidelity is not None else None
+        profile = profiles.get(version.id) or metrics.profile
         entry["profile"] = profile.to_report() if profile is not None else None
         versions.append(entry)
     report = new_report(workspace.source.name, versions)
@@ -155,11 +156,11 @@ def build_workspace_report(
 
 def _version_step(workspace: Any, version: Any) -> dict[str, Any]:
     """A workspace version in the shape of a recipe step result."""
-    parent = workspace.get(version.parent)
+    before, after = VersionMetrics.of(workspace.get(version.parent).metrics), VersionMetrics.of(version.metrics)
     return {
         "pass": version.pass_name, "config": version.config, "summary": version.summary,
         "seconds": version.seconds, "warnings": version.warnings, "flags": version.flags,
-        "fidelity": version.metrics.get("fidelity"),
-        "size_before": parent.metrics.get("size_bytes"), "size_after": version.metrics.get("size_bytes"),
-        "nodes_before": parent.metrics.get("nodes"), "nodes_after": version.metrics.get("nodes"),
+        "fidelity": after.fidelity.to_dict() if after.fidelity is not None else None,
+        "size_before": before.size_bytes, "size_after": after.size_bytes,
+        "nodes_before": before.nodes, "nodes_after": after.nodes,
     }

@@ -36,11 +36,22 @@ def json_float(value: float | None) -> float | str | None:
     """A float that JSON can hold: infinities and NaN become 'inf', '-inf' and 'nan'.
 
     The one convention for non-finite numbers wherever plain data leaves a process (worker
-    records, workspace.json, reports); pipelines.results.number reads them back.
+    records, workspace.json, reports); `number` reads them back.
     """
     if value is None or math.isfinite(value):
         return value
     return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+
+
+def number(value: Any) -> float | None:
+    """A figure read back from plain data: numbers and 'inf'/'-inf'/'nan' strings as floats, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if value in ("inf", "-inf", "nan"):
+        return float(value)
+    return None
 
 
 def to_plain(value: Any) -> Any:

@@ -16,8 +16,8 @@ def session_window(qtbot, tmp_path, monkeypatch):
     win = MainWindow(Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)))
     win.show()
     yield win
-    win.session_panels.ask_before_close = False
-    win.session_panels.shutdown()
+    win.session_panels.commands.ask_before_close = False
+    win.jobs.cancel_all()
     win.close()
     shiboken6.delete(win)
 

@@ -51,7 +51,7 @@ def test_view_theme_switches_every_view_and_is_remembered(qtbot, qapp: QApplicat
 
     original = qapp.palette()
     win = MainWindow(_settings(tmp_path))
-    win.session_panels.ask_before_close = False
+    win.session_panels.commands.ask_before_close = False
     win.show()
     try:
         win.show_model(OpenedModel(load_model(sample_cnn)), remember=False)

@@ -30,7 +30,7 @@ def test_cancel_keeps_the_session_on_open_close_and_open_session(session_window,
     workspace = dirty_session.workspace
     assert session_window.open_path(sample_cnn) is None  # also the path of drops and recent files
     assert not session_window.close_model()
-    session_window.session_panels.open_session(tmp_path / "ws")
+    session_window.session_panels.commands.open_session(tmp_path / "ws")
     assert len(answers) == 3 and all("not exported" in text for text in answers)
     assert dirty_session.workspace is workspace and dirty_session.has_unexported_work
     assert not session_window.opening
@@ -50,8 +50,8 @@ def test_nothing_to_lose_asks_nothing(session_window, dirty_session, answers):
 
 def test_report_keeps_unexported_work(qtbot, session_window, dirty_session, tmp_path):
     panels = session_window.session_panels
-    with qtbot.waitSignal(panels.reportWritten, timeout=30_000):
-        panels.export_report(path=tmp_path / "report.md")
+    with qtbot.waitSignal(panels.commands.reportWritten, timeout=30_000):
+        panels.commands.export_report(path=tmp_path / "report.md")
     assert dirty_session.has_unexported_work  # a report exports no version
 
 
@@ -79,10 +79,10 @@ def test_save_session_makes_a_new_folder_and_dialogs_start_beside_the_model(
         return str(target), ""
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", save_dialog)
-    panels.save_session()
+    panels.commands.save_session()
     assert asked[0] == str(sample_cnn.parent / "resnet_small-session")  # beside the model, not the cwd
     assert (target / "workspace.json").is_file() and dirty_session.workspace.root == target
-    panels.export_recipe()
+    panels.commands.export_recipe()
     # The next dialog starts where the user last saved, with the model's name and version.
     assert asked[1] == str(target.parent / "resnet_small_v0.yaml")
 
@@ -92,11 +92,11 @@ def test_sessions_manager_lists_the_cache_and_keeps_the_open_session(session_win
     from pipelines.versions import Workspace
 
     cache = tmp_path / "cache" / "sessions"
-    monkeypatch.setattr("app.session_panels.default_sessions_dir", lambda: cache)
+    monkeypatch.setattr("app.session_commands.default_sessions_dir", lambda: cache)
     other = Workspace.create(dirty_session.workspace.source, cache / "other")
     current = Workspace.create(dirty_session.workspace.source, cache / "current")
     dirty_session.adopt(current)
-    dialog = session_window.session_panels.manage_sessions()
+    dialog = session_window.session_panels.commands.manage_sessions()
     try:
         names = {dialog.tree.topLevelItem(i).text(4) for i in range(dialog.tree.topLevelItemCount())}
         assert names == {"other", "current"}

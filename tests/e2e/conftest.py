@@ -16,11 +16,11 @@ def window(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # sessions go to a temp cache
     settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     win = MainWindow(settings)
-    win.session_panels.ask_before_close = False
+    win.session_panels.commands.ask_before_close = False
     win.resize(1400, 900)
     win.show()
     yield win
-    win.session_panels.shutdown()
+    win.jobs.cancel_all()
     win.close()
     shiboken6.delete(win)  # web pages must go before QApplication drops their profile
 

@@ -111,7 +111,7 @@ def test_cnn_flow(qtbot, window, apply_step, sample_cnn, tmp_path):
     # Export the recipe of v2: it replays fold-batchnorm then quantize-static with 4 samples.
     assert session.has_unexported_work
     recipe_path = tmp_path / "cnn_int8.yaml"
-    panels.export_recipe(path=recipe_path)
+    panels.commands.export_recipe(path=recipe_path)
     recipe = load_recipe(recipe_path)
     assert [step.pass_name for step in recipe.steps] == ["fold-batchnorm", "quantize-static"]
     assert recipe.steps[1].config.samples == 4 and recipe.steps[1].config.calibration == "random"
@@ -119,8 +119,8 @@ def test_cnn_flow(qtbot, window, apply_step, sample_cnn, tmp_path):
 
     # Export a report of v2 (HTML, built on a thread from what the session measured).
     report_path = tmp_path / "cnn_int8.html"
-    with qtbot.waitSignal(panels.reportWritten, timeout=WAIT_MS):
-        panels.export_report(path=report_path)
+    with qtbot.waitSignal(panels.commands.reportWritten, timeout=WAIT_MS):
+        panels.commands.export_report(path=report_path)
     html = report_path.read_text(encoding="utf-8")
     assert "quantize-static" in html and "fold-batchnorm" in html
 
@@ -134,10 +134,10 @@ def test_closing_with_unexported_work_asks(qtbot, window, apply_step, sample_cnn
     apply_step("fold-batchnorm", {})
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a) or QMessageBox.StandardButton.Cancel)
-    panels.ask_before_close = True
+    panels.commands.ask_before_close = True
     assert not window.close()  # the user chose Cancel: the window stays with its session
     assert asked and window.isVisible() and panels.session.workspace is not None
-    panels.ask_before_close = False
+    panels.commands.ask_before_close = False
 
 
 def test_stop_buttons_cancel_long_work(qtbot, window, sample_cnn):

@@ -61,10 +61,10 @@ def test_transformer_flow(qtbot, window, apply_step, sample_transformer, tmp_pat
     out = tmp_path / "out" / "transformer_int8.onnx"
     out.parent.mkdir()
     with qtbot.waitSignal(session.exported, timeout=WAIT_MS):  # written by a worker process
-        panels.export_model(quantized.id, out)
-    panels.export_recipe(quantized.id, tmp_path / "out" / "transformer_int8.yaml")
+        panels.commands.export_model(quantized.id, out)
+    panels.commands.export_recipe(quantized.id, tmp_path / "out" / "transformer_int8.yaml")
     onnx.checker.check_model(onnx.load(str(out)))
     assert [s.pass_name for s in load_recipe(tmp_path / "out" / "transformer_int8.yaml").steps] == ["transformer-fusion", "quantize-dynamic"]
-    panels.export_model(quantized.id, sample_transformer)  # refused: it is the opened source
+    panels.commands.export_model(quantized.id, sample_transformer)  # refused: it is the opened source
     qtbot.waitUntil(lambda: "new name" in win.statusBar().currentMessage(), timeout=WAIT_MS)
     assert sample_transformer.read_bytes() == source_bytes

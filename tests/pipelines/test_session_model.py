@@ -10,8 +10,9 @@ from workbench_toy_passes import build_classifier, toy_passes  # noqa: F401 - au
 from pipelines.background import InProcessExecutor, JobLanes, ThreadCall
 from pipelines.errors import ConfigError
 from pipelines.recipe import RECIPE_VERSION, Recipe
-from pipelines.results import CompareResult, ProfileRun
+from pipelines.results import CompareResult, ProfileRun, VersionMetrics
 from pipelines.session_model import APPLY, PROFILE, SessionModel
+from pipelines.verify import FidelityReport
 from pipelines.versions import ROOT_ID, Workspace
 
 
@@ -160,3 +161,13 @@ def test_work_that_fails_is_one_problem_sentence(model: SessionModel) -> None:
     model.jobs.submit(PROFILE, ThreadCall("profile", lambda _ctx: 1 / 0), about=(ROOT_ID,))
     assert problems[-1] == "Profiling failed: the profile job failed: division by zero."
     assert not model.jobs.busy()
+
+
+def test_a_versions_figures_read_back_typed(model: SessionModel) -> None:
+    model.apply("toy-scale", {"factor": 1.0})
+    stored = model.current.metrics
+    figures = VersionMetrics.of(stored)
+    assert stored["fidelity"]["outputs"][0]["snr_db"] == "inf"  # identical outputs; JSON holds no infinity
+    assert figures.fidelity.passed and figures.fidelity.outputs[0].snr_db == math.inf
+    assert FidelityReport.from_dict(figures.fidelity.to_dict()) == figures.fidelity
+    assert figures.nodes == 4 and figures.profile is None and figures.sweep is None

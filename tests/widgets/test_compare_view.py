@@ -60,4 +60,4 @@ def test_an_interleaved_comparison_replaces_the_separate_figures(qtbot, profiled
 
 
 def test_measured_when_without_a_profile():
-    assert measured_when({}) == "not profiled"
+    assert measured_when(None) == "not profiled"
