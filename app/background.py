@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import collections
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
 
-from pipelines.background import Deliver, Request, TaskContext, Work, WorkerCall, run_work
+from pipelines.background import Deliver, Request, TaskContext, Work, WorkerCall
 from pipelines.worker.client import WorkerJob
 
 POLL_INTERVAL_MS = 30
@@ -43,7 +44,7 @@ class QtExecutor(QObject):
             target, args = self._read, (request, deliver, handle)
         else:
             handle = TaskContext(lambda record: self._inbox.append((request, deliver, record)))
-            target, args = self._run, (request, deliver, work, handle)
+            target, args = self._run, (request, deliver, work.run, handle)
         self._running[request] = handle
         threading.Thread(target=target, args=args, name=f"{request.lane}-{request.generation}", daemon=True).start()
         self._timer.start()
@@ -53,11 +54,6 @@ class QtExecutor(QObject):
         handle = self._running.pop(request, None)
         if handle is not None:
             threading.Thread(target=handle.cancel, name=f"cancel-{request.lane}", daemon=True).start()
-
-    def cancel_all(self) -> None:
-        """Terminate everything still running (the window closes)."""
-        for request in list(self._running):
-            self.cancel(request)
 
     def _read(self, request: Request, deliver: Deliver, job: WorkerJob) -> None:
         """Helper thread: every record, then the end (None) or the exception that ended the job."""
@@ -70,10 +66,11 @@ class QtExecutor(QObject):
         finally:
             self._running.pop(request, None)
 
-    def _run(self, request: Request, deliver: Deliver, work: Work, context: TaskContext) -> None:
+    def _run(self, request: Request, deliver: Deliver, run: Callable[[TaskContext], Any],
+             context: TaskContext) -> None:
         """Helper thread: run a thread task; its result or exception ends it."""
         try:
-            result = run_work(work, context.emit, context)
+            result = run(context)
             self._inbox.append((request, deliver, {"kind": "result", "result": result}))
         except BaseException as exc:  # noqa: BLE001 - handed over to the GUI thread as is
             self._inbox.append((request, deliver, exc))

@@ -49,7 +49,7 @@ class SessionCommands(QObject):
         reports.succeeded.connect(self._on_report_written)
         reports.failed.connect(lambda _request, text: self.error(text))
         window.jobs.lane("trim-cache").succeeded.connect(self._on_cache_trimmed)
-        model.workspace_changed.connect(lambda: model.workspace is not None and self._trim_cache(model.workspace.root))
+        model.workspace_changed.connect(self._trim_cache)
 
     def save_session(self, folder: str | Path | None = None) -> None:
         """Copy the session folder where the user chooses (a new folder is made) and continue there."""
@@ -75,9 +75,11 @@ class SessionCommands(QObject):
         dialog.open()
         return dialog
 
-    def _trim_cache(self, in_use: Path) -> None:
-        """Keep the session cache under its cap (oldest sessions first), off the GUI thread."""
-        cache, cap = default_sessions_dir(), self.window.settings.cache_cap_bytes()
+    def _trim_cache(self) -> None:
+        """Keep the session cache under its cap (oldest sessions first, never the open one), off the GUI thread."""
+        if self.session.workspace is None:
+            return
+        cache, cap, in_use = default_sessions_dir(), self.window.settings.cache_cap_bytes(), self.session.workspace.root
 
         def trim(_context: TaskContext) -> int:
             try:

@@ -193,7 +193,7 @@ class SessionPanels(QObject):
             self.window.log("warning", f"v{version.number} {version.pass_name}: {note}")
 
     def _pick_compare(self, side: str, vid: str) -> None:
-        self.session.pick_for_compare(side, vid)
+        self.compare_view.pick(side, vid)
         self.compare_dock.raise_()
 
     # ---- commands -----------------------------------------------------------------------------

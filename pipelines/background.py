@@ -1,7 +1,7 @@
 """Background work as requests: one generation counter per lane, stale results dropped (the ndv pattern).
 
 A `Request` says what a job is for: its lane ("apply", "profile", "open"...), the job it runs,
-the versions it concerns and its generation. `JobLanes` starts requests on an `Executor`
+what it is about (session versions, or a file) and its generation. `JobLanes` starts requests on an `Executor`
 (worker processes and threads in the app, the same jobs in-process in headless tests), keeps
 at most one request in flight per lane, and hands a job's events on only while its request is
 still the lane's latest: a result that arrives after its request was superseded or cancelled
@@ -15,7 +15,7 @@ import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Union
+from typing import Any, Protocol
 
 from psygnal import Signal
 
@@ -76,7 +76,7 @@ class ThreadCall:
     run: Callable[[TaskContext], Any]
 
 
-Work = Union[WorkerCall, ThreadCall]
+Work = WorkerCall | ThreadCall
 # An executor hands over, per request: a worker record (dict), the job's end (None), a result
 # ({"kind": "result", "result": ...}) or the exception that ended the job.
 Deliver = Callable[[Request, Any], None]
@@ -132,7 +132,10 @@ class JobLanes:
         target.running = request
         target.started.emit(request)
         target.busy.emit(True)
-        self.executor.start(request, work, self._deliver)
+        try:
+            self.executor.start(request, work, self._deliver)
+        except Exception as exc:  # noqa: BLE001 - the work could not even start (no process spawned): it failed
+            self._deliver(request, exc)
         return request
 
     def cancel(self, lane: str, quietly: bool = False) -> None:
@@ -186,14 +189,14 @@ class JobLanes:
             target.record.emit(request, item)
 
 
-def run_work(work: Work, emit: Callable[[dict[str, Any]], None], context: TaskContext | None = None) -> Any:
+def run_work(work: Work, emit: Callable[[dict[str, Any]], None]) -> Any:
     """Run `work` on this thread, passing its records to `emit`; returns its result or raises.
 
     A worker job's records and result cross a JSON round trip here, as they would at the
     process boundary, so in-process runs see exactly the data a worker process sends.
     """
     if isinstance(work, ThreadCall):
-        return work.run(context or TaskContext(emit))
+        return work.run(TaskContext(emit))
     from pipelines.worker.jobs import resolve_job
 
     def crossing(record: dict[str, Any]) -> None:
@@ -228,7 +231,7 @@ class InProcessExecutor:
             request, work, deliver = self.pending.pop(0)
             try:
                 result = run_work(work, lambda record, r=request: deliver(r, record))
-            except BaseException as exc:  # noqa: BLE001 - handed over as the job's end, as a worker's would be
+            except Exception as exc:  # noqa: BLE001 - handed over as the job's end, as a worker's would be
                 deliver(request, exc)
                 continue
             deliver(request, {"kind": "result", "result": result})

@@ -50,7 +50,6 @@ class SessionModel:
     swept = Signal(str, object)  # version id, SweepResult
     compared = Signal(object)  # CompareResult
     analysed = Signal(str, str, object)  # "quant-debug" | "prune-scan", version id, plain result
-    compare_picked = Signal(str, str)  # "a" | "b", version id
     exported = Signal(str)  # path of a model written by export_model
     message = Signal(str)  # a status line
     problem = Signal(str)  # one sentence: work that failed (profiling, comparison, analysis, export)
@@ -65,7 +64,6 @@ class SessionModel:
         self.profiles: dict[str, ProfileRun] = {}  # full profiles of this run, by version
         self.comparison: CompareResult | None = None  # the last interleaved comparison
         self.analyses: dict[str, dict[str, Any]] = {}  # version id -> kind -> result
-        self.compare_pick: dict[str, str | None] = {"a": None, "b": None}
         lanes = self.jobs.lane
         lanes(OPEN).succeeded.connect(lambda _request, result: self.adopt(Workspace.open(result["root"])))
         lanes(APPLY).succeeded.connect(self._on_applied)
@@ -117,7 +115,6 @@ class SessionModel:
         self.analyses.clear()
         self.comparison = None
         self.pending_steps = []
-        self.compare_pick = {"a": None, "b": None}
         self._set_dirty(False)
 
     def save_as(self, folder: str | Path) -> Path:
@@ -261,11 +258,6 @@ class SessionModel:
         """Give a version a label."""
         self.need_workspace().rename(version_id, label)
         self.version_changed.emit(version_id)
-
-    def pick_for_compare(self, side: str, version_id: str) -> None:
-        """Choose the A or B side of the comparison."""
-        self.compare_pick[side] = version_id
-        self.compare_picked.emit(side, version_id)
 
     def _set_dirty(self, dirty: bool) -> None:
         if dirty != self.dirty:

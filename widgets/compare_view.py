@@ -228,7 +228,6 @@ class CompareView(QWidget):
         model.workspace_changed.connect(follow_workspace)
         model.version_added.connect(follow_workspace)
         model.version_changed.connect(self.refresh_table)
-        model.compare_picked.connect(self.pick)
         model.compared.connect(self.show_result)
         lane = model.jobs.lane(COMPARE)
         lane.busy.connect(self.set_running)

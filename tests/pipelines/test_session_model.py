@@ -171,3 +171,16 @@ def test_a_versions_figures_read_back_typed(model: SessionModel) -> None:
     assert figures.fidelity.passed and figures.fidelity.outputs[0].snr_db == math.inf
     assert FidelityReport.from_dict(figures.fidelity.to_dict()) == figures.fidelity
     assert figures.nodes == 4 and figures.profile is None and figures.sweep is None
+
+
+def test_work_that_cannot_start_fails_and_frees_its_lane(model: SessionModel) -> None:
+    class Broken(InProcessExecutor):
+        def start(self, request, work, deliver):
+            raise OSError(24, "Too many open files")
+
+    model.jobs.executor = Broken()
+    problems: list[str] = []
+    model.problem.connect(problems.append)
+    model.profile()
+    assert problems == ["Profiling failed: the profile job failed: [Errno 24] Too many open files."]
+    assert not model.jobs.busy(PROFILE)
