@@ -166,18 +166,26 @@ class AnalysisViews(QWidget):
         def on_current(vid: str) -> None:
             self.clear()
             for kind, result in model.analyses.get(vid, {}).items():
-                self.show(kind, result)
+                self.show_analysis(kind, result)
+
+        def on_analysed(kind: str, vid: str, result: dict[str, Any]) -> None:
+            if vid == model.current_id:  # one of another version waits until that version is current
+                self.show_analysis(kind, result)
+
+        def on_workspace() -> None:
+            if model.workspace is None:
+                self.clear()
 
         lane = model.jobs.lane(ANALYSIS)
         lane.busy.connect(self.set_running)
         lane.progress.connect(self.set_progress)
         lane.cancelled.connect(lambda _request: self.status.setText("Analysis stopped."))
         self.cancelRequested.connect(lambda: model.jobs.cancel(ANALYSIS))
-        model.analysed.connect(lambda kind, vid, result: vid == model.current_id and self.show(kind, result))
+        model.analysed.connect(on_analysed)
         model.current_changed.connect(on_current)
-        model.workspace_changed.connect(lambda: model.workspace is None and self.clear())
+        model.workspace_changed.connect(on_workspace)
 
-    def show(self, kind: str, result: dict[str, Any]) -> None:
+    def show_analysis(self, kind: str, result: dict[str, Any]) -> None:
         """Show a "quant-debug" or "prune-scan" result."""
         if kind == "quant-debug":
             self.show_quant_report(result)

@@ -50,8 +50,12 @@ class DiffPanel(QWidget):
                 self.set_changes(version.changes,
                                  version.summary or ("The original model." if version.parent is None else ""))
 
+        def on_workspace() -> None:
+            if model.workspace is None:
+                self.set_changes(None, "No session.")
+
         model.current_changed.connect(on_current)
-        model.workspace_changed.connect(lambda: model.workspace is None and self.set_changes(None, "No session."))
+        model.workspace_changed.connect(on_workspace)
 
     def rings_shown(self) -> bool:
         """Whether the user wants the changed nodes ringed in the graph."""

@@ -23,6 +23,7 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 from app.settings import Settings  # noqa: E402
+from pipelines.results import SweepResult  # noqa: E402
 from app.theme import apply_theme, use_theme  # noqa: E402
 
 MODEL = ROOT / "assets" / "models" / "resnet_small.onnx"
@@ -52,7 +53,7 @@ def main() -> None:
         os.environ["XDG_CACHE_HOME"] = tmp
         window = MainWindow(Settings(QSettings(f"{tmp}/s.ini", QSettings.Format.IniFormat)))
         panels = window.session_panels
-        panels.ask_before_close = False
+        panels.commands.ask_before_close = False
         session = panels.session
         window.resize(1280, 800)  # the default size: first-run dock sizes are made for it
         window.show()
@@ -64,7 +65,7 @@ def main() -> None:
             panels.optimize_panel.select_pass(name)
             panels.optimize_panel.form().set_values(values)
             panels.optimize_panel.apply_button.click()
-            spin(120, lambda: len(session.workspace.versions) > count and panels.shown_version == session.current_id)
+            spin(120, lambda: len(session.workspace.versions) > count and panels.version_display.shown_version == session.current_id)
 
         apply("fold-batchnorm", {})
         folded = session.current_id
@@ -72,14 +73,14 @@ def main() -> None:
         quantized = session.current_id
         panels.profile_dashboard.runs.setValue(400)  # enough for readable charts; light on a shared machine
         session.profile(folded, panels.profile_dashboard.options())
-        spin(120, lambda: "latency_ms" in session.workspace.get(folded).metrics and not session.profile_slot.busy)
+        spin(120, lambda: "latency_ms" in session.workspace.get(folded).metrics and not session.jobs.busy("profile"))
         session.compare(folded, quantized, {"runs": 150, "warmup": 10})
-        spin(120, lambda: panels.last_comparison is not None)
+        spin(120, lambda: session.comparison is not None)
         session.sweep(quantized, {"runs": 40, "warmup": 5}, [1, 2, 4], [1, 2])
-        spin(180, lambda: not session.profile_slot.busy)
-        sweep = session.workspace.get(quantized).metrics.get("sweep")
+        spin(180, lambda: not session.jobs.busy("profile"))
+        sweep = SweepResult.from_metrics(session.workspace.get(quantized).metrics)
         window.profile_action.trigger()
-        spin(120, lambda: "latency_ms" in session.workspace.get(quantized).metrics and not session.profile_slot.busy)
+        spin(120, lambda: "latency_ms" in session.workspace.get(quantized).metrics and not session.jobs.busy("profile"))
         panels.profile_dashboard.show_sweep(sweep)
         panels.diff_panel.toggle.setChecked(False)  # show the per-op heat map without diff rings
         window.graph_view.fit()
@@ -94,7 +95,7 @@ def main() -> None:
                 save(window, f"main_window_session{suffix}{'_dark' if theme == 'dark' else ''}.png")
         use_theme(app, "light")
 
-        panels.compare_view.show_result(folded, quantized, panels.last_comparison)
+        panels.compare_view.show_result(session.comparison)
         panels.diff_panel.toggle.setChecked(True)
         for widget, name, size in (
             (panels.optimize_panel, "optimize_panel.png", (420, 760)),
@@ -113,7 +114,7 @@ def main() -> None:
         quant_report = panels.analysis_views.quant_report
         # The panel shows the results of the current version only: the scan runs on v1.
         session.go_to(folded)
-        spin(60, lambda: panels.shown_version == folded)
+        spin(60, lambda: panels.version_display.shown_version == folded)
         session.scan_pruning(folded, [0.1, 0.3, 0.5])
         spin(180, lambda: panels.analysis_views.sensitivity is not None)
         views = panels.analysis_views
@@ -121,7 +122,7 @@ def main() -> None:
         views.setParent(None)
         views.show()
         save(views, "analysis_views.png", (900, 800))
-        panels.shutdown()
+        window.jobs.cancel_all()
         window.close()
         shiboken6.delete(window)
 
