@@ -14,6 +14,7 @@ from onnx import numpy_helper
 
 from pipelines.errors import PassFailed
 from pipelines.passes._fusion_prep import prepare_for_fusion
+from pipelines.passes._rms_norm import standardize_rms_norms
 from pipelines.passes._rewrite import to_ir, to_proto
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 
@@ -79,6 +80,7 @@ def fuse_with_onnxscript(model: onnx.ModelProto) -> onnx.ModelProto:
     from onnxscript.rewriter.ort_fusions import optimize_for_ort
 
     fused, _counts = optimize_for_ort(to_ir(copy.deepcopy(model)))
+    standardize_rms_norms(fused)
     return to_proto(fused)
 
 
@@ -102,7 +104,8 @@ def fuse_with_onnxruntime(model: onnx.ModelProto, model_type: str, heads: int, h
         o.domain == CONTRIB_DOMAIN for o in fused.opset_import
     ):
         fused.opset_import.append(onnx.helper.make_opsetid(CONTRIB_DOMAIN, 1))
-    return fused
+    fused_ir = to_ir(fused)
+    return to_proto(fused_ir) if standardize_rms_norms(fused_ir) else fused
 
 
 def _score(model: onnx.ModelProto) -> tuple[int, int]:

@@ -352,3 +352,54 @@ def assert_same_outputs(before: Path, after: Path, dims: dict[str, int] | None =
         assert cosine(a, b) >= 0.9999
 
 
+
+
+def _rms_norm(prefix: str, x: str, out: str, hidden: int) -> tuple[list[onnx.NodeProto], list[onnx.TensorProto]]:
+    """Llama's RMSNorm as torch's dynamo exporter spells it: x * 1/sqrt(mean(x^2) + eps) * weight."""
+    nodes = [
+        helper.make_node("Pow", [x, "two"], [f"{prefix}.sq"]),
+        helper.make_node("ReduceMean", [f"{prefix}.sq", "last_axis"], [f"{prefix}.ms"], keepdims=1, noop_with_empty_axes=0),
+        helper.make_node("Add", [f"{prefix}.ms", "eps"], [f"{prefix}.mse"]),
+        helper.make_node("Sqrt", [f"{prefix}.mse"], [f"{prefix}.rms"]),
+        helper.make_node("Reciprocal", [f"{prefix}.rms"], [f"{prefix}.inv"]),
+        helper.make_node("Mul", [x, f"{prefix}.inv"], [f"{prefix}.normed"]),
+        helper.make_node("Mul", [f"{prefix}.weight", f"{prefix}.normed"], [out]),
+    ]
+    weight = np.random.default_rng(len(prefix)).uniform(0.5, 1.5, hidden).astype(np.float32)
+    return nodes, [_init(f"{prefix}.weight", weight)]
+
+
+def build_rms_norm_block(hidden: int = 16, seed: int = 0) -> onnx.ModelProto:
+    """Opset 18 pre-norm block: RMSNorm, linear, residual Add, RMSNorm (a Llama/T5 layer's norms).
+
+    The first norm has no residual Add before it, so fusion makes it ORT's standard-domain
+    SimplifiedLayerNormalization; the second becomes SkipSimplifiedLayerNormalization.
+    """
+    rng = np.random.default_rng(seed)
+    first, first_weights = _rms_norm("norm1", "x", "h", hidden)
+    second, second_weights = _rms_norm("norm2", "res", "y", hidden)
+    nodes = [
+        *first,
+        helper.make_node("MatMul", ["h", "proj.weight"], ["proj"]),
+        helper.make_node("Add", ["x", "proj"], ["res"]),
+        *second,
+    ]
+    initializers = [
+        _init("two", np.array(2.0, np.float32)),
+        _init("eps", np.array(1e-6, np.float32)),
+        _init("last_axis", np.array([-1], np.int64)),
+        _init("proj.weight", rng.normal(0, 0.2, (hidden, hidden)).astype(np.float32)),
+        *first_weights,
+        *second_weights,
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "rms_norm_block",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "sequence", hidden])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "sequence", hidden])],
+        initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model

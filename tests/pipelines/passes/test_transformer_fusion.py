@@ -3,12 +3,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
-from pass_models import assert_same_outputs, build_dynamo_block, build_transformer, op_counts
+from onnx import TensorProto, helper
+from pass_models import assert_same_outputs, build_dynamo_block, build_rms_norm_block, build_transformer, op_counts
 
 from pipelines.errors import PassFailed
 from pipelines.passes import run_pass
+from pipelines.passes._rewrite import to_ir, to_proto
+from pipelines.passes._rms_norm import standardize_rms_norms
 from pipelines.passes.transformer_fusion import MODEL_TYPES, detect_attention_shape
 
 
@@ -119,3 +124,40 @@ def test_onnxruntime_engine_prints_nothing_on_stdout(save, tmp_path: Path, capfd
     source = save(build_dynamo_block(), "block.onnx")
     run_pass("transformer-fusion", source, tmp_path / "out.onnx", {"engine": "onnxruntime"})
     assert capfd.readouterr().out == ""
+
+
+@pytest.mark.parametrize("engine", ["onnxscript", "onnxruntime"])
+def test_rms_norm_without_residual_stays_valid_onnx(save, tmp_path: Path, engine: str) -> None:
+    """The first RMSNorm of a Llama/T5 block fuses to ORT's standard-domain SimplifiedLayerNormalization.
+
+    ONNX defines no such op, so the fused file failed validation ("No Op registered for
+    SimplifiedLayerNormalization"); the pass writes that one norm in standard ops instead.
+    """
+    source = save(build_rms_norm_block(), "block.onnx")
+    result = run_pass("transformer-fusion", source, tmp_path / "out.onnx", {"engine": engine})
+    assert result.details["fused"] == {"SkipSimplifiedLayerNormalization": 1}
+    fused = onnx.load(str(result.output))
+    onnx.checker.check_model(fused)
+    assert not any(n.op_type == "SimplifiedLayerNormalization" for n in fused.graph.node)
+    assert_same_outputs(source, result.output, dims={"batch": 2, "sequence": 8})
+
+
+@pytest.mark.parametrize("opset", [17, 18], ids=["axes-attribute", "axes-input"])
+def test_standard_rms_norm_matches_its_definition(opset: int) -> None:
+    """X / sqrt(mean over the axes from `axis` of X^2 + epsilon) * scale, with ReduceMean in the opset's spelling."""
+    scale = np.linspace(0.5, 1.5, 12, dtype=np.float32).reshape(3, 4)
+    node = helper.make_node("SimplifiedLayerNormalization", ["x", "scale"], ["y"], axis=-2, epsilon=1e-3)
+    graph = helper.make_graph(
+        [node], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3, 4])],
+        [onnx.numpy_helper.from_array(scale, "scale")],
+    )
+    model = to_ir(helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]))
+    assert standardize_rms_norms(model) == 1
+    proto = to_proto(model)
+    onnx.checker.check_model(proto)
+    x = np.random.default_rng(0).normal(size=(2, 3, 4)).astype(np.float32)
+    expected = x / np.sqrt((x**2).mean(axis=(1, 2), keepdims=True) + 1e-3) * scale
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, {"x": x})[0], expected, rtol=1e-5)
