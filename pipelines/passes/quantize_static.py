@@ -134,6 +134,9 @@ class QuantizeStatic(Pass):
             )
             if config.calibration == "random":
                 output.warnings.append(RANDOM_PREVIEW_WARNING)
+            index_nodes = index_arithmetic_nodes(onnx.load(str(model_path), load_external_data=False).graph)
+            if index_nodes:
+                output.details["kept_float_index_arithmetic"] = len(index_nodes)
             ctx.progress(0.15, "calibrating")
             with quiet_ort_tools():
                 quantize_static(
@@ -146,7 +149,7 @@ class QuantizeStatic(Pass):
                     reduce_range=config.reduce_range,
                     activation_type=_quant_type(config.activation_type),
                     weight_type=_quant_type(config.weight_type),
-                    nodes_to_exclude=list(config.nodes_to_exclude) or None,
+                    nodes_to_exclude=sorted(set(config.nodes_to_exclude) | index_nodes) or None,
                     use_external_data_format=info.large,
                     calibrate_method=_calibration_method(config.method),
                     extra_options=extra,
@@ -233,6 +236,50 @@ class QuantizeStatic(Pass):
         drop_unused_opset_imports(graph_only, keep={o.domain for o in info.proto.opset_import})
         onnx.save(graph_only, str(prepared))
         return prepared
+
+
+_INTEGER_TYPES = frozenset(
+    {
+        onnx.TensorProto.BOOL, onnx.TensorProto.INT8, onnx.TensorProto.INT16, onnx.TensorProto.INT32,
+        onnx.TensorProto.INT64, onnx.TensorProto.UINT8, onnx.TensorProto.UINT16, onnx.TensorProto.UINT32,
+        onnx.TensorProto.UINT64,
+    }
+)
+
+
+def index_arithmetic_nodes(graph: onnx.GraphProto) -> set[str]:
+    """Names of the nodes whose outputs only feed a Cast to an integer type: index arithmetic to keep in float.
+
+    Float maths that ends in a Cast to an integer computes indices (T5's relative-position
+    buckets: Log(|i - j| / 8) * 8 cast to int64, then used by a Gather). Quantizing it moves
+    values across integer boundaries, so the model gathers other rows; worse, T5's Log(0) on
+    the diagonal is -inf (discarded later by a Where), the calibrated range is infinite, the
+    scale NaN, and the Cast turns NaN into an index of -2**63, so the model does not run.
+    These few scalar-sized ops gain nothing from INT8 either. Found in one reverse pass over
+    the (topologically sorted) graph: a node joins when everything its outputs feed has joined.
+    """
+    graph_outputs = {o.name for o in graph.output}
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    joined: set[int] = {
+        id(node)
+        for node in graph.node
+        if node.op_type == "Cast"
+        and node.domain in ("", "ai.onnx")
+        and any(a.name == "to" and a.i in _INTEGER_TYPES for a in node.attribute)
+    }
+    excluded: set[str] = set()
+    for node in reversed(graph.node):
+        if id(node) in joined or not node.output or any(o in graph_outputs for o in node.output):
+            continue
+        readers = [reader for o in node.output if o for reader in consumers.get(o, [])]
+        if readers and all(id(reader) in joined for reader in readers):
+            joined.add(id(node))
+            if node.name:
+                excluded.add(node.name)
+    return excluded
 
 
 def feed_excluded_nodes_float(model: onnx.ModelProto, excluded: set[str]) -> bool:

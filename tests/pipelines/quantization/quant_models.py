@@ -125,3 +125,58 @@ def dynamo_linears_model(path: Path, seed: int = 0, vocab: int = 96, hidden: int
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     return path
+
+
+def relative_position_model(path: Path, seed: int = 0, vocab: int = 40, hidden: int = 16, buckets: int = 16) -> Path:
+    """A T5-style encoder step: token embedding and linear layer plus a relative-position bias.
+
+    The bias row is T5's bucket, computed in float and cast to int64 for a Gather:
+    |i - j| if under buckets/2, else min(buckets/2 + int(Log(|i - j| / (buckets/2)) * buckets/2), buckets - 1).
+    Log(0) on the diagonal is -inf; a Where discards it, as in the torch export.
+    """
+    rng = np.random.default_rng(seed)
+    exact = buckets // 2
+    inits = {
+        "wte": rng.standard_normal((vocab, hidden)).astype(np.float32),
+        "proj.weight": (rng.standard_normal((hidden, hidden)) / np.sqrt(hidden)).astype(np.float32),
+        "bias_table": rng.standard_normal((buckets, hidden)).astype(np.float32),
+        "zero": np.array(0, np.int64), "one": np.array(1, np.int64), "one_axis": np.array([1], np.int64),
+        "axis0": np.array([0], np.int64), "axis1": np.array([1], np.int64),
+        "exact_i": np.array(exact, np.int64), "last_i": np.array(buckets - 1, np.int64),
+        "exact_f": np.array(float(exact), np.float32),
+    }
+    n = helper.make_node
+    nodes = [
+        n("Gather", ["wte", "input_ids"], ["embedded"], name="embed"),
+        n("MatMul", ["embedded", "proj.weight"], ["projected"], name="proj"),
+        n("Shape", ["input_ids"], ["ids_shape"], name="shape"),
+        n("Gather", ["ids_shape", "one"], ["length"], name="length", axis=0),
+        n("Range", ["zero", "length", "one"], ["positions"], name="positions"),
+        n("Unsqueeze", ["positions", "axis0"], ["rows"], name="rows"),
+        n("Unsqueeze", ["positions", "axis1"], ["cols"], name="cols"),
+        n("Sub", ["cols", "rows"], ["relative"], name="relative"),
+        n("Abs", ["relative"], ["distance"], name="distance"),
+        n("Less", ["distance", "exact_i"], ["is_small"], name="is_small"),
+        n("Cast", ["distance"], ["distance_f"], name="distance_f", to=TensorProto.FLOAT),
+        n("Div", ["distance_f", "exact_f"], ["ratio"], name="ratio"),
+        n("Log", ["ratio"], ["log_ratio"], name="log_ratio"),
+        n("Mul", ["log_ratio", "exact_f"], ["scaled"], name="scaled"),
+        n("Cast", ["scaled"], ["scaled_i"], name="scaled_i", to=TensorProto.INT64),
+        n("Add", ["scaled_i", "exact_i"], ["large"], name="large"),
+        n("Min", ["large", "last_i"], ["large_capped"], name="large_capped"),
+        n("Where", ["is_small", "distance", "large_capped"], ["bucket"], name="bucket"),
+        n("Gather", ["bias_table", "bucket"], ["bias"], name="bias_rows"),
+        n("ReduceSum", ["bias", "one_axis"], ["bias_sum"], name="bias_sum", keepdims=0),
+        n("Add", ["projected", "bias_sum"], ["y"], name="add_bias"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "relative_position",
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, "sequence"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, "sequence", hidden])],
+        [numpy_helper.from_array(array, name) for name, array in inits.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=8)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path

@@ -8,7 +8,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 from PIL import Image
-from quant_models import op_types, worst_cosine
+from quant_models import op_types, relative_position_model, worst_cosine
 
 from pipelines.errors import Cancelled, ConfigError
 from pipelines.passes.engine import make_config, run_pass
@@ -226,3 +226,19 @@ def test_output_imports_only_the_domains_it_uses(sample_cnn: Path, tmp_path: Pat
     model = onnx.load(str(result.output))
     used = {node.domain for node in model.graph.node}
     assert {o.domain for o in model.opset_import} <= used | {""}
+
+
+def test_index_arithmetic_stays_float_so_t5_buckets_gather_the_right_rows(tmp_path: Path) -> None:
+    """T5's relative-position bucket (float Log maths cast to int64) is kept out of quantization.
+
+    Quantized, Log(0) = -inf made the range infinite and the scale NaN; the Cast turned NaN
+    into index -2**63 and the quantized model failed in its Gather.
+    """
+    source = relative_position_model(tmp_path / "t5ish.onnx")
+    result = run_pass("quantize-static", source, tmp_path / "q.onnx", {"samples": 4, "measure_speed": False})
+    assert worst_cosine(source, result.output) > 0.99
+    quantized = onnx.load(str(result.output))
+    scaled = next(n for n in quantized.graph.node if n.name == "scaled_i")
+    assert scaled.input[0] == "scaled"  # the Cast reads the float Mul, not a DequantizeLinear
+    assert "QuantizeLinear" in op_types(result.output)
+    assert result.details["kept_float_index_arithmetic"] == 4  # Cast to float, Div, Log, Mul
