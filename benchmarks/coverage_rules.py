@@ -260,7 +260,7 @@ def _quantize_static(facts: ModelFacts) -> Verdict:
     if not found:
         return refuse("no MatMul, Gemm or Conv with constant weights to quantize")
     # Calibration on a few random samples: a preview of the pass, cut to fit the run's time.
-    return run({"samples": 8}, expects=found)
+    return run({"samples": 4}, expects=found)
 
 
 def _quantize_weights(facts: ModelFacts) -> Verdict:

@@ -12,6 +12,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from pipelines.analysis import analyze
 from pipelines.model import load_model
+from pipelines.passes import engine
 from pipelines.passes.engine import run_pass
 
 
@@ -115,6 +116,24 @@ def test_every_new_version_lists_weights_only_as_initializers(ir3: Path, tmp_pat
     onnx.checker.check_model(str(target), full_check=True)
     _run(target)
     assert ir3.read_bytes() == written
+
+
+def test_only_passes_that_hand_the_file_to_a_tool_get_a_normalised_copy(
+    ir3: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In-memory passes read through load_model, which normalises; a scratch copy would write the model twice."""
+    copied: list[str] = []
+    real = engine._quirk_free
+
+    def spy(source: Path, folder: Path):  # noqa: ANN202 - a context manager, like the real one
+        copied.append(source.name)
+        return real(source, folder)
+
+    monkeypatch.setattr(engine, "_quirk_free", spy)
+    run_pass("cleanup", ir3, tmp_path / "cleanup.onnx")
+    assert copied == []
+    run_pass("ort-optimize", ir3, tmp_path / "ort.onnx")
+    assert copied == ["ir3.onnx"]
 
 
 def test_convert_opset_upgrades_ir_and_opset_together(ir3: Path, tmp_path: Path) -> None:
