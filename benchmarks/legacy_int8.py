@@ -13,8 +13,11 @@ same calibration arrays:
 
 Then the FP32 model (upgraded and cleaned the same way, so ONNX Runtime can fold it: the
 fastest FP32 there is) and both INT8 models are timed round-robin in one process with the same
-threads (FP32 A B FP32 A B ...), and their outputs are compared with the original file's on
-held-out random inputs (cosine over all values). Prints figures only, never pass/fail.
+threads, each round starting one model later (FP32 A B, A B FP32, B FP32 A, ...), and their
+outputs are compared with the original file's on held-out random inputs (cosine over all
+values). It also says whether the two INT8 graphs are byte-identical (nodes, initializers,
+inputs, outputs; the opset imports aside), and if not, how many nodes differ. Prints figures
+only, never pass/fail.
 
     .venv/bin/python benchmarks/legacy_int8.py [--corpus build/corpus] [--runs 20] [--threads 1] [--samples 16]
 
@@ -109,7 +112,7 @@ def _benchmark(label: str, source: Path, folder: Path, args: argparse.Namespace)
     for name, ms, seconds in (("ours: quantize-static, one step", ours_ms, ours_s), ("ORT by hand: upgrade, clean, pre-process, QDQ", hand_ms, hand_s)):
         key = "ours" if name.startswith("ours") else "by hand"
         print(f"  {name:<46} {ms:8.2f} ms  speed-up {fp32_ms / ms:5.2f}x  cosine {cosine[key]:.6f}  (made in {seconds:.0f} s)")
-    print(f"  ours vs by hand: {hand_ms / ours_ms:.2f}x the speed; load average now {_load()}")
+    print(f"  ours vs by hand: {hand_ms / ours_ms:.2f}x the speed; {_graph_difference(ours, by_hand)}; load average now {_load()}")
 
 
 def _calibration_arrays(model: onnx.ModelProto, count: int, path: Path) -> Path:
@@ -160,6 +163,15 @@ def _quantize_by_hand(fp32: Path, data: Path, target: Path) -> Path:
         weight_type=QuantType.QInt8,
     )
     return target
+
+
+def _graph_difference(a: Path, b: Path) -> str:
+    """'identical graphs', or how many nodes differ (weights included, opset imports aside)."""
+    first, second = (onnx.load(str(p)).graph for p in (a, b))
+    if first.SerializeToString(deterministic=True) == second.SerializeToString(deterministic=True):
+        return "identical graphs"
+    nodes = sum(x != y for x, y in zip(first.node, second.node)) + abs(len(first.node) - len(second.node))
+    return f"graphs differ ({nodes} of {len(first.node)} nodes)"
 
 
 def _weight_inputs(model: onnx.ModelProto) -> list[str]:

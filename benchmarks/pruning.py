@@ -2,7 +2,7 @@
 
 Each model is pruned with the real passes at 0/10/30/50% (prune-channels for the CNN;
 prune-neurons with the same ratio for FFN neurons and attention heads for the transformer).
-All variants are timed round-robin in one process (0% 10% 30% 50% 0% ...) so the latency
+All variants are timed round-robin in one process (0% 10% 30% 50%, 10% 30% 50% 0%, ...) so the latency
 ratios to the unpruned model share the same machine state. Prints figures only, never pass/fail.
 
     .venv/bin/python benchmarks/pruning.py [--runs 50] [--threads 1] [--batch 1] [--sequence 128]

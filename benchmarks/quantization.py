@@ -1,7 +1,7 @@
 """Quantization figures for the sample CNN and transformer: latency, size, fidelity, wall time.
 
 For each model, every variant is made with the real passes, then FP32 and all variants are
-timed round-robin in one process (FP32 A B C FP32 A B C ...) so that the ratios share the same
+timed round-robin in one process (FP32 A B C, A B C FP32, ...) so that the ratios share the same
 machine state. Prints figures only (never pass/fail).
 
     .venv/bin/python benchmarks/quantization.py [--runs 30] [--threads 0] [--batch 1]

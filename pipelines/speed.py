@@ -47,7 +47,7 @@ def interleaved_timings(
     seed: int = 0,
     dims: dict[str, int] | None = None,
 ) -> list[list[int]]:
-    """Nanoseconds of every timed run per model, measured round-robin (A B C A B C ...)."""
+    """Nanoseconds of every timed run per model, measured round-robin, each round starting one model later."""
     sessions = [make_session(p, threads) for p in paths]
     # Each model gets inputs from its own declared types (to-fp16 may turn float inputs into
     # float16); the same seed gives the same values.
@@ -56,10 +56,14 @@ def interleaved_timings(
         for session, feed in zip(sessions, feeds):
             session.run(None, feed)
     timings: list[list[int]] = [[] for _ in paths]
-    for _ in range(max(runs, 1)):
-        for index, (session, feed) in enumerate(zip(sessions, feeds)):
+    for round_ in range(max(runs, 1)):
+        # Each round starts one model later (A B C, B C A, C A B): a model always run right
+        # after the same other one meets the caches and clock that one left, so a fixed order
+        # can favour a position (benchmarks/legacy_int8.py times two byte-identical models).
+        for offset in range(len(paths)):
+            index = (round_ + offset) % len(paths)
             started = time.perf_counter_ns()
-            session.run(None, feed)
+            sessions[index].run(None, feeds[index])
             timings[index].append(time.perf_counter_ns() - started)
     return timings
 

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from quant_models import matmul_model
 
+from pipelines import speed
 from pipelines.speed import quick_latency_comparison
 
 
@@ -23,3 +25,21 @@ def test_a_model_against_itself_is_about_even(sample_cnn: Path) -> None:
     # Same model, same inputs, interleaved: the ratio stays near 1. A 2-core machine running
     # other suites measured 0.35 once, so only a gross bias (one side timed differently) fails.
     assert 0.25 < result.speedup < 4.0
+
+
+def test_each_round_starts_one_model_later(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No model always runs right after the same other one (caches and clocks would favour a position)."""
+    order: list[str] = []
+
+    class Recorder:
+        def __init__(self, path: Path, threads: int = 0) -> None:
+            self.name = Path(path).stem
+
+        def run(self, names: object, feed: object) -> None:
+            order.append(self.name)
+
+    monkeypatch.setattr(speed, "make_session", Recorder)
+    paths = [matmul_model(tmp_path / f"{name}.onnx", d_in=4, d_hidden=4, d_out=4) for name in "abc"]
+    timings = speed.interleaved_timings(paths, runs=3, warmup=0)
+    assert "".join(order) == "abc" + "bca" + "cab"
+    assert [len(t) for t in timings] == [3, 3, 3]
