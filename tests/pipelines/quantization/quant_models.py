@@ -114,12 +114,17 @@ def dynamo_linears_model(path: Path, seed: int = 0, vocab: int = 96, hidden: int
         n("Transpose", ["wte"], ["wte_t"], name="lm_head_t", perm=[1, 0]),
         n("MatMul", ["projected", "wte_t"], ["logits"], name="lm_head"),
     ]
+    return _save_token_model(path, "dynamo_linears", nodes, inits, "logits", vocab)
+
+
+def _save_token_model(path: Path, name: str, nodes: list[onnx.NodeProto], inits: dict[str, np.ndarray], output: str, width: int) -> Path:
+    """Check and save an opset-18 graph from input_ids [1, sequence] to float `output` [1, sequence, width]."""
     graph = helper.make_graph(
         nodes,
-        "dynamo_linears",
+        name,
         [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, "sequence"])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, "sequence", vocab])],
-        [numpy_helper.from_array(array, name) for name, array in inits.items()],
+        [helper.make_tensor_value_info(output, TensorProto.FLOAT, [1, "sequence", width])],
+        [numpy_helper.from_array(array, key) for key, array in inits.items()],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=8)
     onnx.checker.check_model(model)
@@ -169,14 +174,4 @@ def relative_position_model(path: Path, seed: int = 0, vocab: int = 40, hidden: 
         n("ReduceSum", ["bias", "one_axis"], ["bias_sum"], name="bias_sum", keepdims=0),
         n("Add", ["projected", "bias_sum"], ["y"], name="add_bias"),
     ]
-    graph = helper.make_graph(
-        nodes,
-        "relative_position",
-        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, "sequence"])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, "sequence", hidden])],
-        [numpy_helper.from_array(array, name) for name, array in inits.items()],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=8)
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    return path
+    return _save_token_model(path, "relative_position", nodes, inits, "y", hidden)
