@@ -6,8 +6,10 @@ This is a glance for pass results ("is INT8 actually faster here?"), not the pro
 """
 from __future__ import annotations
 
+import functools
 import statistics
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -55,16 +57,44 @@ def interleaved_timings(
     for _ in range(warmup):
         for session, feed in zip(sessions, feeds):
             session.run(None, feed)
-    timings: list[list[int]] = [[] for _ in paths]
-    for round_ in range(max(runs, 1)):
-        # Each round starts one model later (A B C, B C A, C A B): a model always run right
-        # after the same other one meets the caches and clock that one left, so a fixed order
-        # can favour a position (benchmarks/legacy_int8.py times two byte-identical models).
-        for offset in range(len(paths)):
-            index = (round_ + offset) % len(paths)
-            started = time.perf_counter_ns()
-            sessions[index].run(None, feeds[index])
-            timings[index].append(time.perf_counter_ns() - started)
+    calls = [functools.partial(session.run, None, feed) for session, feed in zip(sessions, feeds)]
+    return round_robin([lambda _round, call=call: call() for call in calls], rounds=max(runs, 1))
+
+
+def round_robin(
+    calls: Sequence[Callable[[int], Any]],
+    *,
+    rounds: int = 0,
+    seconds: float = 0.0,
+    pause_s: float = 0.0,
+    after_round: Callable[[int, float, list[list[int]]], None] | None = None,
+) -> list[list[int]]:
+    """Nanoseconds of each call, timed in rounds: every call once per round, each round starting one later.
+
+    The one interleaved timer: the engine's step glance, the tune search and the profiler's
+    compare all time this way. Runs `rounds` rounds, or for `seconds` when given; a call gets
+    the round number (to cycle its inputs). `after_round(rounds_done, fraction, timings_so_far)`
+    follows each round (progress, streaming samples). A model always run right after the same other one
+    meets the caches and clock that one left, so a fixed order can favour a position: the
+    order rotates (A B C, B C A, C A B; benchmarks/legacy_int8.py times byte-identical models).
+    """
+    clock = time.perf_counter_ns
+    timings: list[list[int]] = [[] for _ in calls]
+    started = clock()
+    deadline = started + int(seconds * 1e9) if seconds > 0 else None
+    done = 0
+    while (clock() < deadline) if deadline is not None else (done < rounds):
+        for offset in range(len(calls)):
+            index = (done + offset) % len(calls)
+            t0 = clock()
+            calls[index](done)
+            timings[index].append(clock() - t0)
+            if pause_s:
+                time.sleep(pause_s)
+        done += 1
+        if after_round is not None:
+            fraction = done / rounds if deadline is None else (clock() - started) / (deadline - started)
+            after_round(done, min(fraction, 1.0), timings)
     return timings
 
 

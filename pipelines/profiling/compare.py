@@ -16,6 +16,7 @@ from pipelines.profiling.providers import canonical_name
 from pipelines.profiling.runner import MAX_RESULT_LATENCIES
 from pipelines.profiling.session import check_runs, create_session, make_runner, prepare_feeds, read_model_info
 from pipelines.profiling.stats import bootstrap_speedup, latency_stats
+from pipelines.speed import round_robin
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -93,30 +94,21 @@ def verdict(speedup: dict[str, float]) -> str:
 
 
 def _interleaved(runners_a: list[Callable[[], Any]], runners_b: list[Callable[[], Any]], options: ProfileOptions, emit: Emit) -> dict[str, list[int]]:
-    clock = time.perf_counter_ns
-    latencies: dict[str, list[int]] = {"a": [], "b": []}
-    pause_s = options.pause_ms / 1e3
-    deadline = clock() + int(options.duration_s * 1e9) if options.duration_s > 0 else None
-    started = last_emit = clock()
-    emitted = 0
-    index = 0
-    while (index < options.runs) if deadline is None else (clock() < deadline):
-        # Alternate which model goes first so neither always runs on a warmer cache.
-        order = ("a", "b") if index % 2 == 0 else ("b", "a")
-        for label in order:
-            runners = runners_a if label == "a" else runners_b
-            run = runners[index % len(runners)]
-            t0 = clock()
-            run()
-            latencies[label].append(clock() - t0)
-            if pause_s:
-                time.sleep(pause_s)
-        index += 1
-        now = clock()
-        if now - last_emit >= EMIT_INTERVAL_NS:
-            for label in ("a", "b"):
-                emit({"kind": "sample", "phase": "timed", "model": label, "first_index": emitted, "latencies_ms": [v / 1e6 for v in latencies[label][emitted:]]})
-            emitted, last_emit = index, now
-            fraction = index / options.runs if deadline is None else (now - started) / (deadline - started)
-            emit({"kind": "progress", "fraction": min(fraction, 1.0), "message": f"{index} rounds"})
-    return latencies
+    """Both models timed by the one interleaved timer (pipelines.speed.round_robin), samples streamed."""
+    state = {"emitted": 0, "last_emit": time.perf_counter_ns()}
+
+    def after_round(done: int, fraction: float, timings: list[list[int]]) -> None:
+        now = time.perf_counter_ns()
+        if now - state["last_emit"] < EMIT_INTERVAL_NS:
+            return
+        for label, latencies in zip(("a", "b"), timings):
+            emit({"kind": "sample", "phase": "timed", "model": label, "first_index": state["emitted"],
+                  "latencies_ms": [v / 1e6 for v in latencies[state["emitted"]:]]})
+        state["emitted"], state["last_emit"] = done, now
+        emit({"kind": "progress", "fraction": fraction, "message": f"{done} rounds"})
+
+    # Each side cycles through its input batches, one per round.
+    calls = [lambda round_, runners=runners: runners[round_ % len(runners)]() for runners in (runners_a, runners_b)]
+    timings = round_robin(calls, rounds=options.runs, seconds=options.duration_s,
+                          pause_s=options.pause_ms / 1e3, after_round=after_round)
+    return {"a": timings[0], "b": timings[1]}

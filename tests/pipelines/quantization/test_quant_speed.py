@@ -1,6 +1,7 @@
 """The interleaved latency glance the engine takes after every step (pipelines.speed)."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,15 @@ def test_each_round_starts_one_model_later(tmp_path: Path, monkeypatch: pytest.M
     timings = speed.interleaved_timings(paths, runs=3, warmup=0)
     assert "".join(order) == "abc" + "bca" + "cab"
     assert [len(t) for t in timings] == [3, 3, 3]
+
+
+def test_round_robin_runs_for_a_duration_and_reports_each_round() -> None:
+    seen: list[tuple[int, float, int]] = []
+    calls = [lambda round_: time.sleep(0.001), lambda round_: None]
+    timings = speed.round_robin(calls, seconds=0.05, after_round=lambda done, f, t: seen.append((done, f, len(t[0]))))
+    assert len(timings[0]) == len(timings[1]) == len(seen) >= 3
+    assert [done for done, _, _ in seen] == list(range(1, len(seen) + 1))
+    assert all(count == done for done, _, count in seen)  # the callback sees the timings so far
+    assert seen[-1][1] > 0.9 and min(timings[0]) >= 1_000_000  # the sleeping call took its 1 ms
+    rounds = speed.round_robin(calls, rounds=4)
+    assert [len(t) for t in rounds] == [4, 4]
