@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 
 from pipelines.background import Request, ThreadCall
 from pipelines.model import load_model
@@ -26,9 +26,15 @@ def two_versions(session_window, sample_cnn, tmp_path):
     return win, ws, folded
 
 
-def _click_row(qtbot, tree, vid: str) -> None:
+def _row_point(tree, vid: str) -> QPoint:
+    # Near the row's left end: the row can be wider than the viewport (long notes), and a click
+    # at its centre would then land outside the view and be ignored.
     rect = tree.visualItemRect(tree.item_for(vid))
-    qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    return QPoint(rect.left() + 8, rect.center().y())
+
+
+def _click_row(qtbot, tree, vid: str) -> None:
+    qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=_row_point(tree, vid))
 
 
 def _shown(qtbot, panels, vid: str) -> None:
@@ -53,8 +59,7 @@ def test_clicking_a_row_makes_it_current_and_f5_profiles_it(qtbot, two_versions,
     assert started[-1]["model"] == str(ws.path_of(ROOT_ID))  # the highlighted row is the one profiled
 
     # Double-clicking the original (which has a child) keeps the branch open.
-    rect = tree.visualItemRect(tree.item_for(ROOT_ID))
-    qtbot.mouseDClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=_row_point(tree, ROOT_ID))
     assert tree.item_for(ROOT_ID).isExpanded()
     # Undo still walks back through the clicked versions.
     panels.session.undo()
