@@ -73,12 +73,16 @@ def open_session(
     """An onnxruntime.InferenceSession on a model file (or serialized bytes), CPU unless told otherwise.
 
     ORT's own exceptions pass through: each caller turns them into the sentence its user needs.
+    Optimizers known to crash ONNX Runtime on this model are disabled (pipelines.ort_workarounds).
     """
     import onnxruntime as ort
 
+    from pipelines.ort_workarounds import crashing_optimizers
+
     source = model if isinstance(model, bytes) else str(model)
+    disabled = [*(disabled_optimizers or []), *crashing_optimizers(model)]
     return ort.InferenceSession(
-        source, session_options(settings), providers=providers or [CPU], disabled_optimizers=disabled_optimizers or None
+        source, session_options(settings), providers=providers or [CPU], disabled_optimizers=disabled or None
     )
 
 

@@ -5,11 +5,13 @@ import re
 from dataclasses import dataclass
 
 import onnx
+import onnx_ir as ir
 from onnx import numpy_helper
-from onnxruntime.tools.onnx_model_utils import fix_output_shapes, make_dim_param_fixed, make_input_shape_fixed
+from onnxruntime.tools.onnx_model_utils import make_dim_param_fixed, make_input_shape_fixed
 
 from pipelines.errors import ConfigError
 from pipelines.inputs import graph_inputs
+from pipelines.passes._rewrite import attach_weights, detach_weights
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 
 BATCH_DIM = "batch"
@@ -111,11 +113,12 @@ class FixShapes(Pass):
                     "make_batch_dynamic",
                 )
 
-    def transform(
-        self, model: onnx.ModelProto, config: PassConfig, ctx: PassContext, output: PassOutput
-    ) -> onnx.ModelProto:
+    def transform_ir(self, model_ir: ir.Model, config: PassConfig, ctx: PassContext, output: PassOutput) -> ir.Model:
         """Apply the shape changes, then recompute every intermediate shape from the new inputs."""
         assert isinstance(config, FixShapes.Config)
+        # ONNX Runtime's shape helpers and onnx's shape inference work on a ModelProto: they get
+        # the graph with stand-ins that carry the weights' shapes, never their data.
+        model, weights = detach_weights(model_ir)
         before = sorted(dim_params(model))
         if config.make_batch_dynamic:
             make_batch_dynamic(model, output)
@@ -123,12 +126,11 @@ class FixShapes(Pass):
             fix_dims(model, config.dims, parse_input_shapes(config.input_shapes, self.name), self.name)
         else:
             output.warnings.append("fix-shapes: no dims, input_shapes or make_batch_dynamic given; nothing changed.")
-            return model
-        # Intermediate shapes were inferred from the old inputs; infer them again from the new ones.
+            return model_ir
+        # Intermediate shapes were inferred from the old inputs; infer them again from the new
+        # ones (the graph outputs too). data_prop follows Shape -> Gather -> Slice chains, which
+        # dynamic-length models use.
         del model.graph.value_info[:]
-        # data_prop follows Shape -> Gather -> Slice chains, which dynamic-length models use.
         model = onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
-        if not config.make_batch_dynamic:
-            fix_output_shapes(model)
         output.details.update({"dynamic_before": before, "dynamic_after": sorted(dim_params(model))})
-        return model
+        return attach_weights(model, weights)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import onnx
+import onnx_ir as ir
 from onnxscript.rewriter.rules.common import (
     fuse_batchnorm_into_conv_rule,
     fuse_batchnorm_into_conv_transpose_rule,
@@ -16,8 +16,6 @@ from pipelines.passes._rewrite import (
     producer_names,
     remove_dead_code,
     restore_names,
-    to_ir,
-    to_proto,
 )
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 
@@ -45,14 +43,11 @@ class FoldBatchNorm(Pass):
         conv_transpose: bool = option(True, help="Fold BatchNormalization that follows a ConvTranspose.")
         gemm: bool = option(True, help="Fold BatchNormalization that follows a Gemm.")
 
-    def transform(
-        self, model: onnx.ModelProto, config: PassConfig, ctx: PassContext, output: PassOutput
-    ) -> onnx.ModelProto:
+    def transform_ir(self, model_ir: ir.Model, config: PassConfig, ctx: PassContext, output: PassOutput) -> ir.Model:
         """Apply the enabled fold rules, one producer type at a time, and count the folds."""
         assert isinstance(config, FoldBatchNorm.Config)
         enabled = {"Conv": config.conv, "ConvTranspose": config.conv_transpose, "Gemm": config.gemm}
-        batchnorms = op_counts(model.graph)["BatchNormalization"]
-        model_ir = to_ir(model)
+        batchnorms = op_counts(model_ir.graph)["BatchNormalization"]
         names = producer_names(model_ir, "BatchNormalization", set(_RULES))
         folded: dict[str, int] = {}
         for producer, rule in _RULES.items():
@@ -63,8 +58,7 @@ class FoldBatchNorm(Pass):
                     folded[producer] = count
         remove_dead_code(model_ir)
         restore_names(model_ir, names)
-        result = to_proto(model_ir)
-        left = op_counts(result.graph)["BatchNormalization"]
+        left = op_counts(model_ir.graph)["BatchNormalization"]
         output.details["folded"] = folded
         output.details["batchnorm_left"] = left
         if batchnorms == 0:
@@ -74,4 +68,4 @@ class FoldBatchNorm(Pass):
                 f"fold-batchnorm: {left} BatchNormalization node(s) were kept because their producer "
                 "is not a Conv/ConvTranspose/Gemm with constant weights used only by them."
             )
-        return result
+        return model_ir

@@ -1,25 +1,28 @@
 """convert-opset: move a model to another ONNX opset with onnx's version converter."""
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
 import onnx
 import onnx.defs
 import onnx.version_converter
+import onnx_ir as ir
 
 from pipelines.errors import PassFailed
+from pipelines.passes._rewrite import call_without_weights
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 
 # The converter has adapters back to opset 7 at most for most ops.
 MIN_OPSET = 7
 
 
-def default_opset(model: onnx.ModelProto) -> int:
+def default_opset(model: ir.Model) -> int:
     """The model's opset for the default ONNX domain."""
-    for entry in model.opset_import:
-        if entry.domain in ("", "ai.onnx"):
-            return entry.version
+    for domain in ("", "ai.onnx"):
+        if domain in model.opset_imports:
+            return model.opset_imports[domain]
     raise PassFailed("pass 'convert-opset': the model imports no standard ONNX opset, so there is nothing to convert.")
 
 
@@ -53,30 +56,43 @@ class ConvertOpset(Pass):
             max=onnx.defs.onnx_opset_version(),
         )
 
-    def transform(
-        self, model: onnx.ModelProto, config: PassConfig, ctx: PassContext, output: PassOutput
-    ) -> onnx.ModelProto:
-        """Convert, or copy unchanged with a note when the model is already at the target opset."""
+    def transform_ir(self, model_ir: ir.Model, config: PassConfig, ctx: PassContext, output: PassOutput) -> ir.Model:
+        """Convert, or keep the model unchanged with a note when it is already at the target opset."""
         assert isinstance(config, ConvertOpset.Config)
-        source = default_opset(model)
+        source = default_opset(model_ir)
         output.details.update({"from_opset": source, "to_opset": config.opset})
         if source == config.opset:
             output.warnings.append(f"convert-opset: the model is already at opset {source}; nothing changed.")
-            return model
-        try:
-            converted = onnx.version_converter.convert_version(model, config.opset)
-        except Exception as exc:  # noqa: BLE001 - the converter raises bare RuntimeErrors
-            raise _converter_error(exc, source, config.opset) from exc
-        # The converter keeps the old ir_version; newer opsets need a newer IR to load in ORT.
-        converted.ir_version = max(converted.ir_version, min_ir_version(config.opset))
-        try:
-            onnx.checker.check_model(converted)
-        except onnx.checker.ValidationError as exc:
-            first = str(exc).strip().splitlines()[0].rstrip(".")
-            raise PassFailed(
-                f"pass 'convert-opset': the model converted to opset {config.opset} is not valid ONNX ({first})."
-            ) from exc
-        return converted
+            return model_ir
+        return convert_opset(model_ir, config.opset)
+
+
+def convert_opset(model: ir.Model, opset: int) -> ir.Model:
+    """`model` at `opset` (onnx's version converter), its weights untouched; PassFailed says why not."""
+    source = default_opset(model)
+    # onnx's C++ converter knows every opset pair (onnxscript's own converter only upgrades
+    # from opset 18), but it takes a ModelProto: it gets the graph with the weights turned
+    # into graph inputs, and the weights are put back by name.
+    inputs = len(model.graph.inputs)
+    try:
+        proto = call_without_weights(functools.partial(onnx.version_converter.convert_version, target_version=opset), model)
+    except Exception as exc:  # noqa: BLE001 - the converter raises bare RuntimeErrors
+        raise _converter_error(exc, source, opset) from exc
+    converted = ir.serde.deserialize_model(proto)
+    for value in converted.graph.inputs[inputs:]:
+        weight = model.graph.initializers.get(value.name or "")
+        if weight is not None and value.name not in converted.graph.initializers:
+            value.const_value = weight.const_value
+            converted.graph.register_initializer(value)
+    del converted.graph.inputs[inputs:]
+    # The converter keeps the old ir_version; newer opsets need a newer IR to load in ORT.
+    converted.ir_version = max(converted.ir_version, min_ir_version(opset))
+    try:
+        call_without_weights(onnx.checker.check_model, converted)
+    except onnx.checker.ValidationError as exc:
+        first = str(exc).strip().splitlines()[0].rstrip(".")
+        raise PassFailed(f"pass 'convert-opset': the model converted to opset {opset} is not valid ONNX ({first}).") from exc
+    return converted
 
 
 def min_ir_version(opset: int) -> int:

@@ -16,14 +16,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import onnx
+import onnx_ir as ir
+from onnx_ir.passes.common import TopologicalSortPass
 
 from pipelines.errors import ConfigError, PassFailed
-from pipelines.model import EXTERNAL_DATA_THRESHOLD_BYTES, ir_model, load_model, pin_external_locations, save_model
+from pipelines.model import (
+    EXTERNAL_DATA_THRESHOLD_BYTES,
+    ir_model,
+    load_model,
+    pin_external_locations,
+    save_ir_model,
+    save_model,
+)
 from pipelines import units
 from pipelines.model_files import model_size_bytes
 from pipelines.passes._linear_weights import expose_linear_weights
-from pipelines.passes._rewrite import to_proto
+from pipelines.passes._rewrite import attach_weights, detach_weights, to_proto
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 
 # Ops that only appear in a model that was quantized already; quantizing twice compounds error
@@ -74,14 +84,14 @@ def quantized_ops(model: onnx.ModelProto) -> list[str]:
     return sorted(found)
 
 
-def refuse_quantized(info: SourceInfo, pass_name: str) -> None:
-    """Raise ConfigError when the model is quantized already or holds no float32 weights."""
-    found = quantized_ops(info.proto)
+def refuse_quantized(model: onnx.ModelProto, pass_name: str) -> None:
+    """Raise ConfigError when the model (its graph is enough) is quantized already or holds no float32 weights."""
+    found = quantized_ops(model)
     if found:
         raise ConfigError(
             f"this model is already quantized (it has {', '.join(found[:3])} nodes); apply {pass_name} to the float version instead."
         )
-    kinds = {t.data_type for t in info.proto.graph.initializer}
+    kinds = {t.data_type for t in model.graph.initializer}
     if onnx.TensorProto.FLOAT not in kinds and kinds & {onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16}:
         # ORT's quantizers only read float32 weights; a half-precision model would come out unchanged.
         raise ConfigError(
@@ -95,22 +105,18 @@ def upgrade_opset(
     """Return `source`, or a copy converted to opset `needed` when it is older; says so in warnings."""
     if info.opset >= needed:
         return source
-    from onnx import version_converter
+    from pipelines.passes.opset import convert_opset
 
-    from pipelines.passes.opset import min_ir_version
-
-    model = onnx.load(str(source))
+    # Graph-only load: the weights are memory-mapped and streamed into the copy's data file.
+    loaded = load_model(source, infer_shapes=False, weights=False)
     try:
-        converted = version_converter.convert_version(model, needed)
-        # The converter keeps the old IR version; the opset and the IR move together.
-        converted.ir_version = max(converted.ir_version, min_ir_version(needed))
-        onnx.checker.check_model(converted)
-    except Exception as exc:  # noqa: BLE001 - the converter raises many kinds; one sentence out
+        converted = convert_opset(ir_model(loaded), needed)
+    except PassFailed as exc:
         raise PassFailed(
             f"the model is opset {info.opset} and {reason} needs opset {needed}, but converting it failed ({first_line(exc)}); convert it with convert-opset first."
         ) from exc
     upgraded = workdir / f"opset{needed}_{source.name}"
-    save_model(converted, upgraded, external_data=info.large)
+    save_ir_model(converted, upgraded, external_data=info.large)
     output.warnings.append(f"model upgraded from opset {info.opset} to {needed} because {reason} needs it.")
     return upgraded
 
@@ -213,7 +219,7 @@ class QuantizeDynamic(Pass):
 
         assert isinstance(config, QuantizeDynamicConfig)
         info = inspect_source(source)
-        refuse_quantized(info, self.name)
+        refuse_quantized(info.proto, self.name)
         output = PassOutput()
         with scratch_dir(target) as scratch, staged_output(target) as staged:
             model_path = source
@@ -275,32 +281,62 @@ class ToFp16(Pass):
     min_cosine = 0.999  # float16 rounds every value to 11 significant bits: closer than INT8
 
     def apply(self, source: Path, target: Path, config: PassConfig, ctx: PassContext) -> PassOutput:
-        """Run ONNX Runtime's convert_float_to_float16 and save the result atomically."""
+        """Convert in memory (transform_ir), then record the sizes of the saved files."""
+        output = super().apply(source, target, config, ctx)
+        output.flags.append("float16: fast on GPUs; most CPUs compute it through casts")
+        size_details(output, source, target)
+        return output
+
+    def transform_ir(self, model_ir: ir.Model, config: PassConfig, ctx: PassContext, output: PassOutput) -> ir.Model:
+        """Run ONNX Runtime's convert_float_to_float16 on the graph; each weight is converted as it is saved."""
         # onnxruntime.transformers/__init__ only extends sys.path and float16 imports numpy and
         # onnx only, so this does not pull in torch (unlike transformers.optimizer).
         from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
 
         assert isinstance(config, ToFp16Config)
-        info = inspect_source(source)
-        refuse_quantized(info, self.name)
-        if not any(t.data_type == onnx.TensorProto.FLOAT for t in info.proto.graph.initializer) and not any(
-            v.type.tensor_type.elem_type == onnx.TensorProto.FLOAT for v in info.proto.graph.input
+        # The converter rewrites a ModelProto and would convert every weight in it at once
+        # (reading each data-file weight in): it gets the graph with empty stand-ins for the
+        # weights, and each weight it turned into float16 is converted alone when the save
+        # writes it. The load inferred every shape already, so it need not infer them again.
+        graph, weights = detach_weights(model_ir, keep_shapes=False)
+        refuse_quantized(graph, self.name)
+        if not any(t.data_type == onnx.TensorProto.FLOAT for t in graph.graph.initializer) and not any(
+            v.type.tensor_type.elem_type == onnx.TensorProto.FLOAT for v in graph.graph.input
         ):
             raise ConfigError("this model has no float32 tensors to convert; it may be float16 already.")
-        output = PassOutput()
         ctx.progress(0.1, "converting to float16")
-        model = onnx.load(str(source))
         converted = convert_float_to_float16(
-            model,
+            graph,
             keep_io_types=config.keep_io_types,
             op_block_list=config.op_block_list or list(DEFAULT_OP_BLOCK_LIST),
             node_block_list=config.node_block_list or None,
+            disable_shape_infer=True,
         )
         ctx.check_cancelled()
-        save_model(converted, target, external_data=info.large)
-        output.flags.append("float16: fast on GPUs; most CPUs compute it through casts")
-        size_details(output, source, target)
-        return output
+        result = attach_weights(converted, weights, adapt=_float16_on_save)
+        # The converter appends its Cast nodes at the end of the graph; ONNX wants them sorted.
+        TopologicalSortPass()(result)
+        return result
+
+
+# Elements converted at a time: ONNX Runtime's clamping conversion makes several temporary
+# copies of what it is given, so a weight of hundreds of MB goes through it in slices.
+_FLOAT16_SLICE = 1 << 22
+
+
+def _float16_on_save(weight: ir.TensorProtocol, dtype: ir.DataType) -> ir.TensorProtocol:
+    """`weight` (float32) as a float16 tensor computed when it is written, with ONNX Runtime's clamping."""
+    from onnxruntime.transformers.float16 import convert_np_to_float16
+
+    def convert() -> ir.TensorProtocol:
+        values = weight.numpy().reshape(-1)
+        result = np.empty(values.shape, np.float16)
+        for start in range(0, values.size, _FLOAT16_SLICE):
+            result[start : start + _FLOAT16_SLICE] = convert_np_to_float16(values[start : start + _FLOAT16_SLICE])
+        return ir.tensor(result.reshape(weight.shape.numpy()), name=weight.name)
+
+    assert dtype == ir.DataType.FLOAT16 and weight.dtype == ir.DataType.FLOAT, (weight.dtype, dtype)
+    return ir.LazyTensor(convert, dtype=dtype, shape=weight.shape, name=weight.name)
 
 
 # --------------------------------------------------------------------------- quantize-weights
@@ -352,7 +388,7 @@ class QuantizeWeights(Pass):
             )
 
         info = inspect_source(source)
-        refuse_quantized(info, self.name)
+        refuse_quantized(info.proto, self.name)
         output = PassOutput()
         ctx.progress(0.1, f"quantizing MatMul weights to {config.bits} bits")
         accuracy_level = config.accuracy_level or None

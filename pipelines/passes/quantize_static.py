@@ -114,7 +114,7 @@ class QuantizeStatic(Pass):
 
         assert isinstance(config, QuantizeStaticConfig)
         info = inspect_source(source)
-        refuse_quantized(info, self.name)
+        refuse_quantized(info.proto, self.name)
         if config.calibration != "random" and not Path(config.data).exists():
             raise ConfigError(f"{config.data}: no such file or folder; check the data field.", "data")
         output = PassOutput()

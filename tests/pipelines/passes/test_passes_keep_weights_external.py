@@ -1,0 +1,80 @@
+"""Passes on the in-memory onnx-ir contract never load a model's weights into one protobuf.
+
+Each runs on a CNN whose every weight lives in an external data file; loading the weights
+in (what a protobuf pass does, and what fails above 2 GB) raises here. The output keeps
+its weights in its own data file and computes what the pass promises.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnx_ir as ir
+import pytest
+from onnxruntime.transformers.float16 import convert_np_to_float16
+from pass_models import assert_same_outputs
+
+import pipelines.model as model_io
+from pipelines.passes import get_pass, run_pass
+
+IR_PASSES = {
+    "fold-batchnorm": {},
+    "convert-opset": {"opset": 17},
+    "fix-shapes": {"dims": {"batch": 2}},
+    "to-fp16": {"measure_speed": False},
+}
+
+
+@pytest.fixture()
+def no_full_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading every external tensor into the protobuf fails the test (small ones may be read)."""
+    real_read = model_io.read_external_tensors
+
+    def read(model: onnx.ModelProto, folder: Path, *, max_bytes: int | None = None) -> int:
+        assert max_bytes is not None, "a pass read every weight into the protobuf"
+        return real_read(model, folder, max_bytes=max_bytes)
+
+    def load_all(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a pass loaded every weight into the protobuf (onnx.load with external data)")
+
+    monkeypatch.setattr(model_io, "read_external_tensors", read)
+    monkeypatch.setattr(onnx.external_data_helper, "load_external_data_for_model", load_all)
+    # So the CNN's weights count as big (a load still reads what onnx-ir hands the C API, 1 KB or less).
+    monkeypatch.setattr(model_io, "SMALL_TENSOR_BYTES", 1024)
+
+
+@pytest.mark.parametrize("name", sorted(IR_PASSES))
+def test_pass_works_on_ir_without_reading_all_weights(
+    name: str, cnn_external_path: Path, tmp_path: Path, no_full_loads: None
+) -> None:
+    assert get_pass(name).works_on_ir()
+    result = run_pass(name, cnn_external_path, tmp_path / "out.onnx", IR_PASSES[name])
+    assert (tmp_path / "out.onnx.data").stat().st_size > 0
+    written = onnx.load(str(result.output), load_external_data=False)
+    assert any(t.data_location == onnx.TensorProto.EXTERNAL for t in written.graph.initializer)
+
+
+@pytest.mark.parametrize("name", ["fold-batchnorm", "convert-opset"])
+def test_rewrites_keep_the_outputs(name: str, cnn_external_path: Path, tmp_path: Path) -> None:
+    result = run_pass(name, cnn_external_path, tmp_path / "out.onnx", IR_PASSES[name])
+    assert_same_outputs(cnn_external_path, result.output, dims={"batch": 2})
+
+
+def test_to_fp16_converts_each_weight_as_onnx_runtime_does(cnn_external_path: Path, tmp_path: Path) -> None:
+    result = run_pass("to-fp16", cnn_external_path, tmp_path / "out.onnx", IR_PASSES["to-fp16"])
+    before = ir.load(str(cnn_external_path))
+    after = ir.load(str(result.output))
+    converted = 0
+    for name, value in after.graph.initializers.items():
+        original = before.graph.initializers[name].const_value.numpy()
+        if value.const_value.dtype == ir.DataType.FLOAT16 and original.dtype == np.float32:
+            np.testing.assert_array_equal(value.const_value.numpy(), convert_np_to_float16(original))
+            converted += 1
+    assert converted >= 4
+    nodes = onnx.load(str(result.output), load_external_data=False).graph.node
+    produced = {o for n in nodes for o in n.output}
+    seen: set[str] = set()
+    for node in nodes:  # sorted: every node's inputs are produced before it
+        assert not (set(node.input) & produced) - seen, node.name
+        seen.update(node.output)
