@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import onnx
+import onnx_ir as ir
 
 from pipelines.errors import ConfigError
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
@@ -58,11 +58,11 @@ class PruneChannels(Pass):
             super().validate()
             check_layer_percent(self.layer_percent)
 
-    def transform(self, model: onnx.ModelProto, config: Config, ctx: PassContext, output: PassOutput) -> onnx.ModelProto:
+    def transform_ir(self, model_ir: ir.Model, config: Config, ctx: PassContext, output: PassOutput) -> ir.Model:
         """Prune every prunable channel group; blocked groups are skipped with a warning naming them."""
         ctx.progress(0.1, "prune-channels: building channel groups")
         pruned, report = prune_groups(
-            model,
+            model_ir,
             "channels",
             ratio=config.ratio,
             layer_ratios={k: v / 100 for k, v in config.layer_percent.items()},

@@ -2,22 +2,34 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import onnx
 import onnx_ir as ir
 
+from pipelines.passes._rewrite import detach_weights
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
-from pipelines.pruning.irutil import const_array, is_initializer, set_initializer, to_checked_proto, to_ir
+from pipelines.pruning.irutil import check_pruned, is_initializer
 
 # Which inputs of each op are weights (when they are initializers).
 WEIGHT_INPUTS = {"Conv": (1,), "ConvTranspose": (1,), "Gemm": (0, 1), "MatMul": (0, 1)}
+# Elements ranked at a time: the bit patterns and histograms of one slice, never of every weight.
+_SLICE = 1 << 22
+_BINS = 1 << 16
 
 
-def compressed_size(model: onnx.ModelProto) -> int:
-    """Bytes of the serialized model after zlib (what a zip of the file would roughly take)."""
-    return len(zlib.compress(model.SerializeToString(), 6))
+def compressed_size(model: ir.Model) -> int:
+    """Bytes of the model after zlib level 6 (roughly what a zip of its files takes).
+
+    Fed the graph, then one weight at a time: the model is never serialized whole.
+    """
+    graph, weights = detach_weights(model)
+    compressor = zlib.compressobj(6)
+    size = len(compressor.compress(graph.SerializeToString()))
+    for weight in weights.values():
+        size += len(compressor.compress(weight.tobytes()))
+    return size + len(compressor.flush())
 
 
 def select_weights(graph: ir.Graph, op_types: list[str], exclude: set[str], min_size: int) -> list[ir.Value]:
@@ -34,27 +46,84 @@ def select_weights(graph: ir.Graph, op_types: list[str], exclude: set[str], min_
                 if node.name in exclude:
                     refused.add(value.name)
                 continue
-            array = const_array(value)
-            if array.dtype.kind == "f" and array.size >= min_size:
+            tensor = value.const_value
+            if tensor.dtype.is_floating_point() and tensor.size >= min_size:
                 chosen[value.name] = value
     return [v for name, v in chosen.items() if name not in refused]
 
 
-def zero_smallest(arrays: list[np.ndarray], sparsity: float) -> list[np.ndarray]:
-    """Zero the `sparsity` fraction of smallest-magnitude entries across `arrays` taken together."""
-    flat = np.concatenate([np.abs(a.astype(np.float32)).ravel() for a in arrays])
-    count = int(np.floor(sparsity * flat.size))
+@dataclass(frozen=True)
+class ZeroPlan:
+    """Which entries of one weight become zero: magnitudes below `key`, and the first `ties` equal to it."""
+
+    key: int  # a magnitude as the bit pattern of a float32 (ordered like the magnitudes)
+    ties: int
+    zeros: int  # entries that are zero afterwards
+
+
+def plan_zeroing(tensors: Sequence[ir.TensorProtocol], sparsity: float) -> list[ZeroPlan]:
+    """Zero exactly floor(sparsity * elements) smallest-magnitude entries across `tensors` taken together.
+
+    An exact selection without holding the magnitudes of every weight at once: a histogram of
+    the high 16 bits of each magnitude finds the bin that holds the cut, a second pass over
+    the low 16 bits inside that bin finds the cut itself. Entries equal to the cut are zeroed
+    in order until the count is reached.
+    """
+    count = int(np.floor(sparsity * sum(t.size for t in tensors)))
+    high = [_histogram(t, lambda keys: keys >> 16) for t in tensors]
+    cumulative = np.cumsum(np.sum(high, axis=0))
     if count == 0:
-        return arrays
-    # argpartition gives exactly `count` entries even when magnitudes tie at the threshold.
-    mask = np.ones(flat.size, dtype=bool)
-    mask[np.argpartition(flat, count - 1)[:count]] = False
-    result, start = [], 0
-    for array in arrays:
-        part = mask[start : start + array.size].reshape(array.shape)
-        result.append(np.where(part, array, np.zeros((), array.dtype)).astype(array.dtype))
-        start += array.size
-    return result
+        return [ZeroPlan(0, 0, int(_histogram(t, lambda keys: keys & 0xFFFF, high_bin=0)[0])) for t in tensors]
+    high_bin = int(np.searchsorted(cumulative, count))
+    low = [_histogram(t, lambda keys: keys & 0xFFFF, high_bin=high_bin) for t in tensors]
+    below_bin = int(cumulative[high_bin - 1]) if high_bin else 0
+    low_bin = int(np.searchsorted(below_bin + np.cumsum(np.sum(low, axis=0)), count))
+    key = (high_bin << 16) | low_bin
+    plans, left = [], count - below_bin - int(np.sum(low, axis=0)[:low_bin].sum())
+    for high_counts, low_counts in zip(high, low):
+        below = int(high_counts[:high_bin].sum() + low_counts[:low_bin].sum())
+        equal = int(low_counts[low_bin])
+        ties = min(equal, left)
+        left -= ties
+        plans.append(ZeroPlan(key, ties, below + (equal if key == 0 else ties)))
+    return plans
+
+
+def zero_on_save(value: ir.Value, plan: ZeroPlan) -> None:
+    """Zero the planned entries of an initializer, computed when the model is written."""
+    original = value.const_value
+    assert original is not None
+
+    def zeroed() -> ir.TensorProtocol:
+        array = original.numpy()
+        keys = _magnitude_keys(array)
+        mask = keys < plan.key
+        if plan.ties:
+            mask.flat[np.flatnonzero(keys == plan.key)[: plan.ties]] = True
+        return ir.tensor(np.where(mask, np.zeros((), array.dtype), array), name=value.name)
+
+    value.const_value = ir.LazyTensor(zeroed, dtype=original.dtype, shape=original.shape, name=value.name)
+
+
+def _magnitude_keys(values: np.ndarray) -> np.ndarray:
+    """|values| as float32 bit patterns: unsigned integers in the order of the magnitudes (NaN last)."""
+    return np.abs(values.astype(np.float32, copy=False)).view(np.uint32)
+
+
+def _histogram(tensor: ir.TensorProtocol, bins, high_bin: int | None = None) -> np.ndarray:
+    """Counts of bins(keys) over the tensor's magnitude keys (only keys in `high_bin`, if given)."""
+    counts = np.zeros(_BINS, np.int64)
+    for keys in _key_slices(tensor):
+        if high_bin is not None:
+            keys = keys[(keys >> 16) == high_bin]
+        counts += np.bincount(bins(keys), minlength=_BINS)
+    return counts
+
+
+def _key_slices(tensor: ir.TensorProtocol) -> Iterator[np.ndarray]:
+    values = tensor.numpy().reshape(-1)
+    for start in range(0, values.size, _SLICE):
+        yield _magnitude_keys(values[start : start + _SLICE])
 
 
 class PruneMagnitude(Pass):
@@ -74,33 +143,37 @@ class PruneMagnitude(Pass):
         exclude_nodes: list[str] = option([], help="Nodes whose weights are left whole.", widget="nodes")
         min_size: int = option(1024, help="Skip weights with fewer elements than this (biases, tiny layers).", min=0)
 
-    def transform(self, model: onnx.ModelProto, config: Config, ctx: PassContext, output: PassOutput) -> onnx.ModelProto:
-        """Zero weights and report achieved sparsity per tensor and zipped size before/after."""
-        ir_model = to_ir(model)
-        weights = select_weights(ir_model.graph, config.op_types, set(config.exclude_nodes), config.min_size)
+    def transform_ir(self, model_ir: ir.Model, config: Config, ctx: PassContext, output: PassOutput) -> ir.Model:
+        """Zero weights and report achieved sparsity per tensor and zipped size before/after.
+
+        Each weight is read from its data file to be ranked and zeroed when the save writes
+        it, so the weights are never all in memory.
+        """
+        weights = select_weights(model_ir.graph, config.op_types, set(config.exclude_nodes), config.min_size)
         if not weights:
             output.warnings.append(
                 f"No weight of {', '.join(config.op_types)} has at least {config.min_size} elements, so nothing was pruned."
             )
-            return model
-        arrays = [const_array(v) for v in weights]
-        ctx.progress(0.3, f"prune-magnitude: ranking {len(arrays)} tensors")
+            return model_ir
+        ctx.progress(0.1, "prune-magnitude: measuring compressed size")
+        zip_before = compressed_size(model_ir)
+        ctx.progress(0.4, f"prune-magnitude: ranking {len(weights)} tensors")
+        tensors = [v.const_value for v in weights]
         if config.scope == "global":
-            pruned = zero_smallest(arrays, config.sparsity)
+            plans = plan_zeroing(tensors, config.sparsity)
         else:
-            pruned = [zero_smallest([a], config.sparsity)[0] for a in arrays]
+            plans = [plan_zeroing([t], config.sparsity)[0] for t in tensors]
         per_tensor = {}
-        for value, array in zip(weights, pruned):
-            set_initializer(value, array)
-            per_tensor[value.name] = {"elements": int(array.size), "sparsity": round(float(np.mean(array == 0)), 4)}
-        zeros = sum(int(np.count_nonzero(a == 0)) for a in pruned)
-        total = sum(a.size for a in pruned)
+        for value, plan in zip(weights, plans):
+            zero_on_save(value, plan)
+            size = value.const_value.size
+            per_tensor[value.name] = {"elements": int(size), "sparsity": round(plan.zeros / size, 4)}
+        check_pruned(model_ir)
         ctx.progress(0.7, "prune-magnitude: measuring compressed size")
-        result = to_checked_proto(ir_model)
         output.details.update(
-            sparsity=round(zeros / total, 4),
+            sparsity=round(sum(p.zeros for p in plans) / sum(t.size for t in tensors), 4),
             tensors=per_tensor,
-            zip_bytes_before=compressed_size(model),
-            zip_bytes_after=compressed_size(result),
+            zip_bytes_before=zip_before,
+            zip_bytes_after=compressed_size(model_ir),
         )
-        return result
+        return model_ir

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import onnx
+import onnx_ir as ir
 
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 from pipelines.passes.prune_channels import MAX_RATIO, check_layer_percent
@@ -38,11 +38,11 @@ class PruneNeurons(Pass):
             super().validate()
             check_layer_percent(self.layer_percent)
 
-    def transform(self, model: onnx.ModelProto, config: Config, ctx: PassContext, output: PassOutput) -> onnx.ModelProto:
+    def transform_ir(self, model_ir: ir.Model, config: Config, ctx: PassContext, output: PassOutput) -> ir.Model:
         """Prune neuron groups, then attention heads; unrecognised attention is skipped with a warning."""
         ctx.progress(0.1, "prune-neurons: finding layer pairs and attention blocks")
         pruned, report, heads = prune_neurons(
-            model,
+            model_ir,
             ratio=config.ratio,
             heads_ratio=config.heads_ratio,
             layer_ratios={k: v / 100 for k, v in config.layer_percent.items()},

@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import onnx_ir as ir
+from onnx_ir.passes.common import ShapeInferencePass
+
+from pipelines.passes._rewrite import call_without_weights
 
 
 def to_ir(model: onnx.ModelProto) -> ir.Model:
@@ -16,19 +19,34 @@ def to_ir(model: onnx.ModelProto) -> ir.Model:
     return ir.from_proto(onnx.shape_inference.infer_shapes(model, strict_mode=False))
 
 
-def to_checked_proto(model: ir.Model) -> onnx.ModelProto:
-    """Serialize and prove the result valid: checker plus strict shape inference from scratch.
+def infer_shapes(model: ir.Model) -> None:
+    """Infer every tensor's shape in place, from the graph alone (the weights never go to onnx).
+
+    Channel tracing needs the rank of every tensor and the spatial size before each Flatten,
+    so shapes are inferred here rather than trusted from the caller.
+    """
+    ShapeInferencePass(check_type=False, strict_mode=False, data_prop=False)(model)
+
+
+def check_pruned(model: ir.Model) -> None:
+    """Prove the pruned graph valid: strict shape inference from scratch, then onnx's checker.
 
     Intermediate shapes recorded before pruning are stale once channels are gone, so they are
-    dropped; strict inference on a copy turns any inconsistency into an error here instead of a
-    broken file later. The returned model carries no value_info, like most exported models:
-    with it, ONNX Runtime picked slower kernels for the pruned transformer (measured ~20%).
+    dropped (the model is saved without them, like most exported models: with them, ONNX
+    Runtime picked slower kernels for the pruned transformer, measured ~20%); strict inference
+    turns any inconsistency into an error here instead of a broken file later. Both run on
+    the graph with the weights as typed inputs: their data is never serialized.
     """
-    proto = ir.to_proto(model)
-    del proto.graph.value_info[:]
-    inferred = onnx.shape_inference.infer_shapes(proto, check_type=True, strict_mode=True)
-    onnx.checker.check_model(inferred)
-    return proto
+    outputs = set(model.graph.outputs)
+    for node in ir.traversal.RecursiveGraphIterator(model.graph):
+        for value in node.outputs:
+            if value not in outputs:
+                value.shape, value.type = None, None
+
+    def check(proto: onnx.ModelProto) -> None:
+        onnx.checker.check_model(onnx.shape_inference.infer_shapes(proto, check_type=True, strict_mode=True))
+
+    call_without_weights(check, model)
 
 
 def const_array(value: ir.Value | None) -> np.ndarray | None:
@@ -50,9 +68,31 @@ def set_initializer(value: ir.Value, array: np.ndarray) -> None:
     value.shape = ir.Shape(array.shape)
 
 
-def count_params(model: onnx.ModelProto) -> int:
-    """Number of elements in all initializers (the model's parameters)."""
-    return int(sum(int(np.prod(t.dims, dtype=np.int64)) for t in model.graph.initializer))
+def delete_on_save(value: ir.Value, removals: dict[int, set[int]]) -> None:
+    """Remove the given indices along each axis of an initializer, computed when the model is written.
+
+    The weight stays where it is (memory-mapped from its data file) until the save streams
+    the smaller one into the new file, so pruning never holds every weight in memory.
+    """
+    original = value.const_value
+    assert original is not None
+    shape = list(original.shape.numpy())
+    for axis, indices in removals.items():
+        shape[axis] -= len(indices)
+
+    def sliced() -> ir.TensorProtocol:
+        array = original.numpy()
+        for axis, indices in removals.items():
+            array = np.delete(array, sorted(indices), axis=axis)
+        return ir.tensor(np.ascontiguousarray(array), name=value.name)
+
+    value.const_value = ir.LazyTensor(sliced, dtype=original.dtype, shape=ir.Shape(shape), name=value.name)
+    value.shape = ir.Shape(shape)
+
+
+def count_params(model: ir.Model) -> int:
+    """Number of elements in all initializers (the model's parameters), from their shapes."""
+    return int(sum(v.const_value.size for v in model.graph.initializers.values() if v.const_value is not None))
 
 
 def static_shape(value: ir.Value | None) -> tuple[int, ...] | None:

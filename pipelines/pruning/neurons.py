@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import onnx
+import onnx_ir as ir
 
 from pipelines.pruning.attention import find_attention_blocks, set_head_count
 from pipelines.pruning.dependency import DependencyGraph
@@ -11,7 +11,7 @@ from pipelines.pruning.structured import GroupPruner, PruneReport, plan_groups, 
 
 
 def prune_neurons(
-    model: onnx.ModelProto,
+    model: ir.Model,
     *,
     ratio: float,
     heads_ratio: float = 0.0,
@@ -20,8 +20,8 @@ def prune_neurons(
     criterion: str = "l1",
     round_to: int = 1,
     skip: list[str] | None = None,
-) -> tuple[onnx.ModelProto, PruneReport, list[dict[str, Any]]]:
-    """Prune hidden neurons of MatMul/Gemm pairs and attention heads; return model, report, head table.
+) -> tuple[ir.Model, PruneReport, list[dict[str, Any]]]:
+    """Prune hidden neurons of MatMul/Gemm pairs and attention heads (in place); return model, report, head table.
 
     `block_heads_ratios` overrides `heads_ratio` per attention block (named after its score
     MatMul). Linear layers that cannot shrink (residual adds, head reshapes, graph outputs)

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 import onnx
+import onnx_ir as ir
 
 from pipelines.errors import Cancelled, ConfigError
 from pipelines.inputs import random_inputs
@@ -158,15 +159,16 @@ def _units(model: onnx.ModelProto, mode: str, table: SensitivityTable) -> list[t
 def _prune_one(
     model: onnx.ModelProto, mode: str, kind: str, unit: str, ratio: float, criterion: str
 ) -> tuple[onnx.ModelProto, int, int, int]:
+    fresh = ir.serde.deserialize_model(model)  # pruning edits the onnx-ir model in place; the protobuf stays
     if kind == "heads":
-        pruned, report, heads = prune_neurons(model, ratio=0.0, block_heads_ratios={unit: ratio}, criterion=criterion)
+        pruned, report, heads = prune_neurons(fresh, ratio=0.0, block_heads_ratios={unit: ratio}, criterion=criterion)
         entry = next(h for h in heads if h["block"] == unit)
         kept, size = entry["kept_heads"], entry["heads"]
     else:
-        pruned, report = prune_groups(model, mode, ratio=0.0, layer_ratios={unit: ratio}, criterion=criterion)
+        pruned, report = prune_groups(fresh, mode, ratio=0.0, layer_ratios={unit: ratio}, criterion=criterion)
         entry = next(g for g in report.groups if g["group"] == unit)
         kept, size = entry["kept"], entry["channels"]
-    return pruned, kept, size, report.params_before - report.params_after
+    return ir.serde.serialize_model(pruned), kept, size, report.params_before - report.params_after
 
 
 def _run(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -6,13 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import onnx
 import onnx_ir as ir
 
 from pipelines.errors import ConfigError
 from pipelines.pruning.dependency import DependencyGraph, Group, Mode
 from pipelines.pruning.importance import channels_to_keep, folded_keep, group_importance, kept_count
-from pipelines.pruning.irutil import const_array, count_params, set_initializer, to_checked_proto, to_ir
+from pipelines.pruning.irutil import check_pruned, count_params, delete_on_save, infer_shapes
 
 
 @dataclass
@@ -67,9 +66,9 @@ class GroupPruner:
     by two groups (a Conv's output and input channels) is sliced once on each axis.
     """
 
-    def __init__(self, model: onnx.ModelProto, report: PruneReport) -> None:
-        self.model = model
-        self.ir_model = to_ir(model)
+    def __init__(self, model: ir.Model, report: PruneReport) -> None:
+        infer_shapes(model)
+        self.ir_model = model
         self.report = report
         report.params_before = count_params(model)
         self._removals: dict[ir.Value, dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
@@ -104,21 +103,17 @@ class GroupPruner:
     def apply(self, depthwise: list[ir.Node]) -> None:
         """Slice every touched tensor and keep depthwise convs' `group` equal to their filter count."""
         for value, by_axis in self._removals.items():
-            array = const_array(value)
-            for axis, indices in by_axis.items():
-                array = np.delete(array, sorted(indices), axis=axis)
-            set_initializer(value, array)
+            delete_on_save(value, by_axis)
         for node in depthwise:
-            node.attributes["group"] = ir.AttrInt64("group", int(const_array(node.inputs[1]).shape[0]))
+            filters = node.inputs[1].const_value.shape[0]
+            node.attributes["group"] = ir.AttrInt64("group", int(filters))
 
-    def finish(self) -> onnx.ModelProto:
+    def finish(self) -> ir.Model:
         """The checked pruned model (or the untouched input when nothing was removed)."""
-        if not self.changed:
-            self.report.params_after = self.report.params_before
-            return self.model
-        pruned = to_checked_proto(self.ir_model)
-        self.report.params_after = count_params(pruned)
-        return pruned
+        if self.changed:
+            check_pruned(self.ir_model)
+        self.report.params_after = count_params(self.ir_model)
+        return self.ir_model
 
 
 def plan_groups(
@@ -148,7 +143,7 @@ def plan_groups(
 
 
 def prune_groups(
-    model: onnx.ModelProto,
+    model: ir.Model,
     mode: Mode,
     *,
     ratio: float,
@@ -158,8 +153,8 @@ def prune_groups(
     skip: list[str] | None = None,
     field_name: str = "layer_percent",
     warn_blocked: bool = True,
-) -> tuple[onnx.ModelProto, PruneReport]:
-    """Prune every prunable dependency group of `model`; blocked groups are skipped with a warning."""
+) -> tuple[ir.Model, PruneReport]:
+    """Prune every prunable dependency group of `model` (in place); blocked groups are skipped with a warning."""
     report = PruneReport()
     pruner = GroupPruner(model, report)
     graph = DependencyGraph(pruner.ir_model.graph, mode)

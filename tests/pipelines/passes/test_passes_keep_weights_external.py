@@ -13,7 +13,7 @@ import onnx
 import onnx_ir as ir
 import pytest
 from onnxruntime.transformers.float16 import convert_np_to_float16
-from pass_models import assert_same_outputs
+from pass_models import assert_same_outputs, build_transformer
 
 import pipelines.model as model_io
 from pipelines.passes import get_pass, run_pass
@@ -23,6 +23,9 @@ IR_PASSES = {
     "convert-opset": {"opset": 17},
     "fix-shapes": {"dims": {"batch": 2}},
     "to-fp16": {"measure_speed": False},
+    "prune-channels": {"ratio": 0.5, "round_to": 1},
+    "prune-magnitude": {"sparsity": 0.5, "min_size": 16},
+    "prune-neurons": {"ratio": 0.5, "heads_ratio": 0.5},
 }
 
 
@@ -44,12 +47,23 @@ def no_full_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(model_io, "SMALL_TENSOR_BYTES", 1024)
 
 
+@pytest.fixture(scope="module")
+def transformer_external_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One encoder layer (FFN neurons and attention heads to prune) with its weights external."""
+    path = tmp_path_factory.mktemp("external") / "encoder_ext.onnx"
+    onnx.save_model(build_transformer(), str(path), save_as_external_data=True, location="encoder_ext.weights", size_threshold=0)
+    return path
+
+
 @pytest.mark.parametrize("name", sorted(IR_PASSES))
 def test_pass_works_on_ir_without_reading_all_weights(
-    name: str, cnn_external_path: Path, tmp_path: Path, no_full_loads: None
+    name: str, cnn_external_path: Path, transformer_external_path: Path, tmp_path: Path, no_full_loads: None
 ) -> None:
     assert get_pass(name).works_on_ir()
-    result = run_pass(name, cnn_external_path, tmp_path / "out.onnx", IR_PASSES[name])
+    source = transformer_external_path if name == "prune-neurons" else cnn_external_path
+    result = run_pass(name, source, tmp_path / "out.onnx", IR_PASSES[name])
+    if get_pass(name).category == "prune":
+        assert result.details["params_removed" if name != "prune-magnitude" else "sparsity"] > 0
     assert (tmp_path / "out.onnx.data").stat().st_size > 0
     written = onnx.load(str(result.output), load_external_data=False)
     assert any(t.data_location == onnx.TensorProto.EXTERNAL for t in written.graph.initializer)

@@ -7,7 +7,10 @@ import pytest
 from onnx import numpy_helper
 from prune_models import mlp, run
 
+import onnx_ir as ir
+
 from pipelines.passes.engine import make_config, run_pass
+from pipelines.passes.prune_magnitude import compressed_size, plan_zeroing, zero_on_save
 from pipelines.errors import ConfigError
 
 
@@ -74,3 +77,37 @@ def test_bad_values_are_refused():
         make_config("prune-magnitude", {"sparsity": 1.0})
     with pytest.raises(ConfigError, match="scope"):
         make_config("prune-magnitude", {"scope": "everywhere"})
+
+
+def test_plan_zeroes_exactly_the_smallest_across_tensors_with_ties():
+    rng = np.random.default_rng(0)
+    # Few distinct magnitudes, both signs, a NaN and an inf: many ties at any cut.
+    arrays = [rng.integers(-6, 7, size).astype(np.float32) * 0.25 for size in (300, 77, 1000)]
+    arrays[0][5], arrays[2][9] = np.nan, -np.inf
+    values = [ir.Value(name=f"w{i}", const_value=ir.tensor(a, name=f"w{i}")) for i, a in enumerate(arrays)]
+    for sparsity in (0.0, 0.13, 0.5, 0.97):
+        plans = plan_zeroing([v.const_value for v in values], sparsity)
+        count = int(np.floor(sparsity * sum(a.size for a in arrays)))
+        pruned = []
+        for value, plan, array in zip(values, plans, arrays):
+            fresh = ir.Value(name=value.name, const_value=ir.tensor(array, name=value.name))
+            zero_on_save(fresh, plan)
+            pruned.append(fresh.const_value.numpy())
+            assert plan.zeros == np.count_nonzero(pruned[-1] == 0)
+        newly = sum(int(np.count_nonzero((p == 0) & (a != 0))) for p, a in zip(pruned, arrays))
+        already = sum(int(np.count_nonzero(a == 0)) for a in arrays)
+        assert newly == max(0, count - already) if count else newly == 0
+        changed = np.concatenate([np.abs(a[(p == 0) & (a != 0)]) for p, a in zip(pruned, arrays)])
+        kept = np.concatenate([np.abs(a[p != 0]) for p, a in zip(pruned, arrays)])
+        if changed.size:
+            assert changed.max() <= np.nanmin(kept)  # nothing kept is smaller than anything zeroed
+        for p, a in zip(pruned, arrays):
+            np.testing.assert_array_equal(p[p != 0], a[p != 0])
+
+
+def test_compressed_size_streams_close_to_zipping_the_file(sample_cnn):
+    import zlib
+
+    proto = onnx.load(str(sample_cnn))
+    whole = len(zlib.compress(proto.SerializeToString(), 6))
+    assert abs(compressed_size(ir.serde.deserialize_model(proto)) - whole) < 0.02 * whole
