@@ -90,6 +90,9 @@ def run_pass(
         raise ConfigError(f"pass '{name}' must write a new file, not over its input {source.name}.")
     target.parent.mkdir(parents=True, exist_ok=True)
     ctx = PassContext(workdir=target.parent, on_progress=on_progress, is_cancelled=is_cancelled)
+    # The source's graph as written, parsed once: the quirks check reads it and the diff compares
+    # against it (the file as written, so the diff also shows what the front door normalised).
+    before = load_model(source, infer_shapes=False, weights=False, normalize=False).proto
     started = time.perf_counter()
     try:
         ctx.progress(0.0, f"{name}: starting")
@@ -97,7 +100,7 @@ def run_pass(
         # that hands the file itself to a tool needs the normalised copy (for a 530 MB legacy
         # VGG the copy cost 14 s of a 60 s cleanup).
         reads_file = pass_cls.apply is not Pass.apply
-        quirk_free = _quirk_free(source, target.parent) if reads_file else contextlib.nullcontext((source, []))
+        quirk_free = _quirk_free(source, before, target.parent) if reads_file else contextlib.nullcontext((source, []))
         with quirk_free as (pass_source, notes):
             output = pass_cls().apply(pass_source, target, config, ctx)
         output.warnings[:0] = notes
@@ -113,10 +116,7 @@ def run_pass(
         target.unlink(missing_ok=True)
         raise PassFailed(f"pass '{name}' failed: {_first_line(exc)}") from exc
     seconds = time.perf_counter() - started
-    # The file as written, so the diff also shows what the front door normalised; graphs only,
-    # neither side's weights are read again.
-    before = load_model(source, infer_shapes=False, weights=False, normalize=False).proto
-    try:
+    try:  # the graph alone: the weights are not read again
         after = load_model(target, infer_shapes=False, weights=False).proto
     except ModelRefused as exc:
         # The pass "succeeded" but left nothing usable: that is the pass failing, not the input.
@@ -135,18 +135,18 @@ def run_pass(
 
 
 @contextlib.contextmanager
-def _quirk_free(source: Path, folder: Path) -> Iterator[tuple[Path, list[str]]]:
+def _quirk_free(source: Path, graph: onnx.ModelProto, folder: Path) -> Iterator[tuple[Path, list[str]]]:
     """`source`, or a normalised copy of it when tools that read files would trip on its quirks.
 
     Passes built on files (ONNX Runtime's quantizer and optimizer, onnxsim) never see
     pipelines.model.load_model's in-memory normalisation, so a model whose weights are graph
     inputs (or with legacy attributes) is written normalised into a scratch folder beside the
     target first; the notes say what changed. Checked on the graph alone: most models need
-    no copy.
+    no copy. `graph`: the source as written, without its weights.
     """
     from pipelines.model import ir_model, load_model, save_ir_model
 
-    if not needs_file_normalizing(onnx.load(str(source), load_external_data=False)):
+    if not needs_file_normalizing(graph):
         yield source, []
         return
     with tempfile.TemporaryDirectory(prefix=".normalized.", dir=folder) as scratch:
