@@ -82,7 +82,7 @@ class Pass:
         """
         from pipelines.model import ir_model, load_model, save_ir_model, save_model
 
-        if self.works_on_ir():
+        if self.uses_ir(source):
             # The graph is parsed; the weights stay memory-mapped in the source's data file until
             # the save streams them into the new one. No protobuf of the whole model is built.
             loaded = load_model(source, infer_shapes=self.infer_shapes, weights=False)
@@ -104,6 +104,10 @@ class Pass:
     def works_on_ir(cls) -> bool:
         """True when the pass implements `transform_ir` (the in-memory onnx-ir contract)."""
         return cls.transform_ir is not Pass.transform_ir
+
+    def uses_ir(self, source: Path) -> bool:
+        """Whether `apply` runs `transform_ir` on this source (a pass with both forms may choose by size)."""
+        return self.works_on_ir()
 
     def transform_ir(self, model: ir.Model, config: PassConfig, ctx: PassContext, output: PassOutput) -> ir.Model:
         """Return the transformed onnx-ir model (`model` itself, edited, or a new one).

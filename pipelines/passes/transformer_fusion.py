@@ -7,15 +7,17 @@ import sys
 from collections import Counter
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator
 
 import onnx
+import onnx_ir as ir
 from onnx import numpy_helper
 
-from pipelines.errors import PassFailed
+from pipelines.errors import ConfigError, PassFailed
 from pipelines.passes._fusion_prep import prepare_for_fusion
 from pipelines.passes._rms_norm import standardize_rms_norms
-from pipelines.passes._rewrite import to_ir, to_proto
+from pipelines.passes._rewrite import call_without_weights, to_ir, to_proto
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 
 ENGINES = ("auto", "onnxscript", "onnxruntime")
@@ -27,9 +29,10 @@ MODEL_TYPES = (
 CONTRIB_DOMAIN = "com.microsoft"
 
 
-def fused_op_counts(model: onnx.ModelProto) -> dict[str, int]:
+def fused_op_counts(model: onnx.ModelProto | ir.Model) -> dict[str, int]:
     """Count of each ONNX Runtime contrib op (com.microsoft domain) in the main graph."""
-    return dict(sorted(Counter(n.op_type for n in model.graph.node if n.domain == CONTRIB_DOMAIN).items()))
+    nodes = model.graph.node if isinstance(model, onnx.ModelProto) else model.graph
+    return dict(sorted(Counter(n.op_type for n in nodes if n.domain == CONTRIB_DOMAIN).items()))
 
 
 def detect_attention_shape(model: onnx.ModelProto) -> tuple[int, int]:
@@ -77,11 +80,16 @@ def _quiet() -> Iterator[None]:
 
 def fuse_with_onnxscript(model: onnx.ModelProto) -> onnx.ModelProto:
     """onnxscript's ORT fusions (match dynamo-style exports)."""
+    return to_proto(fuse_ir_with_onnxscript(to_ir(copy.deepcopy(model))))
+
+
+def fuse_ir_with_onnxscript(model: ir.Model) -> ir.Model:
+    """onnxscript's ORT fusions on an onnx-ir model (edited in place)."""
     from onnxscript.rewriter.ort_fusions import optimize_for_ort
 
-    fused, _counts = optimize_for_ort(to_ir(copy.deepcopy(model)))
+    fused, _counts = optimize_for_ort(model)
     standardize_rms_norms(fused)
-    return to_proto(fused)
+    return fused
 
 
 def fuse_with_onnxruntime(model: onnx.ModelProto, model_type: str, heads: int, hidden: int) -> onnx.ModelProto:
@@ -128,6 +136,44 @@ class TransformerFusion(Pass):
         model_type: str = option("bert", help="Architecture for the onnxruntime engine.", choices=MODEL_TYPES)
         num_heads: int = option(0, help="Attention heads (onnxruntime engine); 0 detects them.", min=0, max=1024)
         hidden_size: int = option(0, help="Hidden size (onnxruntime engine); 0 detects it.", min=0, max=65536)
+
+    def uses_ir(self, source: Path) -> bool:
+        """Models over 2 GB are fused in onnx-ir (transform_ir); the others in one protobuf (transform)."""
+        from pipelines.model import PROTOBUF_LIMIT_BYTES
+        from pipelines.model_files import model_size_bytes
+
+        return model_size_bytes(source) >= PROTOBUF_LIMIT_BYTES
+
+    def transform_ir(self, model_ir: ir.Model, config: PassConfig, ctx: PassContext, output: PassOutput) -> ir.Model:
+        """Above 2 GB: onnxscript's fusions on the onnx-ir model, whose weights stay in their data file.
+
+        ONNX Runtime's fusion tool edits one ModelProto holding every weight (its attention
+        fusion reads and concatenates them), and the candidates are checked as protobufs:
+        neither is possible beyond protobuf's 2 GB, so only the onnxscript engine runs here.
+        """
+        assert isinstance(config, TransformerFusion.Config)
+        if config.engine == "onnxruntime":
+            raise ConfigError(
+                "pass 'transformer-fusion': the onnxruntime engine holds the whole model in one protobuf, which cannot "
+                "exceed 2 GB; choose engine onnxscript (or auto) for this model.",
+                "engine",
+            )
+        prepared = prepare_for_fusion(model_ir)
+        ctx.progress(0.1, "transformer-fusion: onnxscript")
+        fused = fuse_ir_with_onnxscript(model_ir)
+        call_without_weights(onnx.checker.check_model, fused)
+        counts = fused_op_counts(fused)
+        output.details.update({"engine": "onnxscript", "prepared": prepared, "fused": counts, "candidates": {"onnxscript": counts}})
+        if config.engine == "auto":
+            output.warnings.append(
+                "transformer-fusion: the model is over 2 GB, so only the onnxscript engine ran "
+                "(the onnxruntime engine needs the whole model in one protobuf)."
+            )
+        if counts:
+            output.flags.append("runs only on ONNX Runtime")
+        else:
+            output.warnings.append("transformer-fusion: no transformer sub-graph matched.")
+        return fused
 
     def transform(
         self, model: onnx.ModelProto, config: PassConfig, ctx: PassContext, output: PassOutput

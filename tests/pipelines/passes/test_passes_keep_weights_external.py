@@ -49,9 +49,9 @@ def no_full_loads(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def transformer_external_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One encoder layer (FFN neurons and attention heads to prune) with its weights external."""
+    """One encoder layer (FFN neurons and attention heads) with its weights external (small constants inline, as ONNX Runtime needs)."""
     path = tmp_path_factory.mktemp("external") / "encoder_ext.onnx"
-    onnx.save_model(build_transformer(), str(path), save_as_external_data=True, location="encoder_ext.weights", size_threshold=0)
+    onnx.save_model(build_transformer(), str(path), save_as_external_data=True, location="encoder_ext.weights", size_threshold=1024)
     return path
 
 
@@ -92,3 +92,18 @@ def test_to_fp16_converts_each_weight_as_onnx_runtime_does(cnn_external_path: Pa
     for node in nodes:  # sorted: every node's inputs are produced before it
         assert not (set(node.input) & produced) - seen, node.name
         seen.update(node.output)
+
+
+def test_transformer_fusion_over_2gb_runs_onnxscript_on_ir(
+    transformer_external_path: Path, tmp_path: Path, no_full_loads: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipelines.model_files as model_files
+    from pipelines.errors import ConfigError
+
+    monkeypatch.setattr(model_files, "model_size_bytes", lambda path: 3 << 30)  # as if over protobuf's 2 GB
+    result = run_pass("transformer-fusion", transformer_external_path, tmp_path / "out.onnx")
+    assert result.details["engine"] == "onnxscript" and result.details["fused"]
+    assert any("only the onnxscript engine ran" in w for w in result.warnings)
+    assert_same_outputs(transformer_external_path, result.output)
+    with pytest.raises(ConfigError, match="onnxruntime engine holds the whole model in one protobuf"):
+        run_pass("transformer-fusion", transformer_external_path, tmp_path / "ort.onnx", {"engine": "onnxruntime"})
