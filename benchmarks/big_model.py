@@ -13,6 +13,8 @@ workers count), beside the natural cost of the same job measured in the same run
     cleanup step      vs  onnx.load + save with external data + two ORT sessions, one run each
     quantize-weights  vs  ONNX Runtime's MatMulNBitsQuantizer on the loaded model, saved
     profile           vs  one ORT session + the same number of runs
+    passes            each in-memory (onnx-ir) pass as one step without verification: time
+                      and peak RSS beside the weights' size (the bound is 1.5x the weights)
 
 The generation and every measured command are memory-heavy: run it under
 `flock /tmp/heavy.lock` on a shared machine. Prints figures; never passes or fails.
@@ -45,6 +47,16 @@ HIDDEN, INTERMEDIATE, VOCAB, HEADS = 2048, 5632, 32000, 16
 ALIGN = 4096
 SEQUENCE = 32  # the decoders run on batch 1 x 32 tokens in every measurement
 PROFILE_RUNS = 5
+# The passes on the onnx-ir contract, each with settings that make it do work on a decoder.
+IR_PASSES: dict[str, dict[str, str]] = {
+    "to-fp16": {"measure_speed": "false"},
+    "convert-opset": {"opset": "20"},
+    "fix-shapes": {"dims": f"batch:1,sequence:{SEQUENCE}"},
+    "fold-batchnorm": {},
+    "prune-neurons": {"ratio": "0.3"},
+    "prune-magnitude": {"sparsity": "0.5", "op_types": "MatMul"},
+    "transformer-fusion": {},
+}
 
 
 # ---- generation -------------------------------------------------------------------------
@@ -350,6 +362,14 @@ def bench(model: Path, only: set[str], scratch: Path) -> None:
     if "profile" in only:
         ours = measure(cli("profile", str(model), "--runs", str(PROFILE_RUNS), "--warmup", "1", *dims), env)
         row(f"`profile` ({PROFILE_RUNS} runs)", ours, measure(snippet(NATURAL_PROFILE, str(model))))
+    if "passes" in only:
+        for name, settings in IR_PASSES.items():
+            out = scratch / name / "model.onnx"
+            flags = [flag for key, value in settings.items() for flag in ("--set", f"{key}={value}")]
+            ours = measure(cli("optimize", str(model), "--pass", name, *flags, "-o", str(out)), env)
+            shutil.rmtree(out.parent, ignore_errors=True)
+            row(f"`{name}`", ours, None, f"peak RSS {ours.peak_rss / weights:.2f}x weights")
+
 
 
 def _remove_model(path: Path) -> None:
@@ -363,7 +383,7 @@ def main() -> int:
     parser.add_argument("--sizes", type=float, nargs="+", default=[2.0, 6.0], help="weights in GB (default 2 6)")
     default_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "onnx-workbench-bench"
     parser.add_argument("--cache", type=Path, default=default_cache, help=f"where generated models are kept (default {default_cache})")
-    works = ("inspect", "window", "cleanup", "quantize", "profile")
+    works = ("inspect", "window", "cleanup", "quantize", "profile", "passes")
     parser.add_argument("--only", nargs="+", choices=works, default=list(works), help="measure only these")
     args = parser.parse_args()
     print(f"{psutil.cpu_count()} CPUs, {gb(psutil.virtual_memory().total)} memory "
