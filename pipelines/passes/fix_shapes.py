@@ -11,7 +11,7 @@ from onnxruntime.tools.onnx_model_utils import make_dim_param_fixed, make_input_
 
 from pipelines.errors import ConfigError
 from pipelines.inputs import graph_inputs
-from pipelines.passes._rewrite import attach_weights, detach_weights
+from pipelines.ir_weights import attach_weights, detach_weights
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 
 BATCH_DIM = "batch"

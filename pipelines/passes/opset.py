@@ -11,7 +11,7 @@ import onnx.version_converter
 import onnx_ir as ir
 
 from pipelines.errors import PassFailed
-from pipelines.passes._rewrite import call_without_weights
+from pipelines.ir_weights import call_without_weights
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 
 # The converter has adapters back to opset 7 at most for most ops.

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import onnx_ir as ir
 
-from pipelines.passes._rewrite import detach_weights
+from pipelines.ir_weights import detach_weights
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 from pipelines.pruning.irutil import check_pruned, is_initializer
 

@@ -22,6 +22,7 @@ import onnx_ir as ir
 from onnx_ir.passes.common import TopologicalSortPass
 
 from pipelines.errors import ConfigError, PassFailed
+from pipelines.ir_weights import attach_weights, detach_weights
 from pipelines.model import (
     EXTERNAL_DATA_THRESHOLD_BYTES,
     ir_model,
@@ -33,7 +34,7 @@ from pipelines.model import (
 from pipelines import units
 from pipelines.model_files import model_size_bytes
 from pipelines.passes._linear_weights import expose_linear_weights
-from pipelines.passes._rewrite import attach_weights, detach_weights, to_proto
+from pipelines.passes._rewrite import to_proto
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 
 # Ops that only appear in a model that was quantized already; quantizing twice compounds error

@@ -15,9 +15,10 @@ import onnx_ir as ir
 from onnx import numpy_helper
 
 from pipelines.errors import ConfigError, PassFailed
+from pipelines.ir_weights import call_without_weights
 from pipelines.passes._fusion_prep import prepare_for_fusion
 from pipelines.passes._rms_norm import standardize_rms_norms
-from pipelines.passes._rewrite import call_without_weights, to_ir, to_proto
+from pipelines.passes._rewrite import to_ir, to_proto
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 
 ENGINES = ("auto", "onnxscript", "onnxruntime")

@@ -22,7 +22,7 @@ IR_PASSES = {
     "fold-batchnorm": {},
     "convert-opset": {"opset": 17},
     "fix-shapes": {"dims": {"batch": 2}},
-    "to-fp16": {"measure_speed": False},
+    "to-fp16": {},
     "prune-channels": {"ratio": 0.5, "round_to": 1},
     "prune-magnitude": {"sparsity": 0.5, "min_size": 16},
     "prune-neurons": {"ratio": 0.5, "heads_ratio": 0.5},
