@@ -125,9 +125,9 @@ def test_only_passes_that_hand_the_file_to_a_tool_get_a_normalised_copy(
     copied: list[str] = []
     real = engine._quirk_free
 
-    def spy(source: Path, folder: Path):  # noqa: ANN202 - a context manager, like the real one
+    def spy(source: Path, graph: onnx.ModelProto, folder: Path):  # noqa: ANN202 - a context manager, like the real one
         copied.append(source.name)
-        return real(source, folder)
+        return real(source, graph, folder)
 
     monkeypatch.setattr(engine, "_quirk_free", spy)
     run_pass("cleanup", ir3, tmp_path / "cleanup.onnx")
