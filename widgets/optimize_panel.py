@@ -1,7 +1,6 @@
 """The Optimize panel: passes by category, the chosen pass's generated form, Apply/Cancel, presets."""
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pipelines.background import JobLanes, ThreadCall
 from pipelines.errors import ConfigError
 from pipelines.passes.base import CATEGORIES, Pass
 from pipelines.passes.engine import all_passes
@@ -31,6 +31,7 @@ from widgets.pass_form import PassForm
 from widgets.version_tree import step_notes
 
 PRESETS_DIR = Path(__file__).resolve().parents[1] / "assets" / "presets"
+LOAD_LANE = "load-passes"  # background work of this panel's own
 CATEGORY_TITLES = {"cleanup": "Clean up", "fusion": "Fuse", "prune": "Prune", "quantize": "Quantize", "convert": "Convert"}
 
 
@@ -58,9 +59,10 @@ class OptimizePanel(QWidget):
         self.presets: dict[str, Recipe] = {}
         # The passes are imported on first need, not when the window is built: their modules
         # pull in onnx-ir (with sympy), onnxscript and ONNX Runtime, seconds of a cold start
-        # that showing the graph does not need. load_in_background() imports them on a thread.
+        # that showing the graph does not need. load_in_background() imports them on a thread,
+        # through the session's background work (a panel alone loads them on first need).
         self._loaded = False
-        self._loading = False
+        self._jobs: JobLanes | None = None
 
         self.tree = QTreeWidget(self)
         self.tree.setHeaderHidden(True)
@@ -134,27 +136,16 @@ class OptimizePanel(QWidget):
         self._ticker = QTimer(self)
         self._ticker.setInterval(1000)
         self._ticker.timeout.connect(self._show_running)
-        self._presetsLoaded.connect(self._fill)
         self.set_running(False)
         self.set_enabled_for_session(False)
 
     # ---- loading ----------------------------------------------------------------------------
-    _presetsLoaded = Signal(object)  # presets by name, from the loading thread
-
     def load_in_background(self) -> None:
         """Import the passes and presets on a thread; the list fills when they are ready."""
-        if self._loaded or self._loading:
+        if self._loaded or self._jobs is None or self._jobs.busy(LOAD_LANE):
             return
-        self._loading = True
-
-        def work() -> None:
-            presets = load_presets()  # parsing them imports every pass
-            try:
-                self._presetsLoaded.emit(presets)
-            except RuntimeError:
-                pass  # the panel was deleted meanwhile
-
-        threading.Thread(target=work, name="load-passes", daemon=True).start()
+        # Parsing the presets imports every pass.
+        self._jobs.submit(LOAD_LANE, ThreadCall("load the passes", lambda _context: load_presets()))
 
     def ensure_loaded(self) -> None:
         """Fill the pass list now if the background load has not yet (imports wait for it)."""
@@ -253,6 +244,8 @@ class OptimizePanel(QWidget):
             if model.workspace is None:
                 self.show_message("")  # nothing said about the previous model stays
 
+        self._jobs = model.jobs
+        model.jobs.lane(LOAD_LANE).succeeded.connect(lambda _request, presets: self._fill(presets))
         lane = model.jobs.lane(APPLY)
         lane.busy.connect(self.set_running)
         lane.progress.connect(self.set_progress)
