@@ -130,6 +130,7 @@ def quick_latency_comparison(
 
 
 STEP_RUNS = 7  # a glance: enough to see 2x either way, cheap next to verification
+SLOWER_BELOW = 0.9  # speed-ups under this (in nearly every round) are reported as a slower model
 
 
 def step_latency(parent: str | Path, child: str | Path) -> tuple[dict[str, Any] | None, str | None]:
@@ -144,11 +145,16 @@ def step_latency(parent: str | Path, child: str | Path) -> tuple[dict[str, Any] 
     if not both_fit_comfortably(Path(parent), Path(child)):
         return None, "latency not compared with the parent: both models at once would not fit comfortably in memory; profile each version instead."
     try:
-        result = quick_latency_comparison(parent, child, runs=STEP_RUNS, warmup=2)
+        parent_ns, child_ns = interleaved_timings([parent, child], runs=STEP_RUNS, warmup=2)
     except Exception as exc:  # noqa: BLE001 - any ORT failure: the step stands, untimed
         return None, f"latency not compared with the parent: {ort_message(exc)}"
+    parent_ms, child_ms = statistics.median(parent_ns) / 1e6, statistics.median(child_ns) / 1e6
+    result = LatencyComparison(parent_ms, child_ms, parent_ms / child_ms if child_ms else float("inf"), STEP_RUNS)
     figures = result.to_dict()
-    if result.speedup < 1:
+    # A glance on a shared machine: a neighbour's burst hits a round or two (fold-batchnorm once
+    # "ran" 5x slower under load). Only a step slower by a margin in nearly every round is called slower.
+    slower_rounds = sum(c > p for p, c in zip(parent_ns, child_ns))
+    if result.speedup < SLOWER_BELOW and slower_rounds >= STEP_RUNS - 1:
         return figures, (
             f"the new model runs slower than its parent on this CPU ({result.child_ms:.2f} ms vs "
             f"{result.parent_ms:.2f} ms, {STEP_RUNS} interleaved runs)."
