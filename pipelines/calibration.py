@@ -16,12 +16,12 @@ import onnx
 from onnxruntime.quantization import CalibrationDataReader
 
 from pipelines.errors import ConfigError
+from pipelines.labelled import IMAGE_SUFFIXES, class_folders
 from pipelines.inputs import graph_inputs, input_ranks, input_specs, iter_array_samples, random_inputs
 from pipelines.step_context import PassContext
 
 Feed = dict[str, np.ndarray]
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 # Used when an image input leaves height/width symbolic: the usual classifier crop.
 DEFAULT_IMAGE_SIDE = 224
 RANDOM_PREVIEW_WARNING = "calibrated on random data: a preview, not real calibration"
@@ -97,11 +97,14 @@ def image_samples(
 
 
 def image_files(folder: str | Path) -> list[Path]:
-    """The pictures in `folder` (jpg/png/bmp/webp), sorted; ConfigError when there are none."""
+    """The pictures in `folder` (jpg/png/bmp/webp) or its class sub-folders, sorted; ConfigError when there are none."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ConfigError(f"{folder}: not a folder; give a folder of calibration images.", "data")
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        # A labelled image folder (one sub-folder per class) calibrates on all its pictures.
+        files = [picture for _, pictures in class_folders(folder) for picture in pictures]
     if not files:
         raise ConfigError(
             f"{folder} holds no jpg, png, bmp or webp images; add some or choose another folder.", "data"

@@ -26,6 +26,7 @@ import numpy as np
 import onnx
 
 from pipelines.calibration import IMAGE_SUFFIXES, Feed, make_samples
+from pipelines.labelled import class_folders
 from pipelines.errors import Cancelled, ConfigError
 from pipelines.inputs import graph_inputs
 from pipelines.runtime import SessionSettings, open_session
@@ -382,7 +383,8 @@ def _feeds(model: onnx.ModelProto, data: str | Path | None, samples: int) -> Ite
     path = Path(data)
     if not path.exists():
         raise ConfigError(f"{path}: no such file or folder; check --data.", "data")
-    is_images = path.is_dir() and any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir())
+    # A flat folder of pictures, or a labelled one (a sub-folder per class).
+    is_images = path.is_dir() and (any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir()) or bool(class_folders(path)))
     if is_images and not any(path.glob("*.npz")):
         return make_samples("images", model, str(path), samples)
     names = [v.name for v in graph_inputs(model)]

@@ -119,8 +119,8 @@ class StepChecks:
 
     verify: bool = False  # compare with the original, held to `tolerance`
     tolerance: Tolerance | None = None  # None: the default of the steps so far (pipelines.tolerances)
-    data: str | None = None  # .npz inputs for verification (None: seeded random inputs)
-    samples: int = 4
+    data: str | None = None  # inputs for verification: .npz (labels add accuracy) or an image folder; None: random
+    samples: int | None = 4  # None: every sample of `data`
     dims: dict[str, int] = field(default_factory=dict)
     time_steps: bool = False  # a few interleaved runs against the step's parent (StepResult.latency)
 
@@ -137,7 +137,8 @@ class StepChecks:
         tolerance = data.get("tolerance")
         return cls(
             verify=bool(data.get("verify")), tolerance=Tolerance.from_dict(tolerance) if tolerance else None,
-            data=str(data["data"]) if data.get("data") else None, samples=int(data.get("samples") or 4),
+            data=str(data["data"]) if data.get("data") else None,
+            samples=None if data.get("samples", 4) is None else int(data.get("samples", 4)),
             dims=dict(data.get("dims") or {}), time_steps=bool(data.get("time_steps")),
         )
 

@@ -24,7 +24,9 @@ from typing import Any
 import numpy as np
 
 from pipelines.errors import Cancelled, ConfigError, RuntimeRefused
-from pipelines.inputs import graph_inputs, input_ranks, input_specs, iter_array_samples, random_inputs
+from pipelines.inputs import input_specs, random_inputs
+from pipelines.labelled import AccuracyComparison, DataSource, count_samples, data_source, scores_output
+from pipelines.labelled import samples as labelled_samples
 from pipelines.model import load_model
 from pipelines.runtime import open_session, unsupported_ir_version
 from pipelines.worker.protocol import json_float, number
@@ -50,9 +52,12 @@ class Tolerance:
     min_snr_db: float | None = None
     # Fraction of samples (rows) whose arg-max agrees; only for outputs that look like class scores.
     min_top1: float | None = None
+    # Top-1 accuracy points the candidate may lose on labelled data; ignored without labels.
+    max_accuracy_drop: float | None = None
 
     def __post_init__(self) -> None:
-        bounds = {"min_cosine": (-1.0, 1.0), "max_abs": (0.0, math.inf), "min_snr_db": (-math.inf, math.inf), "min_top1": (0.0, 1.0)}
+        bounds = {"min_cosine": (-1.0, 1.0), "max_abs": (0.0, math.inf), "min_snr_db": (-math.inf, math.inf), "min_top1": (0.0, 1.0),
+                  "max_accuracy_drop": (0.0, 100.0)}
         for name, (low, high) in bounds.items():
             value = getattr(self, name)
             if value is not None and not (isinstance(value, (int, float)) and low <= value <= high):
@@ -121,11 +126,12 @@ class FidelityReport:
     assumed_dims: dict[str, int] = field(default_factory=dict)
     matched_by: str = "name"  # or "position" when the candidate renamed its outputs
     ran: str = RAN_TOGETHER  # or RAN_SEQUENTIALLY: the reference's outputs were kept, not its session
+    accuracy: AccuracyComparison | None = None  # with labelled data
 
     @property
     def passed(self) -> bool:
-        """True when every output is within tolerance."""
-        return all(o.passed for o in self.outputs)
+        """True when every output is within tolerance (and the accuracy drop within its limit)."""
+        return all(o.passed for o in self.outputs) and not (self.accuracy is not None and self.accuracy.failure)
 
     def worst_cosine(self) -> float:
         """The lowest cosine similarity over all outputs."""
@@ -146,9 +152,12 @@ class FidelityReport:
         ]
         if top1:
             parts.append(f"top-1 {min(top1):.1%}")
-        verdict = "within tolerance" if self.passed else "OUT OF TOLERANCE (" + "; ".join(
-            f for o in self.outputs for f in o.failures
-        ) + ")"
+        if self.accuracy is not None:
+            parts.append(f"accuracy {self.accuracy.summary()}")
+        failures = [f for o in self.outputs for f in o.failures]
+        if self.accuracy is not None and self.accuracy.failure:
+            failures.append(self.accuracy.failure)
+        verdict = "within tolerance" if self.passed else "OUT OF TOLERANCE (" + "; ".join(failures) + ")"
         way = "; models run one after the other to bound memory" if self.ran == RAN_SEQUENTIALLY else ""
         return f"{', '.join(parts)} over {self.samples} samples{way}: {verdict}"
 
@@ -166,6 +175,7 @@ class FidelityReport:
             "assumed_dims": self.assumed_dims,
             "tolerance": self.tolerance.to_dict(),
             "outputs": [o.to_dict() for o in self.outputs],
+            "accuracy": self.accuracy.to_dict() if self.accuracy is not None else None,
         }
 
     @classmethod
@@ -185,7 +195,7 @@ def verify_models(
     candidate: str | Path,
     *,
     data: str | Path | None = None,
-    samples: int = DEFAULT_SAMPLES,
+    samples: int | None = DEFAULT_SAMPLES,
     seed: int = 0,
     dims: dict[str, int] | None = None,
     tolerance: Tolerance = Tolerance(),
@@ -193,20 +203,28 @@ def verify_models(
     on_progress: Callable[[float, str], None] | None = None,
     is_cancelled: Callable[[], bool] | None = None,
 ) -> FidelityReport:
-    """Run both models on the same inputs (seeded random, or `data` .npz) and compare every output.
+    """Run both models on the same inputs (seeded random, or `data`) and compare every output.
 
+    `data`: .npz arrays, with `labels` for accuracy, or an image folder of classes
+    (pipelines.labelled). samples: how many to use; None: every sample of `data`
+    (DEFAULT_SAMPLES random ones without data).
     together: hold both sessions at once (True) or run the models one after the other (False);
     None decides from the models' size and the available memory (see `both_fit_comfortably`).
     """
-    if samples < 1:
+    if data is None and samples is None:
+        samples = DEFAULT_SAMPLES
+    if samples is not None and samples < 1:
         raise ConfigError(f"samples must be at least 1, got {samples}.", "samples")
     reference, candidate = Path(reference), Path(candidate)
     ref_proto = load_model(reference, infer_shapes=False, weights=False).proto
     if together is None:
         together = both_fit_comfortably(reference, candidate)
     assumed: dict[str, int] = {}
-    feeds = _samples(ref_proto, data, samples, seed, dims, assumed)
-    step = _Progress(samples if together else 2 * samples, on_progress, is_cancelled)
+    source = data_source(data) if data is not None else None
+    labels: list[np.ndarray | None] = []  # filled as the feeds are drawn, in sample order
+    feeds = _samples(ref_proto, source, samples, seed, dims, assumed, labels)
+    expected = samples if samples is not None else count_samples(ref_proto, source)
+    step = _Progress(expected if together else 2 * expected, on_progress, is_cancelled)
     ref_session = _session(reference)
     ref_outputs = [o.name for o in ref_session.get_outputs()]
     ref_inputs = [i.name for i in ref_session.get_inputs()]
@@ -219,12 +237,13 @@ def verify_models(
         for index, sample in enumerate(feeds):
             step.check()
             kept.append((sample, _run(ref_session, ref_outputs, sample, reference, index, data)))
-            step.done(f"reference, sample {index + 1} of {samples}")
+            step.done(f"reference, sample {index + 1} of {expected}")
         del ref_session
         gc.collect()
         cand_session = _session(candidate)
         pairs = _run_candidate(cand_session, ref_outputs, ref_inputs, kept, candidate, data, step)
     stats: list[OutputStats] = []
+    accuracy = _Accuracy(source, ref_outputs, tolerance.max_accuracy_drop)
     count = 0
     for cand_names, ref_values, cand_values in pairs:
         if not stats:
@@ -232,6 +251,7 @@ def verify_models(
             stats = [OutputStats(r, c) for r, c in zip(ref_outputs, cand_names)]
         for stat, a, b in zip(stats, ref_values, cand_values):
             stat.add(np.asarray(a), np.asarray(b))
+        accuracy.add(ref_values, cand_values, labels[count])
         count += 1
     if count == 0:
         raise ConfigError(f"{data}: the data holds no samples; add at least one row per input.")
@@ -245,7 +265,32 @@ def verify_models(
         assumed_dims=assumed,
         matched_by=_match_outputs(ref_outputs, [o.name for o in cand_session.get_outputs()], candidate.name),
         ran=RAN_TOGETHER if together else RAN_SEQUENTIALLY,
+        accuracy=accuracy.result,
     )
+
+
+class _Accuracy:
+    """Top-1 / top-5 of both models against the labels, when the data has labels."""
+
+    def __init__(self, source: DataSource | None, outputs: list[str], max_drop: float | None) -> None:
+        self.source, self.outputs, self.max_drop = source, outputs, max_drop
+        self.result: AccuracyComparison | None = None
+        self.index: int | None = None
+
+    def add(self, ref_values: list[Any], cand_values: list[Any], labels: np.ndarray | None) -> None:
+        """Count one sample for both models (nothing without labels)."""
+        if labels is None or self.source is None:
+            return
+        if self.result is None:
+            self.index = scores_output(ref_values, labels)
+            if self.index is None:
+                raise ConfigError(
+                    f"{self.source.path.name} has labels but no output of the model holds class scores "
+                    "([samples, classes] floats); verify without labels, or give a classifier.", "data")
+            self.result = AccuracyComparison(self.source.describe(), self.outputs[self.index], max_drop=self.max_drop)
+        where = self.source.path.name
+        self.result.reference.add(np.asarray(ref_values[self.index]), labels, where)
+        self.result.candidate.add(np.asarray(cand_values[self.index]), labels, where)
 
 
 def both_fit_comfortably(reference: Path, candidate: Path) -> bool:
@@ -593,22 +638,27 @@ def _ort_numpy_dtype(type_name: str) -> np.dtype | None:
 
 def _samples(
     model: Any,
-    data: str | Path | None,
-    samples: int,
+    source: DataSource | None,
+    samples: int | None,
     seed: int,
     dims: dict[str, int] | None,
     assumed: dict[str, int],
+    labels: list[np.ndarray | None],
 ) -> Iterator[dict[str, np.ndarray]]:
-    """Feeds for the reference model: user data (cast to the input dtypes) or seeded random data."""
+    """Feeds for the reference model: user data (cast to the input dtypes) or seeded random data.
+
+    Each sample's labels (None without them) are appended to `labels` as the sample is drawn.
+    """
     specs = input_specs(model, dims)
     for spec in specs:
         assumed.update(spec.assumed)
-    if data is not None:
-        names = [i.name for i in graph_inputs(model)]
-        dtypes = {spec.name: spec.dtype for spec in specs}
-        for sample in iter_array_samples(data, names, limit=samples, dtypes=dtypes, ranks=input_ranks(model)):
-            yield {name: np.ascontiguousarray(value, dtype=dtypes[name]) for name, value in sample.items()}
+    if source is not None:
+        for feed, sample_labels in labelled_samples(model, source, samples, dims):
+            labels.append(sample_labels)
+            yield feed
         return
+    assert samples is not None
     for index in range(samples):
+        labels.append(None)
         # A different seed per sample; the same seeds for every version, so comparisons line up.
         yield random_inputs(model, dims=dims, seed=seed + index)

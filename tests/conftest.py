@@ -34,3 +34,15 @@ def sample_cnn() -> Path:
 def sample_transformer() -> Path:
     """The bundled transformer encoder (opset 17+, dynamic batch and sequence)."""
     return MODELS / "transformer_small.onnx"
+
+
+@pytest.fixture(scope="session")
+def digits_cnn() -> Path:
+    """The trained digit classifier (scripts/train_digits.py; 10 classes, 1x1x32x32 input 'image')."""
+    return MODELS / "digits_cnn.onnx"
+
+
+@pytest.fixture(scope="session")
+def digits_data() -> Path:
+    """Its labelled held-out split: 360 pictures as 'image' and their 'labels'."""
+    return ROOT / "assets" / "data" / "digits_test.npz"

@@ -28,7 +28,7 @@ from pipelines.versions import Version, Workspace
 from widgets import formatting
 from widgets.chart_theme import style_charts
 from widgets.profile_dashboard import cache_axes
-from widgets.version_tree import fidelity_badge, version_title
+from widgets.version_tree import accuracy_figures, fidelity_badge, version_title
 
 COLOUR_A = QColor(76, 114, 176)
 COLOUR_B = QColor(221, 132, 82)
@@ -67,6 +67,13 @@ def _rows(a: Version, b: Version, interleaved: CompareResult | None = None
         change = (vb - va) / va if va and vb is not None else None
         rows.append((title, fmt(va), fmt(vb), f"{change:+.1%}" if change is not None else "—", change))
     rows.append(("Fidelity", fidelity_badge(a)[0], fidelity_badge(b)[0], "", None))
+    for key, title in (("top1", "Top-1 accuracy"), ("top5", "Top-5 accuracy")):
+        va, vb = (accuracy_figures(v, [a, b]) for v in (a, b))
+        if va is not None or vb is not None:
+            change = vb[key] - va[key] if va is not None and vb is not None else None
+            # Accuracy lost is worse: the sign is flipped so that "lower is better" holds for colouring.
+            rows.append((title, f"{va[key]:.2f}%" if va else "—", f"{vb[key]:.2f}%" if vb else "—",
+                         f"{change:+.2f} pts" if change is not None else "—", -change if change is not None else None))
     if interleaved is not None:
         latency_a, latency_b = interleaved.a.latency_ms, interleaved.b.latency_ms
         kind = "interleaved"

@@ -12,7 +12,7 @@ from pipelines.session_model import SessionModel
 from pipelines.versions import FLAG_OUT_OF_TOLERANCE, Version, Workspace
 from widgets import formatting
 
-COLUMNS = ("Version", "Pass", "Fidelity", "p50 latency", "Size", "Nodes", "Params", "MACs", "Notes")
+COLUMNS = ("Version", "Pass", "Fidelity", "Top-1", "p50 latency", "Size", "Nodes", "Params", "MACs", "Notes")
 FIDELITY = COLUMNS.index("Fidelity")
 PASSED = QColor("#2e8b57")
 FAILED = QColor("#c0392b")
@@ -31,6 +31,31 @@ def fidelity_badge(version: Version) -> tuple[str, str]:
     if math.isinf(min(snrs, default=0.0)):
         worst = " exact"
     return ("✓" + worst, "pass") if fidelity.passed else ("✗" + worst, "fail")
+
+
+def accuracy_figures(version: Version, others: list[Version]) -> dict[str, float] | None:
+    """{"top1", "top5"} in percent on the session's labelled data: a version's own, or for the
+    original the reference figures any verified version carries; None without labelled data."""
+    accuracy = (version.metrics.get("fidelity") or {}).get("accuracy")
+    if accuracy:
+        return accuracy["candidate"]
+    if version.parent is None:
+        for other in others:
+            accuracy = (other.metrics.get("fidelity") or {}).get("accuracy")
+            if accuracy:
+                return accuracy["reference"]
+    return None
+
+
+def accuracy_text(version: Version, others: list[Version]) -> str:
+    """'99.44% (−0.28)': top-1 accuracy and, for a step, its drop in points against the original."""
+    figures = accuracy_figures(version, others)
+    if figures is None:
+        return "—"
+    accuracy = (version.metrics.get("fidelity") or {}).get("accuracy")
+    if not accuracy:
+        return f"{figures['top1']:.2f}%"
+    return f"{figures['top1']:.2f}% ({accuracy['candidate']['top1'] - accuracy['reference']['top1']:+.2f})".replace("-", "−")
 
 
 def step_notes(version: Version) -> list[str]:
@@ -183,6 +208,7 @@ class VersionTree(QTreeWidget):
             "Version": version_title(version),
             "Pass": version.pass_name or "—",
             "Fidelity": badge,
+            "Top-1": accuracy_text(version, self.workspace.versions if self.workspace is not None else []),
             "p50 latency": f"{latency:.3f} ms" if latency is not None else "—",
             "Size": formatting.size(metrics.size_bytes),
             "Nodes": formatting.count(metrics.nodes),

@@ -52,5 +52,10 @@ def format_comparison(result: dict[str, Any]) -> str:
         side = result[label]
         lat = side["latency_ms"]
         lines.append(f"{label.upper():3}{lat['p50']:9.3f}{lat['p90']:9.3f}{lat['p99']:9.3f}{lat['mean']:9.3f}  {clean(side['model'], 300)}")
+    accuracy = result.get("accuracy")
+    if accuracy:
+        lines.append(f"accuracy on {accuracy['a']['samples']} labelled samples: top-1 A {accuracy['a']['top1']:.2f}%, "
+                     f"B {accuracy['b']['top1']:.2f}% ({accuracy['b']['top1'] - accuracy['a']['top1']:+.2f} pts); top-5 A {accuracy['a']['top5']:.2f}%, "
+                     f"B {accuracy['b']['top5']:.2f}%")
     lines.append(f"{result['rounds']} interleaved rounds on {clean(result['provider'])}: {clean(result['verdict'], 300)}")
     return "\n".join(lines)

@@ -13,7 +13,7 @@ import argparse
 import json
 from typing import Any
 
-from app.commands.text import clean, parse_dims
+from app.commands.text import DATA_HELP, clean, parse_dims
 from pipelines.errors import ConfigError
 from pipelines.config import parse_field_text
 from pipelines.passes.engine import get_pass
@@ -61,8 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
     check = parser.add_argument_group("fidelity check (with --verify)")
     check.add_argument("--verify", action="store_true", help="compare every step's model with the original in ONNX Runtime")
-    check.add_argument("--samples", type=int, default=4, help="input samples to compare on (default 4)")
-    check.add_argument("--data", metavar="PATH", help=".npz file (or folder) of inputs instead of seeded random data")
+    check.add_argument("--samples", type=int, help="input samples to compare on (default: 4 random ones, or every sample of --data)")
+    check.add_argument("--data", metavar="PATH", help=DATA_HELP)
     check.add_argument("--time-steps", action="store_true",
                        help="time every step's model against the one before it (a few interleaved runs on the CPU)")
     check.add_argument("--dim", action="append", default=[], metavar="NAME=SIZE", help="size of a dynamic dimension, e.g. batch=8")
@@ -72,13 +72,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     check.add_argument("--max-abs", type=float, help="largest absolute error per output")
     check.add_argument("--min-snr", type=float, help="lowest signal-to-noise ratio in dB")
     check.add_argument("--min-top1", type=float, help="lowest top-1 agreement (0..1) for class-score outputs")
+    check.add_argument("--max-accuracy-drop", type=float, metavar="PTS",
+                       help="most top-1 accuracy points a step may lose against the original (needs labelled --data)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Validate everything, run the steps, print what each changed."""
     recipe = _recipe_from_args(args)
     thresholds = {"min_cosine": args.min_cosine, "max_abs": args.max_abs, "min_snr_db": args.min_snr,
-                  "min_top1": args.min_top1}
+                  "min_top1": args.min_top1, "max_accuracy_drop": args.max_accuracy_drop}
     # No threshold given: every step is held to its passes' default (pipelines.tolerances).
     tolerance = Tolerance(**thresholds) if any(v is not None for v in thresholds.values()) else None
     dims = parse_dims(args.dim)

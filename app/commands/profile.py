@@ -17,7 +17,7 @@ import sys
 import time
 from typing import Any
 
-from app.commands.text import clean, parse_dims
+from app.commands.text import DATA_HELP, clean, parse_dims
 from pipelines.errors import ConfigError
 from pipelines.units import size
 from pipelines.profiling.options import ProfileOptions
@@ -46,7 +46,7 @@ def add_profile_options(parser: argparse.ArgumentParser, *, compare: bool = Fals
     data = parser.add_argument_group("inputs")
     data.add_argument("--batch", type=int, default=1, metavar="N", help="size of a symbolic batch axis (default 1)")
     data.add_argument("--dim", action="append", default=[], metavar="NAME=VALUE", help="size of another symbolic dim (repeatable)")
-    data.add_argument("--data", metavar="PATH", help=".npz file or folder of them instead of seeded random inputs")
+    data.add_argument("--data", metavar="PATH", help=DATA_HELP)
     data.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
     runs = parser.add_argument_group("runs")
     runs.add_argument("--warmup", type=int, default=10, metavar="N", help="untimed warm-up runs (default 10)")
@@ -203,6 +203,9 @@ def format_profile(result: dict[str, Any]) -> str:
         f"memory     peak RSS {_memory(mem['peak_rss_bytes'])}, session {_memory(mem['session_rss_bytes'])}; GPU: "
         + (f"peak {_memory(mem['gpu']['peak_bytes'])}" if mem["gpu"]["available"] else f"not available ({clean(mem['gpu']['reason'], 300)})"),
     ]
+    accuracy = result.get("accuracy")
+    if accuracy:
+        lines.append(f"accuracy   top-1 {accuracy['top1']:.2f}%, top-5 {accuracy['top5']:.2f}% on {accuracy['samples']} labelled samples")
     if "within_latency_limit" in result:
         verdict = "within" if result["within_latency_limit"] else "OVER"
         lines.append(f"limit      p99 {lat['p99']:.3f} ms is {verdict} the {result['latency_limit_ms']:g} ms limit")

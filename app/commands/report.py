@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from app.commands.text import clean, parse_dims
+from app.commands.text import DATA_HELP, clean, parse_dims
 from pipelines.errors import ConfigError
 from pipelines.profiling.options import ProfileOptions
 from pipelines.recipe import load_recipe
@@ -29,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--recipe", metavar="R.yaml", help="apply this recipe and report every step, its fidelity and the result")
     parser.add_argument("--compare", metavar="OTHER.onnx", help="report this model side by side with MODEL")
     parser.add_argument("--dim", action="append", default=[], metavar="NAME=VALUE", help="size of a symbolic dim (repeatable)")
+    parser.add_argument("--data", metavar="PATH", help=DATA_HELP)
     profile = parser.add_argument_group("profiling (with --profile)")
     profile.add_argument("--profile", action="store_true", help="measure latency, memory and per-operator time in a worker process")
     profile.add_argument("--provider", default="cpu", help="execution provider (default cpu)")
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"{output}: reports are written as {', '.join(FORMATS)}; choose one of those suffixes.")
     dims = parse_dims(args.dim)
     # No report may land on an input: the models, their data files or the recipe.
-    protected = source_files(args.model, args.compare) | {Path(r).resolve() for r in [args.recipe] if r}
+    protected = source_files(args.model, args.compare) | {Path(r).resolve() for r in [args.recipe, args.data] if r}
     check_targets(args.output, protected)
     recipe = load_recipe(args.recipe) if args.recipe else None
     options = None
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
             "dims": dims, "warmup": args.warmup, "runs": args.runs, "per_op": True,
         }).to_dict()
     report = build_report(
-        args.model, recipe=recipe, compare=args.compare, profile_options=options, dims=dims or None,
+        args.model, recipe=recipe, compare=args.compare, profile_options=options, dims=dims or None, data=args.data,
         on_progress=lambda fraction, message: print(f"[{fraction:4.0%}] {clean(message, 300)}", file=sys.stderr),
     )
     for output in args.output:

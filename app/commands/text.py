@@ -8,6 +8,9 @@ from pipelines.errors import ConfigError
 MAX_NAME_WIDTH = 60
 # Largest size a --dim may give: ONNX Runtime and numpy index with signed 32/64-bit integers.
 MAX_DIM = 2**31 - 1
+# What every `--data` takes (pipelines.labelled reads both layouts).
+DATA_HELP = (".npz file (or folder of them) with arrays named after the inputs, plus 'labels' for top-1/top-5 "
+             "accuracy; or an image folder with one sub-folder per class (default: seeded random data)")
 
 
 def clean(text: object, width: int = MAX_NAME_WIDTH) -> str:

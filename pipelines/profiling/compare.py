@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pipelines.errors import ConfigError
+from pipelines.labelled import labelled_stream, model_accuracy
 from pipelines.profiling.measure import EMIT_INTERVAL_NS, MemorySampler, warmup
 from pipelines.profiling.options import ProfileOptions
 from pipelines.profiling.providers import canonical_name
@@ -51,6 +52,7 @@ def compare_models(model_a: str, model_b: str, options: ProfileOptions, emit: Em
             "session_rss_bytes": sampler.rss() - rss_before,
             "inputs": prepared.inputs,
             "batch": prepared.batch,
+            "proto": info.proto_inputs,
         }
     emit({"kind": "progress", "fraction": 0.0, "message": "warm-up"})
     with sampler:
@@ -77,11 +79,27 @@ def compare_models(model_a: str, model_b: str, options: ProfileOptions, emit: Em
             "throughput_per_s": stats["throughput_per_s"],
             "latencies_ms": [v / 1e6 for v in latencies[label][:MAX_RESULT_LATENCIES]],
         }
+    if options.data:
+        result["accuracy"] = _accuracy(sides, options, emit)
     speedup = bootstrap_speedup(latencies["a"], latencies["b"], seed=options.seed)
     result["speedup"] = speedup
     result["verdict"] = verdict(speedup)
     emit({"kind": "stats", "speedup": speedup, "a": result["a"]["latency_ms"], "b": result["b"]["latency_ms"]})
     return result
+
+
+def _accuracy(sides: dict[str, dict[str, Any]], options: ProfileOptions, emit: Emit) -> dict[str, Any] | None:
+    """Top-1 / top-5 of both models on labelled data (after the timed runs), and B's drop; None without labels."""
+    figures = {}
+    for label in ("a", "b"):
+        stream = labelled_stream(sides[label]["proto"], options.data, options.feed_dims)
+        if stream is None:
+            return None
+        emit({"kind": "progress", "fraction": 1.0, "message": f"accuracy of {label.upper()} on the labelled data"})
+        session = sides[label]["session"]
+        figures[label] = model_accuracy(lambda feed, s=session: s.run(None, feed), stream, options.data)
+    return {**figures, "top1_drop": figures["a"]["top1"] - figures["b"]["top1"],
+            "top5_drop": figures["a"]["top5"] - figures["b"]["top5"]}
 
 
 def verdict(speedup: dict[str, float]) -> str:

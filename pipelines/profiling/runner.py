@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pipelines.labelled import labelled_stream, model_accuracy
 from pipelines.profiling import perop
 from pipelines.profiling.measure import MemorySampler, timed_runs, warmup
 from pipelines.profiling.options import ProfileOptions
@@ -44,6 +45,9 @@ def profile_model(model: str | Path, options: ProfileOptions, emit: Emit = lambd
     """Profile `model` with `options`, emitting progress/sample/memory/stats/per_op records."""
     info = read_model_info(model)
     prepared = prepare_feeds(info, options)
+    # Labelled data: top-1 / top-5 on every sample after the timed runs (the stream keeps the
+    # inputs' graph, not the weights).
+    accuracy_stream = labelled_stream(info.proto_inputs, options.data, options.feed_dims) if options.data else None
     node_count = len(info.nodes)
     info.proto_inputs = None  # type: ignore[assignment]  # drop the graph: memory should be the session's
     gc.collect()
@@ -83,6 +87,10 @@ def profile_model(model: str | Path, options: ProfileOptions, emit: Emit = lambd
                 on_samples=_sample_emitter(emit),
             )
             providers_used = session.get_providers()
+            accuracy = None
+            if accuracy_stream is not None:
+                emit({"kind": "progress", "fraction": 1.0, "message": "accuracy on the labelled data"})
+                accuracy = model_accuracy(lambda feed: session.run(None, feed), accuracy_stream, options.data)
             del runners, session
         stats = latency_stats(timed.latencies_ns, timed.wall_s, prepared.batch)
         emit({"kind": "stats", **stats})
@@ -103,6 +111,7 @@ def profile_model(model: str | Path, options: ProfileOptions, emit: Emit = lambd
             "samples_per_s": stats["samples_per_s"],
             "wall_s": stats["wall_s"],
             "latencies_ms": [v / 1e6 for v in timed.latencies_ns[:MAX_RESULT_LATENCIES]],
+            "accuracy": accuracy,
             "memory": {
                 "rss_before_session_bytes": rss_before,
                 "rss_after_session_bytes": rss_after_session,

@@ -13,7 +13,9 @@ import onnx
 
 from pipelines.analysis import node_keys
 from pipelines.errors import ConfigError, ModelRefused, RuntimeRefused
-from pipelines.inputs import graph_inputs, input_ranks, input_specs, iter_array_samples, random_inputs
+from pipelines.inputs import graph_inputs, input_specs, random_inputs
+from pipelines.labelled import data_source
+from pipelines.labelled import samples as labelled_samples
 from pipelines.profiling.options import ProfileOptions
 from pipelines.profiling.perop import NodeRow
 from pipelines.runtime import SessionSettings, open_session, ort_message
@@ -79,8 +81,10 @@ def prepare_feeds(info: ModelInfo, options: ProfileOptions) -> Prepared:
         assumed.update(spec.assumed)
     if options.data:
         names = [s.name for s in specs]
-        samples = list(iter_array_samples(options.data, names, limit=options.batch * MAX_DATA_FEEDS,
-                                          dtypes={s.name: s.dtype for s in specs}, ranks=input_ranks(info.proto_inputs)))
+        # .npz arrays (their labels, if any, are for accuracy) or a labelled image folder.
+        source = data_source(options.data)
+        limit = options.batch * MAX_DATA_FEEDS
+        samples = [feed for feed, _ in labelled_samples(info.proto_inputs, source, limit, options.feed_dims)]
         if len(samples) < options.batch:
             raise ConfigError(
                 f"{Path(options.data).name} holds {len(samples)} samples, fewer than the batch size {options.batch}.", "data"

@@ -72,9 +72,13 @@ def build_report(
     compare: str | Path | None = None,
     profile_options: dict[str, Any] | None = None,
     dims: dict[str, int] | None = None,
+    data: str | Path | None = None,
     on_progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Report on `model`; with a recipe, on the model it produces; with `compare`, side by side.
+
+    `data`: verify on these inputs (every sample) instead of random ones; labelled data adds
+    top-1 / top-5 accuracy and its drop (pipelines.labelled).
 
     Profiling (when `profile_options` is given) runs in worker processes, as in the GUI, so
     memory figures belong to the model. Intermediate files live in a temporary folder.
@@ -88,15 +92,15 @@ def build_report(
         if recipe is not None:
             optimized = Path(scratch) / "optimized.onnx"
             # In a worker, as everywhere a pass runs: a native crash is a sentence, not a dead report.
-            results = run_recipe_in_worker(model, recipe, optimized, StepChecks(verify=True, dims=dims or {}),
-                                           on_progress=lambda f, m: progress(0.4 * f, m))
+            checks = StepChecks(verify=True, dims=dims or {}, data=str(data) if data else None, samples=None if data else 4)
+            results = run_recipe_in_worker(model, recipe, optimized, checks, on_progress=lambda f, m: progress(0.4 * f, m))
             steps = [step_entry(r) for r in results]
             versions.append(summarize(optimized, "optimized", dims))
             if results and results[-1]["fidelity"] is not None:
                 versions[-1]["fidelity"] = results[-1]["fidelity"]
         if compare is not None:
             other = summarize(compare, Path(compare).stem, dims)
-            other["fidelity"] = verify_models(model, compare, dims=dims).to_dict()
+            other["fidelity"] = verify_models(model, compare, dims=dims, data=data, samples=None).to_dict()
             versions.append(other)
         report = new_report(model.name, versions)
         report["steps"] = steps
