@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "compare",
     "render",
     "report",
+    "tune",
 )
 
 EXIT_FAILED = 1

@@ -89,7 +89,7 @@ def _benchmark(label: str, source: Path, folder: Path, args: argparse.Namespace)
     work = folder / source.stem
     work.mkdir()
     model = onnx.load(str(source), load_external_data=False)
-    data = _calibration_arrays(model, args.samples, work / "calibration.npz")
+    data = calibration_arrays(model, args.samples, work / "calibration.npz")
 
     started = time.perf_counter()
     ours = work / "ours.int8.onnx"
@@ -97,8 +97,8 @@ def _benchmark(label: str, source: Path, folder: Path, args: argparse.Namespace)
     ours_s = time.perf_counter() - started
 
     started = time.perf_counter()
-    fp32 = _upgrade_by_hand(source, work / "fp32.opset13.onnx")
-    by_hand = _quantize_by_hand(fp32, data, work / "by_hand.int8.onnx")
+    fp32 = upgrade_by_hand(source, work / "fp32.opset13.onnx")
+    by_hand = quantize_by_hand(fp32, data, work / "by_hand.int8.onnx")
     hand_s = time.perf_counter() - started
 
     timings = interleaved_timings([fp32, ours, by_hand], runs=args.runs, warmup=3, threads=args.threads)
@@ -115,7 +115,7 @@ def _benchmark(label: str, source: Path, folder: Path, args: argparse.Namespace)
     print(f"  ours vs by hand: {hand_ms / ours_ms:.2f}x the speed; {_graph_difference(ours, by_hand)}; load average now {_load()}")
 
 
-def _calibration_arrays(model: onnx.ModelProto, count: int, path: Path) -> Path:
+def calibration_arrays(model: onnx.ModelProto, count: int, path: Path) -> Path:
     """Seeded random samples of every input, stacked (N, 1, ...) for batch-1 inputs."""
     rng = np.random.default_rng(0)
     arrays = {spec.name: rng.standard_normal((count, *spec.shape)).astype(spec.dtype) for spec in input_specs(model)}
@@ -123,7 +123,7 @@ def _calibration_arrays(model: onnx.ModelProto, count: int, path: Path) -> Path:
     return path
 
 
-def _upgrade_by_hand(source: Path, target: Path) -> Path:
+def upgrade_by_hand(source: Path, target: Path) -> Path:
     """What a user does first: opset 13 with onnx's converter, weights out of the graph inputs."""
     from onnx import version_converter
 
@@ -137,7 +137,7 @@ def _upgrade_by_hand(source: Path, target: Path) -> Path:
     return target
 
 
-def _quantize_by_hand(fp32: Path, data: Path, target: Path) -> Path:
+def quantize_by_hand(fp32: Path, data: Path, target: Path) -> Path:
     """ORT's documented recipe: quant_pre_process, then quantize_static (QDQ) on the same arrays."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process

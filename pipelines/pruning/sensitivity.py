@@ -73,6 +73,13 @@ class SensitivityTable:
             rows.append(data)
         return {"model": self.model, "mode": self.mode, "ratios": self.ratios, "rows": rows, "skipped": self.skipped}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SensitivityTable:
+        """The table written by `to_dict` (e.g. the result of a prune-scan worker job)."""
+        names = SensitivityRow.__dataclass_fields__
+        rows = [SensitivityRow(**{**{k: row[k] for k in names}, "cosine": float(row["cosine"])}) for row in data["rows"]]
+        return cls(data["model"], data["mode"], list(data["ratios"]), rows, dict(data.get("skipped") or {}))
+
 
 def scan_sensitivity(
     model_path: str | Path,

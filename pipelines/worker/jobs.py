@@ -37,6 +37,7 @@ JOBS: dict[str, str] = {
     "quant-debug": "pipelines.builtin_jobs:quant_debug",
     "prune-scan": "pipelines.builtin_jobs:prune_scan",
     "tensor-stats": "pipelines.builtin_jobs:tensor_stats",
+    "tune-candidate": "pipelines.tune.job:run",
 }
 
 
