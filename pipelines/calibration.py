@@ -7,36 +7,20 @@ and each one is a progress report and a cancellation point.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import onnx
 from onnxruntime.quantization import CalibrationDataReader
 
 from pipelines.errors import ConfigError
-from pipelines.labelled import IMAGE_SUFFIXES, class_folders
-from pipelines.inputs import graph_inputs, input_ranks, input_specs, iter_array_samples, random_inputs
+from pipelines.images import IMAGE_SUFFIXES, ImagePreprocessing, class_folders, image_input, load_image
+from pipelines.inputs import graph_inputs, input_ranks, iter_array_samples, random_inputs
 from pipelines.step_context import PassContext
 
 Feed = dict[str, np.ndarray]
 
-# Used when an image input leaves height/width symbolic: the usual classifier crop.
-DEFAULT_IMAGE_SIDE = 224
 RANDOM_PREVIEW_WARNING = "calibrated on random data: a preview, not real calibration"
-
-
-@dataclass(frozen=True)
-class ImagePreprocessing:
-    """How pictures become an image input: resize, crop, channel order, scaling, layout."""
-
-    resize: int = 0  # shorter side before the crop; 0 = crop size * 256 / 224 (ImageNet habit)
-    color: Literal["RGB", "BGR"] = "RGB"
-    scale: float = 1.0 / 255.0
-    mean: tuple[float, ...] = (0.485, 0.456, 0.406)
-    std: tuple[float, ...] = (0.229, 0.224, 0.225)
-    layout: Literal["auto", "NCHW", "NHWC"] = "auto"
 
 
 class StreamingReader(CalibrationDataReader):
@@ -110,67 +94,6 @@ def image_files(folder: str | Path) -> list[Path]:
             f"{folder} holds no jpg, png, bmp or webp images; add some or choose another folder.", "data"
         )
     return files
-
-
-def image_input(
-    model: onnx.ModelProto, layout: str = "auto"
-) -> tuple[str, str, int, int, int, np.dtype]:
-    """(name, layout, channels, height, width, dtype) of the model's single image input."""
-    inputs = graph_inputs(model)
-    if len(inputs) != 1:
-        raise ConfigError(
-            f"image calibration needs a model with one image input, this one has {len(inputs)}; use arrays instead.",
-            "calibration",
-        )
-    value = inputs[0]
-    spec = input_specs(model)[0]
-    if spec.dtype.kind != "f" or len(spec.shape) != 4:
-        raise ConfigError(
-            f"input '{value.name}' is not a 4-D float image tensor; calibrate with arrays instead.", "calibration"
-        )
-    dims = value.type.tensor_type.shape.dim
-    if layout == "auto":
-        # The channel axis is the small fixed one: 1 or 3 (4 for RGBA) at axis 1 or axis 3.
-        c1 = dims[1].dim_value if dims[1].HasField("dim_value") else 0
-        layout = "NCHW" if c1 in (1, 3, 4) else "NHWC"
-    channel_axis, h_axis, w_axis = (1, 2, 3) if layout == "NCHW" else (3, 1, 2)
-    channels = dims[channel_axis].dim_value if dims[channel_axis].HasField("dim_value") else 3
-    if channels not in (1, 3):
-        raise ConfigError(
-            f"input '{value.name}' has {channels} channels in {layout} layout; images give 1 or 3, so check the layout field.",
-            "layout",
-        )
-    height = dims[h_axis].dim_value if dims[h_axis].HasField("dim_value") else DEFAULT_IMAGE_SIDE
-    width = dims[w_axis].dim_value if dims[w_axis].HasField("dim_value") else DEFAULT_IMAGE_SIDE
-    return value.name, layout, channels, height, width, spec.dtype
-
-
-def load_image(
-    file: Path, layout: str, channels: int, height: int, width: int, dtype: np.dtype, prep: ImagePreprocessing
-) -> np.ndarray:
-    """One picture as a batch-of-one tensor: resize shorter side, center crop, normalize, lay out."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(file) as image:
-            image = image.convert("L" if channels == 1 else "RGB")
-            resize = prep.resize or round(max(height, width) * 256 / 224)
-            image = _resize_shorter_side(image, max(resize, height, width))
-            image = _center_crop(image, height, width)
-            pixels = np.asarray(image, dtype=np.float32)
-    except (OSError, UnidentifiedImageError, ValueError) as exc:
-        raise ConfigError(f"{file.name} is not a readable image ({exc}); remove or replace it.", "data") from exc
-    if pixels.ndim == 2:
-        pixels = pixels[:, :, None]
-    if channels == 3 and prep.color == "BGR":
-        pixels = pixels[:, :, ::-1]
-    pixels = pixels * prep.scale
-    mean = np.asarray(prep.mean[:channels] if len(prep.mean) >= channels else prep.mean[:1] * channels, np.float32)
-    std = np.asarray(prep.std[:channels] if len(prep.std) >= channels else prep.std[:1] * channels, np.float32)
-    pixels = (pixels - mean) / std
-    if layout == "NCHW":
-        pixels = pixels.transpose(2, 0, 1)
-    return np.ascontiguousarray(pixels[None]).astype(dtype)
 
 
 def count_samples(kind: str, model: onnx.ModelProto, data: str, limit: int) -> int:
@@ -273,19 +196,3 @@ def _checked_array(value: onnx.ValueInfoProto, array: np.ndarray, source: str) -
         )
     # Same-kind data (float64 for a float32 input, int32 for int64 ids) is converted, not refused.
     return array.astype(dtype, copy=False)
-
-
-def _resize_shorter_side(image, side: int):
-    from PIL import Image
-
-    w, h = image.size
-    if min(w, h) == side:
-        return image
-    ratio = side / min(w, h)
-    return image.resize((max(side, round(w * ratio)), max(side, round(h * ratio))), Image.Resampling.BILINEAR)
-
-
-def _center_crop(image, height: int, width: int):
-    w, h = image.size
-    left, top = (w - width) // 2, (h - height) // 2
-    return image.crop((left, top, left + width, top + height))

@@ -6,7 +6,7 @@ Two layouts are read, both also plain input data for everything else that takes 
   integer class per sample (first axis);
 - an image folder with one sub-folder per class (torchvision's ImageFolder convention): classes
   are the sub-folder names in sorted order, class i is label i, and the pictures go through the
-  same Pillow preprocessing as calibration (pipelines.calibration.load_image).
+  same Pillow preprocessing as calibration (pipelines.images.load_image).
 
 Accuracy is top-1 / top-5 of the output that holds the class scores, over every sample given.
 """
@@ -22,11 +22,11 @@ import numpy as np
 import onnx
 
 from pipelines.errors import ConfigError
+from pipelines.images import ImagePreprocessing, class_folders, image_input, load_image
 from pipelines.inputs import input_ranks, input_specs, iter_array_samples
 from pipelines.validation import short
 
 LABELS = "labels"
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 TOP_K = 5
 # Counting stops here: far above any held-out set, and a progress total needs no more.
 MAX_SAMPLES = 10_000_000
@@ -62,21 +62,11 @@ def data_source(data: str | Path) -> DataSource:
     return DataSource(path, "arrays", path.is_file() and _has_labels(path))
 
 
-def class_folders(folder: Path) -> list[tuple[str, list[Path]]]:
-    """(class name, pictures) for every sub-folder holding pictures, sorted by name; [] when none do."""
-    classes = []
-    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        pictures = sorted(p for p in sub.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-        if pictures:
-            classes.append((sub.name, pictures))
-    return classes
-
-
 def count_samples(model: onnx.ModelProto, source: DataSource) -> int:
     """How many samples `source` holds, from file listings and array headers (nothing decoded)."""
     if source.kind == "images":
         return sum(len(pictures) for _, pictures in class_folders(source.path))
-    from pipelines.calibration import count_samples as count_array_rows
+    from pipelines.calibration import count_samples as count_array_rows  # imports ONNX Runtime's quantizer
 
     return count_array_rows("arrays", model, str(source.path), MAX_SAMPLES)
 
@@ -114,8 +104,6 @@ def samples(
 
 def _image_samples(model: onnx.ModelProto, source: DataSource, limit: int | None) -> Iterator[tuple[Feed, np.ndarray]]:
     """Pictures taken round-robin over the classes, so a limit keeps every class represented."""
-    from pipelines.calibration import ImagePreprocessing, image_input, load_image
-
     name, layout, channels, height, width, dtype = image_input(model)
     prep = ImagePreprocessing()
     queues = [(index, list(pictures)) for index, (_, pictures) in enumerate(class_folders(source.path))]

@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 import onnx
 
-from pipelines.calibration import IMAGE_SUFFIXES, Feed, make_samples
-from pipelines.labelled import class_folders
+from pipelines.calibration import Feed, make_samples
+from pipelines.images import IMAGE_SUFFIXES, class_folders
 from pipelines.errors import Cancelled, ConfigError
 from pipelines.inputs import graph_inputs
 from pipelines.runtime import SessionSettings, open_session

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import onnx
 
-from pipelines.calibration import RANDOM_PREVIEW_WARNING, ImagePreprocessing, make_reader
+from pipelines.calibration import RANDOM_PREVIEW_WARNING, make_reader
+from pipelines.images import ImagePreprocessing
 from pipelines.errors import ConfigError, PassFailed
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, drop_unused_opset_imports, option
 from pipelines.passes.quantize import (

@@ -5,6 +5,7 @@ throttling hits both models alike; the speed-up comes with a bootstrap confidenc
 """
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -96,8 +97,7 @@ def _accuracy(sides: dict[str, dict[str, Any]], options: ProfileOptions, emit: E
         if stream is None:
             return None
         emit({"kind": "progress", "fraction": 1.0, "message": f"accuracy of {label.upper()} on the labelled data"})
-        session = sides[label]["session"]
-        figures[label] = model_accuracy(lambda feed, s=session: s.run(None, feed), stream, options.data)
+        figures[label] = model_accuracy(functools.partial(sides[label]["session"].run, None), stream, options.data)
     return {**figures, "top1_drop": figures["a"]["top1"] - figures["b"]["top1"],
             "top5_drop": figures["a"]["top5"] - figures["b"]["top5"]}
 

@@ -8,6 +8,7 @@ during the timed runs.
 """
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import tempfile
@@ -90,7 +91,7 @@ def profile_model(model: str | Path, options: ProfileOptions, emit: Emit = lambd
             accuracy = None
             if accuracy_stream is not None:
                 emit({"kind": "progress", "fraction": 1.0, "message": "accuracy on the labelled data"})
-                accuracy = model_accuracy(lambda feed: session.run(None, feed), accuracy_stream, options.data)
+                accuracy = model_accuracy(functools.partial(session.run, None), accuracy_stream, options.data)
             del runners, session
         stats = latency_stats(timed.latencies_ns, timed.wall_s, prepared.batch)
         emit({"kind": "stats", **stats})

@@ -198,7 +198,7 @@ class Search:
         """`workspace`: an open session to add the candidates to (the window's); `candidates`:
         try these instead of the generated ones (the result-driven stages still follow)."""
         from pipelines.labelled import data_source
-        from pipelines.report.machine import x86_without_vnni
+        from pipelines.machine import x86_without_vnni
 
         source = data_source(settings.data) if settings.data else None
         labelled = source is not None and source.labelled
