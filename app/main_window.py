@@ -31,6 +31,7 @@ from app.background import QtExecutor
 from app.icons import app_icon, icon
 from app.model_drops import ModelDrops
 from app.session_panels import SessionPanels
+from app.tune_dock import attach_tune_panel
 from app.settings import Settings
 from pipelines.background import JobLanes, Request, WorkerCall
 from pipelines.errors import WorkbenchError
@@ -89,6 +90,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         # Optimize, Versions, Diff, Profile, Compare and Analysis docks, wired to the session.
         self.session_panels = SessionPanels(self)
+        self.tune_dock = attach_tune_panel(self, self.session_panels.session)
         self._add_session_menu_entries()
         self.restore_layout()
         self._set_model_actions_enabled(False)

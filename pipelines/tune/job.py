@@ -16,6 +16,7 @@ from typing import Any
 
 from pipelines.errors import ConfigError
 from pipelines.speed import interleaved_latencies
+from pipelines.verify import Tolerance
 from pipelines.versions import ROOT_ID, Workspace
 from pipelines.worker import protocol
 
@@ -25,7 +26,7 @@ MIN_RUNS, MAX_RUNS = 10, 300
 
 
 def run(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
-    """{"workspace", "steps": [{"pass", "config"}], "threads", "batch", "timing_s"} -> versions built and latencies.
+    """{"workspace", "steps": [{"pass", "config"}], "tolerance", "threads", "batch", "timing_s"} -> versions built and latencies.
 
     The timing takes about `timing_s` seconds (as many interleaved rounds as fit, 10 to 300).
     """
@@ -33,12 +34,15 @@ def run(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
         if not params.get(key):
             raise ConfigError(f"tune-candidate needs '{key}'.", key)
     workspace = Workspace.open(params["workspace"])
+    # The search's own bound, not the session's: a window session keeps its own for manual steps.
+    tolerance = Tolerance.from_dict(params["tolerance"]) if params.get("tolerance") else None
     steps = params["steps"]
     parent, chain = ROOT_ID, []
     started = time.perf_counter()
     for index, step in enumerate(steps):
         emit(protocol.progress(index / (len(steps) + 1), f"step {index + 1}/{len(steps)}: {step['pass']}"))
-        version = workspace.apply(parent, step["pass"], step.get("config") or {}, verify=index == len(steps) - 1, save=False)
+        version = workspace.apply(parent, step["pass"], step.get("config") or {}, verify=index == len(steps) - 1,
+                                  tolerance=tolerance, save=False)
         chain.append(version.to_dict())
         parent = version.id
     build_s = time.perf_counter() - started

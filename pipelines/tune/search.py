@@ -39,8 +39,8 @@ from pipelines.versions import ROOT_ID, Version, Workspace
 DEFAULT_MIN_COSINE = 0.99
 DEFAULT_ACCURACY_DROP = 1.0
 # The sensitivity scan's ratios, and the cosine a layer must keep when pruned alone.
-PRUNE_RATIOS = (0.25, 0.5)
-PRUNE_LAYER_COSINE = 0.995
+PRUNE_RATIOS = (0.125, 0.25, 0.5)
+PRUNE_LAYER_COSINE = 0.99
 POLL_S = 0.1
 
 Event = Callable[[str, dict[str, Any]], None]
@@ -204,9 +204,13 @@ class Search:
         labelled = source is not None and source.labelled
         self.tolerance = settings.tolerance(labelled)
         # Verification over every labelled sample: the accuracy a user reports.
+        samples = None if labelled else 4
         self.workspace = workspace or Workspace.create(
-            model, session, data=settings.data, samples=None if labelled else 4,
-            tolerance=self.tolerance, dims={"batch": settings.batch})
+            model, session, data=settings.data, samples=samples, tolerance=self.tolerance, dims={"batch": settings.batch})
+        if workspace is not None and settings.data:
+            # An open session (the window's) verifies every version on the same data: from now on, this.
+            workspace.settings.update(data=settings.data, samples=samples)
+            workspace.save()
         self.settings, self.executor = settings, executor
         self.on_event = on_event or (lambda kind, data: None)
         proto = load_model(self.workspace.path_of(ROOT_ID), infer_shapes=False, weights=False).proto
@@ -253,7 +257,8 @@ class Search:
                 self._record(finished)
             self.executor.cancel_all()
             self.result.seconds = time.monotonic() - started
-        self.on_event("finished", {"stopped": self.result.stopped})
+        best = self.result.best()
+        self.on_event("finished", {"stopped": self.result.stopped, "best": best.to_dict() if best else None})
         return self.result
 
     # ---- internals ----------------------------------------------------------------------
@@ -269,16 +274,19 @@ class Search:
             self._running[task_id] = candidate
             self.executor.submit(task_id, {
                 "workspace": str(self.workspace.root), "steps": candidate.to_dict()["steps"],
-                "threads": self.settings.threads, "batch": self.settings.batch, "timing_s": self.settings.timing_seconds,
+                "tolerance": self.tolerance.to_dict(), "threads": self.settings.threads, "batch": self.settings.batch,
+                "timing_s": self.settings.timing_seconds,
             })
             self.on_event("candidate-started", {"name": candidate.name, "queued": len(self.queue)})
 
     def _record(self, finished: Finished) -> None:
         candidate = self._running.pop(finished.task_id)
         result = CandidateResult(candidate, error=finished.error)
+        added = []
         if finished.result is not None:
             for data in finished.result["versions"]:
-                self._keep_version(Version.from_dict(data))
+                if self._keep_version(Version.from_dict(data)):
+                    added.append(data["id"])
             version = self.workspace.get(finished.result["final"])
             result.version_id = version.id
             result.latency = finished.result["latency"]
@@ -289,18 +297,19 @@ class Search:
             self.workspace.update_metrics(version.id, tune={**result.latency, "candidate": candidate.name})
         self.result.results.append(result)
         self._rescale()
-        self.on_event("candidate-finished", result.to_dict())
+        self.on_event("candidate-finished", {**result.to_dict(), "versions_added": added})
 
-    def _keep_version(self, version: Version) -> None:
-        """Record a version the worker built; a cached one may come back with a new verdict."""
+    def _keep_version(self, version: Version) -> bool:
+        """Record a version the worker built (True when new); a cached one may come back with a new verdict."""
         try:
             known = self.workspace.get(version.id)
         except ConfigError:
             self.workspace.add_version(version)
-            return
-        if version.metrics.get("fidelity") and not known.metrics.get("fidelity"):
-            self.workspace.update_metrics(version.id, **version.metrics)
+            return True
+        if version.metrics.get("fidelity") != known.metrics.get("fidelity"):
             known.flags = version.flags
+            self.workspace.update_metrics(version.id, **version.metrics)
+        return False
 
     def _rescale(self) -> None:
         """Put every timed candidate on the original's median latency over all runs."""

@@ -1,0 +1,23 @@
+"""The Auto-optimize dock: the tune panel (widgets/tune_panel.py) wired to the window's session."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QDockWidget
+
+from widgets.tune_panel import TunePanel
+
+if TYPE_CHECKING:
+    from app.main_window import MainWindow
+    from app.session import Session
+
+
+def attach_tune_panel(window: MainWindow, session: Session) -> QDockWidget:
+    """Dock a TunePanel beside Profile; its candidates become versions of `session`, a click opens one."""
+    panel = TunePanel(window)
+    dock = window.add_panel("Auto-optimize", "dock-tune", panel, window.dockWidgetArea(window.session_panels.profile_dock))
+    window.tabifyDockWidget(window.session_panels.profile_dock, dock)
+    session.workspaceChanged.connect(lambda: panel.set_workspace(session.workspace))
+    panel.versionAdded.connect(session.versionAdded.emit)
+    panel.versionActivated.connect(session.go_to)
+    return dock
