@@ -90,7 +90,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         # Optimize, Versions, Diff, Profile, Compare and Analysis docks, wired to the session.
         self.session_panels = SessionPanels(self)
-        self.tune_dock = attach_tune_panel(self, self.session_panels.session)
+        self.tune_panel = attach_tune_panel(self, self.session_panels.session)
         self._add_session_menu_entries()
         self.restore_layout()
         self._set_model_actions_enabled(False)
@@ -303,6 +303,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.summary_dock, self.search_dock], [360, 330], Qt.Orientation.Horizontal)
         self.resizeDocks([self.summary_dock, self.properties_dock], [1, 1], Qt.Orientation.Vertical)
         self.session_panels.default_dock_sizes()
+        self.tabifyDockWidget(self.session_panels.profile_dock, self.tune_panel.parentWidget())
 
     # Opening --------------------------------------------------------------------------------
     def open_dialog(self) -> None:

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QDockWidget
-
 from widgets.tune_panel import TunePanel
 
 if TYPE_CHECKING:
@@ -12,12 +10,12 @@ if TYPE_CHECKING:
     from app.session import Session
 
 
-def attach_tune_panel(window: MainWindow, session: Session) -> QDockWidget:
-    """Dock a TunePanel beside Profile; its candidates become versions of `session`, a click opens one."""
+def attach_tune_panel(window: MainWindow, session: Session) -> TunePanel:
+    """Dock a TunePanel in the bottom row (the first-run layout tabs it with Profile); its candidates
+    become versions of `session`, a click on one makes it current."""
     panel = TunePanel(window)
-    dock = window.add_panel("Auto-optimize", "dock-tune", panel, window.dockWidgetArea(window.session_panels.profile_dock))
-    window.tabifyDockWidget(window.session_panels.profile_dock, dock)
+    window.add_panel("Auto-optimize", "dock-tune", panel, window.dockWidgetArea(window.session_panels.profile_dock))
     session.workspaceChanged.connect(lambda: panel.set_workspace(session.workspace))
     panel.versionAdded.connect(session.versionAdded.emit)
     panel.versionActivated.connect(session.go_to)
-    return dock
+    return panel

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -56,6 +57,8 @@ class TunePanel(QWidget):
 
     def _build(self) -> None:
         self.budget = QDoubleSpinBox(minimum=0.5, maximum=600.0, value=10.0, suffix=" min", decimals=1)
+        # One thread by default: on a busy machine ONNX Runtime's spinning thread pool makes timings erratic.
+        self.threads = QSpinBox(minimum=0, maximum=256, value=1, specialValueText="ONNX Runtime's choice")
         self.objective = QComboBox()
         self.objective.addItems(["latency", "size"])
         self.limit_kind = QComboBox()
@@ -71,6 +74,7 @@ class TunePanel(QWidget):
         form = QFormLayout()
         form.addRow("Budget", self.budget)
         form.addRow("Objective", self.objective)
+        form.addRow("Threads", self.threads)
         form.addRow(self.limit_kind, self.limit)
         form.addRow("Data", data_row)
         self.start_button = QPushButton("Start")
@@ -95,6 +99,8 @@ class TunePanel(QWidget):
         layout.addWidget(self.canvas, 1)
         style_charts(self, [self.canvas], [self.plot])
         self._on_limit_kind(ACCURACY)
+        # A set minimum wins over the layout's: the form and chart must not set the window's minimum size.
+        self.setMinimumSize(60, 60)
 
     # ---- public -------------------------------------------------------------------------------
 
@@ -110,7 +116,7 @@ class TunePanel(QWidget):
         """The settings in the form (ConfigError names a bad one)."""
         accuracy = self.limit_kind.currentText() == ACCURACY
         return TuneSettings(
-            objective=self.objective.currentText(), budget_minutes=self.budget.value(),
+            objective=self.objective.currentText(), budget_minutes=self.budget.value(), threads=self.threads.value(),
             max_accuracy_drop=self.limit.value() if accuracy else None,
             min_cosine=None if accuracy else self.limit.value(), data=self.data.text().strip() or None,
         )

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from PySide6.QtCore import QSettings  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QDockWidget  # noqa: E402
 
 from app.settings import Settings  # noqa: E402
 from app.theme import apply_theme  # noqa: E402
@@ -51,8 +51,8 @@ def main() -> None:
         window.show()
         window.open_path(MODEL)
         spin(60, lambda: session.workspace is not None)
-        window.tune_dock.raise_()
-        panel = window.tune_dock.widget()
+        panel = window.tune_panel
+        window.findChild(QDockWidget, "dock-tune").raise_()
         panel.data.setText(str(DATA))
         panel.limit.setValue(0.5)
         panel.budget.setValue(minutes)
