@@ -34,3 +34,6 @@ class InProcessExecutor:
 
     def cancel_all(self) -> None:
         self.done = []
+
+    def close(self) -> None:
+        self.cancel_all()

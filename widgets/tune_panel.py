@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from pipelines.errors import WorkbenchError
 from pipelines.tune.executor import LocalExecutor
 from pipelines.tune.pareto import pareto_front
+from pipelines.tune.ray_executor import RayExecutor
 from pipelines.tune.search import DEFAULT_ACCURACY_DROP, DEFAULT_MIN_COSINE, Search, TuneSettings
 from pipelines.versions import Workspace
 from widgets import formatting
@@ -77,13 +78,15 @@ class TunePanel(QWidget):
         form.addRow("Threads", self.threads)
         form.addRow(self.limit_kind, self.limit)
         form.addRow("Data", data_row)
+        self.cluster = QLineEdit(placeholderText="Ray cluster address (empty: worker processes here)")
+        form.addRow("Cluster", self.cluster)
         self.start_button = QPushButton("Start")
         self.start_button.clicked.connect(self._on_start_stop)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.canvas = pg.PlotWidget()
         self.plot = self.canvas.getPlotItem()
-        self.plot.setLabel("bottom", "latency (ms, each timed against the original)")
+        self.plot.setLabel("bottom", "latency (ms; size: marker; green: within the budget; dashed: front)")
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setMenuEnabled(False)
         self.points = pg.ScatterPlotItem(pxMode=True)
@@ -92,10 +95,17 @@ class TunePanel(QWidget):
         self.original = pg.ScatterPlotItem(symbol="d", size=12, brush=pg.mkBrush(120, 120, 120))
         for item in (self.front_line, self.points, self.original):
             self.plot.addItem(item)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.start_button)
-        layout.addWidget(self.status)
+        # Settings on the left, the chart takes the rest of the (wide, low) bottom row.
+        controls = QVBoxLayout()
+        controls.addLayout(form)
+        controls.addWidget(self.start_button)
+        controls.addWidget(self.status)
+        controls.addStretch(1)
+        side = QWidget()
+        side.setLayout(controls)
+        side.setMaximumWidth(420)
+        layout = QHBoxLayout(self)
+        layout.addWidget(side)
         layout.addWidget(self.canvas, 1)
         style_charts(self, [self.canvas], [self.plot])
         self._on_limit_kind(ACCURACY)
@@ -125,16 +135,31 @@ class TunePanel(QWidget):
         """Start the search on a thread; refused settings are one sentence in the status line."""
         if self.workspace is None or self.search is not None:
             return
+        address = self.cluster.text().strip()
         try:
-            self.search = Search(self.workspace.source, self.settings(), LocalExecutor(), workspace=self.workspace,
-                                 on_event=self._event.emit)
+            settings = self.settings()
+            # Connecting to a cluster is quick or refused at once; the search itself runs on the thread.
+            executor = RayExecutor(address) if address else LocalExecutor()
         except WorkbenchError as exc:
+            self.status.setText(str(exc))
+            return
+        try:
+            self.search = Search(self.workspace.source, settings, executor, workspace=self.workspace, on_event=self._event.emit)
+        except WorkbenchError as exc:
+            executor.close()
             self.status.setText(str(exc))
             return
         self.candidates = []
         self._redraw()
         self.start_button.setText("Stop")
-        threading.Thread(target=self.search.run, name="tune-search", daemon=True).start()
+        threading.Thread(target=self._run, args=(self.search, executor), name="tune-search", daemon=True).start()
+
+    def _run(self, search: Search, executor: Any) -> None:
+        """The search thread: run, then let go of the executor (a cluster connection)."""
+        try:
+            search.run()
+        finally:
+            executor.close()
 
     def stop(self) -> None:
         """Stop the search; what finished stays."""
@@ -151,7 +176,7 @@ class TunePanel(QWidget):
         accuracy = text == ACCURACY
         self.limit.setRange(0.0, 100.0 if accuracy else 1.0)
         self.limit.setValue(DEFAULT_ACCURACY_DROP if accuracy else DEFAULT_MIN_COSINE)
-        self.plot.setLabel("left", "top-1 accuracy drop (points)" if accuracy else "1 − worst cosine")
+        self.plot.setLabel("left", "top-1 drop (points)" if accuracy else "1 − worst cosine")
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Labelled data", "", "Arrays (*.npz);;All files (*)")

@@ -21,6 +21,7 @@ from typing import Any
 from app.commands.text import DATA_HELP, clean
 from pipelines.safe_write import check_targets, source_files
 from pipelines.tune.executor import LocalExecutor
+from pipelines.tune.ray_executor import RayExecutor
 from pipelines.tune.search import DEFAULT_ACCURACY_DROP, DEFAULT_MIN_COSINE, Search, TuneResult, TuneSettings
 from pipelines.units import size
 
@@ -46,6 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=0, metavar="N", help="intra-op threads when timing (default: ONNX Runtime's choice)")
     parser.add_argument("--batch", type=int, default=1, metavar="N", help="size of a symbolic batch axis when timing (default 1)")
     parser.add_argument("--no-prune", action="store_true", help="leave pruning candidates out")
+    parser.add_argument("--cluster", metavar="ADDRESS",
+                        help="run the candidates as tasks on this Ray cluster (e.g. 10.0.0.5:6379; extra 'cluster'); "
+                             "every node must see the session folder at the same path")
     parser.add_argument("--session", metavar="DIR", help="session folder for the candidates (default: a new one in the cache)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
@@ -58,9 +62,12 @@ def run(args: argparse.Namespace) -> int:
     )
     protected = source_files(args.model) | ({Path(args.data).resolve()} if args.data else set())
     check_targets([args.output, f"{args.output}.data", args.save_recipe], protected)
-    search = Search(args.model, settings, LocalExecutor(), session=args.session,
-                    on_event=None if args.json else _progress)
-    result = search.run()
+    executor = RayExecutor(args.cluster) if args.cluster else LocalExecutor()
+    try:
+        search = Search(args.model, settings, executor, session=args.session, on_event=None if args.json else _progress)
+        result = search.run()
+    finally:
+        executor.close()
     best = result.best()
     if best is not None and best.version_id is not None:
         result.workspace.export(best.version_id, args.output, args.save_recipe)

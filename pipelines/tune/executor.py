@@ -1,7 +1,7 @@
 """Where candidates run: an interface the search drives, and worker processes on this machine.
 
-The search only submits plain-data tasks and polls for what finished, so a Ray executor can
-run the same tasks as cluster tasks. One slot by default: candidates are timed, and two timings
+The search only submits plain-data tasks and polls for what finished, so the Ray executor
+(pipelines.tune.ray_executor) runs the same tasks as cluster tasks. One slot by default: candidates are timed, and two timings
 at once on one machine would measure each other.
 """
 from __future__ import annotations
@@ -41,6 +41,9 @@ class Executor(Protocol):
 
     def cancel_all(self) -> None:
         """Stop every running task; nothing more is reported for them."""
+
+    def close(self) -> None:
+        """Stop what runs and let go of what the executor holds (a cluster connection)."""
 
 
 class LocalExecutor:
@@ -82,3 +85,7 @@ class LocalExecutor:
         for job in self._jobs.values():
             job.cancel()
         self._jobs.clear()
+
+    def close(self) -> None:
+        """Stop every worker; nothing else is held."""
+        self.cancel_all()
