@@ -120,16 +120,16 @@ def _quant_configs(traits: ModelTraits, calibration: CalibrationData, no_vnni: b
     # Dynamic INT8 of a CNN's convolutions (ConvInteger) measured 10x slower than float: linear models only.
     dynamic = traits.linear and not traits.conv
     if traits.attention:
-        steps += [(DYNAMIC, {"per_channel": pc, "reduce_range": rr, "measure_speed": False})
+        steps += [(DYNAMIC, {"per_channel": pc, "reduce_range": rr})
                   for pc, rr in itertools.product((False, True), ranges)]
-        steps += [(WEIGHTS, {"bits": bits, "accuracy_level": 4, "measure_speed": False}) for bits in (8, 4)]
+        steps += [(WEIGHTS, {"bits": bits, "accuracy_level": 4}) for bits in (8, 4)]
     if static:
         grid = itertools.product(METHODS, (True, False), ranges, ("qdq", "qoperator"))
         steps += [(STATIC, {"format": fmt, "per_channel": pc, "reduce_range": rr, "method": method,
-                            "measure_speed": False, **calibration.config()})
+                            **calibration.config()})
                   for method, pc, rr, fmt in grid]
     if dynamic and not traits.attention:
-        steps += [(DYNAMIC, {"per_channel": pc, "reduce_range": rr, "measure_speed": False})
+        steps += [(DYNAMIC, {"per_channel": pc, "reduce_range": rr})
                   for pc, rr in itertools.product((False, True), ranges)]
     return steps
 

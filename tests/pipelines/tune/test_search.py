@@ -15,7 +15,7 @@ from tune_executors import InProcessExecutor
 
 SIMPLIFY = ("simplify", {})
 TO_FP16 = ("to-fp16", {})
-DYNAMIC = ("quantize-dynamic", {"measure_speed": False})
+DYNAMIC = ("quantize-dynamic", {})
 
 
 @pytest.fixture(scope="module")
