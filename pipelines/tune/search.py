@@ -221,7 +221,7 @@ class Search:
         self.result = TuneResult(self.workspace, settings, self.tolerance,
                                  original_size=int(self.workspace.original.metrics.get("size_bytes") or 0))
         self._running: dict[str, Candidate] = {}
-        self._seen: set[tuple] = set()
+        self._seen: set[str] = set()
         self._exclusion: tuple[Candidate, list[str], int] | None = None  # base, ranked nodes, groups tried
         self._pruned = not settings.prune
         self._cancelled = False
@@ -266,7 +266,7 @@ class Search:
     def _start_what_fits(self) -> None:
         while self.queue and self.executor.has_room() and not self._cancelled:
             candidate = self.queue.popleft()
-            key = candidate.to_dict().__repr__()
+            key = repr(candidate.steps)  # the same recipe reached by two stages runs once
             if key in self._seen:
                 continue
             self._seen.add(key)
@@ -356,7 +356,7 @@ class Search:
             report = run_job("quant-debug", {
                 "float_model": str(self.workspace.path_of(ROOT_ID)),
                 "quant_model": str(self.workspace.path_of(result.version_id or ROOT_ID)),
-                "data": self.settings.data if self.settings.data and not Path(self.settings.data).is_dir() else None,
+                "data": self.settings.data,
             })
         except WorkbenchError as exc:
             self.on_event("stage", {"name": f"quant-debug failed: {exc}"})
