@@ -326,8 +326,12 @@ class Search:
         return self._queue_exclusion() or self._queue_pruning()
 
     def _queue_exclusion(self) -> bool:
-        """Keep the worst nodes of the fastest static-INT8 candidate in float, a group more each time."""
-        static = [r for r in self.result.results if r.ok and r.candidate.steps[-1][0] == STATIC]
+        """Keep the worst nodes of the fastest static-INT8 candidate in float, a group more each time.
+
+        Only QDQ candidates qualify: quant-debug reads the float tensors that QOperator nodes hide.
+        """
+        static = [r for r in self.result.results if r.ok and r.candidate.stage in ("quantize", "grid", "exclude")
+                  and r.candidate.steps[-1][0] == STATIC and r.candidate.steps[-1][1].get("format") == "qdq"]
         if not static or any(r.within_budget and r.candidate.stage == "exclude" for r in self.result.results):
             return False
         fastest = max(static, key=lambda r: r.speedup)

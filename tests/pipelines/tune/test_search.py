@@ -83,3 +83,19 @@ def test_settings_refuse_an_accuracy_budget_without_labels_and_two_budgets(digit
         Search(digits_cnn, TuneSettings(max_accuracy_drop=1.0), InProcessExecutor(), session=tmp_path / "s", candidates=[])
     with pytest.raises(ConfigError, match="not both"):
         TuneSettings(max_accuracy_drop=1.0, min_cosine=0.9)
+
+
+def test_a_failing_static_int8_keeps_its_worst_nodes_in_float_a_group_at_a_time(digits_cnn, tmp_path):
+    static = ("quantize-static", {"format": "qdq", "per_channel": False, "reduce_range": False, "method": "minmax",
+                                  "samples": 4})
+    # A bound no INT8 model meets: groups of ranked nodes are added one more each time (stopped after two).
+    settings = TuneSettings(min_cosine=0.999999, prune=False, threads=1, timing_seconds=0.1)
+    holder: list[Search] = []
+    search = Search(digits_cnn, settings, InProcessExecutor(stop_after=3, search=holder), session=tmp_path / "s",
+                    candidates=[Candidate("int8", (SIMPLIFY, static), "quantize")])
+    holder.append(search)
+    result = search.run()
+    excluded = [r.candidate.steps[-1][1]["nodes_to_exclude"] for r in result.results if r.candidate.stage == "exclude"]
+    assert len(excluded) == 2 and all(r.candidate.steps[0] == SIMPLIFY for r in result.results)
+    assert all(len(a) < len(b) and set(a) < set(b) for a, b in zip(excluded, excluded[1:]))
+    assert not any(r.within_budget for r in result.results) and result.best() is None
