@@ -7,15 +7,15 @@ from widgets.tune_panel import TunePanel
 
 if TYPE_CHECKING:
     from app.main_window import MainWindow
-    from app.session import Session
+    from pipelines.session_model import SessionModel
 
 
-def attach_tune_panel(window: MainWindow, session: Session) -> TunePanel:
+def attach_tune_panel(window: MainWindow, session: SessionModel) -> TunePanel:
     """Dock a TunePanel in the bottom row (the first-run layout tabs it with Profile); its candidates
     become versions of `session`, a click on one makes it current."""
     panel = TunePanel(window)
     window.add_panel("Auto-optimize", "dock-tune", panel, window.dockWidgetArea(window.session_panels.profile_dock))
-    session.workspaceChanged.connect(lambda: panel.set_workspace(session.workspace))
-    panel.versionAdded.connect(session.versionAdded.emit)
+    session.workspace_changed.connect(lambda: panel.set_workspace(session.workspace))
+    panel.versionAdded.connect(session.version_added.emit)
     panel.versionActivated.connect(session.go_to)
     return panel
