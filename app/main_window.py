@@ -303,7 +303,6 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.summary_dock, self.search_dock], [360, 330], Qt.Orientation.Horizontal)
         self.resizeDocks([self.summary_dock, self.properties_dock], [1, 1], Qt.Orientation.Vertical)
         self.session_panels.default_dock_sizes()
-        self.tabifyDockWidget(self.session_panels.profile_dock, self.tune_panel.parentWidget())
 
     # Opening --------------------------------------------------------------------------------
     def open_dialog(self) -> None:

@@ -76,7 +76,7 @@ class SessionPanels(QObject):
         w.tabifyDockWidget(w.search_dock, self.optimize_dock)
         w.tabifyDockWidget(w.search_dock, self.diff_dock)
         w.splitDockWidget(self.versions_dock, self.profile_dock, Qt.Orientation.Horizontal)
-        for dock in (self.compare_dock, self.analysis_dock, w.messages_dock):
+        for dock in (self.compare_dock, self.analysis_dock, w.messages_dock, w.tune_panel.parentWidget()):
             w.tabifyDockWidget(self.profile_dock, dock)
         self.optimize_dock.raise_()
         self.profile_dock.raise_()

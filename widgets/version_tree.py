@@ -157,6 +157,9 @@ class VersionTree(QTreeWidget):
             self.setColumnWidth(column, self.columnWidth(column) + 14)
         notes = COLUMNS.index("Notes")
         self.setColumnWidth(notes, min(self.columnWidth(notes), NOTES_WIDTH))  # the full text is in the tooltip
+        # Accuracy needs labelled data: without it the column would only say "—" and take room.
+        versions = self.workspace.versions
+        self.setColumnHidden(COLUMNS.index("Top-1"), all(accuracy_figures(v, versions) is None for v in versions))
 
     def update_version(self, version_id: str) -> None:
         """Refresh one row after its metrics or label changed."""

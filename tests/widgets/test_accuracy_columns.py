@@ -5,7 +5,7 @@ import pytest
 
 from pipelines.versions import ROOT_ID, Workspace
 from widgets.compare_view import CompareView
-from widgets.version_tree import VersionTree
+from widgets.version_tree import COLUMNS, VersionTree
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +24,14 @@ def test_tree_shows_top1_and_the_drop_in_points(qtbot, labelled_session):
     gain = accuracy["candidate"]["top1"] - accuracy["reference"]["top1"]
     assert tree.cell(ROOT_ID, "Top-1") == f"{accuracy['reference']['top1']:.2f}%"
     assert tree.cell(half.id, "Top-1") == f"{accuracy['candidate']['top1']:.2f}% ({gain:+.2f})".replace("-", "−")
+    assert not tree.isColumnHidden(COLUMNS.index("Top-1"))
+
+
+def test_the_column_is_hidden_without_labelled_data(qtbot, tmp_path, digits_cnn):
+    tree = VersionTree()
+    qtbot.addWidget(tree)
+    tree.set_workspace(Workspace.create(digits_cnn, tmp_path / "plain"), ROOT_ID)
+    assert tree.isColumnHidden(COLUMNS.index("Top-1"))
 
 
 def test_compare_view_has_accuracy_rows(qtbot, labelled_session):
