@@ -7,10 +7,10 @@ profile_dashboard.png, compare_view.png, version_tree.png, diff_panel.png, analy
 """
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -22,6 +22,7 @@ import shiboken6  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
+import event_loop  # noqa: E402 - beside this script
 from app.settings import Settings  # noqa: E402
 from pipelines.results import SweepResult  # noqa: E402
 from app.theme import apply_theme, use_theme  # noqa: E402
@@ -36,11 +37,7 @@ def main() -> None:
     apply_theme(app, dark=False)
     from app.main_window import MainWindow
 
-    def spin(seconds: float, until=lambda: False) -> None:
-        end = time.time() + seconds
-        while time.time() < end and not until():
-            app.processEvents()
-            time.sleep(0.01)
+    spin = functools.partial(event_loop.spin, app, step_s=0.01)
 
     def save(widget: QWidget, name: str, size: tuple[int, int] | None = None) -> None:
         if size is not None:

@@ -7,10 +7,10 @@ version tree (main_window_tune.png).
 """
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDockWidget  # noqa: E402
 
+import event_loop  # noqa: E402 - beside this script
 from app.settings import Settings  # noqa: E402
 from app.theme import apply_theme  # noqa: E402
 
@@ -36,11 +37,7 @@ def main() -> None:
     apply_theme(app, dark=False)
     from app.main_window import MainWindow
 
-    def spin(seconds: float, until=lambda: False) -> None:
-        end = time.time() + seconds
-        while time.time() < end and not until():
-            app.processEvents()
-            time.sleep(0.02)
+    spin = functools.partial(event_loop.spin, app)
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["XDG_CACHE_HOME"] = tmp
