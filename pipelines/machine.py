@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import platform
+from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -35,14 +36,19 @@ def x86_without_vnni() -> bool:
     return False
 
 
-def machine_info() -> dict[str, Any]:
-    """A plain-data description of this machine for reports."""
+def installed_versions(names: Iterable[str]) -> dict[str, str]:
+    """The installed version of each named distribution; those not installed are left out."""
     versions = {}
-    for name in _LIBRARIES:
+    for name in names:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
+    return versions
+
+
+def machine_info() -> dict[str, Any]:
+    """A plain-data description of this machine for reports."""
     return {
         "cpu": cpu_model(),
         "physical_cores": psutil.cpu_count(logical=False),
@@ -50,5 +56,5 @@ def machine_info() -> dict[str, Any]:
         "memory_bytes": psutil.virtual_memory().total,
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
-        "libraries": versions,
+        "libraries": installed_versions(_LIBRARIES),
     }

@@ -21,7 +21,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ import onnx
 import platformdirs
 
 from pipelines.errors import Cancelled, ConfigError, ModelRefused
+from pipelines.machine import installed_versions
 from pipelines.model import ir_model, load_model, save_ir_model
 from pipelines.model_files import copy_model, file_fingerprints, model_size_bytes
 from pipelines.passes.base import PassConfig
@@ -118,14 +118,8 @@ _STEP_TOOLS = ("onnx-workbench", "onnx", "onnxruntime", "onnxsim", "onnx-ir", "o
 
 @functools.cache
 def tool_versions() -> dict[str, str]:
-    """Installed versions of the tools a pass's output depends on ("" where one is missing)."""
-    found = {}
-    for name in _STEP_TOOLS:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = ""
-    return found
+    """Installed versions of the tools a pass's output depends on (missing ones left out)."""
+    return installed_versions(_STEP_TOOLS)
 
 
 def version_id(parent_id: str, pass_name: str, config: dict[str, Any]) -> str:
