@@ -9,6 +9,7 @@ float32 Convs, so a model that computes in float16 loses nothing.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import onnx
@@ -19,11 +20,21 @@ _FLOAT16_CRASH_OPTIMIZERS = ("NchwcTransformer",)
 def crashing_optimizers(model: str | Path | bytes) -> list[str]:
     """The ORT optimizers to disable for a model file (its graph is read, not its weights) or serialized model."""
     if isinstance(model, bytes):
-        graph = onnx.ModelProto.FromString(model).graph
-    else:
-        graph = onnx.load(str(model), load_external_data=False).graph
+        return list(_for_graph(onnx.ModelProto.FromString(model).graph))
+    stat = Path(model).stat()
+    return list(_for_file(str(model), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=64)
+def _for_file(path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
+    # Keyed by the file's version: a step opens sessions on the same two files several times
+    # (verification, timing), and a model with inline weights costs a full parse each time.
+    return _for_graph(onnx.load(path, load_external_data=False).graph)
+
+
+def _for_graph(graph: onnx.GraphProto) -> tuple[str, ...]:
     computes_in_float16 = any(t.data_type == onnx.TensorProto.FLOAT16 for t in graph.initializer) or any(
         node.op_type == "Cast" and any(a.name == "to" and a.i == onnx.TensorProto.FLOAT16 for a in node.attribute)
         for node in graph.node
     )
-    return list(_FLOAT16_CRASH_OPTIMIZERS) if computes_in_float16 else []
+    return _FLOAT16_CRASH_OPTIMIZERS if computes_in_float16 else ()
