@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     passes = {p.name: p for p in all_passes()}
     args.cache.mkdir(parents=True, exist_ok=True)
+    if args.scratch:
+        args.scratch.mkdir(parents=True, exist_ok=True)
     # Pass by pass over the models, in the order asked: a run cut short has the passes it was
     # asked for first on every model.
     for name in (args.passes or list(passes)) if not args.page_only else []:
