@@ -13,7 +13,7 @@ runs what is new; `--rerun failed` repeats the failed cells, `--rerun all` every
 page is rewritten after every model: docs/coverage.md.
 
     .venv/bin/python benchmarks/coverage.py --corpus /work/corpus/models [--only legacy/resnet50]
-        [--passes quantize-static ...] [--rerun failed] [--lock /tmp/heavy.lock]
+        [--passes quantize-static ...] [--rerun failed] [--jobs 2] [--lock /tmp/heavy.lock]
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -66,16 +67,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.scratch:
         args.scratch.mkdir(parents=True, exist_ok=True)
     # Pass by pass over the models, in the order asked: a run cut short has the passes it was
-    # asked for first on every model.
-    for name in (args.passes or list(passes)) if not args.page_only else []:
-        for record in selected:
-            cell = _cell(args, record, args.corpus / record["file"], name, passes[name])
-            print(f"{cell.model:28} {name:20} {cell.status:8} {cell.text() if cell.status == 'ok' else cell.reason}", flush=True)
-        # The page after every pass: an interrupted run still leaves what it measured.
-        _write_page(args, records, passes)
+    # asked for first on every model. Cells run `--jobs` at a time: each is a worker process, and
+    # much of a cell (parsing, checking, saving) uses one core.
+    started = time.monotonic()
+    order = [(name, record) for name in (args.passes or list(passes)) for record in selected] if not args.page_only else []
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        running = [pool.submit(_cell, args, record, args.corpus / record["file"], name, passes[name]) for name, record in order]
+        for done in as_completed(running):
+            cell = done.result()
+            print(f"{cell.model:28} {cell.pass_name:20} {cell.status:8} {cell.text() if cell.status == 'ok' else cell.reason}", flush=True)
+            # The page after every cell: an interrupted run still leaves what it measured.
+            _write_page(args, records, passes)
     _write_page(args, records, passes)
     cells, pending = _all_cells(args, records, passes)
-    print(summary_line(cells) + (f" ({pending} cells not run yet)" if pending else ""))
+    print(summary_line(cells) + (f" ({pending} cells not run yet)" if pending else "")
+          + f"; {len(order)} cells in {(time.monotonic() - started) / 60:.1f} min, {args.jobs} at a time")
     return 0
 
 
@@ -256,6 +262,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--passes", nargs="*", default=[], help="only these passes, in this order")
     parser.add_argument("--rerun", choices=("none", "failed", "all"), default="none", help="run cached cells again")
     parser.add_argument("--timeout", type=float, default=420.0, help="seconds one cell may take")
+    parser.add_argument("--jobs", type=int, default=2, help="cells run at the same time (each in its own worker)")
     parser.add_argument("--samples", type=int, default=2, help="random samples for the fidelity check")
     parser.add_argument("--runs", type=int, default=3, help="interleaved timed runs per model (0: no timing)")
     parser.add_argument("--lock", type=Path, default=None, help="flock this file around every cell")

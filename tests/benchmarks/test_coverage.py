@@ -271,3 +271,13 @@ def test_a_cell_that_runs_out_of_time_is_one_failed_cell_logged_for_others(tmp_p
     cell = json.loads((tmp_path / "coverage-cache" / "legacy__cnn__fold-batchnorm.json").read_text())["cell"]
     assert cell["status"] == "failed" and "did not finish within" in cell["reason"]
     assert "**legacy/cnn × fold-batchnorm**" in log.read_text()
+
+
+def test_cells_run_side_by_side_and_each_is_reported_once(tmp_path):
+    corpus = _corpus(tmp_path)
+    done = _coverage(corpus, "--passes", "fold-batchnorm", "cleanup", "--runs", "1", "--samples", "1", "--jobs", "2")
+    reported = sorted(line.split()[1] for line in done.stdout.splitlines() if line.startswith("legacy/cnn"))
+    assert reported == ["cleanup", "fold-batchnorm"]
+    assert "2 cells in" in done.stdout and "2 at a time" in done.stdout
+    for name in reported:
+        assert json.loads((tmp_path / "coverage-cache" / f"legacy__cnn__{name}.json").read_text())["cell"]["status"] == "ok"
