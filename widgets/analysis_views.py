@@ -6,9 +6,8 @@ import html
 import math
 from typing import TYPE_CHECKING, Any
 
-import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QShowEvent
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QGroupBox,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from pipelines.session_model import ANALYSIS, SessionModel
+from widgets.built_on_use import BuiltOnUse, build_when_seen, is_built
 from widgets.chart_theme import style_charts
 from widgets.profile_dashboard import cache_axes
 
@@ -61,6 +61,8 @@ class AnalysisViews(QWidget):
     scanRequested = Signal(list)  # ratios
     pruneRequested = Signal(str, dict)  # pass name, config values
     cancelRequested = Signal()
+    # The sensitivity chart (a pg.PlotWidget), built when the views are first shown or drawn into.
+    chart = BuiltOnUse("_build_chart")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -105,19 +107,7 @@ class AnalysisViews(QWidget):
         self.prune_button = QPushButton("Apply per-layer ratios", self)
         self.prune_button.setEnabled(False)
         self.prune_button.clicked.connect(self._on_prune)
-        self.chart = pg.PlotWidget(self)
-        plot = self.chart.getPlotItem()
-        plot.setTitle("Cosine to the original, each layer pruned alone")
-        plot.setLabel("bottom", "pruned ratio")
-        plot.setLabel("left", "cosine")
-        plot.showGrid(x=True, y=True, alpha=0.25)
-        plot.setMenuEnabled(False)
-        cache_axes(plot)
-        style_charts(self, [self.chart], [plot])
-        self.threshold_line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen("#c0392b", style=Qt.PenStyle.DashLine))
-        plot.addItem(self.threshold_line)
         self.min_cosine.valueChanged.connect(self._on_threshold)
-        self._on_threshold(self.min_cosine.value())
         self.ratios_label = QLabel(self)
         self.ratios_label.setWordWrap(True)
         self.ratios_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -128,10 +118,9 @@ class AnalysisViews(QWidget):
         prune_row.addWidget(self.min_cosine)
         prune_row.addWidget(self.prune_button)
         prune_box = QGroupBox("Pruning sensitivity", self)
-        prune_layout = QVBoxLayout(prune_box)
-        prune_layout.addLayout(prune_row)
-        prune_layout.addWidget(self.chart, 1)
-        prune_layout.addWidget(self.ratios_label)
+        self._prune_layout = QVBoxLayout(prune_box)
+        self._prune_layout.addLayout(prune_row)
+        self._prune_layout.addWidget(self.ratios_label)  # the chart goes above it when built
 
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 1000)
@@ -154,10 +143,32 @@ class AnalysisViews(QWidget):
         layout.addLayout(progress_row)
         layout.addWidget(self.status)
 
+    def _build_chart(self) -> None:
+        import pyqtgraph as pg
+
+        self.chart = pg.PlotWidget(self)
+        plot = self.chart.getPlotItem()
+        plot.setTitle("Cosine to the original, each layer pruned alone")
+        plot.setLabel("bottom", "pruned ratio")
+        plot.setLabel("left", "cosine")
+        plot.showGrid(x=True, y=True, alpha=0.25)
+        plot.setMenuEnabled(False)
+        cache_axes(plot)
+        style_charts(self, [self.chart], [plot])
+        self.threshold_line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen("#c0392b", style=Qt.PenStyle.DashLine))
+        self.threshold_line.setValue(self.min_cosine.value())
+        plot.addItem(self.threshold_line)
+        self._prune_layout.insertWidget(1, self.chart, 1)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
+        """The chart is built when the views first come on screen."""
+        super().showEvent(event)
+        build_when_seen(self, "chart")
+
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
         """Follow a theme change (View ▸ Theme or the system's)."""
         super().changeEvent(event)
-        if event.type() == QEvent.Type.PaletteChange:
+        if event.type() == QEvent.Type.PaletteChange and is_built(self, "chart"):
             style_charts(self, [self.chart], [self.chart.getPlotItem()])
 
     def bind(self, model: SessionModel) -> None:
@@ -214,11 +225,12 @@ class AnalysisViews(QWidget):
         self.sensitivity = None
         self.worst_table.setRowCount(0)
         self.requantize_button.setEnabled(False)
-        plot = self.chart.getPlotItem()
-        for item in list(plot.listDataItems()):
-            plot.removeItem(item)
-        if plot.legend is not None:
-            plot.legend.clear()
+        if is_built(self, "chart"):
+            plot = self.chart.getPlotItem()
+            for item in list(plot.listDataItems()):
+                plot.removeItem(item)
+            if plot.legend is not None:
+                plot.legend.clear()
         self.prune_button.setEnabled(False)
         self.ratios_label.clear()
         self.status.clear()
@@ -256,6 +268,8 @@ class AnalysisViews(QWidget):
     # ---- pruning ------------------------------------------------------------------------------
     def show_sensitivity(self, data: dict[str, Any]) -> None:
         """Draw cosine vs ratio per unit (the 10 most sensitive labelled)."""
+        import pyqtgraph as pg
+
         table = table_from_dict(data)
         self.sensitivity = table
         plot = self.chart.getPlotItem()
@@ -293,7 +307,8 @@ class AnalysisViews(QWidget):
         return {unit: pct for unit, pct in derive_ratios(self.sensitivity, self.min_cosine.value()).items() if pct > 0}
 
     def _on_threshold(self, value: float) -> None:
-        self.threshold_line.setValue(value)
+        if is_built(self, "chart"):
+            self.threshold_line.setValue(value)
         if self.sensitivity is not None:
             ratios = self.layer_percent()
             self.ratios_label.setText(

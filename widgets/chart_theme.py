@@ -6,10 +6,13 @@ workbench takes its background and ink from the Qt palette instead, through this
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import pyqtgraph as pg
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QWidget
+
+if TYPE_CHECKING:  # the charts import pyqtgraph when they are built, not this module
+    import pyqtgraph as pg
 
 
 def ink(widget: QWidget) -> QColor:

@@ -5,9 +5,8 @@ import time
 from typing import Any
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -26,6 +25,7 @@ from pipelines.results import CompareResult, ProfileRun, VersionMetrics
 from pipelines.session_model import COMPARE, SessionModel
 from pipelines.versions import Version, Workspace
 from widgets import formatting
+from widgets.built_on_use import BuiltOnUse, build_when_seen, is_built
 from widgets.chart_theme import style_charts
 from widgets.profile_dashboard import cache_axes
 from widgets.version_tree import accuracy_figures, fidelity_badge, version_title
@@ -108,6 +108,10 @@ class CompareView(QWidget):
 
     compareRequested = Signal(str, str, dict)  # a id, b id, options
     cancelRequested = Signal()
+    # The distribution and per-op delta charts (a pg.GraphicsLayoutWidget, with dist_plot and
+    # delta_plot), built when first shown or read: the view usually starts in a hidden tab.
+    charts = BuiltOnUse("_build_charts")
+    dist_plot = BuiltOnUse("_build_charts")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -149,7 +153,30 @@ class CompareView(QWidget):
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
 
+        self.table.setMinimumWidth(360)
+        # What the charts show; drawn into them when they exist (built when first shown).
+        self._distributions: tuple[list[float], list[float]] = ([], [])
+        self._distributions_title = "Latency distributions (separate runs)"
+        self._per_op: tuple[dict[str, Any] | None, dict[str, Any] | None] = (None, None)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.addWidget(self.table)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(pickers)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.verdict)
+        layout.addWidget(self.splitter, 1)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
+        """The charts are built when the view is first shown."""
+        super().showEvent(event)
+        build_when_seen(self, "charts")
+
+    def _build_charts(self) -> None:
+        import pyqtgraph as pg
+
         self.charts = pg.GraphicsLayoutWidget(self)
+        self.charts.setMinimumSize(320, 360)
         self.dist_plot = self.charts.addPlot(row=0, col=0, title="Latency distributions (separate runs)")
         self.dist_plot.setLabel("bottom", "ms")
         self.dist_plot.setLabel("left", "runs")
@@ -170,25 +197,17 @@ class CompareView(QWidget):
         self.delta_bars = pg.BarGraphItem(x0=[], y=[], width=[], height=0.7, brushes=[])
         self.delta_plot.addItem(self.delta_bars)
 
-        self.table.setMinimumWidth(360)
-        self.charts.setMinimumSize(320, 360)
-        splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        splitter.addWidget(self.table)
-        splitter.addWidget(self.charts)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 3)
-        splitter.setSizes([440, 660])  # the table needs ~440 px with its "(separate runs)" labels
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(pickers)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.verdict)
-        layout.addWidget(splitter, 1)
+        self.splitter.addWidget(self.charts)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setSizes([440, 660])  # the table needs ~440 px with its "(separate runs)" labels
+        self._paint_distributions()
+        self._paint_deltas()
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
         """Follow a theme change (View ▸ Theme or the system's)."""
         super().changeEvent(event)
-        if event.type() == QEvent.Type.PaletteChange:
+        if event.type() == QEvent.Type.PaletteChange and is_built(self, "charts"):
             style_charts(self, [self.charts], [self.dist_plot, self.delta_plot])
 
     # ---- versions -----------------------------------------------------------------------------
@@ -286,8 +305,8 @@ class CompareView(QWidget):
         self.table.resizeColumnsToContents()
         pa, pb = _profile(va), _profile(vb)
         if interleaved is None:
-            self._draw_distributions(pa.latencies_ms if pa else [], pb.latencies_ms if pb else [])
-            self.dist_plot.setTitle("Latency distributions (separate runs)")
+            self._draw_distributions(pa.latencies_ms if pa else [], pb.latencies_ms if pb else [],
+                                     "Latency distributions (separate runs)")
             if self.result is not None:
                 # The verdict above was about another pair: it must not sit over this table.
                 self.verdict.setText("Press Compare to time A and B interleaved; the latencies below are "
@@ -300,14 +319,20 @@ class CompareView(QWidget):
         self.pick("a", result.a_id)
         self.pick("b", result.b_id)
         self.refresh_table()  # the table's latencies become this run's
-        self._draw_distributions(result.a.latencies_ms, result.b.latencies_ms)
-        self.dist_plot.setTitle("Latency distributions (interleaved)")
+        self._draw_distributions(result.a.latencies_ms, result.b.latencies_ms, "Latency distributions (interleaved)")
         speedup = result.speedup if result.speedup is not None else float("nan")
         self.verdict.setText(f"{result.verdict}  ({result.rounds} interleaved rounds; "
                              f"speed-up {speedup:.2f}x = A time / B time)")
 
-    def _draw_distributions(self, a: list[float], b: list[float]) -> None:
-        values = [np.asarray(v, dtype=float) for v in (a, b)]
+    def _draw_distributions(self, a: list[float], b: list[float], title: str | None = None) -> None:
+        self._distributions = (list(a), list(b))
+        self._distributions_title = title or self._distributions_title
+        if is_built(self, "charts"):
+            self._paint_distributions()
+
+    def _paint_distributions(self) -> None:
+        self.dist_plot.setTitle(self._distributions_title)
+        values = [np.asarray(v, dtype=float) for v in self._distributions]
         present = [v for v in values if v.size]
         if not present:
             self.curve_a.setData([], [])
@@ -325,6 +350,14 @@ class CompareView(QWidget):
                 curve.setData([], [])
 
     def _draw_deltas(self, a: dict[str, Any] | None, b: dict[str, Any] | None) -> None:
+        self._per_op = (a, b)
+        if is_built(self, "charts"):
+            self._paint_deltas()
+
+    def _paint_deltas(self) -> None:
+        import pyqtgraph as pg
+
+        a, b = self._per_op
         if not a or not b:
             self.delta_bars.setOpts(x0=[], y=[], width=[], brushes=[])
             self.delta_plot.getAxis("left").setTicks([[]])

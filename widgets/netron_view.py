@@ -7,117 +7,37 @@ QtWebEngine the view offers to open the same hardened page in the system browser
 """
 from __future__ import annotations
 
+import importlib.util
 import os
-import threading
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import QCoreApplication, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from widgets.netron_server import NetronServer
 
-try:  # QtWebEngine is an optional part of some PySide6 builds (and absent on some platforms)
-    from PySide6.QtWebEngineCore import (
-        QWebEnginePage,
-        QWebEngineProfile,
-        QWebEngineSettings,
-        QWebEngineUrlRequestInfo,
-        QWebEngineUrlRequestInterceptor,
-    )
-    from PySide6.QtWebEngineWidgets import QWebEngineView
+if TYPE_CHECKING:
+    from widgets.netron_web import RequestGuard, RequestRecord
 
-    HAVE_WEBENGINE = True
-except ImportError:  # pragma: no cover - depends on the installed Qt
-    HAVE_WEBENGINE = False
+# QtWebEngine is an optional part of some PySide6 builds (and absent on some platforms). Its
+# modules take ~0.25 s to import, so they are imported (widgets/netron_web.py) only when the
+# view is first shown; here we only look whether they are installed.
+HAVE_WEBENGINE = importlib.util.find_spec("PySide6.QtWebEngineWidgets") is not None
 
 
 def ensure_webengine_environment() -> None:
-    """Chromium refuses to start as root unless its sandbox is off; call before QApplication."""
+    """What QtWebEngine needs before QApplication exists; call before creating it.
+
+    Chromium refuses to start as root unless its sandbox is off. QtWebEngine also wants
+    OpenGL contexts shared application-wide, which importing it would set, but it is imported
+    only when the Netron tab is first shown, after QApplication exists.
+    """
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox")
-
-
-@dataclass(frozen=True)
-class RequestRecord:
-    """One request the page attempted and whether it was let through."""
-
-    url: str
-    allowed: bool
-    first_party: str = ""  # the page that caused the request
-
-
-if HAVE_WEBENGINE:
-
-    class RequestGuard(QWebEngineUrlRequestInterceptor):
-        """Blocks every request outside the registered prefixes (plus in-page data:/blob:); logs all."""
-
-        def __init__(self, parent=None) -> None:
-            super().__init__(parent)
-            self._lock = threading.Lock()
-            self._prefixes: set[str] = set()
-            self._log: list[RequestRecord] = []
-
-        def allow(self, prefix: str) -> None:
-            """Let requests starting with `prefix` (a server's origin + token) through."""
-            with self._lock:
-                self._prefixes.add(prefix)
-
-        def revoke(self, prefix: str) -> None:
-            """Stop allowing `prefix`."""
-            with self._lock:
-                self._prefixes.discard(prefix)
-
-        def interceptRequest(self, info: QWebEngineUrlRequestInfo) -> None:  # noqa: N802 - Qt API
-            """Qt calls this for every request of the profile; block what is not ours."""
-            url = info.requestUrl().toString()
-            with self._lock:
-                allowed = info.requestUrl().scheme() in ("data", "blob") or any(
-                    url.startswith(p) for p in self._prefixes
-                )
-                if not allowed:
-                    info.block(True)
-                self._log.append(RequestRecord(url, allowed, info.firstPartyUrl().toString()))
-
-        def records(self) -> list[RequestRecord]:
-            """Every request seen so far, in order."""
-            with self._lock:
-                return list(self._log)
-
-    _PROFILE: QWebEngineProfile | None = None
-    _GUARD: RequestGuard | None = None
-
-    def private_profile() -> tuple[QWebEngineProfile, RequestGuard]:
-        """The app-wide off-the-record profile and its request guard, created on first use.
-
-        One profile for the whole application, parented to QApplication: Chromium requires
-        every page of a profile to be gone before the profile is, and widgets are deleted in
-        an order we do not control (deleteLater), so a per-widget profile warns at exit.
-        """
-        global _PROFILE, _GUARD
-        if _PROFILE is None:
-            # A profile without a storage name is off-the-record: no cookies or cache on disk.
-            _PROFILE = QWebEngineProfile(QApplication.instance())
-            _PROFILE.setHttpCacheType(QWebEngineProfile.HttpCacheType.MemoryHttpCache)
-            _PROFILE.setPersistentCookiesPolicy(QWebEngineProfile.PersistentCookiesPolicy.NoPersistentCookies)
-            _GUARD = RequestGuard(_PROFILE)
-            _PROFILE.setUrlRequestInterceptor(_GUARD)
-        assert _GUARD is not None
-        return _PROFILE, _GUARD
-
-    class _LocalPage(QWebEnginePage):
-        """Refuses navigation away from our server (e.g. Netron's 'Update' link)."""
-
-        def __init__(self, profile: QWebEngineProfile, allowed_prefix: str, parent=None) -> None:
-            super().__init__(profile, parent)
-            self._allowed_prefix = allowed_prefix
-
-        def acceptNavigationRequest(self, url: QUrl, nav_type, is_main_frame: bool) -> bool:  # noqa: N802
-            return url.toString().startswith(self._allowed_prefix)
-
-        def createWindow(self, window_type):  # noqa: N802 - no pop-ups
-            return None
+    if QCoreApplication.instance() is None:
+        QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 
 
 class NetronView(QWidget):
@@ -134,7 +54,7 @@ class NetronView(QWidget):
         self.server.start()
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
-        self.guard = None
+        self.guard: RequestGuard | None = None
         self.web = None
         # The page (and with it Chromium's processes, ~110 MB) is made when the view is first
         # shown: a user who never opens the Netron tab pays nothing for it.
@@ -143,21 +63,11 @@ class NetronView(QWidget):
             self._build_fallback(self._layout)
 
     def _build_web(self) -> None:
-        layout = self._layout
-        profile, self.guard = private_profile()
-        self.guard.allow(self.server.base_url)
-        self.web = QWebEngineView(self)
-        page = _LocalPage(profile, self.server.base_url, self.web)
-        settings = page.settings()
-        settings.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls, False)
-        settings.setAttribute(QWebEngineSettings.WebAttribute.PluginsEnabled, False)
-        self.web.setPage(page)
-        # Dropped files go to the app (which opens them everywhere), not into Netron's page.
-        self.web.setAcceptDrops(False)
-        # Chromium's menu offers Back/Reload/View source, none of which make sense here.
-        self.web.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
+        from widgets.netron_web import local_web_view
+
+        self.web, self.guard = local_web_view(self.server.base_url, self)
         self.web.loadFinished.connect(self.loadFinished)
-        layout.addWidget(self.web)
+        self._layout.addWidget(self.web)
 
     def _build_fallback(self, layout: QVBoxLayout) -> None:
         self.fallback_label = QLabel(

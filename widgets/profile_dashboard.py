@@ -6,10 +6,9 @@ never costs one redraw per sample (pyqtgraph's scrolling-plot advice).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
@@ -29,7 +28,11 @@ from pipelines.background import Request
 from pipelines.results import ProfileRun, SweepResult
 from pipelines.session_model import PROFILE, SessionModel
 from widgets import formatting
+from widgets.built_on_use import BuiltOnUse, is_built
 from widgets.chart_theme import ink, style_charts
+
+if TYPE_CHECKING:  # imported when the charts are first built: it takes ~0.5 s
+    import pyqtgraph as pg
 
 REDRAW_HZ = 30
 ROLLING_WINDOW = 50  # runs in the rolling p50/p99
@@ -83,6 +86,11 @@ def cache_axes(plot: pg.PlotItem) -> None:
 
 class ProfileDashboard(QWidget):
     """Start/stop profiling and watch it live; shows stored results of the current version."""
+
+    # The five charts (a pg.GraphicsLayoutWidget), built when first needed: until something is
+    # measured the placeholder stands in for them, and a window that never profiles never
+    # imports pyqtgraph.
+    charts = BuiltOnUse("_build_charts")
 
     startRequested = Signal(dict)  # ProfileOptions values
     stopRequested = Signal()
@@ -172,15 +180,39 @@ class ProfileDashboard(QWidget):
             stats.addWidget(value, 1, i)
             self.stat_labels[key] = value
 
-        self.charts = pg.GraphicsLayoutWidget(self)
-        self.charts.setMinimumHeight(CHARTS_MIN_HEIGHT)
+
+        self.note = QLabel(self)
+        self.note.setTextFormat(Qt.TextFormat.PlainText)
+        self.note.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(controls)
+        layout.addLayout(sweep)
+        layout.addLayout(stats)
+        self._chart_area = QVBoxLayout()  # the charts go here when first needed
+        self._chart_area.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self._chart_area, 1)
+        # Before anything is measured the empty charts would take half the window: a line instead.
+        self.placeholder = QLabel("Nothing measured yet for this version: press Profile (F5) to time it "
+                                  "(latency per run, histogram, worker memory, time per op type).", self)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        layout.addWidget(self.placeholder, 1)
+        layout.addWidget(self.note)
+
+    def _build_charts(self) -> None:
+        import pyqtgraph as pg
+
+        charts = self.charts = pg.GraphicsLayoutWidget(self)
+        charts.setMinimumHeight(CHARTS_MIN_HEIGHT)
         # Short titles: a plot is never narrower than its title, and five of them must fit the
         # Profile dock of a 1280-px window without a horizontal scroll bar.
-        self.run_plot = _plot(self.charts, 0, 0, "Latency per run", "run", "ms", colspan=2)
-        self.hist_plot = _plot(self.charts, 0, 2, "Histogram", "ms", "runs")
-        self.mem_plot = _plot(self.charts, 1, 0, "Worker RSS (GPU orange)", "s", "MiB")
-        self.op_plot = _plot(self.charts, 1, 1, "Time per op type", "ms per run", "")
-        self.sweep_plot = _plot(self.charts, 1, 2, "Sweep", "p50 (ms)", "samples/s")
+        self.run_plot = _plot(charts, 0, 0, "Latency per run", "run", "ms", colspan=2)
+        self.hist_plot = _plot(charts, 0, 2, "Histogram", "ms", "runs")
+        self.mem_plot = _plot(charts, 1, 0, "Worker RSS (GPU orange)", "s", "MiB")
+        self.op_plot = _plot(charts, 1, 1, "Time per op type", "ms per run", "")
+        self.sweep_plot = _plot(charts, 1, 2, "Sweep", "p50 (ms)", "samples/s")
         self.run_plot.addLegend(offset=(60, 2), colCount=3)
         self.run_curve = self.run_plot.plot(pen=pg.mkPen(COLOURS["latency"], width=1), name="run")
         self.p50_curve = self.run_plot.plot(pen=pg.mkPen(COLOURS["p50"], width=2), name="rolling p50")
@@ -199,25 +231,9 @@ class ProfileDashboard(QWidget):
         self.sweep_scatter = pg.ScatterPlotItem(size=10, brush=pg.mkBrush(COLOURS["latency"]))
         self.sweep_plot.addItem(self.sweep_scatter)
         self._sweep_labels: list[pg.TextItem] = []
+        charts.hide()  # redraw() shows it once there is something to draw
+        self._chart_area.addWidget(charts)
         self._style_charts()
-
-        self.note = QLabel(self)
-        self.note.setTextFormat(Qt.TextFormat.PlainText)
-        self.note.setWordWrap(True)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(controls)
-        layout.addLayout(sweep)
-        layout.addLayout(stats)
-        layout.addWidget(self.charts, 1)
-        # Before anything is measured the empty charts would take half the window: a line instead.
-        self.placeholder = QLabel("Nothing measured yet for this version: press Profile (F5) to time it "
-                                  "(latency per run, histogram, worker memory, time per op type).", self)
-        self.placeholder.setWordWrap(True)
-        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.placeholder.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        layout.addWidget(self.placeholder, 1)
-        layout.addWidget(self.note)
 
     def _style_charts(self) -> None:
         style_charts(self, [self.charts], [self.run_plot, self.hist_plot, self.mem_plot, self.op_plot, self.sweep_plot])
@@ -226,7 +242,7 @@ class ProfileDashboard(QWidget):
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
         """Follow a theme change (View ▸ Theme or the system's)."""
         super().changeEvent(event)
-        if event.type() == QEvent.Type.PaletteChange:
+        if event.type() == QEvent.Type.PaletteChange and is_built(self, "charts"):
             self._style_charts()
 
     # ---- options ------------------------------------------------------------------------------
@@ -404,10 +420,14 @@ class ProfileDashboard(QWidget):
         """Draw everything buffered (called by the timer; public for screenshots and tests)."""
         self.redraw_count += 1
         measured = self.has_data() or self.stop_button.isEnabled()
-        self.charts.setVisible(measured)
         self.placeholder.setVisible(not measured)
         values = np.asarray(self._latencies[-MAX_PLOTTED_RUNS:], dtype=float)
-        first = max(0, len(self._latencies) - MAX_PLOTTED_RUNS)
+        if measured or is_built(self, "charts"):  # the placeholder alone needs no charts
+            self.charts.setVisible(measured)
+            self._draw_charts(values, first=max(0, len(self._latencies) - MAX_PLOTTED_RUNS))
+        self._draw_stats(values)
+
+    def _draw_charts(self, values: np.ndarray, first: int) -> None:
         x = np.arange(first, first + values.size)
         self.run_curve.setData(x, values)
         at, p50, p99 = rolling_percentiles(values)
@@ -425,7 +445,6 @@ class ProfileDashboard(QWidget):
         self.gpu_curve.setData(self._mem_t if np.isfinite(gpu).any() else [], gpu if np.isfinite(gpu).any() else [])
         self._draw_ops()
         self._draw_sweep()
-        self._draw_stats(values)
 
     def _draw_ops(self) -> None:
         op_types = (self._per_op or {}).get("op_types") or []
@@ -441,6 +460,8 @@ class ProfileDashboard(QWidget):
             self.op_plot.setXRange(0, max(widths) * 1.05 or 1.0, padding=0)
 
     def _draw_sweep(self) -> None:
+        import pyqtgraph as pg
+
         for label in self._sweep_labels:
             self.sweep_plot.removeItem(label)
         self._sweep_labels = []

@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 import onnx
-import pyqtgraph as pg
 from onnx import helper
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPalette
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
 from pipelines.tensor_values import is_external, summarize_values, tensor_array
 from pipelines.validation import tensor_bytes
 from widgets import formatting
+from widgets.built_on_use import BuiltOnUse, is_built
 from widgets.model_index import ModelIndex
 from widgets.property_tree import PropertyTree
 
@@ -52,6 +52,8 @@ def _attribute_text(attr: onnx.AttributeProto) -> str:
 class PropertiesPanel(QWidget):
     """Shows the node or initializer selected in the graph or search."""
 
+    histogram = BuiltOnUse("_build_histogram")  # a pg.PlotWidget under the tree, once a weight's values are shown
+
     # (model path, initializer name): its statistics are wanted from a worker; answer with
     # `show_statistics` (or `statistics_failed`).
     statisticsWanted = Signal(str, str)
@@ -72,22 +74,26 @@ class PropertiesPanel(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.1)
         self.title.setFont(font)
         self.tree = PropertyTree(self)
+        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
+        self.splitter.addWidget(self.tree)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.title)
+        layout.addWidget(self.splitter)
+        self.clear()
+
+    def _build_histogram(self) -> None:
+        import pyqtgraph as pg
+
         self.histogram = pg.PlotWidget(self)
         self.histogram.setMinimumHeight(140)
         self.histogram.setMenuEnabled(False)
         self.histogram.setLabel("bottom", "value")
         self.histogram.setLabel("left", "count")
         self.histogram.hide()
-        splitter = QSplitter(Qt.Orientation.Vertical, self)
-        splitter.addWidget(self.tree)
-        splitter.addWidget(self.histogram)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.title)
-        layout.addWidget(splitter)
-        self.clear()
+        self.splitter.addWidget(self.histogram)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
 
     def set_model(
         self, index: ModelIndex | None, analysis: dict[str, Any] | None = None, model_path: str | Path | None = None
@@ -112,9 +118,12 @@ class PropertiesPanel(QWidget):
         self._shown: tuple[str, str] = ("", "")
         self.title.setText("Nothing selected")
         self.tree.clear()
-        self.histogram.clear()
-        self.histogram.hide()
+        self._hide_histogram()
 
+    def _hide_histogram(self) -> None:
+        if is_built(self, "histogram"):  # never built just to be hidden
+            self.histogram.clear()
+            self.histogram.hide()
 
     def show_node(self, key: str) -> bool:
         """Show node `key`; False (and the empty state) if the model has no such node."""
@@ -127,8 +136,7 @@ class PropertiesPanel(QWidget):
         self._shown = ("node", key)
         self.title.setText(f"{node.op_type} — {key}")
         self.tree.clear()
-        self.histogram.clear()
-        self.histogram.hide()
+        self._hide_histogram()
         general = self.tree.section("Node")
         self.tree.row(general, "Op type", node.op_type)
         self.tree.row(general, "Domain", node.domain or "ai.onnx")
@@ -170,8 +178,7 @@ class PropertiesPanel(QWidget):
         role = "Input" if name in index.graph_inputs else "Output" if name in index.graph_outputs else "Tensor"
         self.title.setText(f"{role} — {name}")
         self.tree.clear()
-        self.histogram.clear()
-        self.histogram.hide()
+        self._hide_histogram()
         general = self.tree.section(role)
         self.tree.row(general, "Name", name)
         self.tree.row(general, "Dtype", info.dtype)
@@ -228,7 +235,7 @@ class PropertiesPanel(QWidget):
         self.tree.row(general, "Elements", formatting.count(summary["elements"]))
         self.tree.row(general, "Bytes", formatting.size(summary["bytes"]))
         if not summary["numeric"]:
-            self.histogram.hide()
+            self._hide_histogram()
             self.tree.fit_labels()
             return
         stats = summary["stats"]
@@ -250,10 +257,12 @@ class PropertiesPanel(QWidget):
             self._values_row.setText(1, f"unavailable ({message})")
 
     def _plot_histogram(self, edges: list[float], counts: list[float]) -> None:
-        self.histogram.clear()
         if not counts:
-            self.histogram.hide()
+            self._hide_histogram()
             return
+        import pyqtgraph as pg
+
+        self.histogram.clear()
         # Follow the current (light or dark) palette rather than pyqtgraph's black default.
         palette = self.palette()
         self.histogram.setBackground(palette.color(QPalette.ColorRole.Base))

@@ -10,8 +10,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -33,6 +33,7 @@ from pipelines.tune.ray_executor import RayExecutor
 from pipelines.tune.search import DEFAULT_ACCURACY_DROP, DEFAULT_MIN_COSINE, Search, TuneSettings
 from pipelines.versions import Workspace
 from widgets import formatting
+from widgets.built_on_use import BuiltOnUse, build_when_seen, is_built
 from widgets.chart_theme import style_charts
 
 WITHIN = (46, 139, 87)
@@ -46,6 +47,11 @@ class TunePanel(QWidget):
     versionAdded = Signal(str)  # a candidate's version now in the session
     versionActivated = Signal(str)  # the user clicked a candidate
     _event = Signal(str, dict)  # from the search thread
+    # The scatter (a pg.PlotWidget with its points and front line), built when the panel is first
+    # shown or read: it starts in a hidden tab.
+    canvas = BuiltOnUse("_build_chart")
+    points = BuiltOnUse("_build_chart")
+    front_line = BuiltOnUse("_build_chart")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -84,6 +90,24 @@ class TunePanel(QWidget):
         self.start_button.clicked.connect(self._on_start_stop)
         self.status = QLabel("")
         self.status.setWordWrap(True)
+        # Settings on the left, the chart takes the rest of the (wide, low) bottom row.
+        controls = QVBoxLayout()
+        controls.addLayout(form)
+        controls.addWidget(self.start_button)
+        controls.addWidget(self.status)
+        controls.addStretch(1)
+        side = QWidget()
+        side.setLayout(controls)
+        side.setMaximumWidth(420)
+        self._layout = QHBoxLayout(self)
+        self._layout.addWidget(side)  # the chart goes beside it when built
+        self._on_limit_kind(ACCURACY)
+        # A set minimum wins over the layout's: the form and chart must not set the window's minimum size.
+        self.setMinimumSize(60, 60)
+
+    def _build_chart(self) -> None:
+        import pyqtgraph as pg
+
         self.canvas = pg.PlotWidget()
         self.plot = self.canvas.getPlotItem()
         self.plot.setLabel("bottom", "latency (ms; size: marker; green: within the budget; dashed: front)")
@@ -95,22 +119,15 @@ class TunePanel(QWidget):
         self.original = pg.ScatterPlotItem(symbol="d", size=12, brush=pg.mkBrush(120, 120, 120))
         for item in (self.front_line, self.points, self.original):
             self.plot.addItem(item)
-        # Settings on the left, the chart takes the rest of the (wide, low) bottom row.
-        controls = QVBoxLayout()
-        controls.addLayout(form)
-        controls.addWidget(self.start_button)
-        controls.addWidget(self.status)
-        controls.addStretch(1)
-        side = QWidget()
-        side.setLayout(controls)
-        side.setMaximumWidth(420)
-        layout = QHBoxLayout(self)
-        layout.addWidget(side)
-        layout.addWidget(self.canvas, 1)
+        self._layout.addWidget(self.canvas, 1)
         style_charts(self, [self.canvas], [self.plot])
-        self._on_limit_kind(ACCURACY)
-        # A set minimum wins over the layout's: the form and chart must not set the window's minimum size.
-        self.setMinimumSize(60, 60)
+        self._label_loss_axis()
+        self._redraw()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
+        """The chart is built when the panel first comes on screen."""
+        super().showEvent(event)
+        build_when_seen(self, "canvas")
 
     # ---- public -------------------------------------------------------------------------------
 
@@ -176,6 +193,11 @@ class TunePanel(QWidget):
         accuracy = text == ACCURACY
         self.limit.setRange(0.0, 100.0 if accuracy else 1.0)
         self.limit.setValue(DEFAULT_ACCURACY_DROP if accuracy else DEFAULT_MIN_COSINE)
+        if is_built(self, "canvas"):
+            self._label_loss_axis()
+
+    def _label_loss_axis(self) -> None:
+        accuracy = self.limit_kind.currentText() == ACCURACY
         self.plot.setLabel("left", "top-1 drop (points)" if accuracy else "1 − worst cosine")
 
     def _browse(self) -> None:
@@ -217,6 +239,10 @@ class TunePanel(QWidget):
 
     def _redraw(self) -> None:
         """Points sized by model size (within budget green, outside red), the front as a line."""
+        if not is_built(self, "canvas"):
+            return  # drawn when the chart is built
+        import pyqtgraph as pg
+
         timed = [e for e in self.candidates if e.get("latency_ms") is not None]
         largest = max((e["size_bytes"] or 1 for e in timed), default=1)
         self.points.setData([{
