@@ -8,7 +8,6 @@ write over the file a model was loaded from.
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from google.protobuf.message import DecodeError
 from pipelines import quirks
 from pipelines.errors import ModelRefused, WorkbenchError
 from pipelines.safe_write import atomic_path, check_targets, source_files
+from pipelines.staging import staged_model
 from pipelines.validation import (
     check_external_data,
     check_graph_structure,
@@ -376,23 +376,15 @@ def save_ir_model(
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     _release_memory_maps(model)
-    data_name = f"{path.name}.data"
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
+    with staged_model(path) as staged:
         if use_external:
             onnx_ir.external_data.unload_from_model(
-                model, staging, data_name, size_threshold_bytes=EXTERNAL_DATA_MIN_TENSOR_BYTES
+                model, staged.parent, f"{path.name}.data", size_threshold_bytes=EXTERNAL_DATA_MIN_TENSOR_BYTES
             )
         proto = onnx_ir.serde.serialize_model(model)
         if edit is not None:
             edit(proto)
-        (staging / path.name).write_bytes(proto.SerializeToString())
-        if (staging / data_name).exists():
-            os.replace(staging / data_name, path.parent / data_name)
-        # The model file goes last: a reader never sees a model whose data is not in place yet.
-        os.replace(staging / path.name, path)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        staged.write_bytes(proto.SerializeToString())
     return path
 
 

@@ -21,7 +21,6 @@ import copy
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,8 +32,9 @@ from pipelines.errors import ConfigError, WorkbenchError
 from pipelines.model_files import model_size_bytes
 from pipelines.passes.base import PassConfig
 from pipelines.passes.engine import PassResult, get_pass, run_pass
-from pipelines.safe_write import check_targets, place_beside, source_files, write_text_atomic
+from pipelines.safe_write import check_targets, source_files, write_text_atomic
 from pipelines.speed import step_latency
+from pipelines.staging import publish_model, scratch_folder
 from pipelines.tolerances import default_tolerance
 from pipelines.verify import FidelityReport, Tolerance, verify_models
 
@@ -277,7 +277,7 @@ def run_recipe(
     total = max(len(recipe.steps), 1)
     with contextlib.ExitStack() as stack:
         if scratch is None:
-            scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix=".recipe-", dir=out_path.parent))
+            scratch = stack.enter_context(scratch_folder(out_path, "recipe"))
         current = model_path
         size, nodes = model_size_bytes(model_path), len(original.proto.graph.node)
         for index, step in enumerate(recipe.steps, 1):
@@ -317,7 +317,7 @@ def run_recipe(
             # An empty recipe still yields a file: the original, re-saved (external data inlined).
             save_model(load_model(model_path, infer_shapes=False).proto, out_path, source=model_path)
         else:
-            _publish(current, out_path, protected)
+            publish_model(current, out_path, protected)
     return results
 
 
@@ -346,10 +346,10 @@ def run_recipe_in_worker(
         if on_progress is not None and record.get("kind") == "progress":
             on_progress(float(record.get("fraction", 0.0)), str(record.get("message", "")))
 
-    with tempfile.TemporaryDirectory(prefix=".recipe-", dir=out_path.parent) as scratch:
+    with scratch_folder(out_path, "recipe") as scratch:
         params = {
             "model": str(model_path.absolute()), "recipe": recipe.to_dict(), "output": str(out_path.absolute()),
-            "checks": checks.to_dict(), "scratch": scratch,
+            "checks": checks.to_dict(), "scratch": str(scratch),
         }
         return run_job("run-recipe", params, forward)["steps"]
 
@@ -376,14 +376,3 @@ def _make_step(number: int, name: str, values: dict[str, Any], where: str) -> Re
         raise ConfigError(f"{where}, step {number}: {exc}", exc.field) from None
     config = pass_cls.Config.from_dict(values, where=f"{where}, step {number} ({name})")
     return RecipeStep(name, config)
-
-
-def _publish(model: Path, out_path: Path, protected: frozenset[Path]) -> None:
-    """Move the last step's model (and the data files beside it) to `out_path`, never over a protected file."""
-    # External data keeps its file name (the model refers to it by that name), placed by name
-    # into the output folder; every destination is checked before anything moves.
-    moves = [(item, place_beside(out_path, item.name)) for item in model.parent.iterdir() if item != model]
-    check_targets([out_path, *(destination for _, destination in moves)], protected)
-    for item, destination in moves:
-        shutil.move(str(item), destination)
-    os.replace(model, out_path)

@@ -26,7 +26,7 @@ from pipelines.passes.engine import make_config
 from pipelines.recipe import Recipe, save_recipe
 from pipelines.results import CompareResult, ProfileRun, SweepResult
 from pipelines.safe_write import source_files
-from pipelines.versions import ROOT_ID, Version, Workspace
+from pipelines.versions import ROOT_ID, STAGING, Version, Workspace
 
 # Lanes of background work: at most one request of each in flight.
 OPEN, APPLY, PROFILE, COMPARE, ANALYSIS, EXPORT = "open", "apply", "profile", "compare", "analysis", "export"
@@ -130,7 +130,7 @@ class SessionModel:
             if folder.exists() and any(folder.iterdir()):
                 raise ConfigError(f"{folder} is not empty; choose an empty or new folder for the session.")
             workspace.save()
-            shutil.copytree(workspace.root, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".staging-*"))
+            shutil.copytree(workspace.root, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns(f".*.{STAGING}.*"))
             self.workspace = Workspace.open(folder)
             self.workspace_changed.emit()  # views hold the Workspace object: give them the new one
         self._set_dirty(False)

@@ -36,6 +36,7 @@ from pipelines.passes.engine import make_config, run_pass
 from pipelines.recipe import Recipe, save_recipe
 from pipelines.safe_write import atomic_path, write_text_atomic
 from pipelines.speed import step_latency
+from pipelines.staging import scratch_folder
 from pipelines.tolerances import default_tolerance
 from pipelines.validation import external_data_files
 from pipelines.verify import Tolerance, verify_models
@@ -46,6 +47,7 @@ MODEL_FILE = "model.onnx"
 WORKSPACE_FORMAT = 1
 FLAG_OUT_OF_TOLERANCE = "fidelity below tolerance"
 FLAG_NOT_VERIFIED = "not verified"
+STAGING = "staging"  # scratch_folder purpose of a version being built: versions/.<id>.staging.*
 
 
 # workspace.json is untrusted on reopen (a session folder can be copied, edited, shared).
@@ -373,10 +375,11 @@ class Workspace:
             return cached
 
         pass_share = 1.0 - 0.2 * verify - 0.1 * time_step
-        staging = self.root / f".staging-{vid}-{uuid.uuid4().hex[:6]}"
-        target = staging / MODEL_FILE
-        staging.mkdir(parents=True)
-        try:
+        final = self.root / "versions" / vid
+        # Built in a scratch folder beside its final place, renamed in when complete: a failing
+        # or cancelled pass adds no file.
+        with scratch_folder(final, STAGING) as staging:
+            target = staging / MODEL_FILE
             result = run_pass(
                 pass_name, self.root / parent.file, target, config,
                 on_progress=_scaled(on_progress, 0.0, pass_share),
@@ -409,13 +412,9 @@ class Workspace:
                     version.warnings.append(slower)
                 if timing is not None:
                     timing(1.0, "timed against the parent")
-            final = self.root / "versions" / vid
             if final.exists():  # left over from a version deleted from the tree: replace it
                 shutil.rmtree(final)
             staging.rename(final)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
         if version.metrics.get("fidelity"):
             version.metrics["fidelity"]["candidate"] = str(self.root / version.file)
         self._versions[vid] = version

@@ -67,4 +67,4 @@ def test_fuzzed_models_through_inspect_and_optimize(tmp_path: Path) -> None:
     # The harness must reach past the parser: some cases load, some are refused.
     assert {r["code"] for r in results[:CASES]} == {0, 2}
     assert results[-1]["code"] == 1  # the zero-stride Conv: SIGFPE in the worker, a sentence here
-    assert not list((tmp_path / "out").glob(".recipe-*"))
+    assert not list((tmp_path / "out").glob(".*"))  # no scratch folder left behind

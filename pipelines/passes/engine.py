@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from pipelines.diff import GraphDiff, diff_graphs
 from pipelines.errors import Cancelled, ConfigError, ModelRefused, PassFailed, WorkbenchError, WorkFailed
 from pipelines.passes.base import REGISTRY, Pass, PassConfig, PassContext
 from pipelines.quirks import needs_file_normalizing
+from pipelines.staging import scratch_folder
 
 
 @dataclass
@@ -100,7 +100,7 @@ def run_pass(
         # that hands the file itself to a tool needs the normalised copy (for a 530 MB legacy
         # VGG the copy cost 14 s of a 60 s cleanup).
         reads_file = pass_cls.apply is not Pass.apply
-        quirk_free = _quirk_free(source, before, target.parent) if reads_file else contextlib.nullcontext((source, []))
+        quirk_free = _quirk_free(source, before, target) if reads_file else contextlib.nullcontext((source, []))
         with quirk_free as (pass_source, notes):
             output = pass_cls().apply(pass_source, target, config, ctx)
         output.warnings[:0] = notes
@@ -135,7 +135,7 @@ def run_pass(
 
 
 @contextlib.contextmanager
-def _quirk_free(source: Path, graph: onnx.ModelProto, folder: Path) -> Iterator[tuple[Path, list[str]]]:
+def _quirk_free(source: Path, graph: onnx.ModelProto, target: Path) -> Iterator[tuple[Path, list[str]]]:
     """`source`, or a normalised copy of it when tools that read files would trip on its quirks.
 
     Passes built on files (ONNX Runtime's quantizer and optimizer, onnxsim) never see
@@ -149,11 +149,11 @@ def _quirk_free(source: Path, graph: onnx.ModelProto, folder: Path) -> Iterator[
     if not needs_file_normalizing(graph):
         yield source, []
         return
-    with tempfile.TemporaryDirectory(prefix=".normalized.", dir=folder) as scratch:
+    with scratch_folder(target, "normalized") as scratch:
         # The weights are streamed from the source's data file into the copy's, never read here.
         loaded = load_model(source, infer_shapes=False, weights=False)
         external = True if loaded.has_external_data else None
-        copy = save_ir_model(ir_model(loaded), Path(scratch) / source.name, external_data=external)
+        copy = save_ir_model(ir_model(loaded), scratch / source.name, external_data=external)
         notes = list(loaded.notes)
         del loaded
         yield copy, notes

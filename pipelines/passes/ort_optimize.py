@@ -9,7 +9,7 @@ import onnxruntime as ort
 
 from pipelines.errors import PassFailed
 from pipelines.model import load_model, save_model
-from pipelines.passes._scratch import scratch_folder
+from pipelines.staging import scratch_folder
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 from pipelines.passes._rewrite import op_counts
 from pipelines.runtime import SessionSettings, open_session, unsupported_ir_version

@@ -1,17 +1,14 @@
 """Quantization passes built on ONNX Runtime's tools: dynamic INT8, FP16 and weight-only 4/8-bit.
 
 Static (calibrated) quantization lives in `quantize_static.py`; the helpers here (refusing
-models that are already quantized, opset upgrades, staged atomic output, the latency glance)
+models that are already quantized, opset upgrades, quiet ORT tools, size details)
 are shared by all four passes.
 """
 from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +33,7 @@ from pipelines.model_files import model_size_bytes
 from pipelines.passes._linear_weights import expose_linear_weights
 from pipelines.passes._rewrite import to_proto
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
+from pipelines.staging import scratch_folder, staged_model
 
 # Ops that only appear in a model that was quantized already; quantizing twice compounds error
 # and ORT's tools mis-handle these graphs, so every quantization pass refuses them.
@@ -122,29 +120,6 @@ def upgrade_opset(
     return upgraded
 
 
-@contextlib.contextmanager
-def staged_output(target: Path) -> Iterator[Path]:
-    """A path with `target`'s name in a private folder; its files move next to `target` on success.
-
-    ONNX Runtime's tools write straight to their output path (and external data beside it), so
-    we let them write into a scratch folder and move the finished files in at the end: a
-    failure or a cancel leaves nothing behind, and readers never see a half-written model.
-    """
-    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        yield stage / target.name
-        for file in sorted(stage.iterdir(), key=lambda f: f.name == target.name):
-            # The .onnx moves last so that its external data is already in place.
-            os.replace(file, target.parent / file.name)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-
-
-def scratch_dir(target: Path) -> tempfile.TemporaryDirectory:
-    """A scratch folder next to `target` (same disk, so large intermediates don't fill /tmp)."""
-    return tempfile.TemporaryDirectory(prefix=".quant-scratch.", dir=target.parent)
-
-
 def size_details(output: PassOutput, source: Path, target: Path) -> None:
     """Record file sizes before and after (external data included)."""
     output.details["size_bytes"] = {"parent": model_size_bytes(source), "quantized": model_size_bytes(target)}
@@ -222,14 +197,14 @@ class QuantizeDynamic(Pass):
         info = inspect_source(source)
         refuse_quantized(info.proto, self.name)
         output = PassOutput()
-        with scratch_dir(target) as scratch, staged_output(target) as staged:
+        with scratch_folder(target, "quant") as scratch, staged_model(target) as staged:
             model_path = source
             if config.per_channel:
                 # Per-channel scales on opset < 13 produce an invalid model (DequantizeLinear
                 # gained its axis attribute in 13).
-                model_path = upgrade_opset(source, 13, "per-channel quantization", Path(scratch), info, output)
+                model_path = upgrade_opset(source, 13, "per-channel quantization", scratch, info, output)
             elif info.opset < 11:
-                model_path = upgrade_opset(source, 13, "dynamic quantization", Path(scratch), info, output)
+                model_path = upgrade_opset(source, 13, "dynamic quantization", scratch, info, output)
             ctx.progress(0.2, "quantizing weights")
             with quiet_ort_tools():
                 quantize_dynamic(

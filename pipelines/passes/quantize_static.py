@@ -18,6 +18,7 @@ from pipelines.calibration import RANDOM_PREVIEW_WARNING, make_reader
 from pipelines.images import ImagePreprocessing
 from pipelines.errors import ConfigError, PassFailed
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, drop_unused_opset_imports, option
+from pipelines.staging import scratch_folder, staged_model
 from pipelines.passes.quantize import (
     SourceInfo,
     first_line,
@@ -25,9 +26,7 @@ from pipelines.passes.quantize import (
     quiet_ort_tools,
     quantized_ops,
     refuse_quantized,
-    scratch_dir,
     size_details,
-    staged_output,
     upgrade_opset,
 )
 
@@ -119,8 +118,7 @@ class QuantizeStatic(Pass):
         if config.calibration != "random" and not Path(config.data).exists():
             raise ConfigError(f"{config.data}: no such file or folder; check the data field.", "data")
         output = PassOutput()
-        with scratch_dir(target) as scratch_name, staged_output(target) as staged:
-            scratch = Path(scratch_name)
+        with scratch_folder(target, "quant") as scratch, staged_model(target) as staged:
             model_path, extra = self._upgrade(source, info, config, scratch, output)
             if config.preprocess:
                 model_path = self._preprocess(model_path, scratch, info, output, ctx)

@@ -12,7 +12,7 @@ import onnx
 
 from pipelines.errors import PassFailed
 from pipelines.model import load_model, save_model
-from pipelines.passes._scratch import scratch_folder
+from pipelines.staging import scratch_folder
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, drop_unused_opset_imports, option
 from pipelines.passes.fix_shapes import fix_dims, parse_input_shapes
 from pipelines.runtime import SessionSettings, open_session

@@ -7,6 +7,7 @@ from app.background import QtExecutor
 from pipelines.background import JobLanes
 from pipelines.errors import ConfigError
 from pipelines.session_model import APPLY, SessionModel
+from pipelines.versions import STAGING
 
 WAIT_MS = 60_000
 
@@ -62,7 +63,7 @@ def test_cancel_leaves_the_current_version(qtbot, sample_cnn, tmp_path):
     qtbot.wait(500)
     assert session.current_id == "original" and len(session.workspace.versions) == 1
     assert not session.history.can_undo
-    qtbot.waitUntil(lambda: not list(session.workspace.root.glob(".staging-*")), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not list(session.workspace.root.glob(f"versions/.*.{STAGING}.*")), timeout=WAIT_MS)
 
 
 def test_bad_config_fails_before_any_work(qtbot, sample_cnn, tmp_path):
