@@ -31,7 +31,8 @@ from pipelines.errors import WorkbenchError  # noqa: E402
 from pipelines.model import load_model  # noqa: E402
 from pipelines.model_files import model_size_bytes  # noqa: E402
 from pipelines.passes.engine import all_passes  # noqa: E402
-from pipelines.recipe import Recipe, run_recipe  # noqa: E402
+from pipelines.recipe import Recipe  # noqa: E402
+from pipelines.replay import run_recipe  # noqa: E402
 from pipelines.speed import quick_latency_comparison  # noqa: E402
 from pipelines.verify import Tolerance, verify_models  # noqa: E402
 

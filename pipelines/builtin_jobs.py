@@ -62,8 +62,9 @@ def apply_pass(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
 def run_recipe(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
     """Replay a recipe on files: {"model", "recipe" (file-format data), "output", "scratch",
     "checks" (StepChecks data)} -> {"steps": [StepResult dicts]}."""
-    from pipelines.recipe import Recipe, StepChecks
-    from pipelines.recipe import run_recipe as replay
+    from pipelines.recipe import Recipe
+    from pipelines.replay import StepChecks
+    from pipelines.replay import run_recipe as replay
 
     for key in ("model", "output", "scratch"):
         if not params.get(key):

@@ -175,12 +175,19 @@ class Version:
 class Workspace:
     """A session folder with its tree of versions; all methods are pure Python (no Qt)."""
 
-    def __init__(self, root: Path, source: Path, settings: dict[str, Any], versions: list[Version]) -> None:
+    def __init__(
+        self, root: Path, source: Path, settings: dict[str, Any], versions: list[Version], *, model_file: str = MODEL_FILE,
+        flag_unverifiable: bool = True,
+    ) -> None:
         self.root = root
         self.source = source
         # Verification inputs are session-wide so every version is compared on the same data.
         self.settings = settings
         self._versions: dict[str, Version] = {v.id: v for v in versions}
+        self.model_file = model_file  # the file name of every new version's model
+        # A model ONNX Runtime cannot verify: a flagged version in a session, an error where the
+        # caller asked for the check (a one-off run, `throwaway`).
+        self.flag_unverifiable = flag_unverifiable
 
     # ---- creation and persistence -------------------------------------------------------
 
@@ -211,25 +218,47 @@ class Workspace:
         relative = Path("versions") / ROOT_ID / MODEL_FILE
         # Hard-linked where possible: opening a model no longer copies it into the cache.
         written = copy_model(source, root / relative, link=True)
-        settings = {
-            # Version 0 may share its bytes with the user's file: its fingerprint tells if that
-            # file was rewritten in place since (check_original).
-            "original_fingerprint": file_fingerprints(written, root),
-            "dims": dims or {},
-            "data": str(data) if data is not None else None,
-            "samples": samples,
-            "seed": seed,
-            "tolerance": tolerance.to_dict() if tolerance is not None else None,
-        }
+        # Version 0 may share its bytes with the user's file: its fingerprint tells if that
+        # file was rewritten in place since (check_original).
+        settings = {"original_fingerprint": file_fingerprints(written, root),
+                    **_check_settings(dims, data, samples, seed, tolerance)}
         workspace = cls(root, source, settings, [])
-        original = Version(
-            id=ROOT_ID, number=0, parent=None, pass_name=None, config={}, file=relative.as_posix(),
-            created=_now(), label="original",
-        )
-        original.metrics = workspace._measure(root / relative, loaded.proto)
-        workspace._versions[ROOT_ID] = original
+        workspace._add_original(relative.as_posix(), loaded.proto)
         workspace.save()
         return workspace
+
+    @classmethod
+    def throwaway(
+        cls,
+        source: str | Path,
+        root: str | Path,
+        *,
+        model_file: str = MODEL_FILE,
+        dims: dict[str, int] | None = None,
+        data: str | Path | None = None,
+        samples: int | None = 4,
+        tolerance: Tolerance | None = None,
+    ) -> Workspace:
+        """A workspace for one headless run (a recipe replay) in the existing folder `root`, never saved.
+
+        Its original is `source` itself, not a copy: a one-off run must not copy gigabytes of
+        external data first, and nothing here writes the original. Versions are written as
+        `versions/<id>/<model_file>`; a model that cannot be verified is an error, not a flag.
+        """
+        source = Path(source).absolute()
+        loaded = load_model(source, infer_shapes=False, weights=False)
+        workspace = cls(Path(root), source, _check_settings(dims, data, samples, 0, tolerance), [],
+                        model_file=model_file, flag_unverifiable=False)
+        # An absolute `file`: root / file is the source (pathlib joins onto an absolute path as that path).
+        workspace._add_original(str(source), loaded.proto)
+        return workspace
+
+    def _add_original(self, file: str, proto: onnx.ModelProto) -> None:
+        """Record version 0, measured from its already loaded graph."""
+        original = Version(id=ROOT_ID, number=0, parent=None, pass_name=None, config={}, file=file,
+                           created=_now(), label="original")
+        original.metrics = self._measure(self.root / file, proto)
+        self._versions[ROOT_ID] = original
 
     @classmethod
     def open(cls, root: str | Path) -> Workspace:
@@ -379,7 +408,7 @@ class Workspace:
         # Built in a scratch folder beside its final place, renamed in when complete: a failing
         # or cancelled pass adds no file.
         with scratch_folder(final, STAGING) as staging:
-            target = staging / MODEL_FILE
+            target = staging / self.model_file
             result = run_pass(
                 pass_name, self.root / parent.file, target, config,
                 on_progress=_scaled(on_progress, 0.0, pass_share),
@@ -391,7 +420,7 @@ class Workspace:
                 parent=parent.id,
                 pass_name=pass_name,
                 config=config_dict,
-                file=(Path("versions") / vid / MODEL_FILE).as_posix(),
+                file=(Path("versions") / vid / self.model_file).as_posix(),
                 created=_now(),
                 changes=result.changes.to_dict(),
                 summary=result.changes.summary(),
@@ -434,6 +463,15 @@ class Workspace:
             raise ConfigError(f"version {version.id} has no model file at {version.file}.")
         self._versions[version.id] = version
         self.save()
+
+    def drop_files(self, version_id: str) -> None:
+        """Delete a version's model files but keep it in the tree (a one-off run keeps only its latest model).
+
+        The original is never dropped. Applying the step again rebuilds the files: a version
+        without its file is no cache hit.
+        """
+        if version_id != ROOT_ID:
+            shutil.rmtree(self.path_of(version_id).parent, ignore_errors=True)
 
     def update_metrics(self, version_id: str, **values: Any) -> Version:
         """Store more figures on a version (e.g. latency from the profiler) and save."""
@@ -525,6 +563,8 @@ class Workspace:
         except Cancelled:
             raise
         except (ModelRefused, ConfigError) as exc:
+            if not self.flag_unverifiable:
+                raise
             # A model ORT cannot run here (custom ops, other outputs) is still a version: mark it.
             version.metrics["fidelity"] = None
             version.flags.append(f"{FLAG_NOT_VERIFIED} ({exc})")
@@ -532,6 +572,19 @@ class Workspace:
         version.metrics["fidelity"] = report.to_dict()
         if not report.passed:
             version.flags.append(FLAG_OUT_OF_TOLERANCE)
+
+
+def _check_settings(
+    dims: dict[str, int] | None, data: str | Path | None, samples: int | None, seed: int, tolerance: Tolerance | None
+) -> dict[str, Any]:
+    """The session-wide settings of verification, as workspace.json keeps them."""
+    return {
+        "dims": dims or {},
+        "data": str(data) if data is not None else None,
+        "samples": samples,
+        "seed": seed,
+        "tolerance": tolerance.to_dict() if tolerance is not None else None,
+    }
 
 
 def _now() -> str:

@@ -17,7 +17,8 @@ from app.commands.text import DATA_HELP, clean, parse_dims
 from pipelines.errors import ConfigError
 from pipelines.config import parse_field_text
 from pipelines.passes.engine import get_pass
-from pipelines.recipe import Recipe, StepChecks, load_recipe, run_recipe_in_worker, save_recipe
+from pipelines.recipe import Recipe, load_recipe, save_recipe
+from pipelines.replay import StepChecks, run_recipe_in_worker
 from pipelines.safe_write import check_targets, source_files
 from pipelines.units import size
 from pipelines.verify import Tolerance

@@ -10,7 +10,8 @@ from typing import Any
 from pipelines import __version__
 from pipelines.analysis import analyze
 from pipelines.model import load_model
-from pipelines.recipe import Recipe, StepChecks, run_recipe_in_worker
+from pipelines.recipe import Recipe
+from pipelines.replay import StepChecks, run_recipe_in_worker
 from pipelines.machine import machine_info
 from pipelines.results import CompareResult, ProfileRun, VersionMetrics
 from pipelines.verify import verify_models

@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 from pipelines.errors import Cancelled, ConfigError, PassFailed
-from pipelines.recipe import Recipe, StepChecks, load_recipe, parse_recipe, run_recipe, save_recipe
+from pipelines.recipe import Recipe, load_recipe, parse_recipe, save_recipe
+from pipelines.replay import StepChecks, run_recipe
 from pipelines.verify import Tolerance
 from workbench_toy_passes import build_classifier, toy_passes  # noqa: F401 - autouse fixture: the toy passes
 
@@ -79,9 +80,9 @@ def test_run_recipe_steps_and_byte_identical_replay(model: Path, tmp_path: Path)
                        on_progress=lambda f, m: progress.append((f, m)))
     second = run_recipe(model, recipe, tmp_path / "b" / "out.onnx")
     assert (tmp_path / "a" / "out.onnx").read_bytes() == (tmp_path / "b" / "out.onnx").read_bytes()
-    assert [r.result.pass_name for r in first] == ["toy-rename", "toy-scale"]
-    assert first[0].nodes_before == first[0].nodes_after == 4
-    assert first[1].result.changes.summary() == "~1 MatMul"
+    assert [r.version.pass_name for r in first] == ["toy-rename", "toy-scale"]
+    assert first[0].before.nodes == first[0].after.nodes == 4
+    assert first[1].version.summary == "~1 MatMul"
     # Scaling the last weight scales the logits: cosine stays 1, so it passes the cosine tolerance.
     assert first[1].fidelity is not None and first[1].fidelity.passed
     assert second[0].fidelity is None

@@ -9,7 +9,8 @@ import pytest
 
 from hostile_inputs import billion_laughs_recipe, deep_recipe
 from pipelines.errors import ConfigError
-from pipelines.recipe import MAX_RECIPE_BYTES, MAX_RECIPE_STEPS, Recipe, load_recipe, parse_recipe, run_recipe
+from pipelines.recipe import MAX_RECIPE_BYTES, MAX_RECIPE_STEPS, Recipe, load_recipe, parse_recipe
+from pipelines.replay import run_recipe
 from workbench_toy_passes import build_classifier, toy_passes  # noqa: F401 - autouse fixture: the toy passes
 
 
@@ -74,7 +75,8 @@ def test_only_the_latest_intermediate_model_is_kept(tmp_path: Path) -> None:
     recipe = Recipe.from_steps([("toy-scale", {"factor": 1.0})] * 4)
 
     def count_step_folders(fraction: float, message: str) -> None:
-        seen.append(len(list(scratch.iterdir())))
+        # The parent step's model and the one being built: never the whole chain.
+        seen.append(len(list((scratch / "versions").iterdir())))
 
     run_recipe(model, recipe, tmp_path / "out" / "o.onnx", scratch=scratch, on_progress=count_step_folders)
     assert max(seen) <= 2 and (tmp_path / "out" / "o.onnx").is_file()
@@ -83,9 +85,10 @@ def test_only_the_latest_intermediate_model_is_kept(tmp_path: Path) -> None:
 def test_errors_name_the_step_not_the_scratch_folder(tmp_path: Path) -> None:
     # ONNX Runtime quotes the full path of a model it cannot load; the user never saw that folder.
     from pipelines.errors import PassFailed
-    from pipelines.recipe import _scratch_named
+    from pipelines.replay import _errors_name_step
 
-    scratch = tmp_path / ".recipe-abc"
-    with pytest.raises(PassFailed) as caught, _scratch_named(scratch, 2, "simplify"):
-        raise PassFailed(f"Load model from {scratch / 'step-2' / 'o.onnx'} failed: bad graph.")
+    scratch = tmp_path / ".o.onnx.recipe.abc"
+    staged = scratch / "versions" / ".0123456789ab.staging.xyz" / "o.onnx"
+    with pytest.raises(PassFailed) as caught, _errors_name_step(scratch, 2, "simplify"):
+        raise PassFailed(f"Load model from {staged} failed: bad graph.")
     assert str(caught.value) == "step 2 (simplify): Load model from o.onnx failed: bad graph."

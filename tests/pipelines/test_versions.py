@@ -9,7 +9,8 @@ import pytest
 import pipelines.versions as versions_module
 from pipelines.errors import Cancelled, ConfigError, ModelRefused, PassFailed
 from pipelines.validation import external_data_files
-from pipelines.recipe import load_recipe, run_recipe
+from pipelines.recipe import load_recipe
+from pipelines.replay import run_recipe
 from pipelines.verify import Tolerance, verify_models
 from pipelines.versions import FLAG_NOT_VERIFIED, FLAG_OUT_OF_TOLERANCE, ROOT_ID, Workspace, version_id
 from workbench_toy_passes import build_classifier, toy_passes  # noqa: F401 - autouse fixture: the toy passes
@@ -103,6 +104,23 @@ def test_model_runtime_cannot_run_is_flagged_not_hidden(workspace: Workspace) ->
     version = workspace.apply(ROOT_ID, "toy-break")
     assert version.metrics["fidelity"] is None and version.fidelity_passed is None
     assert version.flags[0].startswith(FLAG_NOT_VERIFIED) and "ONNX Runtime cannot load" in version.flags[0]
+
+
+def test_throwaway_workspace_reads_the_source_in_place_and_refuses_what_it_cannot_verify(
+    source: Path, tmp_path: Path
+) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    workspace = Workspace.throwaway(source, scratch, model_file="out.onnx", samples=2)
+    assert workspace.path_of(ROOT_ID) == source.absolute() and list(scratch.iterdir()) == []  # nothing copied
+    step = workspace.apply(ROOT_ID, "toy-rename", save=False, time_step=False)
+    assert workspace.path_of(step.id).name == "out.onnx" and step.fidelity_passed
+    workspace.drop_files(step.id)
+    workspace.drop_files(ROOT_ID)  # never the user's file
+    assert not workspace.path_of(step.id).exists() and source.is_file()
+    assert not (scratch / "workspace.json").exists()
+    with pytest.raises(ModelRefused, match="ONNX Runtime cannot load"):
+        workspace.apply(ROOT_ID, "toy-break", save=False, time_step=False)
 
 
 def test_save_open_rename_delete(workspace: Workspace) -> None:
