@@ -165,6 +165,60 @@ def quantized_bytes(model: onnx.ModelProto, outputs: tuple[str, ...]) -> int:
     )
 
 
+@dataclass
+class QuantizeJob:
+    """What a quantization pass's hooks work with: the files, the source's facts, the settings, the output."""
+
+    source: Path
+    staged: Path  # where the quantizer writes; moved beside the target, data files first, on success
+    scratch: Path  # for intermediates (opset upgrades, pre-processing), removed afterwards
+    info: SourceInfo
+    config: PassConfig
+    ctx: PassContext
+    output: PassOutput
+
+
+class OrtQuantization:
+    """The one skeleton of the passes built on ONNX Runtime's quantizers, which read and write files.
+
+    Mixed into a Pass (`class QuantizeDynamic(OrtQuantization, Pass)`): refuse a model that is
+    quantized already, give the quantizer a scratch folder and a staged output, keep it quiet,
+    refuse a result that quantized nothing, record the sizes. A pass says how it quantizes
+    (`quantize`), what to say when nothing was (`nothing_quantized`), what it notes about the
+    result (`review`) and where the result runs well (`runs_on`).
+    """
+
+    name: str
+    nothing_quantized = ""  # the sentence when the quantizer left the model without quantized ops
+    runs_on = ""  # a version flag: where the quantized model runs fast, or only
+
+    def apply(self, source: Path, target: Path, config: PassConfig, ctx: PassContext) -> PassOutput:
+        """Quantize `source` into `target` through the pass's hooks."""
+        info = inspect_source(source)
+        refuse_quantized(info.proto, self.name)
+        output = PassOutput()
+        with scratch_folder(target, "quant") as scratch, staged_model(target) as staged:
+            job = QuantizeJob(source, staged, scratch, info, config, ctx, output)
+            with quiet_ort_tools():
+                self.quantize(job)
+            ctx.check_cancelled()
+            quantized = onnx.load(str(staged), load_external_data=False)  # the graph: weights stay on disk
+            if not quantized_ops(quantized):
+                raise PassFailed(self.nothing_quantized)
+            self.review(quantized, job)
+        if self.runs_on:
+            output.flags.append(self.runs_on)
+        size_details(output, source, target)
+        return output
+
+    def quantize(self, job: QuantizeJob) -> None:
+        """Write the quantized model (and its external data) at `job.staged`."""
+        raise NotImplementedError
+
+    def review(self, quantized: onnx.ModelProto, job: QuantizeJob) -> None:
+        """Note what the quantized graph shows (warnings, details); may rewrite the graph at `job.staged`."""
+
+
 # --------------------------------------------------------------------------- quantize-dynamic
 
 
@@ -181,56 +235,50 @@ class QuantizeDynamicConfig(PassConfig):
     nodes_to_exclude: list[str] = option([], help="nodes to keep in float", widget="nodes")
 
 
-class QuantizeDynamic(Pass):
+class QuantizeDynamic(OrtQuantization, Pass):
     """Weights to INT8 ahead of time, activations quantized on the fly; no calibration data."""
 
     name = "quantize-dynamic"
     category = "quantize"
     description = "INT8 weights, activations quantized at run time (best for transformers and RNNs on CPU)."
     Config = QuantizeDynamicConfig
+    nothing_quantized = (
+        "quantize-dynamic found nothing to quantize (no MatMul, Gemm, Conv, Attention, LSTM or GRU with constant weights); check op_types and nodes_to_exclude."
+    )
+    runs_on = "integer kernels: fastest on ONNX Runtime CPU"
 
-    def apply(self, source: Path, target: Path, config: PassConfig, ctx: PassContext) -> PassOutput:
-        """Run onnxruntime.quantization.quantize_dynamic into a staged copy of `target`."""
+    def quantize(self, job: QuantizeJob) -> None:
+        """onnxruntime.quantization.quantize_dynamic, after an opset upgrade where the settings need one."""
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
+        config, info = job.config, job.info
         assert isinstance(config, QuantizeDynamicConfig)
-        info = inspect_source(source)
-        refuse_quantized(info.proto, self.name)
-        output = PassOutput()
-        with scratch_folder(target, "quant") as scratch, staged_model(target) as staged:
-            model_path = source
-            if config.per_channel:
-                # Per-channel scales on opset < 13 produce an invalid model (DequantizeLinear
-                # gained its axis attribute in 13).
-                model_path = upgrade_opset(source, 13, "per-channel quantization", scratch, info, output)
-            elif info.opset < 11:
-                model_path = upgrade_opset(source, 13, "dynamic quantization", scratch, info, output)
-            ctx.progress(0.2, "quantizing weights")
-            with quiet_ort_tools():
-                quantize_dynamic(
-                    model_path,
-                    staged,
-                    op_types_to_quantize=config.op_types or None,
-                    per_channel=config.per_channel,
-                    reduce_range=config.reduce_range,
-                    weight_type=QuantType.QInt8 if config.weight_type == "int8" else QuantType.QUInt8,
-                    nodes_to_exclude=config.nodes_to_exclude or None,
-                    use_external_data_format=info.large,
-                )
-            ctx.check_cancelled()
-            written = quantized_ops(onnx.load(str(staged), load_external_data=False))
-            if not written:
-                raise PassFailed(
-                    "quantize-dynamic found nothing to quantize (no MatMul, Gemm, Conv, Attention, LSTM or GRU with constant weights); check op_types and nodes_to_exclude."
-                )
-        if "ConvInteger" in written:
+        model_path = job.source
+        if config.per_channel:
+            # Per-channel scales on opset < 13 produce an invalid model (DequantizeLinear
+            # gained its axis attribute in 13).
+            model_path = upgrade_opset(job.source, 13, "per-channel quantization", job.scratch, info, job.output)
+        elif info.opset < 11:
+            model_path = upgrade_opset(job.source, 13, "dynamic quantization", job.scratch, info, job.output)
+        job.ctx.progress(0.2, "quantizing weights")
+        quantize_dynamic(
+            model_path,
+            job.staged,
+            op_types_to_quantize=config.op_types or None,
+            per_channel=config.per_channel,
+            reduce_range=config.reduce_range,
+            weight_type=QuantType.QInt8 if config.weight_type == "int8" else QuantType.QUInt8,
+            nodes_to_exclude=config.nodes_to_exclude or None,
+            use_external_data_format=info.large,
+        )
+
+    def review(self, quantized: onnx.ModelProto, job: QuantizeJob) -> None:
+        """Warn about dynamically quantized Conv layers."""
+        if "ConvInteger" in quantized_ops(quantized):
             # Measured here: the dynamically quantized sample CNN ran at 0.1-0.2x FP32 speed.
-            output.warnings.append(
+            job.output.warnings.append(
                 "Conv layers were quantized dynamically (ConvInteger), which is slow on ONNX Runtime CPU; use quantize-static for CNNs or set op_types to MatMul,Gemm."
             )
-        output.flags.append("integer kernels: fastest on ONNX Runtime CPU")
-        size_details(output, source, target)
-        return output
 
 
 # --------------------------------------------------------------------------- to-fp16
@@ -341,32 +389,33 @@ class QuantizeWeightsConfig(PassConfig):
             raise ConfigError("field 'bits' must be 4 with algorithm rtn; use algorithm default for 8-bit.", "bits")
 
 
-class QuantizeWeights(Pass):
+class QuantizeWeights(OrtQuantization, Pass):
     """Weight-only block quantization of linear-layer weights to 4 or 8 bits (MatMulNBits)."""
 
     name = "quantize-weights"
     category = "quantize"
     description = "4- or 8-bit block-wise weight-only quantization of MatMul and Gemm weights (LLM style, ONNX Runtime MatMulNBits)."
     Config = QuantizeWeightsConfig
+    nothing_quantized = (
+        "quantize-weights found no MatMul or Gemm with a constant 2-D weight to quantize; this pass is for transformer-style models."
+    )
+    runs_on = "MatMulNBits: runs only on ONNX Runtime (com.microsoft domain)"
 
-    def apply(self, source: Path, target: Path, config: PassConfig, ctx: PassContext) -> PassOutput:
+    def quantize(self, job: QuantizeJob) -> None:
         """Replace linear layers with constant weights by MatMulNBits via ORT's MatMulNBitsQuantizer.
 
         Gemm linears and transposed (also tied) weights are first rewritten to MatMul(x, W[K, N]),
         the only form the quantizer recognises.
         """
-        assert isinstance(config, QuantizeWeightsConfig)
-        with quiet_ort_tools():
-            from onnxruntime.quantization.matmul_nbits_quantizer import (
-                DefaultWeightOnlyQuantConfig,
-                MatMulNBitsQuantizer,
-                RTNWeightOnlyQuantConfig,
-            )
+        from onnxruntime.quantization.matmul_nbits_quantizer import (
+            DefaultWeightOnlyQuantConfig,
+            MatMulNBitsQuantizer,
+            RTNWeightOnlyQuantConfig,
+        )
 
-        info = inspect_source(source)
-        refuse_quantized(info.proto, self.name)
-        output = PassOutput()
-        ctx.progress(0.1, f"quantizing MatMul weights to {config.bits} bits")
+        config, source = job.config, job.source
+        assert isinstance(config, QuantizeWeightsConfig)
+        job.ctx.progress(0.1, f"quantizing MatMul weights to {config.bits} bits")
         accuracy_level = config.accuracy_level or None
         if config.algorithm == "rtn":
             algo_config = RTNWeightOnlyQuantConfig()
@@ -384,45 +433,35 @@ class QuantizeWeights(Pass):
         # As written (normalize=False): expose_linear_weights recognises the exporters' own spellings.
         model_ir = ir_model(load_model(source, infer_shapes=False, weights=read_all, normalize=False))
         exposed = expose_linear_weights(model_ir, frozenset(config.nodes_to_exclude))
-        ctx.check_cancelled()
+        job.ctx.check_cancelled()
         model = to_proto(model_ir)  # untouched external weights stay references into their data file
         del model_ir
         if not read_all:
             # The default algorithm reads each MatMul weight alone (memory-mapped through onnx-ir):
             # with the data file's absolute location the float weights are never all in memory.
             pin_external_locations(model, source.parent)
-        with quiet_ort_tools():
-            quantizer = MatMulNBitsQuantizer(
-                model,
-                block_size=config.block_size,
-                is_symmetric=config.symmetric,
-                accuracy_level=accuracy_level,
-                nodes_to_exclude=config.nodes_to_exclude,
-                algo_config=algo_config,
-            )
-            quantizer.process()
-        ctx.check_cancelled()
+        quantizer = MatMulNBitsQuantizer(
+            model,
+            block_size=config.block_size,
+            is_symmetric=config.symmetric,
+            accuracy_level=accuracy_level,
+            nodes_to_exclude=config.nodes_to_exclude,
+            algo_config=algo_config,
+        )
+        quantizer.process()
+        job.ctx.check_cancelled()
         model = quantizer.model.model
-        replaced = sum(1 for n in model.graph.node if n.op_type == "MatMulNBits")
-        if not replaced:
-            raise PassFailed(
-                "quantize-weights found no MatMul or Gemm with a constant 2-D weight to quantize; this pass is for transformer-style models."
-            )
         if not any(o.domain == "com.microsoft" for o in model.opset_import):
             # ORT's RTN path writes MatMulNBits nodes without importing their domain.
             model.opset_import.append(onnx.helper.make_opsetid("com.microsoft", 1))
-        save_model(model, target, external_data=info.large)
-        output.details["matmuls_quantized"] = replaced
-        output.details["linears_exposed"] = {"gemm": exposed.gemms, "transposed_weight": exposed.transposes}
+        save_model(model, job.staged, external_data=job.info.large)
+        job.output.details["matmuls_quantized"] = sum(1 for n in model.graph.node if n.op_type == "MatMulNBits")
+        job.output.details["linears_exposed"] = {"gemm": exposed.gemms, "transposed_weight": exposed.transposes}
         for tied in exposed.tied:
             copy_bytes = quantized_bytes(model, tied.matmul_outputs)
-            output.details.setdefault("tied_copies", {})[tied.copy] = {"source": tied.source, "bytes": copy_bytes}
-            output.warnings.append(
+            job.output.details.setdefault("tied_copies", {})[tied.copy] = {"source": tied.source, "bytes": copy_bytes}
+            job.output.warnings.append(
                 f"'{tied.source}' is shared with other nodes (a tied embedding): the MatMul that read it transposed "
                 f"now has its own {config.bits}-bit transposed copy ({units.size(copy_bytes)} more), and "
                 f"'{tied.source}' stays float for the others."
             )
-        output.flags.append("MatMulNBits: runs only on ONNX Runtime (com.microsoft domain)")
-        size_details(output, source, target)
-        return output
-

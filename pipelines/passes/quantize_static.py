@@ -18,15 +18,12 @@ from pipelines.calibration import RANDOM_PREVIEW_WARNING, make_reader
 from pipelines.images import ImagePreprocessing
 from pipelines.errors import ConfigError, PassFailed
 from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, drop_unused_opset_imports, option
-from pipelines.staging import scratch_folder, staged_model
 from pipelines.passes.quantize import (
+    OrtQuantization,
+    QuantizeJob,
     SourceInfo,
     first_line,
-    inspect_source,
     quiet_ort_tools,
-    quantized_ops,
-    refuse_quantized,
-    size_details,
     upgrade_opset,
 )
 
@@ -100,77 +97,73 @@ class QuantizeStaticConfig(PassConfig):
         )
 
 
-class QuantizeStatic(Pass):
+class QuantizeStatic(OrtQuantization, Pass):
     """Calibrated static quantization of weights and activations with ONNX Runtime."""
 
     name = "quantize-static"
     category = "quantize"
     description = "Calibrated INT8 (or INT16) quantization of weights and activations; best for CNNs on CPU."
     Config = QuantizeStaticConfig
+    nothing_quantized = (
+        "quantize-static found nothing to quantize with these settings; check op_types_to_exclude and nodes_to_exclude."
+    )
 
-    def apply(self, source: Path, target: Path, config: PassConfig, ctx: PassContext) -> PassOutput:
-        """Upgrade the opset if needed, pre-process, calibrate and quantize into `target`."""
+    def quantize(self, job: QuantizeJob) -> None:
+        """Upgrade the opset if needed, pre-process, calibrate and quantize into `job.staged`."""
         from onnxruntime.quantization import quantize_static
 
+        config, info, output = job.config, job.info, job.output
         assert isinstance(config, QuantizeStaticConfig)
-        info = inspect_source(source)
-        refuse_quantized(info.proto, self.name)
         if config.calibration != "random" and not Path(config.data).exists():
             raise ConfigError(f"{config.data}: no such file or folder; check the data field.", "data")
-        output = PassOutput()
-        with scratch_folder(target, "quant") as scratch, staged_model(target) as staged:
-            model_path, extra = self._upgrade(source, info, config, scratch, output)
-            if config.preprocess:
-                model_path = self._preprocess(model_path, scratch, info, output, ctx)
-            reader = make_reader(
-                config.calibration,
-                info.proto,
-                config.data,
-                config.samples,
-                prep=config.image_preprocessing(),
-                ctx=ctx,
-                span=(0.15, 0.8),
-            )
-            if config.calibration == "random":
-                output.warnings.append(RANDOM_PREVIEW_WARNING)
-            index_nodes = index_arithmetic_nodes(onnx.load(str(model_path), load_external_data=False).graph)
-            if index_nodes:
-                output.details["kept_float_index_arithmetic"] = len(index_nodes)
-            ctx.progress(0.15, "calibrating")
-            with quiet_ort_tools():
-                quantize_static(
-                    model_path,
-                    staged,
-                    calibration_data_reader=reader,
-                    quant_format=_quant_format(config.format),
-                    op_types_to_quantize=_op_types(config.op_types_to_exclude),
-                    per_channel=config.per_channel,
-                    reduce_range=config.reduce_range,
-                    activation_type=_quant_type(config.activation_type),
-                    weight_type=_quant_type(config.weight_type),
-                    nodes_to_exclude=sorted(set(config.nodes_to_exclude) | index_nodes) or None,
-                    use_external_data_format=info.large,
-                    calibrate_method=_calibration_method(config.method),
-                    extra_options=extra,
-                )
-            ctx.progress(0.85, "quantized")
-            quantized = onnx.load(str(staged), load_external_data=False)
-            if not quantized_ops(quantized):
-                raise PassFailed(
-                    "quantize-static found nothing to quantize with these settings; check op_types_to_exclude and nodes_to_exclude."
-                )
-            if feed_excluded_nodes_float(quantized, set(config.nodes_to_exclude)):
-                onnx.save(quantized, str(staged))  # graph only: the weights stay where ORT wrote them
-            saturation = u8s8_saturation_warning(config)
-            if saturation:
-                output.warnings.append(saturation)
-            output.details["calibration"] = {
-                "kind": config.calibration,
-                "samples": reader.produced,
-                "preview": config.calibration == "random",
-            }
-        size_details(output, source, target)
-        return output
+        model_path, extra = self._upgrade(job.source, info, config, job.scratch, output)
+        if config.preprocess:
+            model_path = self._preprocess(model_path, job.scratch, info, output, job.ctx)
+        reader = make_reader(
+            config.calibration,
+            info.proto,
+            config.data,
+            config.samples,
+            prep=config.image_preprocessing(),
+            ctx=job.ctx,
+            span=(0.15, 0.8),
+        )
+        if config.calibration == "random":
+            output.warnings.append(RANDOM_PREVIEW_WARNING)
+        index_nodes = index_arithmetic_nodes(onnx.load(str(model_path), load_external_data=False).graph)
+        if index_nodes:
+            output.details["kept_float_index_arithmetic"] = len(index_nodes)
+        job.ctx.progress(0.15, "calibrating")
+        quantize_static(
+            model_path,
+            job.staged,
+            calibration_data_reader=reader,
+            quant_format=_quant_format(config.format),
+            op_types_to_quantize=_op_types(config.op_types_to_exclude),
+            per_channel=config.per_channel,
+            reduce_range=config.reduce_range,
+            activation_type=_quant_type(config.activation_type),
+            weight_type=_quant_type(config.weight_type),
+            nodes_to_exclude=sorted(set(config.nodes_to_exclude) | index_nodes) or None,
+            use_external_data_format=info.large,
+            calibrate_method=_calibration_method(config.method),
+            extra_options=extra,
+        )
+        job.ctx.progress(0.85, "quantized")
+        output.details["calibration"] = {
+            "kind": config.calibration,
+            "samples": reader.produced,
+            "preview": config.calibration == "random",
+        }
+
+    def review(self, quantized: onnx.ModelProto, job: QuantizeJob) -> None:
+        """Keep the inputs of excluded nodes float; warn where 8-bit kernels can saturate."""
+        assert isinstance(job.config, QuantizeStaticConfig)
+        if feed_excluded_nodes_float(quantized, set(job.config.nodes_to_exclude)):
+            onnx.save(quantized, str(job.staged))  # graph only: the weights stay where ORT wrote them
+        saturation = u8s8_saturation_warning(job.config)
+        if saturation:
+            job.output.warnings.append(saturation)
 
     @staticmethod
     def _upgrade(
