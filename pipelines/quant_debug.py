@@ -17,8 +17,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import tempfile
-from collections.abc import Callable, Collection, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,84 +29,13 @@ from pipelines.calibration import Feed, make_samples
 from pipelines.images import IMAGE_SUFFIXES, class_folders
 from pipelines.errors import Cancelled, ConfigError
 from pipelines.inputs import graph_inputs
+from pipelines.results import QuantErrorReport, TensorError
 from pipelines.runtime import SessionSettings, open_session
+from pipelines.verify import FidelityReport, verify_models
 
 # SQNR reported for tensors that came through exactly (no noise at all).
 EXACT_SQNR_DB = 200.0
 DEFAULT_SAMPLES = 8
-
-
-@dataclass
-class TensorError:
-    """Quantization error of one float tensor and the float nodes it is charged to."""
-
-    tensor: str
-    node: str  # float-model node producing the tensor ('' for a graph input)
-    op_type: str
-    region: list[str]  # float-model nodes between the measured inputs and this tensor
-    quant_node: str  # node producing the tensor in the quantized model
-    sqnr_db: float  # float vs quantized model value of this tensor (accumulated error)
-    relative_error: float  # ||float - quantized|| / ||float||
-    added_noise: float  # noise-to-signal power this region adds on top of its inputs'
-
-    def figures(self, rank: int) -> dict[str, Any]:
-        """The figures a graph view needs to colour this entry's nodes."""
-        return {
-            "rank": rank,
-            "tensor": self.tensor,
-            "sqnr_db": round(self.sqnr_db, 4),
-            "relative_error": round(self.relative_error, 6),
-            "added_noise": round(self.added_noise, 6),
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON data (infinite figures capped)."""
-        data = dataclasses.asdict(self)
-        for key in ("sqnr_db", "relative_error", "added_noise"):
-            data[key] = round(float(data[key]), 6)
-        return data
-
-
-@dataclass
-class QuantErrorReport:
-    """Per-tensor errors of a quantized model against its float parent, worst first."""
-
-    float_model: str
-    quant_model: str
-    samples: int
-    tensors: list[TensorError] = field(default_factory=list)
-
-    def worst(self, n: int = 10) -> list[TensorError]:
-        """The `n` regions that add the most noise."""
-        return self.tensors[:n]
-
-    def by_node(self) -> dict[str, dict[str, Any]]:
-        """Error figures keyed by float-model node name, for colouring a graph view."""
-        result: dict[str, dict[str, Any]] = {}
-        for rank, entry in enumerate(self.tensors):
-            for name in entry.region:
-                if name not in result:  # a node keeps the figures of its worst region
-                    result[name] = entry.figures(rank)
-        return result
-
-    def by_quant_node(self) -> dict[str, dict[str, Any]]:
-        """The same figures keyed by the quantized model's node names (to colour that graph)."""
-        result: dict[str, dict[str, Any]] = {}
-        for rank, entry in enumerate(self.tensors):
-            if entry.quant_node and entry.quant_node not in result:
-                result[entry.quant_node] = entry.figures(rank)
-        return result
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON data for `quant-debug --json` and the GUI."""
-        return {
-            "float_model": self.float_model,
-            "quant_model": self.quant_model,
-            "samples": self.samples,
-            "tensors": [t.to_dict() for t in self.tensors],
-            "by_node": self.by_node(),
-            "by_quant_node": self.by_quant_node(),
-        }
 
 
 def analyze_quantization(
@@ -189,8 +118,8 @@ class RequantizeResult:
 
     path: Path
     excluded: list[str]
-    fidelity: Any  # pipelines.verify.FidelityReport of the new model against the float model
-    before: Any  # the same figures for the first quantization
+    fidelity: FidelityReport  # the new model against the float model
+    before: FidelityReport  # the same figures for the first quantization
     report: QuantErrorReport
 
     def to_dict(self) -> dict[str, Any]:
@@ -202,18 +131,6 @@ class RequantizeResult:
             "fidelity_before": self.before.to_dict(),
             "worst": [t.to_dict() for t in self.report.worst(len(self.excluded) or 1)],
         }
-
-
-def worst_quant_nodes(tensors: Iterable[dict[str, Any]], n: int, skip: Collection[str] = ()) -> list[str]:
-    """Quantized-model node names of the `n` most damaged regions, worst first (tensors as in to_dict())."""
-    names: list[str] = []
-    for entry in tensors:
-        name = entry.get("quant_node")
-        if name and name not in names and name not in skip:
-            names.append(name)
-            if len(names) == n:
-                break
-    return names
 
 
 def exclude_worst_and_requantize(
@@ -231,7 +148,6 @@ def exclude_worst_and_requantize(
     """
     from pipelines.passes.engine import run_pass
     from pipelines.passes.quantize_static import QuantizeStaticConfig
-    from pipelines.verify import verify_models
 
     if not isinstance(config, QuantizeStaticConfig):
         raise ConfigError("exclude_worst_and_requantize works with quantize-static settings; pass a QuantizeStaticConfig.")
@@ -244,7 +160,7 @@ def exclude_worst_and_requantize(
     # Verification and the error analysis take .npz arrays; image folders feed only calibration.
     data = config.data if config.calibration == "arrays" else None
     report = analyze_quantization(float_model, first, data=data, samples=samples)
-    excluded = worst_quant_nodes(report.to_dict()["tensors"], n, skip=config.nodes_to_exclude)
+    excluded = report.worst_quant_nodes(n, skip=config.nodes_to_exclude)
     second = workdir / f"{float_model.stem}.int8.excluded{n}.onnx"
     again = dataclasses.replace(config, nodes_to_exclude=[*config.nodes_to_exclude, *excluded])
     run_pass("quantize-static", float_model, second, again)

@@ -1,4 +1,5 @@
-"""Typed results: a profile, a sweep, an interleaved comparison, and the figures stored on a version.
+"""Typed results: a profile, a sweep, an interleaved comparison, the figures stored on a version,
+a quantization error analysis and a pruning sensitivity scan.
 
 Workers hand plain JSON data over the process boundary; `from_worker` turns it into these
 classes once, as it arrives, so the session, the views and the report read fields, never
@@ -12,11 +13,12 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pipelines.verify import FidelityReport
-from pipelines.worker.protocol import number, to_plain
+from pipelines.worker.protocol import json_float, number, to_plain
 
 # Latencies kept on a version for the compare view's distributions; workspace.json stays small.
 KEPT_LATENCIES = 2000
@@ -223,3 +225,157 @@ class VersionMetrics:
         return cls(_count(metrics.get("size_bytes")), _count(metrics.get("nodes")), _count(metrics.get("params")),
                    _count(metrics.get("macs")), FidelityReport.from_dict(fidelity) if fidelity else None,
                    ProfileRun.from_metrics(metrics), SweepResult.from_metrics(metrics))
+
+
+@dataclass(frozen=True)
+class TensorError:
+    """Quantization error of one float tensor and the float nodes it is charged to (pipelines.quant_debug)."""
+
+    tensor: str
+    node: str  # float-model node producing the tensor ('' for a graph input)
+    op_type: str
+    region: list[str]  # float-model nodes between the measured inputs and this tensor
+    quant_node: str  # node producing the tensor in the quantized model
+    sqnr_db: float  # float vs quantized model value of this tensor (accumulated error)
+    relative_error: float  # ||float - quantized|| / ||float||
+    added_noise: float  # noise-to-signal power this region adds on top of its inputs'
+
+    def figures(self, rank: int) -> dict[str, Any]:
+        """The figures a graph view needs to colour this entry's nodes."""
+        return {
+            "rank": rank,
+            "tensor": self.tensor,
+            "sqnr_db": json_float(round(self.sqnr_db, 4)),
+            "relative_error": json_float(round(self.relative_error, 6)),
+            "added_noise": json_float(round(self.added_noise, 6)),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data (figures rounded)."""
+        data = asdict(self)
+        for key in ("sqnr_db", "relative_error", "added_noise"):
+            data[key] = json_float(round(float(data[key]), 6))
+        return data
+
+    @classmethod
+    def from_worker(cls, data: dict[str, Any]) -> TensorError:
+        """An entry of a "quant-debug" worker's result."""
+        return cls(
+            str(data.get("tensor") or ""), str(data.get("node") or ""), str(data.get("op_type") or ""),
+            [str(name) for name in data.get("region") or []], str(data.get("quant_node") or ""),
+            _float(data.get("sqnr_db")), _float(data.get("relative_error")), _float(data.get("added_noise")),
+        )
+
+
+@dataclass(frozen=True)
+class QuantErrorReport:
+    """Per-tensor errors of a quantized model against its float parent, worst first."""
+
+    float_model: str
+    quant_model: str
+    samples: int
+    tensors: list[TensorError] = field(default_factory=list)
+
+    @classmethod
+    def from_worker(cls, result: dict[str, Any]) -> QuantErrorReport:
+        """A "quant-debug" worker's result."""
+        return cls(str(result.get("float_model") or ""), str(result.get("quant_model") or ""),
+                   int(result.get("samples") or 0), [TensorError.from_worker(t) for t in result.get("tensors") or []])
+
+    def worst(self, n: int = 10) -> list[TensorError]:
+        """The `n` regions that add the most noise."""
+        return self.tensors[:n]
+
+    def worst_quant_nodes(self, n: int, skip: Collection[str] = ()) -> list[str]:
+        """Quantized-model node names of the `n` most damaged regions, worst first (those to keep in float)."""
+        names: list[str] = []
+        for entry in self.tensors:
+            name = entry.quant_node
+            if name and name not in names and name not in skip:
+                names.append(name)
+                if len(names) == n:
+                    break
+        return names
+
+    def by_node(self) -> dict[str, dict[str, Any]]:
+        """Error figures keyed by float-model node name, for colouring a graph view."""
+        result: dict[str, dict[str, Any]] = {}
+        for rank, entry in enumerate(self.tensors):
+            for name in entry.region:
+                if name not in result:  # a node keeps the figures of its worst region
+                    result[name] = entry.figures(rank)
+        return result
+
+    def by_quant_node(self) -> dict[str, dict[str, Any]]:
+        """The same figures keyed by the quantized model's node names (to colour that graph)."""
+        result: dict[str, dict[str, Any]] = {}
+        for rank, entry in enumerate(self.tensors):
+            if entry.quant_node and entry.quant_node not in result:
+                result[entry.quant_node] = entry.figures(rank)
+        return result
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data for the worker's result and `quant-debug --json`."""
+        return {
+            "float_model": self.float_model,
+            "quant_model": self.quant_model,
+            "samples": self.samples,
+            "tensors": [t.to_dict() for t in self.tensors],
+            "by_node": self.by_node(),
+            "by_quant_node": self.by_quant_node(),
+        }
+
+
+@dataclass(frozen=True)
+class SensitivityRow:
+    """Fidelity of the model with one unit pruned at one ratio (pipelines.pruning.sensitivity)."""
+
+    unit: str
+    kind: str  # "channels", "neurons" or "heads"
+    ratio: float
+    kept: int
+    size: int
+    cosine: float
+    top1: float | None
+    params_removed: int
+
+    @classmethod
+    def from_worker(cls, data: dict[str, Any]) -> SensitivityRow:
+        """A row of a "prune-scan" worker's result."""
+        return cls(str(data.get("unit") or ""), str(data.get("kind") or ""), _float(data.get("ratio")),
+                   int(data.get("kept") or 0), int(data.get("size") or 0), _float(data.get("cosine")),
+                   number(data.get("top1")), int(data.get("params_removed") or 0))
+
+
+@dataclass(frozen=True)
+class SensitivityTable:
+    """Every (unit, ratio) measurement of one pruning scan, plus the units that could not be scanned."""
+
+    model: str
+    mode: str
+    ratios: list[float]
+    rows: list[SensitivityRow] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_worker(cls, result: dict[str, Any]) -> SensitivityTable:
+        """A "prune-scan" worker's result."""
+        return cls(str(result.get("model") or ""), str(result.get("mode") or ""),
+                   [_float(r) for r in result.get("ratios") or []],
+                   [SensitivityRow.from_worker(row) for row in result.get("rows") or []],
+                   {str(k): str(v) for k, v in (result.get("skipped") or {}).items()})
+
+    def units(self) -> list[str]:
+        """Scanned units in scan order."""
+        return list(dict.fromkeys(row.unit for row in self.rows))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data for the worker's result and `prune-scan --json`."""
+        rows = [{**asdict(row), "cosine": json_float(row.cosine), "top1": json_float(row.top1)} for row in self.rows]
+        return {"model": self.model, "mode": self.mode, "ratios": self.ratios, "rows": rows, "skipped": self.skipped}
+
+
+def _float(value: Any) -> float:
+    """A figure that must be there, read back from plain data (missing: NaN, so it is never mistaken for a value)."""
+    read = number(value)
+    return read if read is not None else math.nan

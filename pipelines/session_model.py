@@ -24,7 +24,7 @@ from pipelines.errors import ConfigError
 from pipelines.history import History
 from pipelines.passes.engine import make_config
 from pipelines.recipe import Recipe, save_recipe
-from pipelines.results import CompareResult, ProfileRun, SweepResult
+from pipelines.results import CompareResult, ProfileRun, QuantErrorReport, SensitivityTable, SweepResult
 from pipelines.safe_write import source_files
 from pipelines.versions import ROOT_ID, STAGING, Version, Workspace
 
@@ -33,6 +33,7 @@ OPEN, APPLY, PROFILE, COMPARE, ANALYSIS, EXPORT = "open", "apply", "profile", "c
 LANES = (OPEN, APPLY, PROFILE, COMPARE, ANALYSIS, EXPORT)
 FAILURE_TITLES = {PROFILE: "Profiling failed", COMPARE: "Comparison failed", ANALYSIS: "Analysis failed",
                   EXPORT: "Export failed"}
+Analysis = QuantErrorReport | SensitivityTable  # what an analysis job of the "analysis" lane measured
 
 
 class SessionModel:
@@ -49,7 +50,7 @@ class SessionModel:
     profiled = Signal(str, object)  # version id, ProfileRun
     swept = Signal(str, object)  # version id, SweepResult
     compared = Signal(object)  # CompareResult
-    analysed = Signal(str, str, object)  # "quant-debug" | "prune-scan", version id, plain result
+    analysed = Signal(str, str, object)  # "quant-debug" | "prune-scan", version id, QuantErrorReport | SensitivityTable
     exported = Signal(str)  # path of a model written by export_model
     message = Signal(str)  # a status line
     problem = Signal(str)  # one sentence: work that failed (profiling, comparison, analysis, export)
@@ -63,7 +64,7 @@ class SessionModel:
         self.pending_steps: list[tuple[str, dict[str, Any]]] = []  # a preset's steps still to apply
         self.profiles: dict[str, ProfileRun] = {}  # full profiles of this run, by version
         self.comparison: CompareResult | None = None  # the last interleaved comparison
-        self.analyses: dict[str, dict[str, Any]] = {}  # version id -> kind -> result
+        self.analyses: dict[str, dict[str, Analysis]] = {}  # version id -> kind -> result
         lanes = self.jobs.lane
         lanes(OPEN).succeeded.connect(lambda _request, result: self.adopt(Workspace.open(result["root"])))
         lanes(APPLY).succeeded.connect(self._on_applied)
@@ -352,8 +353,9 @@ class SessionModel:
 
     def _on_analysed(self, request: Request, result: dict[str, Any]) -> None:
         (vid,) = request.about
-        self.analyses.setdefault(vid, {})[request.job] = result
-        self.analysed.emit(request.job, vid, result)
+        analysis = QuantErrorReport.from_worker(result) if request.job == "quant-debug" else SensitivityTable.from_worker(result)
+        self.analyses.setdefault(vid, {})[request.job] = analysis
+        self.analysed.emit(request.job, vid, analysis)
 
     def _on_exported(self, _request: Request, result: dict[str, Any]) -> None:
         self._set_dirty(False)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import math
-from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QColor, QShowEvent
@@ -22,13 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pipelines.session_model import ANALYSIS, SessionModel
+from pipelines.results import QuantErrorReport, SensitivityRow, SensitivityTable
+from pipelines.session_model import ANALYSIS, Analysis, SessionModel
 from widgets.built_on_use import BuiltOnUse, build_when_seen, is_built
 from widgets.chart_theme import style_charts
 from widgets.profile_dashboard import cache_axes
-
-if TYPE_CHECKING:
-    from pipelines.pruning.sensitivity import SensitivityRow, SensitivityTable
 
 # pipelines.pruning and pipelines.quant_debug import onnx-ir (with sympy) and ONNX Runtime:
 # ~3 s of a cold start on a busy machine. The window needs them only when a result arrives,
@@ -38,18 +35,9 @@ SHOWN_WORST = 12
 LINE_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b2", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd")
 
 
-def table_from_dict(data: dict[str, Any]) -> SensitivityTable:
-    """A SensitivityTable from its to_dict() form (cosines written as strings come back as floats)."""
-    from pipelines.pruning.sensitivity import SensitivityRow, SensitivityTable
-
-    rows = [SensitivityRow(**{**row, "cosine": float(row["cosine"])}) for row in data.get("rows", [])]
-    return SensitivityTable(data.get("model", ""), data.get("mode", ""), list(data.get("ratios", [])), rows,
-                            dict(data.get("skipped", {})))
-
-
-def error_overlay(report: dict[str, Any]) -> dict[str, float]:
+def error_overlay(report: QuantErrorReport) -> dict[str, float]:
     """Noise each node adds (relative error, %), keyed by the quantized model's node names."""
-    return {name: 100.0 * float(f["relative_error"]) for name, f in (report.get("by_quant_node") or {}).items()}
+    return {name: 100.0 * float(f["relative_error"]) for name, f in report.by_quant_node().items()}
 
 
 class AnalysisViews(QWidget):
@@ -66,7 +54,7 @@ class AnalysisViews(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.quant_report: dict[str, Any] | None = None
+        self.quant_report: QuantErrorReport | None = None
         self.sensitivity: SensitivityTable | None = None
         # Quantization error.
         self.quant_button = QPushButton("Analyse quantization error", self)
@@ -179,7 +167,7 @@ class AnalysisViews(QWidget):
             for kind, result in model.analyses.get(vid, {}).items():
                 self.show_analysis(kind, result)
 
-        def on_analysed(kind: str, vid: str, result: dict[str, Any]) -> None:
+        def on_analysed(kind: str, vid: str, result: Analysis) -> None:
             if vid == model.current_id:  # one of another version waits until that version is current
                 self.show_analysis(kind, result)
 
@@ -196,11 +184,13 @@ class AnalysisViews(QWidget):
         model.current_changed.connect(on_current)
         model.workspace_changed.connect(on_workspace)
 
-    def show_analysis(self, kind: str, result: dict[str, Any]) -> None:
+    def show_analysis(self, kind: str, result: Analysis) -> None:
         """Show a "quant-debug" or "prune-scan" result."""
         if kind == "quant-debug":
+            assert isinstance(result, QuantErrorReport)
             self.show_quant_report(result)
         else:
+            assert isinstance(result, SensitivityTable)
             self.show_sensitivity(result)
 
     # ---- progress -----------------------------------------------------------------------------
@@ -236,14 +226,13 @@ class AnalysisViews(QWidget):
         self.status.clear()
 
     # ---- quantization -------------------------------------------------------------------------
-    def show_quant_report(self, report: dict[str, Any]) -> None:
+    def show_quant_report(self, report: QuantErrorReport) -> None:
         """List the worst regions and colour the graph by the noise each node adds."""
         self.quant_report = report
-        tensors = report.get("tensors", [])[:SHOWN_WORST]
+        tensors = report.worst(SHOWN_WORST)
         self.worst_table.setRowCount(len(tensors))
         for r, entry in enumerate(tensors):
-            values = (entry.get("quant_node") or entry.get("node", ""), entry.get("op_type", ""),
-                      f"{float(entry['sqnr_db']):.1f}", f"{float(entry['added_noise']):.2e}")
+            values = (entry.quant_node or entry.node, entry.op_type, f"{entry.sqnr_db:.1f}", f"{entry.added_noise:.2e}")
             for c, text in enumerate(values):
                 item = QTableWidgetItem(text)
                 if c >= 2:
@@ -251,14 +240,12 @@ class AnalysisViews(QWidget):
                 self.worst_table.setItem(r, c, item)
         self.worst_table.resizeColumnsToContents()
         self.requantize_button.setEnabled(bool(tensors))
-        self.status.setText(f"{len(report.get('tensors', []))} tensors compared over {report.get('samples')} samples.")
+        self.status.setText(f"{len(report.tensors)} tensors compared over {report.samples} samples.")
         self.overlayRequested.emit(error_overlay(report), "relative error")
 
     def worst_nodes(self, n: int | None = None) -> list[str]:
         """The quantized model's node names of the `n` worst regions (as exclude_worst_and_requantize picks)."""
-        from pipelines.quant_debug import worst_quant_nodes
-
-        return worst_quant_nodes((self.quant_report or {}).get("tensors", []), n or self.worst_n.value())
+        return self.quant_report.worst_quant_nodes(n or self.worst_n.value()) if self.quant_report else []
 
     def _on_requantize(self) -> None:
         names = self.worst_nodes()
@@ -266,11 +253,10 @@ class AnalysisViews(QWidget):
             self.requantizeRequested.emit(names)
 
     # ---- pruning ------------------------------------------------------------------------------
-    def show_sensitivity(self, data: dict[str, Any]) -> None:
+    def show_sensitivity(self, table: SensitivityTable) -> None:
         """Draw cosine vs ratio per unit (the 10 most sensitive labelled)."""
         import pyqtgraph as pg
 
-        table = table_from_dict(data)
         self.sensitivity = table
         plot = self.chart.getPlotItem()
         for item in list(plot.listDataItems()):

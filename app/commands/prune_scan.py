@@ -15,7 +15,8 @@ import sys
 
 from app.commands.text import clean
 from pipelines.errors import ConfigError
-from pipelines.pruning.sensitivity import DEFAULT_RATIOS, SensitivityRow, SensitivityTable, derive_ratios
+from pipelines.pruning.sensitivity import DEFAULT_RATIOS, derive_ratios
+from pipelines.results import SensitivityTable
 from pipelines.worker.client import run_job
 
 NAME = "prune-scan"
@@ -61,11 +62,7 @@ def run(args: argparse.Namespace) -> int:
     # In a worker: every ratio applies a prune pass and runs ONNX Runtime; a native crash is a sentence.
     data = run_job("prune-scan", {"model": args.model, "ratios": ratios, "mode": args.mode,
                                   "criterion": args.criterion}, forward)
-    table = SensitivityTable(
-        data["model"], data["mode"], data["ratios"],
-        # cosine comes back through JSON, non-finite values as 'nan'/'inf' strings: float() reads both.
-        [SensitivityRow(**{**row, "cosine": float(row["cosine"])}) for row in data["rows"]], data["skipped"],
-    )
+    table = SensitivityTable.from_worker(data)
     if live:
         print(file=sys.stderr)
     derived = derive_ratios(table, args.min_cosine) if args.min_cosine is not None else None

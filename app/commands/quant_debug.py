@@ -13,6 +13,7 @@ import json
 
 from app.commands.text import clean
 from pipelines.quant_debug import DEFAULT_SAMPLES
+from pipelines.results import QuantErrorReport
 from pipelines.worker.client import run_job
 
 NAME = "quant-debug"
@@ -32,19 +33,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Analyse the pair and print the ranking (or JSON)."""
     # In a worker: ONNX Runtime runs both models (and may requantize); a native crash is a sentence.
-    report = run_job("quant-debug", {
+    result = run_job("quant-debug", {
         "float_model": args.float_model, "quant_model": args.quant_model, "data": args.data, "samples": args.samples,
     })
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps(result, indent=2))  # the worker's plain data (QuantErrorReport.to_dict) as it came
         return 0
-    tensors = report["tensors"]  # worst first, as QuantErrorReport.to_dict writes them
-    print(f"{len(tensors)} tensors compared over {report['samples']} samples; worst first:")
+    report = QuantErrorReport.from_worker(result)
+    print(f"{len(report.tensors)} tensors compared over {report.samples} samples; worst first:")
     print(f"{'rank':>4}  {'added noise':>11}  {'SQNR dB':>8}  {'rel. err':>8}  quantized node: float nodes -> tensor")
-    for rank, entry in enumerate(tensors[: args.top], 1):
+    for rank, entry in enumerate(report.worst(args.top), 1):
         print(
-            f"{rank:>4}  {entry['added_noise']:>11.5f}  {entry['sqnr_db']:>8.2f}  {entry['relative_error']:>8.4f}  "
-            f"{clean(entry['quant_node'] or '?')}: {' > '.join(clean(name) for name in reversed(entry['region']))} "
-            f"-> {clean(entry['tensor'])}"
+            f"{rank:>4}  {entry.added_noise:>11.5f}  {entry.sqnr_db:>8.2f}  {entry.relative_error:>8.4f}  "
+            f"{clean(entry.quant_node or '?')}: {' > '.join(clean(name) for name in reversed(entry.region))} "
+            f"-> {clean(entry.tensor)}"
         )
     return 0

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import onnx
@@ -26,59 +25,14 @@ from pipelines.pruning.dependency import DependencyGraph
 from pipelines.pruning.irutil import to_ir
 from pipelines.pruning.neurons import prune_neurons
 from pipelines.pruning.structured import prune_groups
+from pipelines.results import SensitivityRow, SensitivityTable
 from pipelines.runtime import SessionSettings, open_session
 from pipelines.verify import Tolerance, compare_output
-from pipelines.worker.protocol import json_float
 
 ScanMode = Literal["auto", "channels", "neurons"]
 DEFAULT_RATIOS = (0.1, 0.3, 0.5)
 # Several rows per run make top-1 agreement meaningful without a data set.
 DEFAULT_DIMS = {"batch": 8, "sequence": 32}
-
-
-@dataclass
-class SensitivityRow:
-    """Fidelity of the model with one unit pruned at one ratio."""
-
-    unit: str
-    kind: str  # "channels", "neurons" or "heads"
-    ratio: float
-    kept: int
-    size: int
-    cosine: float
-    top1: float | None
-    params_removed: int
-
-
-@dataclass
-class SensitivityTable:
-    """Every (unit, ratio) measurement of one scan, plus the units that could not be scanned."""
-
-    model: str
-    mode: str
-    ratios: list[float]
-    rows: list[SensitivityRow] = field(default_factory=list)
-    skipped: dict[str, str] = field(default_factory=dict)
-
-    def units(self) -> list[str]:
-        """Scanned units in scan order."""
-        return list(dict.fromkeys(row.unit for row in self.rows))
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON data (non-finite floats as strings)."""
-        rows = []
-        for row in self.rows:
-            data = asdict(row)
-            data["cosine"] = json_float(row.cosine)
-            rows.append(data)
-        return {"model": self.model, "mode": self.mode, "ratios": self.ratios, "rows": rows, "skipped": self.skipped}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SensitivityTable:
-        """The table written by `to_dict` (e.g. the result of a prune-scan worker job)."""
-        names = SensitivityRow.__dataclass_fields__
-        rows = [SensitivityRow(**{**{k: row[k] for k in names}, "cosine": float(row["cosine"])}) for row in data["rows"]]
-        return cls(data["model"], data["mode"], list(data["ratios"]), rows, dict(data.get("skipped") or {}))
 
 
 def scan_sensitivity(

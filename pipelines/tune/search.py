@@ -352,7 +352,7 @@ class Search:
 
     def _rank_quant_nodes(self, result: CandidateResult) -> list[str]:
         """Nodes of a quantized candidate ranked by the error quantization added (worst first)."""
-        from pipelines.quant_debug import worst_quant_nodes
+        from pipelines.results import QuantErrorReport
         from pipelines.worker.client import run_job
 
         self.on_event("stage", {"name": "ranking quantized nodes (quant-debug)"})
@@ -365,7 +365,7 @@ class Search:
         except WorkbenchError as exc:
             self.on_event("stage", {"name": f"quant-debug failed: {exc}"})
             return []
-        return worst_quant_nodes(report["tensors"], 10_000)
+        return QuantErrorReport.from_worker(report).worst_quant_nodes(10_000)
 
     def _queue_pruning(self) -> bool:
         """Pruning at the ratios each layer kept fidelity at alone, alone and under the best quantization."""
@@ -374,7 +374,8 @@ class Search:
         self._pruned = True
         if not (self.traits.conv or self.traits.linear):
             return False
-        from pipelines.pruning.sensitivity import SensitivityTable, derive_ratios
+        from pipelines.pruning.sensitivity import derive_ratios
+        from pipelines.results import SensitivityTable
         from pipelines.worker.client import run_job
 
         self.on_event("stage", {"name": "pruning sensitivity scan"})
@@ -383,7 +384,7 @@ class Search:
         except WorkbenchError as exc:
             self.on_event("stage", {"name": f"pruning scan failed: {exc}"})
             return False
-        table = SensitivityTable.from_dict(data)
+        table = SensitivityTable.from_worker(data)
         quantized = [r for r in self.result.results if r.within_budget and r.candidate.stage in ("quantize", "exclude")]
         best_quant = max(quantized, key=lambda r: r.speedup, default=None)
         quant_tail = Candidate(best_quant.candidate.name, tuple(

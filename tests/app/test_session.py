@@ -29,8 +29,8 @@ def test_quant_error_then_requantize_and_save(qtbot, sample_cnn, tmp_path):
     with qtbot.waitSignal(session.analysed, timeout=WAIT_MS) as blocker:
         session.analyse_quantization(samples=2)
     kind, vid, report = blocker.args
-    assert (kind, vid) == ("quant-debug", quantized.id) and report["tensors"]
-    worst = [t["quant_node"] for t in report["tensors"] if t["quant_node"]][:2]
+    assert (kind, vid) == ("quant-debug", quantized.id) and report.tensors  # typed once, as it arrived
+    worst = report.worst_quant_nodes(2)
     session.requantize_excluding(quantized.id, worst)
     qtbot.waitUntil(lambda: len(session.workspace.versions) == 3, timeout=WAIT_MS)
     again = session.current

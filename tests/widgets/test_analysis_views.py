@@ -1,7 +1,10 @@
 """Analysis views: quantization error table/heat map/exclusion list; sensitivity chart and ratios."""
 from __future__ import annotations
 
-from widgets.analysis_views import AnalysisViews, error_overlay, table_from_dict
+import math
+
+from pipelines.results import QuantErrorReport, SensitivityTable
+from widgets.analysis_views import AnalysisViews, error_overlay
 
 REPORT = {
     "samples": 4,
@@ -29,9 +32,9 @@ def test_quant_report_table_overlay_and_worst(qtbot):
     views = AnalysisViews()
     qtbot.addWidget(views)
     with qtbot.waitSignal(views.overlayRequested) as blocker:
-        views.show_quant_report(REPORT)
+        views.show_quant_report(QuantErrorReport.from_worker(REPORT))
     assert blocker.args == [{"conv3": 25.0, "conv1": 10.0, "fc": 3.0}, "relative error"]
-    assert error_overlay(REPORT)["fc"] == 3.0
+    assert error_overlay(views.quant_report)["fc"] == 3.0
     assert views.worst_table.rowCount() == 4 and views.worst_table.item(0, 0).text() == "conv3"
     views.worst_n.setValue(2)
     assert views.worst_nodes() == ["conv3", "conv1"]  # conv1 counted once
@@ -43,8 +46,9 @@ def test_quant_report_table_overlay_and_worst(qtbot):
 def test_sensitivity_ratios_follow_the_threshold(qtbot):
     views = AnalysisViews()
     qtbot.addWidget(views)
-    assert table_from_dict(SCAN).units() == ["conv1", "conv2"]
-    views.show_sensitivity(SCAN)
+    table = SensitivityTable.from_worker(SCAN)  # the "nan" cosine of the worker's JSON is read back as NaN
+    assert table.units() == ["conv1", "conv2"] and math.isnan(table.rows[-1].cosine)
+    views.show_sensitivity(table)
     assert len(views.chart.getPlotItem().listDataItems()) == 2
     views.min_cosine.setValue(0.99)
     assert views.layer_percent() == {"conv1": 30}

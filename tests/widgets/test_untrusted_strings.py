@@ -6,6 +6,7 @@ from onnx import TensorProto, helper
 from PySide6.QtGui import QTextDocument, Qt
 from PySide6.QtWidgets import QTreeWidgetItem
 
+from pipelines.results import SensitivityTable
 from widgets.analysis_views import AnalysisViews
 from widgets.formatting import plain_tooltip
 from widgets.model_index import ModelIndex
@@ -77,6 +78,7 @@ def test_welcome_page_and_legend_show_names_literally(qtbot):
     qtbot.addWidget(views)
     rows = [{"unit": HOSTILE, "kind": "channels", "ratio": r, "kept": 1, "size": 2, "cosine": 0.9,
              "top1": None, "params_removed": 1} for r in (0.1, 0.5)]
-    views.show_sensitivity({"model": "m.onnx", "mode": "channels", "ratios": [0.1, 0.5], "skipped": {}, "rows": rows})
+    views.show_sensitivity(SensitivityTable.from_worker(
+        {"model": "m.onnx", "mode": "channels", "ratios": [0.1, 0.5], "skipped": {}, "rows": rows}))
     labels = [label.item.toPlainText() for _sample, label in views.chart.getPlotItem().legend.items]
     assert labels == [HOSTILE]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import onnx
@@ -12,6 +13,7 @@ from app.cli import main
 from pipelines.errors import Cancelled, ConfigError
 from pipelines.passes.engine import run_pass
 from pipelines.pruning.sensitivity import derive_ratios, scan_sensitivity
+from pipelines.results import SensitivityRow, SensitivityTable
 
 
 @pytest.fixture
@@ -34,8 +36,16 @@ def test_scan_measures_every_unit_and_ratio(dead_cnn):
     assert rows[("b1", 0.5)].cosine < 0.9999
     assert rows[("b1", 0.13)].params_removed == 8 * 9 + 1 + 8 * 9  # b1 filter + bias, b2 input column
     assert rows[("c", 0.13)].kept == 4  # floor(0.52) = 0 channels of 4
-    data = json.loads(json.dumps(table.to_dict()))
+    data = json.loads(json.dumps(table.to_dict(), allow_nan=False))
     assert data["rows"][0]["unit"] == "stem"
+    assert SensitivityTable.from_worker(data) == table  # typed again on the far side of the worker boundary
+
+
+def test_non_finite_cosines_cross_the_worker_boundary_as_strings():
+    table = SensitivityTable("m.onnx", "channels", [0.5], [SensitivityRow("conv", "channels", 0.5, 1, 2, math.nan, None, 3)])
+    data = json.loads(json.dumps(table.to_dict(), allow_nan=False))
+    assert data["rows"][0]["cosine"] == "nan"
+    assert math.isnan(SensitivityTable.from_worker(data).rows[0].cosine)
 
 
 def test_derived_ratios_keep_fidelity_when_applied(dead_cnn, tmp_path):

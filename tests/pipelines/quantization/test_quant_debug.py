@@ -13,6 +13,7 @@ from pipelines.errors import ConfigError
 from pipelines.passes.engine import run_pass
 from pipelines.passes.quantize_static import QuantizeStaticConfig
 from pipelines.quant_debug import analyze_quantization, exclude_worst_and_requantize
+from pipelines.results import QuantErrorReport
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +48,10 @@ def test_healthy_quantization_has_high_sqnr(sample_cnn: Path, quantized_cnn: Pat
     report = analyze_quantization(sample_cnn, quantized_cnn, samples=2)
     assert report.samples == 2
     assert min(t.sqnr_db for t in report.tensors) > 15
+    # Typed again on the far side of the worker boundary: the same ranking.
+    again = QuantErrorReport.from_worker(json.loads(json.dumps(report.to_dict(), allow_nan=False)))
+    assert [t.tensor for t in again.tensors] == [t.tensor for t in report.tensors] and again.samples == 2
+    assert again.worst_quant_nodes(3) == report.worst_quant_nodes(3) and again.by_quant_node() == report.by_quant_node()
 
 
 def test_exclude_worst_and_requantize_improves_fidelity(broken: tuple[Path, Path, str], tmp_path: Path) -> None:
