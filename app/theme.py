@@ -6,11 +6,13 @@ and charts through their PaletteChange handlers.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QAction, QActionGroup, QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication, QMenu, QWidget
 
+from app.settings import Settings
 
 THEMES = ("system", "light", "dark")
+MENU_TITLES = {"system": "As the &System", "light": "&Light", "dark": "&Dark"}
 _chosen = {"theme": "system"}  # what View ▸ Theme chose; "system" follows the system's changes
 
 
@@ -72,3 +74,28 @@ def follow_system(app: QApplication, theme: str = "system") -> None:
             apply_theme(app)
 
     QGuiApplication.styleHints().colorSchemeChanged.connect(on_system_change)
+
+
+class ThemeMenu(QMenu):
+    """View ▸ Theme: as the system, light or dark; a choice applies at once and is remembered."""
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__("&Theme", parent)
+        self.settings = settings
+        self.theme_actions: dict[str, QAction] = {}
+        group = QActionGroup(self)
+        for theme in THEMES:
+            action = self.addAction(MENU_TITLES[theme])
+            action.setCheckable(True)
+            action.setChecked(theme == settings.theme())
+            action.triggered.connect(lambda _checked=False, t=theme: self.choose(t))
+            group.addAction(action)
+            self.theme_actions[theme] = action
+
+    def choose(self, theme: str) -> None:
+        """Switch the whole application to "system", "light" or "dark" and remember it."""
+        app = QApplication.instance()
+        if app is not None:
+            use_theme(app, theme)
+        self.settings.set_theme(theme)
+        self.theme_actions[theme].setChecked(True)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt
+
 from widgets.tune_panel import TunePanel
 
 if TYPE_CHECKING:
@@ -14,7 +16,7 @@ def attach_tune_panel(window: MainWindow, session: SessionModel) -> TunePanel:
     """Dock a TunePanel in the bottom row (the first-run layout tabs it with Profile); its candidates
     become versions of `session`, a click on one makes it current."""
     panel = TunePanel(window)
-    window.add_panel("Auto-optimize", "dock-tune", panel, window.dockWidgetArea(window.session_panels.profile_dock))
+    window.docks.add("Auto-optimize", "dock-tune", panel, Qt.DockWidgetArea.BottomDockWidgetArea)
     session.workspace_changed.connect(lambda: panel.set_workspace(session.workspace))
     panel.versionAdded.connect(session.version_added.emit)
     panel.versionActivated.connect(session.go_to)

@@ -104,7 +104,7 @@ def main() -> int:
     panels.profile_dashboard.warmup.setValue(20)
     beat.start()
     started = time.perf_counter()
-    window.profile_action.trigger()
+    window.actions["profile"].trigger()
     wait_for(app, lambda: "latency_ms" in session.current.metrics and not session.jobs.busy("profile"))
     report(f"profile ({args.runs} runs, per-op)", beat.stop(), time.perf_counter() - started)
     print(f"dashboard redraws: {panels.profile_dashboard.redraw_count}")

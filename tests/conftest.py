@@ -46,3 +46,26 @@ def digits_cnn() -> Path:
 def digits_data() -> Path:
     """Its labelled held-out split: 360 pictures as 'image' and their 'labels'."""
     return ROOT / "assets" / "data" / "digits_test.npz"
+
+
+@pytest.fixture(scope="session")
+def branchy_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A main graph holding only an If ("choose") whose branches hold a Relu and a Neg reading outer "x"."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    def branch(name: str, op: str) -> onnx.GraphProto:
+        return helper.make_graph(
+            [helper.make_node(op, ["x"], [f"{name}_out"], name=f"{name}/{op.lower()}")],
+            name, [], [helper.make_tensor_value_info(f"{name}_out", TensorProto.FLOAT, [2])],
+        )
+
+    graph = helper.make_graph(
+        [helper.make_node("If", ["cond"], ["y"], name="choose", then_branch=branch("then", "Relu"), else_branch=branch("else", "Neg"))],
+        "main",
+        [helper.make_tensor_value_info("cond", TensorProto.BOOL, []), helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])],
+    )
+    path = tmp_path_factory.mktemp("branchy") / "branchy.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    return path

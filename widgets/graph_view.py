@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnx
@@ -46,6 +47,9 @@ from widgets.formatting import plain_tooltip
 from widgets.graph_items import OVERVIEW_LOD, EdgeBatchItem, NodeItem, OverviewItem, edges_path
 from widgets.graph_legend import LEGEND_H, LEGEND_W, Legend, paint_legend
 from widgets.minimap import Minimap
+
+if TYPE_CHECKING:
+    from widgets.shown_model import ShownModel
 
 EDGES_PER_BATCH = 256
 ZOOM_STEP = 1.25
@@ -124,6 +128,11 @@ class GraphView(QGraphicsView):
         self.verticalScrollBar().valueChanged.connect(self._sync_minimap)
 
     # ----------------------------------------------------------------- model and subgraphs
+    def bind(self, shown: ShownModel) -> None:
+        """Follow the model on screen; entering or leaving a subgraph tells it which graph is shown."""
+        shown.changed.connect(lambda opened: self.set_model(opened.loaded.proto if opened else onnx.ModelProto()))
+        self.graphChanged.connect(lambda _breadcrumb: shown.follow_graph(self.breadcrumb()[1:]))
+
     def set_model(self, model: onnx.ModelProto) -> None:
         """Show the main graph of `model` (replacing whatever was shown, its overlay and rings too).
 

@@ -9,11 +9,13 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
+from pipelines.session_model import SessionModel
 from widgets import formatting
+from widgets.version_tree import step_notes
 
 Level = Literal["info", "warning", "error"]
 LEVEL_MARK = {"info": "", "warning": "⚠", "error": "✗"}
@@ -32,6 +34,8 @@ class Message:
 
 class MessageLog(QWidget):
     """Time, level and text of every message, newest last; warnings and errors coloured."""
+
+    added = Signal(str, str)  # level, text: for the status bar and the session folder's copy
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -73,6 +77,20 @@ class MessageLog(QWidget):
             self.tree.resizeColumnToContents(1)
         self.tree.scrollToItem(item)
         self._update_counts()
+        self.added.emit(level, text)
+
+    def bind(self, model: SessionModel) -> None:
+        """Follow a session: its status lines, failures, and each step's reasons and warnings."""
+
+        def on_step(vid: str) -> None:
+            version = model.version(vid)
+            for note in step_notes(version):
+                self.add("warning", f"v{version.number} {version.pass_name}: {note}")
+
+        model.message.connect(lambda text: self.add("info", text))
+        model.problem.connect(lambda text: self.add("error", text))
+        model.step_failed.connect(lambda text: self.add("error", f"Step failed: {text}"))
+        model.step_applied.connect(on_step)
 
     def messages(self, level: Level | None = None) -> list[Message]:
         """The messages kept, oldest first (of one level when given)."""

@@ -20,6 +20,7 @@ from widgets.netron_server import NetronServer
 
 if TYPE_CHECKING:
     from widgets.netron_web import RequestGuard, RequestRecord
+    from widgets.shown_model import ShownModel
 
 # QtWebEngine is an optional part of some PySide6 builds (and absent on some platforms). Its
 # modules take ~0.25 s to import, so they are imported (widgets/netron_web.py) only when the
@@ -92,6 +93,10 @@ class NetronView(QWidget):
     def started(self) -> bool:
         """True once the web page exists (the view was shown at least once)."""
         return self.web is not None
+
+    def bind(self, shown: ShownModel) -> None:
+        """Follow the model on screen."""
+        shown.changed.connect(lambda opened: self.set_model(opened.path if opened else None))
 
     def set_model(self, path: str | os.PathLike[str] | None) -> None:
         """Serve `path` and show it (now if visible, else the next time the view is shown)."""

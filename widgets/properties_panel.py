@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import onnx
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pipelines.background import JobLanes, WorkerCall
 from pipelines.tensor_values import is_external, summarize_values, tensor_array
 from pipelines.validation import tensor_bytes
 from widgets import formatting
@@ -24,9 +25,13 @@ from widgets.built_on_use import BuiltOnUse, is_built
 from widgets.model_index import ModelIndex
 from widgets.property_tree import PropertyTree
 
+if TYPE_CHECKING:
+    from widgets.shown_model import ShownModel
+
 # Statistics of bigger tensors are computed in a worker process (`statisticsWanted`), so a click
 # on a multi-hundred-MB weight never stalls the window.
 IN_WINDOW_STATISTICS_BYTES = 16 << 20
+STATS_LANE = "tensor-stats"  # the lane of JobLanes those workers run in (`read_statistics_in`)
 # Attribute values longer than this are cut in the tree (full text stays in the tooltip).
 MAX_ATTRIBUTE_TEXT = 200
 
@@ -95,6 +100,20 @@ class PropertiesPanel(QWidget):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
 
+    def read_statistics_in(self, jobs: JobLanes) -> None:
+        """Read the statistics this panel wants in a worker of `jobs` (the window holds no weights)."""
+        self.statisticsWanted.connect(lambda model, name: jobs.submit(
+            STATS_LANE, WorkerCall("tensor-stats", {"model": model, "tensor": name}), about=(name,)))
+        lane = jobs.lane(STATS_LANE)
+        lane.succeeded.connect(lambda request, result: self.show_statistics(request.about[0], result))
+        lane.failed.connect(lambda request, text: self.statistics_failed(request.about[0], text))
+
+    def bind(self, shown: ShownModel) -> None:
+        """Follow the model on screen: the graph shown (main graph or subgraph), and its figures when they arrive."""
+        shown.index_changed.connect(
+            lambda index: self.set_model(index, shown.layer_figures(), shown.opened.path if shown.opened else None))
+        shown.analysed.connect(lambda opened: self.set_analysis(opened.analysis))
+
     def set_model(
         self, index: ModelIndex | None, analysis: dict[str, Any] | None = None, model_path: str | Path | None = None
     ) -> None:
@@ -124,6 +143,13 @@ class PropertiesPanel(QWidget):
         if is_built(self, "histogram"):  # never built just to be hidden
             self.histogram.clear()
             self.histogram.hide()
+
+    def show_graph_key(self, key: str) -> bool:
+        """Show what the graph view selected: a node, or a graph input/output it names "input:x" / "output:y"."""
+        kind, _, tensor = key.partition(":")
+        if kind in ("input", "output") and tensor and key not in (self._index.nodes if self._index else {}):
+            return self.show_tensor(tensor)
+        return self.show_node(key)
 
     def show_node(self, key: str) -> bool:
         """Show node `key`; False (and the empty state) if the model has no such node."""

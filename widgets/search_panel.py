@@ -1,11 +1,16 @@
 """Find nodes by name or op type and tensors by name; activate a result to jump to its node."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from widgets.formatting import plain_tooltip
 from widgets.model_index import ModelIndex
+
+if TYPE_CHECKING:
+    from widgets.shown_model import ShownModel
 
 MAX_RESULTS = 500
 _KIND_ROLE = Qt.ItemDataRole.UserRole
@@ -42,6 +47,10 @@ class SearchPanel(QWidget):
         self.results.itemClicked.connect(self._activate)
         self.query.installEventFilter(self)  # Down arrow moves from the query into the results
         self.set_model(None)
+
+    def bind(self, shown: ShownModel) -> None:
+        """Search the graph on screen (the main graph or the subgraph entered)."""
+        shown.index_changed.connect(self.set_model)
 
     def set_model(self, index: ModelIndex | None) -> None:
         """Search `index` from now on (None: nothing to search)."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import onnx
 from PySide6.QtWidgets import QTreeWidgetItem, QVBoxLayout, QWidget
@@ -11,6 +11,10 @@ from PySide6.QtWidgets import QTreeWidgetItem, QVBoxLayout, QWidget
 from widgets import formatting
 from widgets.model_index import ModelIndex
 from widgets.property_tree import PropertyTree
+
+if TYPE_CHECKING:
+    from pipelines.opening import OpenedModel
+    from widgets.shown_model import ShownModel
 
 
 class SummaryPanel(QWidget):
@@ -23,6 +27,19 @@ class SummaryPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tree)
         self.clear()
+
+    def bind(self, shown: ShownModel) -> None:
+        """Follow the model on screen: its summary at once, its figures when they arrive."""
+
+        def show(opened: OpenedModel | None) -> None:
+            if opened is None:
+                self.clear()
+            else:
+                self.set_model(opened.loaded.proto, opened.path, opened.loaded.size_bytes, opened.analysis,
+                               name=shown.name)
+
+        shown.changed.connect(show)
+        shown.analysed.connect(show)
 
     def clear(self) -> None:
         """Show the empty state."""

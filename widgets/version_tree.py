@@ -190,6 +190,8 @@ class VersionTree(QTreeWidget):
         vid = item.data(0, Qt.ItemDataRole.UserRole)
         if vid != self.current_id:
             self.activated.emit(vid)
+            # The session moved (set_current ran) or refused the move: mark the real current row.
+            self.set_current(self.current_id)
 
     def item_for(self, version_id: str) -> QTreeWidgetItem:
         """The row of a version."""

@@ -42,9 +42,9 @@ def main() -> None:
             window.show()
             window.session_panels.optimize_panel.ensure_loaded()  # the pass list, not its loading line
             window.open_path(MODELS / "transformer_small.onnx")
-            spin(60, lambda: window.current is not None)
+            spin(60, lambda: window.shown.opened is not None)
             window.search_panel.query.setText("softmax")
-            window.select_node(next(k for k, n in window.index.nodes.items() if n.op_type == "Softmax"))
+            window.select_node(next(k for k, n in window.shown.index.nodes.items() if n.op_type == "Softmax"))
             spin(0.5)
             if dark:
                 window.grab().save(str(OUT / "main_window_dark.png"))
@@ -56,7 +56,7 @@ def main() -> None:
                 window.grab().save(str(OUT / "main_window_netron.png"))
                 window.tabs.setCurrentIndex(0)
                 window.open_path(MODELS / "resnet_small.onnx")
-                spin(60, lambda: window.current.path.name == "resnet_small.onnx")
+                spin(60, lambda: window.shown.opened.path.name == "resnet_small.onnx")
                 window.focus_search()
                 window.search_panel.query.setText("weight")
                 window.select_initializer("layer2.0.conv1.weight")

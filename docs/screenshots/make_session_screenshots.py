@@ -76,7 +76,7 @@ def main() -> None:
         session.sweep(quantized, {"runs": 40, "warmup": 5}, [1, 2, 4], [1, 2])
         spin(180, lambda: not session.jobs.busy("profile"))
         sweep = SweepResult.from_metrics(session.workspace.get(quantized).metrics)
-        window.profile_action.trigger()
+        window.actions["profile"].trigger()
         spin(120, lambda: "latency_ms" in session.workspace.get(quantized).metrics and not session.jobs.busy("profile"))
         panels.profile_dashboard.show_sweep(sweep)
         panels.diff_panel.toggle.setChecked(False)  # show the per-op heat map without diff rings

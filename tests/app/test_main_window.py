@@ -6,7 +6,6 @@ import sys
 import types
 from pathlib import Path
 
-import onnx
 import pytest
 import shiboken6
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
@@ -98,8 +97,8 @@ def test_open_from_command_line_path(qtbot, monkeypatch, settings, sample_cnn):
     def run_event_loop(app) -> int:
         # Stands in for QApplication.exec(): spin events until the model is open, look, return.
         win = next(w for w in QApplication.topLevelWidgets() if isinstance(w, mw.MainWindow) and w.isVisible())
-        qtbot.waitUntil(lambda: win.current is not None, timeout=OPEN_TIMEOUT_MS)
-        seen.update(path=win.current.path, label=win.model_label.text(), nodes=win.nodes_label.text(), title=win.windowTitle())
+        qtbot.waitUntil(lambda: win.shown.opened is not None, timeout=OPEN_TIMEOUT_MS)
+        seen.update(path=win.shown.opened.path, label=win.status_line.model_label.text(), nodes=win.status_line.nodes_label.text(), title=win.windowTitle())
         win.close()
         return 0
 
@@ -117,25 +116,25 @@ def test_open_from_command_line_path(qtbot, monkeypatch, settings, sample_cnn):
 def test_open_by_dialog_updates_panels_and_recent(qtbot, monkeypatch, window, sample_transformer):
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(sample_transformer), ""))
     with qtbot.waitSignal(window.modelOpened, timeout=OPEN_TIMEOUT_MS):
-        window.open_action.trigger()
+        window.actions["open"].trigger()
     # Shown as soon as it is loaded; the figures are still being computed in the worker.
     assert window.summary_panel.tree.value("Name") == "transformer_small.onnx"
     assert window.summary_panel.tree.value("Nodes") == "74"
-    assert window.busy_bar.isVisible() and window.summary_panel.tree.value("Parameters") == "—"
+    assert window.status_line.busy_bar.isVisible() and window.summary_panel.tree.value("Parameters") == "—"
     with qtbot.waitSignal(window.modelAnalyzed, timeout=OPEN_TIMEOUT_MS):
         pass
-    assert window.busy_bar.isHidden()
-    assert window.summary_panel.tree.value("Parameters") == formatting.count(window.current.analysis["params"])
-    assert window.current.analysis["params"] > 0  # figures from the analysis worker
+    assert window.status_line.busy_bar.isHidden()
+    assert window.summary_panel.tree.value("Parameters") == formatting.count(window.shown.opened.analysis["params"])
+    assert window.shown.opened.analysis["params"] > 0  # figures from the analysis worker
     assert window.settings.recent_files()[0] == str(sample_transformer.resolve())
-    assert window.close_action.isEnabled()
+    assert window.actions["close"].isEnabled()
 
 
 def test_busy_bar_shows_while_opening(qtbot, window, sample_cnn):
     with qtbot.waitSignal(window.modelAnalyzed, timeout=OPEN_TIMEOUT_MS):
         window.open_path(sample_cnn)
-        assert window.busy_bar.isVisible()  # shown synchronously, before the load finishes
-    assert window.busy_bar.isHidden()
+        assert window.status_line.busy_bar.isVisible()  # shown synchronously, before the load finishes
+    assert window.status_line.busy_bar.isHidden()
     assert window.statusBar().currentMessage() == "Opened resnet_small.onnx"
 
 
@@ -160,34 +159,34 @@ def test_drag_and_drop_opens_onnx_anywhere_on_the_window(qtbot, window, sample_c
     # Onto the welcome page, with a non-model file alongside: the .onnx one opens.
     with qtbot.waitSignal(window.modelOpened, timeout=OPEN_TIMEOUT_MS):
         assert _drag_and_drop(window.welcome, [text_file, sample_cnn]) == (True, True)
-    assert window.current.path.name == "resnet_small.onnx"
+    assert window.shown.opened.path.name == "resnet_small.onnx"
     # Onto the graph view, which accepts drags for itself: the window still gets the file.
     with qtbot.waitSignal(window.modelOpened, timeout=OPEN_TIMEOUT_MS):
         assert _drag_and_drop(window.graph_view.viewport(), [sample_transformer]) == (True, True)
-    assert window.current.path.name == "transformer_small.onnx"
+    assert window.shown.opened.path.name == "transformer_small.onnx"
     # Onto the Netron tab: opened by the app, not by Netron inside its page.
     window.tabs.setCurrentWidget(window.netron_view)
     target = window.netron_view.web.focusProxy() or window.netron_view.web
     with qtbot.waitSignal(window.modelOpened, timeout=OPEN_TIMEOUT_MS):
         assert _drag_and_drop(target, [sample_cnn]) == (True, True)
-    assert window.current.path.name == "resnet_small.onnx"
+    assert window.shown.opened.path.name == "resnet_small.onnx"
 
 
 def test_recent_files_reopen(qtbot, window, sample_cnn, sample_transformer):
     _open(qtbot, window, sample_cnn)
     _open(qtbot, window, sample_transformer)
-    actions = window.recent_actions()
+    actions = window.recent_files.actions()
     assert [Path(a.data()).name for a in actions[:2]] == ["transformer_small.onnx", "resnet_small.onnx"]
     with qtbot.waitSignal(window.modelOpened, timeout=OPEN_TIMEOUT_MS):
         actions[1].trigger()
-    assert window.current.path.name == "resnet_small.onnx"
+    assert window.shown.opened.path.name == "resnet_small.onnx"
     assert Path(window.settings.recent_files()[0]).name == "resnet_small.onnx"
     # The welcome page (shown after Close) lists the same files and opens them too.
     window.close_model()
     assert window.welcome.recent.count() == 2
     with qtbot.waitSignal(window.modelOpened, timeout=OPEN_TIMEOUT_MS):
         window.welcome.recent.itemActivated.emit(window.welcome.recent.item(1))
-    assert window.current.path.name == "transformer_small.onnx"
+    assert window.shown.opened.path.name == "transformer_small.onnx"
     assert window.central.currentWidget() is window.tabs
 
 
@@ -207,8 +206,8 @@ def test_refused_model_shows_one_sentence_and_keeps_previous(qtbot, window, samp
     assert box.text() == message and "broken.onnx" in message
     assert "broken.onnx" in box.detailedText()
     # The previous model is still the one open, in every view.
-    assert window.current.path.name == "resnet_small.onnx"
-    assert window.model_label.text() == "resnet_small.onnx"
+    assert window.shown.opened.path.name == "resnet_small.onnx"
+    assert window.status_line.model_label.text() == "resnet_small.onnx"
     assert window.summary_panel.tree.value("Name") == "resnet_small.onnx"
     assert "resnet_small.onnx" in window.windowTitle()
 
@@ -216,14 +215,14 @@ def test_refused_model_shows_one_sentence_and_keeps_previous(qtbot, window, samp
 def test_stale_open_is_dropped(qtbot, window, sample_cnn, sample_transformer):
     window.open_path(sample_cnn)
     window.open_path(sample_transformer)  # supersedes the first before it can finish
-    qtbot.waitUntil(lambda: window.current is not None, timeout=OPEN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.shown.opened is not None, timeout=OPEN_TIMEOUT_MS)
     qtbot.wait(300)  # give the first (stale) result time to arrive and be ignored
-    assert window.current.path.name == "transformer_small.onnx"
+    assert window.shown.opened.path.name == "transformer_small.onnx"
 
 
 def test_search_finds_and_selects_node(qtbot, window, sample_cnn):
     _open(qtbot, window, sample_cnn)
-    window.find_action.trigger()
+    window.actions["find"].trigger()
     assert window.search_dock.isVisible()
     qtbot.keyClicks(window.search_panel.query, "layer1.0.conv")
     results = [window.search_panel.results.item(i).text() for i in range(window.search_panel.results.count())]
@@ -239,7 +238,7 @@ def test_search_by_op_type_and_tensor(qtbot, window, sample_transformer):
     _open(qtbot, window, sample_transformer)
     found = window.search_panel.search("softmax")
     assert found and all(kind == "node" for kind, _ in found)
-    assert all(window.index.nodes[key].op_type == "Softmax" or "softmax" in key.lower() for _, key in found)
+    assert all(window.shown.index.nodes[key].op_type == "Softmax" or "softmax" in key.lower() for _, key in found)
     found = window.search_panel.search("embeddings.word_embeddings.weight")
     assert ("initializer", "embeddings.word_embeddings.weight") in found
 
@@ -248,7 +247,7 @@ def test_properties_show_initializer_with_histogram(qtbot, window, sample_cnn):
     _open(qtbot, window, sample_cnn)
     window.select_initializer("conv1.weight")
     panel = window.properties_panel
-    assert panel.tree.value("Shape") == "[" + ", ".join(str(d) for d in window.index.initializers["conv1.weight"].dims) + "]"
+    assert panel.tree.value("Shape") == "[" + ", ".join(str(d) for d in window.shown.index.initializers["conv1.weight"].dims) + "]"
     assert panel.tree.value("Dtype") == "float32"
     assert float(panel.tree.value("min")) <= float(panel.tree.value("mean")) <= float(panel.tree.value("max"))
     assert panel.histogram.isVisible()
@@ -257,23 +256,23 @@ def test_properties_show_initializer_with_histogram(qtbot, window, sample_cnn):
 
 def test_close_model_clears_views(qtbot, window, sample_cnn):
     _open(qtbot, window, sample_cnn)
-    window.close_action.trigger()
-    assert window.current is None
+    window.actions["close"].trigger()
+    assert window.shown.opened is None
     assert window.central.currentWidget() is window.welcome
-    assert window.model_label.text() == "No model"
+    assert window.status_line.model_label.text() == "No model"
     assert window.summary_panel.tree.value("Name") is None
-    assert not window.close_action.isEnabled()
+    assert not window.actions["close"].isEnabled()
 
 
 def test_pending_actions_exist_but_are_disabled(window):
-    assert window.undo_action.shortcut().toString() == "Ctrl+Z"
-    assert window.redo_action.shortcut().toString() == "Ctrl+Shift+Z"
-    assert window.profile_action.shortcut().toString() == "F5"
-    assert not window.undo_action.isEnabled() and not window.redo_action.isEnabled()
-    assert not window.profile_action.isEnabled() and window.profile_action.toolTip()
-    assert window.open_action.shortcut().toString() == "Ctrl+O"
-    assert window.find_action.shortcut().toString() == "Ctrl+F"
-    assert window.fit_action.shortcut().toString() == "0"
+    assert window.actions["undo"].shortcut().toString() == "Ctrl+Z"
+    assert window.actions["redo"].shortcut().toString() == "Ctrl+Shift+Z"
+    assert window.actions["profile"].shortcut().toString() == "F5"
+    assert not window.actions["undo"].isEnabled() and not window.actions["redo"].isEnabled()
+    assert not window.actions["profile"].isEnabled() and window.actions["profile"].toolTip()
+    assert window.actions["open"].shortcut().toString() == "Ctrl+O"
+    assert window.actions["find"].shortcut().toString() == "Ctrl+F"
+    assert window.actions["fit"].shortcut().toString() == "0"
 
 
 def test_layout_is_saved_and_restored(qtbot, settings):
@@ -301,9 +300,9 @@ def test_zoom_keys_drive_the_graph_and_step_aside_on_the_netron_tab(qtbot, windo
     qtbot.keyClick(window.graph_view, Qt.Key.Key_Minus)
     assert abs(window.graph_view.zoom() - before) < 1e-6 * max(1.0, before)
     window.tabs.setCurrentWidget(window.netron_view)
-    assert not window.zoom_in_action.isEnabled() and not window.fit_action.isEnabled()
+    assert not window.actions["zoom_in"].isEnabled() and not window.actions["fit"].isEnabled()
     window.tabs.setCurrentWidget(window.graph_view)
-    assert window.zoom_in_action.isEnabled()
+    assert window.actions["zoom_in"].isEnabled()
 
 
 def test_later_panels_join_the_view_menu_and_the_saved_layout(qtbot, settings):
@@ -311,13 +310,13 @@ def test_later_panels_join_the_view_menu_and_the_saved_layout(qtbot, settings):
 
     first = mw.MainWindow(settings)
     first.show()
-    dock = first.add_panel("Notes", "dock-notes", QLabel("notes"))
-    assert dock.toggleViewAction() in first.panels_menu.actions()
+    dock = first.docks.add("Notes", "dock-notes", QLabel("notes"))
+    assert dock.toggleViewAction() in first.docks.menu.actions()
     dock.hide()
     _dispose(first)
     second = mw.MainWindow(settings)
-    again = second.add_panel("Notes", "dock-notes", QLabel("notes"))
-    second.restore_layout()
+    again = second.docks.add("Notes", "dock-notes", QLabel("notes"))
+    second.docks.restore()
     second.show()
     try:
         assert again.isHidden()
@@ -325,27 +324,8 @@ def test_later_panels_join_the_view_menu_and_the_saved_layout(qtbot, settings):
         _dispose(second)
 
 
-def _model_with_if(path: Path) -> Path:
-    from onnx import TensorProto, helper
-
-    def branch(name: str, op: str) -> onnx.GraphProto:
-        return helper.make_graph(
-            [helper.make_node(op, ["x"], [f"{name}_out"], name=f"{name}/{op.lower()}")],
-            name, [], [helper.make_tensor_value_info(f"{name}_out", TensorProto.FLOAT, [2])],
-        )
-
-    graph = helper.make_graph(
-        [helper.make_node("If", ["cond"], ["y"], name="choose", then_branch=branch("then", "Relu"), else_branch=branch("else", "Neg"))],
-        "main",
-        [helper.make_tensor_value_info("cond", TensorProto.BOOL, []), helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])],
-    )
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
-    return path
-
-
-def test_properties_and_search_follow_the_subgraph_shown(qtbot, window, tmp_path):
-    _open(qtbot, window, _model_with_if(tmp_path / "branchy.onnx"))
+def test_properties_and_search_follow_the_subgraph_shown(qtbot, window, branchy_model):
+    _open(qtbot, window, branchy_model)
     assert window.search_panel.search("relu") == []  # the main graph holds only the If
     window.graph_view.open_subgraph("choose", "then_branch")
     assert window.search_panel.search("relu") == [("node", "then/relu")]

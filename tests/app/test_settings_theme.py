@@ -55,8 +55,8 @@ def test_view_theme_switches_every_view_and_is_remembered(qtbot, qapp: QApplicat
     win.show()
     try:
         win.show_model(OpenedModel(load_model(sample_cnn)), remember=False)
-        win.set_theme("dark")
-        assert win.theme_actions["dark"].isChecked() and _settings(tmp_path).theme() == "dark"
+        win.theme_menu.choose("dark")
+        assert win.theme_menu.theme_actions["dark"].isChecked() and _settings(tmp_path).theme() == "dark"
         qtbot.wait(10)
         assert win.graph_view.backgroundBrush().color().lightness() < 80  # the canvas, not only widgets
         assert win.graph_view.minimap.background[0] < 80
@@ -67,7 +67,7 @@ def test_view_theme_switches_every_view_and_is_remembered(qtbot, qapp: QApplicat
         window_colour = dashboard.palette().color(QPalette.ColorRole.Window)
         quiet = dashboard.palette().color(QPalette.ColorRole.PlaceholderText)
         assert abs(quiet.lightness() - window_colour.lightness()) > 60  # captions readable on dark
-        win.set_theme("light")
+        win.theme_menu.choose("light")
         qtbot.wait(10)
         assert win.graph_view.backgroundBrush().color().lightness() > 200
         assert dashboard.charts.backgroundBrush().color().lightness() > 200

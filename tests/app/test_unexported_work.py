@@ -63,7 +63,7 @@ def test_closing_the_model_drops_a_version_still_loading(session_window, dirty_s
     assert jobs.busy(LANE)
     assert session_window.close_model()
     assert not jobs.busy(LANE) and panels.version_display.shown_version is None
-    assert not session_window.profile_action.isEnabled() and not session_window.undo_action.isEnabled()
+    assert not session_window.actions["profile"].isEnabled() and not session_window.actions["undo"].isEnabled()
 
 
 def test_save_session_makes_a_new_folder_and_dialogs_start_beside_the_model(

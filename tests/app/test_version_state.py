@@ -55,7 +55,7 @@ def test_clicking_a_row_makes_it_current_and_f5_profiles_it(qtbot, two_versions,
     monkeypatch.setattr(panels.session.jobs, "submit", lambda lane, work, about=(): started.append(work.params)
                         if lane == PROFILE else submit(lane, work, about))
     _click_row(qtbot, tree, ROOT_ID)
-    win.profile_action.trigger()
+    win.actions["profile"].trigger()
     assert started[-1]["model"] == str(ws.path_of(ROOT_ID))  # the highlighted row is the one profiled
 
     # Double-clicking the original (which has a child) keeps the branch open.
@@ -152,7 +152,7 @@ def test_versions_are_named_as_the_user_knows_them(qtbot, two_versions):
     _shown(qtbot, panels, folded.id)
     qtbot.waitUntil(lambda: win.summary_panel.tree.value("Parameters") not in (None, "—"), timeout=WAIT_MS)
     assert win.summary_panel.tree.value("Name") == "resnet_small.onnx · v1"
-    assert win.model_label.text() == "resnet_small.onnx · v1"
+    assert win.status_line.model_label.text() == "resnet_small.onnx · v1"
     panels.session.undo()
     _shown(qtbot, panels, ROOT_ID)
     assert win.summary_panel.tree.value("Name") == "resnet_small.onnx · v0 original"

@@ -33,8 +33,8 @@ def test_cnn_flow(qtbot, window, apply_step, sample_cnn, tmp_path):
     assert session.current_id == ROOT_ID and len(session.workspace.versions) == 1
     # The pass list is imported on a thread (seconds on a loaded machine); Apply waits for it.
     qtbot.waitUntil(panels.optimize_panel.apply_button.isEnabled, timeout=WAIT_MS)
-    assert not win.undo_action.isEnabled()
-    bn_nodes = {n.name for n in win.current.loaded.proto.graph.node if n.op_type == "BatchNormalization"}
+    assert not win.actions["undo"].isEnabled()
+    bn_nodes = {n.name for n in win.shown.opened.loaded.proto.graph.node if n.op_type == "BatchNormalization"}
     assert bn_nodes
 
     # A failing step adds no version and says why.
@@ -55,8 +55,8 @@ def test_cnn_flow(qtbot, window, apply_step, sample_cnn, tmp_path):
     assert panels.version_tree.cell(v1.id, "Fidelity").startswith("✓")
     assert _highlight(win)["changed"] == set(v1.changes["changed"]) and v1.changes["changed"]
     assert panels.diff_panel.sets["removed"] == bn_nodes
-    assert not any(n.op_type == "BatchNormalization" for n in win.current.loaded.proto.graph.node)
-    assert win.undo_action.isEnabled() and not win.redo_action.isEnabled()
+    assert not any(n.op_type == "BatchNormalization" for n in win.shown.opened.loaded.proto.graph.node)
+    assert win.actions["undo"].isEnabled() and not win.actions["redo"].isEnabled()
 
     # Static INT8 with random calibration (few samples): v2 below v1, Q/DQ nodes added.
     apply_step("quantize-static", {"samples": 4, "calibration": "random"})
@@ -64,14 +64,14 @@ def test_cnn_flow(qtbot, window, apply_step, sample_cnn, tmp_path):
     assert v2.number == 2 and v2.parent == v1.id and v2.pass_name == "quantize-static"
     assert panels.version_tree.badge_state(v2.id) in ("pass", "fail")  # verified either way
     assert v2.metrics["fidelity"]["outputs"]
-    added_ops = {n.op_type for n in win.current.loaded.proto.graph.node if n.name in _highlight(win)["added"]}
+    added_ops = {n.op_type for n in win.shown.opened.loaded.proto.graph.node if n.name in _highlight(win)["added"]}
     assert {"QuantizeLinear", "DequantizeLinear"} <= added_ops
     assert panels.version_tree.item_for(v2.id).parent() is panels.version_tree.item_for(v1.id)
 
     # Profile both: F5 profiles the current version; v1 through the session.
     panels.profile_dashboard.runs.setValue(PROFILE_RUNS["runs"])
     panels.profile_dashboard.warmup.setValue(PROFILE_RUNS["warmup"])
-    win.profile_action.trigger()
+    win.actions["profile"].trigger()
     qtbot.waitUntil(lambda: "latency_ms" in session.workspace.get(v2.id).metrics, timeout=WAIT_MS)
     assert panels.version_tree.cell(v2.id, "p50 latency").endswith(" ms")
     assert panels.profile_dashboard.stat_labels["p50"].text().endswith(" ms")
@@ -97,16 +97,16 @@ def test_cnn_flow(qtbot, window, apply_step, sample_cnn, tmp_path):
     assert [table.item(r, 0).text() for r in range(table.rowCount())][:4] == ["Size", "Nodes", "Parameters", "MACs"]
 
     # Undo: back to v1, the graph shows v1 with v1's diff; redo: forward to v2.
-    win.undo_action.trigger()
-    assert session.current_id == v1.id and win.redo_action.isEnabled()
+    win.actions["undo"].trigger()
+    assert session.current_id == v1.id and win.actions["redo"].isEnabled()
     qtbot.waitUntil(lambda: panels.version_display.shown_version == v1.id, timeout=WAIT_MS)
     assert _highlight(win)["changed"] == set(v1.changes["changed"])
     assert panels.version_tree.item_for(v1.id).font(0).bold()
-    assert not any(n.op_type == "QuantizeLinear" for n in win.current.loaded.proto.graph.node)
-    win.redo_action.trigger()
-    assert session.current_id == v2.id and not win.redo_action.isEnabled()
+    assert not any(n.op_type == "QuantizeLinear" for n in win.shown.opened.loaded.proto.graph.node)
+    win.actions["redo"].trigger()
+    assert session.current_id == v2.id and not win.actions["redo"].isEnabled()
     qtbot.waitUntil(lambda: panels.version_display.shown_version == v2.id, timeout=WAIT_MS)
-    assert any(n.op_type == "QuantizeLinear" for n in win.current.loaded.proto.graph.node)
+    assert any(n.op_type == "QuantizeLinear" for n in win.shown.opened.loaded.proto.graph.node)
 
     # Export the recipe of v2: it replays fold-batchnorm then quantize-static with 4 samples.
     assert session.has_unexported_work
@@ -146,7 +146,7 @@ def test_stop_buttons_cancel_long_work(qtbot, window, sample_cnn):
     window.open_path(sample_cnn)
     qtbot.waitUntil(lambda: session.workspace is not None, timeout=WAIT_MS)
     panels.profile_dashboard.runs.setValue(1_000_000)
-    window.profile_action.trigger()
+    window.actions["profile"].trigger()
     assert panels.profile_dashboard.stop_button.isEnabled()
     with qtbot.waitSignal(session.jobs.lane(PROFILE).cancelled, timeout=WAIT_MS):
         panels.profile_dashboard.stop_button.click()

@@ -14,7 +14,7 @@ WAIT_MS = 60_000
 
 
 def _ops(win: MainWindow) -> set[str]:
-    return {n.op_type for n in win.current.loaded.proto.graph.node}
+    return {n.op_type for n in win.shown.opened.loaded.proto.graph.node}
 
 
 def test_transformer_flow(qtbot, window, apply_step, sample_transformer, tmp_path):
@@ -24,7 +24,7 @@ def test_transformer_flow(qtbot, window, apply_step, sample_transformer, tmp_pat
     win.open_path(sample_transformer)
     qtbot.waitUntil(lambda: session.workspace is not None, timeout=WAIT_MS)
     assert session.current_id == ROOT_ID
-    original_nodes = len(win.current.loaded.proto.graph.node)
+    original_nodes = len(win.shown.opened.loaded.proto.graph.node)
 
     # Transformer fusion: attention/LayerNorm/GELU sub-graphs become contrib ops; fewer nodes.
     apply_step("transformer-fusion", {"engine": "auto"})
@@ -45,15 +45,15 @@ def test_transformer_flow(qtbot, window, apply_step, sample_transformer, tmp_pat
     # Profile the quantized version (F5): latency lands on the version and in the tree.
     panels.profile_dashboard.runs.setValue(20)
     panels.profile_dashboard.warmup.setValue(2)
-    win.profile_action.trigger()
+    win.actions["profile"].trigger()
     qtbot.waitUntil(lambda: "latency_ms" in session.workspace.get(quantized.id).metrics, timeout=WAIT_MS)
     assert panels.version_tree.cell(quantized.id, "p50 latency").endswith(" ms")
 
     # Undo to the fused version, then redo.
-    win.undo_action.trigger()
+    win.actions["undo"].trigger()
     qtbot.waitUntil(lambda: panels.version_display.shown_version == fused.id, timeout=WAIT_MS)
     assert not _ops(win) & {"MatMulInteger", "DynamicQuantizeMatMul"}
-    win.redo_action.trigger()
+    win.actions["redo"].trigger()
     qtbot.waitUntil(lambda: panels.version_display.shown_version == quantized.id, timeout=WAIT_MS)
 
     # Export the model and its recipe; the source file is never written.

@@ -58,3 +58,16 @@ def test_signals_and_updates(qtbot, workspace):
     tree.update_version(folded.id)
     assert _text(tree, folded.id, "Version") == f"v{folded.number} folded"
     workspace.rename(folded.id, "")
+
+
+def test_a_click_nobody_follows_leaves_the_current_row_marked(qtbot, workspace):
+    tree = VersionTree()
+    qtbot.addWidget(tree)
+    tree.set_workspace(workspace, "original")
+    folded = workspace.versions[1]
+    with qtbot.waitSignal(tree.activated):
+        tree.setCurrentItem(tree.item_for(folded.id))  # the session refuses or ignores the move
+    assert tree.currentItem() is tree.item_for("original") and tree.item_for("original").font(0).bold()
+    tree.activated.connect(tree.set_current)  # a session that follows the click
+    tree.setCurrentItem(tree.item_for(folded.id))
+    assert tree.currentItem() is tree.item_for(folded.id) and tree.item_for(folded.id).font(0).bold()
