@@ -51,7 +51,7 @@ class SessionPanels(QObject):
         self.profile_dock = add("Profile", "dock-profile", self.profile_dashboard, bottom, scrolled=True)
         self.compare_dock = add("Compare", "dock-compare", self.compare_view, bottom, scrolled=True)
         self.analysis_dock = add("Analysis", "dock-analysis", self.analysis_views, bottom, scrolled=True)
-        self.version_display = VersionDisplay(window, self.session, self.diff_panel)
+        self.version_display = VersionDisplay(window, self.session)
         self.commands = SessionCommands(window, self.session, self.version_display, self.optimize_panel)
         for panel in (self.optimize_panel, self.version_tree, self.diff_panel, self.profile_dashboard,
                       self.compare_view, self.analysis_views, window.message_log):

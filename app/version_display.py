@@ -15,7 +15,6 @@ from PySide6.QtCore import QObject
 from pipelines.background import Request
 from pipelines.opening import OpenedModel, open_model_task
 from pipelines.session_model import SessionModel
-from widgets.diff_panel import DiffPanel
 from widgets.version_tree import version_title
 
 if TYPE_CHECKING:
@@ -27,11 +26,10 @@ LANE = "show-version"
 class VersionDisplay(QObject):
     """Keeps the window's views on the session's current version."""
 
-    def __init__(self, window: MainWindow, model: SessionModel, diff_panel: DiffPanel) -> None:
+    def __init__(self, window: MainWindow, model: SessionModel) -> None:
         super().__init__(window)
         self.window = window
         self.model = model
-        self.diff_panel = diff_panel
         self.shown_version: str | None = None  # the version whose file the views show
         self._heat_map: tuple[str, dict[str, float]] = ("", {})  # measured on which version, node -> share
         lane = window.jobs.lane(LANE)
@@ -89,9 +87,9 @@ class VersionDisplay(QObject):
             graph.clear_highlight()
             return
         changes = current.changes or {}
+        # Drawn or not as the Diff panel's "Ring in graph" toggle last told the graph view.
         graph.set_highlight(set(changes.get("added") or []), set(changes.get("removed") or []),
                             set(changes.get("changed") or []))
-        graph.set_highlight_visible(self.diff_panel.rings_shown())
 
     def show_heat_map(self, vid: str, values: dict[str, float]) -> None:
         """The dashboard's per-node time shares: drawn only while the graph shows the version measured."""

@@ -57,10 +57,6 @@ class DiffPanel(QWidget):
         model.current_changed.connect(on_current)
         model.workspace_changed.connect(on_workspace)
 
-    def rings_shown(self) -> bool:
-        """Whether the user wants the changed nodes ringed in the graph."""
-        return self.toggle.isChecked()
-
     def set_changes(self, changes: dict[str, Any] | None, summary: str = "") -> None:
         """Show a GraphDiff.to_dict() (None or empty: nothing changed / the original)."""
         changes = changes or {}

@@ -193,3 +193,15 @@ def test_the_graph_says_which_version_it_still_shows_while_another_loads(qtbot, 
     assert win.graph_view.notice.isVisible() and win.graph_view.notice.text() == "Showing v0 original — loading v1…"
     _shown(qtbot, panels, folded.id)
     assert not win.graph_view.notice.isVisible()
+
+
+def test_rings_turned_off_in_diff_stay_off_on_the_next_version(qtbot, two_versions):
+    win, _ws, folded = two_versions
+    panels, graph = win.session_panels, win.graph_view
+    panels.diff_panel.toggle.setChecked(False)  # the user's click on "Ring in graph"
+    panels.session.go_to(folded.id)
+    _shown(qtbot, panels, folded.id)
+    rings = {kind: set(names) for kind, names in folded.changes.items() if kind in ("added", "removed", "changed") and names}
+    assert rings and graph.highlighted() == rings and not graph.highlight_visible()
+    panels.diff_panel.toggle.setChecked(True)
+    assert graph.highlight_visible()
