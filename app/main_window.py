@@ -33,7 +33,6 @@ from app.session_panels import SessionPanels
 from app.settings import Settings
 from app.status_line import StatusLine
 from app.theme import ThemeMenu
-from app.tune_dock import attach_tune_panel
 from app.window_actions import build_actions, build_menus, build_toolbar
 from pipelines.background import JobLanes, Request
 from pipelines.errors import WorkbenchError
@@ -90,9 +89,8 @@ class MainWindow(QMainWindow):
         self.toolbar = build_toolbar(self, self.actions)
         self.docks.menu.addAction(self.toolbar.toggleViewAction())
         self.status_line = StatusLine(self.statusBar(), self.shown, self.message_log)
-        # Optimize, Versions, Diff, Profile, Compare and Analysis docks, wired to the session.
+        # Optimize, Versions, Diff, Profile, Compare, Analysis and Auto-optimize docks, bound to the session.
         self.session_panels = SessionPanels(self)
-        self.tune_panel = attach_tune_panel(self, self.session_panels.session)
         self.docks.restore()
         self._set_model_actions_enabled(False)
 

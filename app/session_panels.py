@@ -1,4 +1,5 @@
-"""The session's panels in the main window: Optimize, Versions, Diff, Profile, Compare, Analysis.
+"""The session's panels in the main window: Optimize, Versions, Diff, Profile, Compare, Analysis,
+Auto-optimize.
 
 The state lives in `pipelines.session_model.SessionModel`; each panel subscribes to it itself
 (`bind`), and the session's actions follow it in app/session_actions.py. This module builds the
@@ -24,6 +25,7 @@ from widgets.compare_view import CompareView
 from widgets.diff_panel import DiffPanel
 from widgets.optimize_panel import OptimizePanel
 from widgets.profile_dashboard import ProfileDashboard
+from widgets.tune_panel import TunePanel
 from widgets.version_tree import VersionTree
 
 if TYPE_CHECKING:
@@ -43,6 +45,7 @@ class SessionPanels(QObject):
         self.profile_dashboard = ProfileDashboard(window)
         self.compare_view = CompareView(window)
         self.analysis_views = AnalysisViews(window)
+        self.tune_panel = TunePanel(window)
         left, bottom = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
         add = window.docks.add
         add("Optimize", "dock-optimize", self.optimize_panel, left, scrolled=True)
@@ -51,10 +54,11 @@ class SessionPanels(QObject):
         self.profile_dock = add("Profile", "dock-profile", self.profile_dashboard, bottom, scrolled=True)
         self.compare_dock = add("Compare", "dock-compare", self.compare_view, bottom, scrolled=True)
         self.analysis_dock = add("Analysis", "dock-analysis", self.analysis_views, bottom, scrolled=True)
+        add("Auto-optimize", "dock-tune", self.tune_panel, bottom)  # the first-run layout tabs it with Profile
         self.version_display = VersionDisplay(window, self.session)
         self.commands = SessionCommands(window, self.session, self.version_display, self.optimize_panel)
         for panel in (self.optimize_panel, self.version_tree, self.diff_panel, self.profile_dashboard,
-                      self.compare_view, self.analysis_views, window.message_log):
+                      self.compare_view, self.analysis_views, self.tune_panel, window.message_log):
             panel.bind(self.session)
         keep_messages_in_session(window.message_log, self.session)
         bind_session_actions(window.actions, self.session, self.commands, self.profile_current)

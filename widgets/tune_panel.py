@@ -8,7 +8,7 @@ signal. Every candidate is a version of the open session; the panel says so with
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QShowEvent
@@ -35,6 +35,9 @@ from pipelines.versions import Workspace
 from widgets import formatting
 from widgets.built_on_use import BuiltOnUse, build_when_seen, is_built
 from widgets.chart_theme import style_charts
+
+if TYPE_CHECKING:
+    from pipelines.session_model import SessionModel
 
 WITHIN = (46, 139, 87)
 OUTSIDE = (192, 57, 43)
@@ -130,6 +133,13 @@ class TunePanel(QWidget):
         build_when_seen(self, "canvas")
 
     # ---- public -------------------------------------------------------------------------------
+
+    def bind(self, model: SessionModel) -> None:
+        """Follow a session: candidates become its versions (announced as `version_added`), a click
+        on one makes it current."""
+        model.workspace_changed.connect(lambda: self.set_workspace(model.workspace))
+        self.versionAdded.connect(model.version_added.emit)
+        self.versionActivated.connect(model.go_to)
 
     def set_workspace(self, workspace: Workspace | None) -> None:
         """The session candidates are added to (None: no model open)."""

@@ -48,7 +48,7 @@ def main() -> None:
         window.show()
         window.open_path(MODEL)
         spin(60, lambda: session.workspace is not None)
-        panel = window.tune_panel
+        panel = window.session_panels.tune_panel
         window.findChild(QDockWidget, "dock-tune").raise_()
         panel.data.setText(str(DATA))
         panel.limit.setValue(0.5)

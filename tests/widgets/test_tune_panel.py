@@ -53,3 +53,26 @@ def test_start_then_stop_runs_on_a_thread_and_comes_back(qtbot, panel):
 def test_an_accuracy_budget_without_labels_is_one_sentence(panel):
     panel.start()
     assert "needs labelled data" in panel.status.text() and panel.search is None
+
+
+def test_the_panel_follows_the_session_it_is_bound_to(qtbot, tmp_path, digits_cnn):
+    from pipelines.background import InProcessExecutor as RunHere
+    from pipelines.background import JobLanes
+    from pipelines.session_model import SessionModel
+
+    model = SessionModel(JobLanes(RunHere()))
+    widget = TunePanel()
+    qtbot.addWidget(widget)
+    widget.bind(model)
+    workspace = Workspace.create(digits_cnn, tmp_path / "ws")
+    model.adopt(workspace)
+    assert widget.workspace is workspace and widget.start_button.isEnabled()
+    candidate = workspace.apply(ROOT_ID, "cleanup")  # as the search adds a candidate to the session
+    added: list[str] = []
+    model.version_added.connect(added.append)
+    widget.versionAdded.emit(candidate.id)
+    assert added == [candidate.id]
+    widget.versionActivated.emit(candidate.id)  # a click on its point
+    assert model.current_id == candidate.id
+    model.close()
+    assert widget.workspace is None and not widget.start_button.isEnabled()
