@@ -9,27 +9,25 @@ float32 Convs, so a model that computes in float16 loses nothing.
 """
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import onnx
+
+from pipelines.model_files import model_graph
 
 _FLOAT16_CRASH_OPTIMIZERS = ("NchwcTransformer",)
 
 
 def crashing_optimizers(model: str | Path | bytes) -> list[str]:
-    """The ORT optimizers to disable for a model file (its graph is read, not its weights) or serialized model."""
+    """The ORT optimizers to disable for a model file or serialized model.
+
+    A file's graph is parsed once per file version in a process (pipelines.model_files): a step
+    opens sessions on the same two files several times (verification, timing), and a model
+    with inline weights would cost a full parse each time.
+    """
     if isinstance(model, bytes):
         return list(_for_graph(onnx.ModelProto.FromString(model).graph))
-    stat = Path(model).stat()
-    return list(_for_file(str(model), stat.st_mtime_ns, stat.st_size))
-
-
-@functools.lru_cache(maxsize=64)
-def _for_file(path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
-    # Keyed by the file's version: a step opens sessions on the same two files several times
-    # (verification, timing), and a model with inline weights costs a full parse each time.
-    return _for_graph(onnx.load(path, load_external_data=False).graph)
+    return list(_for_graph(model_graph(model).graph))
 
 
 def _for_graph(graph: onnx.GraphProto) -> tuple[str, ...]:

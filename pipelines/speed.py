@@ -14,9 +14,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import onnx
-
 from pipelines.inputs import random_inputs
+from pipelines.model_files import model_graph
 from pipelines.runtime import SessionSettings, open_session, ort_message
 
 
@@ -52,8 +51,8 @@ def interleaved_timings(
     """Nanoseconds of every timed run per model, measured round-robin, each round starting one model later."""
     sessions = [make_session(p, threads) for p in paths]
     # Each model gets inputs from its own declared types (to-fp16 may turn float inputs into
-    # float16); the same seed gives the same values.
-    feeds = [random_inputs(onnx.load(str(p), load_external_data=False), dims=dims, seed=seed) for p in paths]
+    # float16); the same seed gives the same values. The graphs were parsed for the sessions.
+    feeds = [random_inputs(model_graph(p), dims=dims, seed=seed) for p in paths]
     for _ in range(warmup):
         for session, feed in zip(sessions, feeds):
             session.run(None, feed)

@@ -339,13 +339,3 @@ def check_external_data(model: onnx.ModelProto, folder: Path, label: str) -> lis
 def disk_size(path: Path, data_files: list[Path]) -> int:
     """Bytes on disk of the model file and its external data files."""
     return os.stat(path).st_size + sum(os.stat(f).st_size for f in data_files)
-
-
-def external_data_files(model_path: str | Path) -> list[Path]:
-    """External data files of the model, each checked to lie inside the model's folder."""
-    model_path = Path(model_path)
-    try:
-        proto = onnx.load(str(model_path), load_external_data=False)
-    except Exception as exc:  # noqa: BLE001 - any parse failure means "not a model"
-        raise ModelRefused(f"{short(model_path.name)} is not a readable ONNX model; export it again.") from exc
-    return check_external_data(proto, model_path.parent, short(model_path.name))

@@ -30,7 +30,7 @@ import platformdirs
 from pipelines.errors import Cancelled, ConfigError, ModelRefused
 from pipelines.machine import installed_versions
 from pipelines.model import ir_model, load_model, save_ir_model
-from pipelines.model_files import copy_model, file_fingerprints, model_size_bytes
+from pipelines.model_files import copy_model, external_data_files, file_fingerprints, model_size_bytes
 from pipelines.passes.base import PassConfig
 from pipelines.passes.engine import make_config, run_pass
 from pipelines.recipe import Recipe, save_recipe
@@ -38,7 +38,6 @@ from pipelines.safe_write import atomic_path, write_text_atomic
 from pipelines.speed import step_latency
 from pipelines.staging import scratch_folder
 from pipelines.tolerances import default_tolerance
-from pipelines.validation import external_data_files
 from pipelines.verify import Tolerance, verify_models
 
 ROOT_ID = "original"
