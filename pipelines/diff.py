@@ -49,18 +49,13 @@ def diff_graphs(before: onnx.GraphProto, after: onnx.GraphProto) -> GraphDiff:
     """Compare two graphs' nodes by identity; content changes (attributes, inputs, weights) count."""
     old = dict(zip(node_keys(before), before.node))
     new = dict(zip(node_keys(after), after.node))
-    old_weights = _initializer_fingerprints(before)
-    new_weights = _initializer_fingerprints(after)
+    changed_weights = _changed_initializers(before, after)
     diff = GraphDiff()
     diff.removed = [k for k in old if k not in new]
     diff.added = [k for k in new if k not in old]
     for key in old.keys() & new.keys():
         a, b = old[key], new[key]
-        weights_changed = any(
-            old_weights.get(name) != new_weights.get(name)
-            for name in set(a.input) | set(b.input)
-            if name in old_weights or name in new_weights
-        )
+        weights_changed = not changed_weights.isdisjoint({*a.input, *b.input})
         if a.SerializeToString(deterministic=True) != b.SerializeToString(deterministic=True) or weights_changed:
             diff.changed.append(key)
     diff.changed.sort()
@@ -70,6 +65,12 @@ def diff_graphs(before: onnx.GraphProto, after: onnx.GraphProto) -> GraphDiff:
     return diff
 
 
-def _initializer_fingerprints(graph: onnx.GraphProto) -> dict[str, int]:
-    # Hash of the serialized tensor: a changed weight under an unchanged name counts as a change.
-    return {t.name: hash(t.SerializeToString(deterministic=True)) for t in graph.initializer}
+def _changed_initializers(before: onnx.GraphProto, after: onnx.GraphProto) -> set[str]:
+    """Initializers added, removed or holding other content under the same name.
+
+    Compared as messages (byte for byte, like their serialized forms): hashing a serialized
+    copy of every weight cost 5 s on a 530 MB model with inline weights.
+    """
+    old = {t.name: t for t in before.initializer}
+    new = {t.name: t for t in after.initializer}
+    return {name for name in old.keys() | new.keys() if old.get(name) != new.get(name)}

@@ -19,7 +19,7 @@ from google.protobuf.message import DecodeError
 
 from pipelines import quirks
 from pipelines.errors import ModelRefused, WorkbenchError
-from pipelines.model_files import file_version, graph_without_weights, remember_graph
+from pipelines.model_files import FileVersion, file_version, graph_without_weights, kept_graph, remember_graph
 from pipelines.safe_write import atomic_path, check_targets, source_files
 from pipelines.staging import staged_model
 from pipelines.validation import (
@@ -52,6 +52,12 @@ IN_MEMORY_INFERENCE_LIMIT_BYTES = 1 << 30
 SMALL_TENSOR_BYTES = 64 << 10
 # Tensors smaller than this stay inside the model file when saving with external data.
 EXTERNAL_DATA_MIN_TENSOR_BYTES = 1024
+
+# File versions (pipelines.model_files.file_version) that passed every check of load_model in
+# this process. A step loads its source and target several times (the pass, the diff, the
+# measures, verification); on a model with inline weights the tensor-data check and onnx's
+# checker cost seconds each time and would give the same answer.
+_validated: set[FileVersion] = set()
 
 
 @dataclass
@@ -95,6 +101,8 @@ def load_model(
     shape inference sees the graph without its external weights.
     normalize: apply pipelines.quirks (in memory only) so every pass and analysis sees weights
     as constants; False gives the file's graph as written (diffs against the file, exports).
+    The checks that read every weight (tensor data, onnx.checker) run once per file version
+    in a process: a step loads the same files several times.
     """
     path = Path(path)
     label = short(path.name)
@@ -109,12 +117,21 @@ def load_model(
     if resorted:
         warnings.append("Nodes were not in topological order; they were re-sorted in memory.")
     check_element_types(proto, label)
-    check_initializers(proto, label)
+    checked_before = version in _validated
+    if not checked_before:
+        check_initializers(proto, label)
+    # Every time: the data files may have changed since (and this only stats them).
     data_files = check_external_data(proto, path.parent, label)
-    _run_checker(proto, path, label, resorted=resorted)
+    if not checked_before:
+        _run_checker(proto, path, label, resorted=resorted)
+        _validated.add(version)
     # Small external tensors (shapes, axes) before normalising and inference, which read them.
     read_external_tensors(proto, path.parent, max_bytes=SMALL_TENSOR_BYTES)
-    notes = _normalize(proto, path.parent) if normalize else []
+    if normalize:
+        notes = _normalize(proto, path.parent)
+        remember_graph(version, proto, normalized=True)  # what verification reads (load_graph)
+    else:
+        notes = []
     declared = frozenset(v.name for v in proto.graph.value_info)
     if infer_shapes:
         proto = _infer_shapes(proto, path, warnings)
@@ -132,6 +149,20 @@ def load_model(
         notes=notes,
         weights_loaded=weights or not data_files,
     )
+
+
+def load_graph(path: str | os.PathLike[str]) -> onnx.ModelProto:
+    """What `load_model(path, infer_shapes=False, weights=False)` gives, without the data of any weight over 1 KiB.
+
+    For what the graph says (inputs, types, ops, weight shapes): once a step has loaded the
+    file (same file version, same process), this parses nothing again.
+    """
+    path = Path(path)
+    try:
+        kept = kept_graph(file_version(path), normalized=True)
+    except OSError:
+        kept = None  # a missing file: load_model refuses it in its words
+    return kept if kept is not None else graph_without_weights(load_model(path, infer_shapes=False, weights=False).proto)
 
 
 def _normalize(proto: onnx.ModelProto, folder: Path) -> list[str]:

@@ -27,10 +27,11 @@ from pipelines.validation import check_external_data, disk_size, expected_data_b
 _GRAPHS_KEPT = 8
 # Inline tensor data a kept graph still holds: what is asked of it (inputs, types, shapes, ops)
 # reads none, so only scalars and shapes stay.
-_KEPT_TENSOR_BYTES = 1024
+KEPT_TENSOR_BYTES = 1024
 # A file version: the same path, inode, size, modification and change times (ns), device.
 FileVersion = tuple[str, int, int, int, int, int]
-_graphs: OrderedDict[FileVersion, onnx.ModelProto] = OrderedDict()
+# Kept per file version: the graph as the file holds it (False) and as load_model normalised it (True).
+_graphs: OrderedDict[tuple[FileVersion, bool], onnx.ModelProto] = OrderedDict()
 _graphs_lock = threading.Lock()  # the window asks from threads too
 
 
@@ -52,9 +53,7 @@ def model_graph(model_path: str | Path) -> onnx.ModelProto:
     For what the graph says (inputs, types, ops, initializer shapes); parsed once per file
     version in this process. Not validated: `load_model` is the front door that refuses a bad file.
     """
-    copy = onnx.ModelProto()
-    copy.CopyFrom(_graph(Path(model_path)))
-    return copy
+    return _copy(_graph(Path(model_path)))
 
 
 def file_version(model_path: Path, stat: os.stat_result | None = None) -> FileVersion:
@@ -63,14 +62,38 @@ def file_version(model_path: Path, stat: os.stat_result | None = None) -> FileVe
     return (str(model_path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_dev)
 
 
-def remember_graph(version: FileVersion, model: onnx.ModelProto) -> onnx.ModelProto:
-    """Keep the graph of a model parsed elsewhere (`load_model`), so questions about that file version parse nothing."""
-    graph = graph_without_weights(model, _KEPT_TENSOR_BYTES)
+def remember_graph(version: FileVersion, model: onnx.ModelProto, *, normalized: bool = False) -> onnx.ModelProto:
+    """Keep the graph of a model parsed elsewhere (`load_model`), so questions about that file version parse nothing.
+
+    normalized: `model` is what load_model made of the file (pipelines.quirks), not the file as written.
+    """
+    graph = graph_without_weights(model)
     with _graphs_lock:
-        _graphs[version] = graph
+        _graphs[version, normalized] = graph
         while len(_graphs) > _GRAPHS_KEPT:
             _graphs.popitem(last=False)
     return graph
+
+
+def kept_graph(version: FileVersion, *, normalized: bool = False) -> onnx.ModelProto | None:
+    """A copy of the graph kept for this file version (see `remember_graph`), or None."""
+    graph = _kept(version, normalized)
+    return None if graph is None else _copy(graph)
+
+
+def _kept(version: FileVersion, normalized: bool) -> onnx.ModelProto | None:
+    with _graphs_lock:
+        graph = _graphs.get((version, normalized))
+        if graph is not None:
+            _graphs.move_to_end((version, normalized))  # kept longest: the files asked about most recently
+    return graph
+
+
+def _copy(graph: onnx.ModelProto) -> onnx.ModelProto:
+    # Callers get their own copy: the kept one answers every later question.
+    copy = onnx.ModelProto()
+    copy.CopyFrom(graph)
+    return copy
 
 
 def _graph(model_path: Path) -> onnx.ModelProto:
@@ -80,10 +103,7 @@ def _graph(model_path: Path) -> onnx.ModelProto:
         version = file_version(model_path)
     except OSError as exc:
         raise ModelRefused(unreadable) from exc
-    with _graphs_lock:
-        graph = _graphs.get(version)
-        if graph is not None:
-            _graphs.move_to_end(version)  # kept longest: the files asked about most recently
+    graph = _kept(version, False)
     if graph is None:
         try:
             model = onnx.load(str(model_path), load_external_data=False)
@@ -93,7 +113,7 @@ def _graph(model_path: Path) -> onnx.ModelProto:
     return graph
 
 
-def graph_without_weights(model: onnx.ModelProto, max_bytes: int) -> onnx.ModelProto:
+def graph_without_weights(model: onnx.ModelProto, max_bytes: int = KEPT_TENSOR_BYTES) -> onnx.ModelProto:
     """A copy of `model` whose top-level inline initializers over `max_bytes` keep their name, type and dims but no data.
 
     External references and small tensors (shapes, axes: what shape inference and analysis

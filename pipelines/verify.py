@@ -27,7 +27,7 @@ from pipelines.errors import Cancelled, ConfigError, RuntimeRefused
 from pipelines.inputs import input_specs, random_inputs
 from pipelines.labelled import AccuracyComparison, DataSource, count_samples, data_source, scores_output
 from pipelines.labelled import samples as labelled_samples
-from pipelines.model import load_model
+from pipelines.model import load_graph
 from pipelines.runtime import open_session, unsupported_ir_version
 from pipelines.worker.protocol import json_float, number
 
@@ -216,7 +216,7 @@ def verify_models(
     if samples is not None and samples < 1:
         raise ConfigError(f"samples must be at least 1, got {samples}.", "samples")
     reference, candidate = Path(reference), Path(candidate)
-    ref_proto = load_model(reference, infer_shapes=False, weights=False).proto
+    ref_proto = load_graph(reference)  # its inputs; the weights are the sessions' business
     if together is None:
         together = both_fit_comfortably(reference, candidate)
     assumed: dict[str, int] = {}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -122,15 +123,16 @@ def test_large_models_go_external_and_never_one_protobuf(tmp_path: Path, monkeyp
 
 
 def test_big_models_are_checked_and_inferred_from_the_file(
-    sample_transformer: Path, monkeypatch: pytest.MonkeyPatch
+    sample_transformer: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     in_memory = load_model(sample_transformer)
     checked: list[object] = []
     real_check = onnx.checker.check_model
     monkeypatch.setattr(onnx.checker, "check_model", lambda m, **k: checked.append(m) or real_check(m, **k))
     monkeypatch.setattr(model_io, "IN_MEMORY_INFERENCE_LIMIT_BYTES", 1000)
-    from_file = load_model(sample_transformer)
-    assert checked == [str(sample_transformer)]  # the checker never gets a serialized protobuf
+    copy = Path(shutil.copy(sample_transformer, tmp_path / "big.onnx"))  # a file this process has not checked yet
+    from_file = load_model(copy)
+    assert checked == [str(copy)]  # the checker never gets a serialized protobuf
     assert from_file.warnings == []
     shapes = lambda m: {v.name: str(v.type) for v in m.proto.graph.value_info}  # noqa: E731
     assert shapes(from_file) == shapes(in_memory)

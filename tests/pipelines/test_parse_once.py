@@ -40,10 +40,10 @@ def _matmul_model(path: Path, dtype: int) -> Path:
     weight = numpy_helper.from_array(np.ones((256, 128), helper.tensor_dtype_to_np_dtype(dtype)), "w")
     graph = helper.make_graph(
         [helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
-        [helper.make_tensor_value_info("x", dtype, ["batch", 256])], [helper.make_tensor_value_info("y", dtype, None)],
+        [helper.make_tensor_value_info("x", dtype, ["batch", 256])], [helper.make_tensor_value_info("y", dtype, ["batch", 128])],
         [weight],
     )
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10), str(path))
     return path
 
 
@@ -101,3 +101,46 @@ def test_shape_inference_never_copies_inline_weights(
     assert loaded.proto.graph.value_info == whole.graph.value_info
     assert loaded.proto.graph.output == whole.graph.output
     assert onnx.load(str(sample_cnn)).graph.initializer == loaded.proto.graph.initializer
+
+
+@pytest.fixture
+def checked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files onnx.checker checks from now on."""
+    seen: list[str] = []
+    real_check = onnx.checker.check_model
+
+    def check(model: object, *args: object, **kwargs: object) -> None:
+        seen.append(Path(str(model)).name)
+        real_check(model, *args, **kwargs)
+
+    monkeypatch.setattr(onnx.checker, "check_model", check)
+    return seen
+
+
+def test_a_step_parses_and_checks_each_file_once(
+    tmp_path: Path, sample_cnn: Path, parses: list[str], checked: list[str]
+) -> None:
+    from pipelines.passes.engine import run_pass
+    from pipelines.speed import quick_latency_comparison
+    from pipelines.verify import verify_models
+
+    source = Path(shutil.copy(sample_cnn, tmp_path / "cnn.onnx"))
+    target = tmp_path / "out" / "clean.onnx"
+    run_pass("fold-batchnorm", source, target)
+    # The engine's look at the file as written (quirks check, diff), the pass's load, the diff's look at the output.
+    assert sorted(parses) == ["clean.onnx", "cnn.onnx", "cnn.onnx"]
+    assert sorted(checked) == ["clean.onnx", "cnn.onnx"]
+    assert verify_models(source, target, samples=1).passed
+    quick_latency_comparison(source, target, runs=1, warmup=0)
+    assert sorted(parses) == ["clean.onnx", "cnn.onnx", "cnn.onnx"], "verification and timing parse nothing again"
+    assert sorted(checked) == ["clean.onnx", "cnn.onnx"]
+
+
+def test_a_changed_file_is_checked_again(tmp_path: Path) -> None:
+    path = _matmul_model(tmp_path / "m.onnx", TensorProto.FLOAT)
+    load_model(path)
+    model = onnx.load(str(path))
+    model.graph.initializer[0].raw_data = bytes(12)  # a weight cut short: the tensor-data check refuses it
+    path.write_bytes(model.SerializeToString())
+    with pytest.raises(model_io.ModelRefused, match="stores 12 bytes"):
+        load_model(path)
