@@ -540,7 +540,7 @@ def _size_on_disk(path: Path, param_bytes: int) -> int | None:
         return None
     if path.stat().st_size >= param_bytes:
         return path.stat().st_size  # the weights fit in the file: no external data to look up
-    from pipelines.model_files import external_data_files
+    from pipelines.model_graphs import external_data_files
 
     try:
         return path.stat().st_size + sum(f.stat().st_size for f in external_data_files(path))

@@ -19,7 +19,7 @@ from google.protobuf.message import DecodeError
 
 from pipelines import quirks
 from pipelines.errors import ModelRefused, WorkbenchError
-from pipelines.model_files import FileVersion, file_version, graph_without_weights, kept_graph, remember_graph
+from pipelines.model_graphs import FileVersion, file_version, graph_without_weights, kept_graph, remember_graph
 from pipelines.safe_write import atomic_path, check_targets, source_files
 from pipelines.staging import staged_model
 from pipelines.validation import (

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import onnx
 
-from pipelines.model_files import model_graph
+from pipelines.model_graphs import model_graph
 
 _FLOAT16_CRASH_OPTIMIZERS = ("NchwcTransformer",)
 
@@ -21,7 +21,7 @@ _FLOAT16_CRASH_OPTIMIZERS = ("NchwcTransformer",)
 def crashing_optimizers(model: str | Path | bytes) -> list[str]:
     """The ORT optimizers to disable for a model file or serialized model.
 
-    A file's graph is parsed once per file version in a process (pipelines.model_files): a step
+    A file's graph is parsed once per file version in a process (pipelines.model_graphs): a step
     opens sessions on the same two files several times (verification, timing), and a model
     with inline weights would cost a full parse each time.
     """

@@ -40,7 +40,7 @@ def source_files(*models: PathLike | None) -> frozenset[Path]:
     A model that cannot be parsed protects only its own file; loading it refuses it later.
     """
     from pipelines.errors import WorkbenchError
-    from pipelines.model_files import external_data_files
+    from pipelines.model_graphs import external_data_files
 
     protected: set[Path] = set()
     for model in models:

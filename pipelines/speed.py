@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.inputs import random_inputs
-from pipelines.model_files import model_graph
+from pipelines.model_graphs import model_graph
 from pipelines.runtime import SessionSettings, open_session, ort_message
 
 

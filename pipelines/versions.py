@@ -30,7 +30,8 @@ import platformdirs
 from pipelines.errors import Cancelled, ConfigError, ModelRefused
 from pipelines.machine import installed_versions
 from pipelines.model import ir_model, load_model, save_ir_model
-from pipelines.model_files import copy_model, external_data_files, file_fingerprints, model_size_bytes
+from pipelines.model_files import copy_model, file_fingerprints, model_size_bytes
+from pipelines.model_graphs import external_data_files
 from pipelines.passes.base import PassConfig
 from pipelines.passes.engine import make_config, run_pass
 from pipelines.recipe import Recipe, save_recipe

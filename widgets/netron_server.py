@@ -30,7 +30,7 @@ from pathlib import Path
 import netron
 
 from pipelines.errors import WorkbenchError
-from pipelines.model_files import external_data_files
+from pipelines.model_graphs import external_data_files
 
 NETRON_DIR = Path(netron.__file__).resolve().parent
 CHUNK_BYTES = 1 << 20

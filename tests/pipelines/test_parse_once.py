@@ -12,7 +12,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 from pipelines import model as model_io
 from pipelines.model import load_model
-from pipelines.model_files import external_data_files, graph_without_weights, model_graph, model_size_bytes
+from pipelines.model_files import model_size_bytes
+from pipelines.model_graphs import external_data_files, graph_without_weights, model_graph
 from pipelines.ort_workarounds import crashing_optimizers
 
 
@@ -82,6 +83,8 @@ def test_graph_copies_keep_types_and_shapes_but_no_weight_data(tmp_path: Path) -
     assert not weight.raw_data and copy.ByteSize() < 1024
     assert copy.graph.node == model.graph.node and copy.opset_import == model.opset_import
     assert len(model.graph.initializer[0].raw_data) == 256 * 128 * 4, "the original keeps its weight"
+    model.graph.initializer[0].data_type = 2147483647  # no ONNX type: kept whole, for load_model to refuse
+    assert graph_without_weights(model).graph.initializer == model.graph.initializer
 
 
 def test_shape_inference_never_copies_inline_weights(

@@ -8,7 +8,7 @@ import pytest
 
 import pipelines.versions as versions_module
 from pipelines.errors import Cancelled, ConfigError, ModelRefused, PassFailed
-from pipelines.model_files import external_data_files
+from pipelines.model_graphs import external_data_files
 from pipelines.recipe import load_recipe
 from pipelines.replay import run_recipe
 from pipelines.verify import Tolerance, verify_models
