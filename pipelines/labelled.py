@@ -205,6 +205,19 @@ class AccuracyComparison:
             "passed": not self.failure,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AccuracyComparison:
+        """The comparison written by `to_dict` (stored on a version); hit counts come back from the percentages."""
+        samples, classes = int(data.get("samples") or 0), int(data.get("classes") or 0)
+
+        def counter(figures: dict[str, Any]) -> AccuracyCounter:
+            return AccuracyCounter(samples, round(float(figures.get("top1") or 0.0) * samples / 100.0),
+                                   round(float(figures.get("top5") or 0.0) * samples / 100.0), classes)
+
+        max_drop = data.get("max_drop")
+        return cls(str(data.get("data") or ""), str(data.get("output") or ""), counter(data.get("reference") or {}),
+                   counter(data.get("candidate") or {}), float(max_drop) if max_drop is not None else None)
+
 
 def scores_output(values: list[Any], labels: np.ndarray) -> int | None:
     """Index of the output that holds class scores for these labels: float, [N, classes], N = labels."""

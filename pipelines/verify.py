@@ -187,6 +187,7 @@ class FidelityReport:
             samples=int(data.get("samples") or 0), inputs=data.get("inputs", ""),
             tolerance=Tolerance.from_dict(data.get("tolerance") or {}), assumed_dims=dict(data.get("assumed_dims") or {}),
             matched_by=data.get("matched_by", "name"), ran=data.get("ran", RAN_TOGETHER),
+            accuracy=AccuracyComparison.from_dict(data["accuracy"]) if data.get("accuracy") else None,
         )
 
 

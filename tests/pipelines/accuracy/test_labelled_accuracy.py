@@ -12,7 +12,7 @@ from onnx import numpy_helper
 from pipelines.errors import ConfigError
 from pipelines.labelled import AccuracyCounter, data_source
 from pipelines.labelled import samples as labelled_samples
-from pipelines.verify import Tolerance, verify_models
+from pipelines.verify import FidelityReport, Tolerance, verify_models
 
 BIASED_CLASS = 3
 
@@ -53,6 +53,9 @@ def test_npz_with_labels_gives_top1_of_both_models_and_the_drop(digits_cnn, digi
     assert accuracy["candidate"]["top1"] == pytest.approx(100.0 * np.mean(labels == BIASED_CLASS))
     assert accuracy["top1_drop"] == pytest.approx(accuracy["reference"]["top1"] - accuracy["candidate"]["top1"])
     assert not report.passed and "top-1 accuracy dropped" in report.summary()
+    # As stored on a version and read back (the version tree's badge, a session's report): still failed.
+    stored = FidelityReport.from_dict(report.to_dict())
+    assert stored.to_dict() == report.to_dict() and not stored.passed
 
 
 def test_a_model_against_itself_loses_nothing_and_passes(digits_cnn, digits_data):
