@@ -3,22 +3,33 @@
 The window's charts are pyqtgraph plots: importing pyqtgraph takes ~0.5 s and each plot ~0.05 s
 more, which every start-up would pay for panels that sit in hidden tabs or show a placeholder
 until something is measured. A panel declares such parts with `BuiltOnUse("_build_x")`; the
-first read of any of them runs `_build_x`, which assigns them; `build_when_seen` reads one when
-the panel comes on screen. Code that only wants to update a part that may not exist yet asks
-`is_built` first, and the build draws the current state.
+first read of any of them runs `_build_x`, which assigns them. Code that only wants to update a
+part that may not exist yet asks `is_built` first, and the build draws the current state.
+
+Two ways to build ahead of that first read: `build_when_seen` when the panel comes on screen,
+and `build_in_background` for a part the user will soon want: its imports on a thread, then the
+build a step per event-loop turn (a build written as a generator yields between steps), so the
+window never stalls for the whole of it.
 """
 from __future__ import annotations
 
+import importlib
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QWidget
 
 _PREFIX = "_built_on_use_"
 
 
 class BuiltOnUse:
-    """An attribute assigned by the owner's method `build`, which runs when the attribute is first read."""
+    """An attribute assigned by the owner's method `build`, which runs when the attribute is first read.
+
+    `build` may be a generator (its steps run to the end here, or one per event-loop turn under
+    `build_in_background`); it must assign the attribute by its last step.
+    """
 
     def __init__(self, build: str) -> None:
         self.build = build
@@ -31,11 +42,20 @@ class BuiltOnUse:
         if obj is None:
             return self
         if self.key not in obj.__dict__:
-            getattr(obj, self.build)()
+            for _step in _steps(obj, self.build):
+                pass
         return obj.__dict__[self.key]
 
     def __set__(self, obj: Any, value: Any) -> None:
         obj.__dict__[self.key] = value
+
+
+def _steps(obj: Any, build: str) -> Iterator[None]:
+    """The steps of `obj`'s build method, started once: a background build and a read share them."""
+    key = f"{_PREFIX}steps_{build}"
+    if key not in obj.__dict__:
+        obj.__dict__[key] = iter(getattr(obj, build)() or ())  # a plain method has built already
+    return obj.__dict__[key]
 
 
 def is_built(obj: Any, name: str) -> bool:
@@ -70,3 +90,48 @@ def build_when_seen(widget: QWidget, name: str) -> None:
         hooked.add(name)
         dock.visibilityChanged.connect(look_soon)
     look_soon()
+
+
+class _Imported(QObject):
+    """Runs `then` on the GUI thread once a background thread says its imports are done."""
+
+    done = Signal()
+
+    def __init__(self, then: Callable[[], None], parent: QObject) -> None:
+        super().__init__(parent)
+        self._then = then
+        self.done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
+
+    def _on_done(self) -> None:
+        self._then()
+
+
+def build_in_background(widget: QWidget, name: str, modules: Sequence[str]) -> None:
+    """Build `widget`'s part `name` without stalling the window: import `modules` on a thread,
+    then run the build a step per event-loop turn. Reading the part meanwhile finishes it at once.
+
+    Importing holds the GIL only in short slices, so the window keeps drawing; building creates
+    widgets, which only the GUI thread may do.
+    """
+    build = type(widget).__dict__[name].build
+    started = _PREFIX + "background"
+    if is_built(widget, name) or widget.__dict__.get(started):
+        return
+    widget.__dict__[started] = True
+    finished = object()
+
+    def step() -> None:
+        if not is_built(widget, name) and next(_steps(widget, build), finished) is not finished:
+            QTimer.singleShot(0, widget, step)
+
+    imported = _Imported(step, widget)
+
+    def import_modules() -> None:
+        for module in modules:
+            importlib.import_module(module)
+        try:
+            imported.done.emit()
+        except RuntimeError:  # the widget is gone
+            pass
+
+    threading.Thread(target=import_modules, name=f"import for {type(widget).__name__}.{name}", daemon=True).start()

@@ -6,6 +6,7 @@ never costs one redraw per sample (pyqtgraph's scrolling-plot advice).
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,7 +29,7 @@ from pipelines.background import Request
 from pipelines.results import ProfileRun, SweepResult
 from pipelines.session_model import PROFILE, SessionModel
 from widgets import formatting
-from widgets.built_on_use import BuiltOnUse, is_built
+from widgets.built_on_use import BuiltOnUse, build_in_background, is_built
 from widgets.chart_theme import ink, style_charts
 
 if TYPE_CHECKING:  # imported when the charts are first built: it takes ~0.5 s
@@ -87,9 +88,9 @@ def cache_axes(plot: pg.PlotItem) -> None:
 class ProfileDashboard(QWidget):
     """Start/stop profiling and watch it live; shows stored results of the current version."""
 
-    # The five charts (a pg.GraphicsLayoutWidget), built when first needed: until something is
-    # measured the placeholder stands in for them, and a window that never profiles never
-    # imports pyqtgraph.
+    # The five charts (a pg.GraphicsLayoutWidget), built when first needed or in the background
+    # once a session has started: until something is measured the placeholder stands in for
+    # them, and start-up does not wait for pyqtgraph.
     charts = BuiltOnUse("_build_charts")
 
     startRequested = Signal(dict)  # ProfileOptions values
@@ -201,18 +202,15 @@ class ProfileDashboard(QWidget):
         layout.addWidget(self.placeholder, 1)
         layout.addWidget(self.note)
 
-    def _build_charts(self) -> None:
+    def _build_charts(self) -> Iterator[None]:
+        """The charts, a plot per step (see BuiltOnUse and build_in_background)."""
         import pyqtgraph as pg
 
-        charts = self.charts = pg.GraphicsLayoutWidget(self)
+        charts = pg.GraphicsLayoutWidget(self)
         charts.setMinimumHeight(CHARTS_MIN_HEIGHT)
         # Short titles: a plot is never narrower than its title, and five of them must fit the
         # Profile dock of a 1280-px window without a horizontal scroll bar.
         self.run_plot = _plot(charts, 0, 0, "Latency per run", "run", "ms", colspan=2)
-        self.hist_plot = _plot(charts, 0, 2, "Histogram", "ms", "runs")
-        self.mem_plot = _plot(charts, 1, 0, "Worker RSS (GPU orange)", "s", "MiB")
-        self.op_plot = _plot(charts, 1, 1, "Time per op type", "ms per run", "")
-        self.sweep_plot = _plot(charts, 1, 2, "Sweep", "p50 (ms)", "samples/s")
         self.run_plot.addLegend(offset=(60, 2), colCount=3)
         self.run_curve = self.run_plot.plot(pen=pg.mkPen(COLOURS["latency"], width=1), name="run")
         self.p50_curve = self.run_plot.plot(pen=pg.mkPen(COLOURS["p50"], width=2), name="rolling p50")
@@ -220,19 +218,29 @@ class ProfileDashboard(QWidget):
         for curve in (self.run_curve, self.p50_curve, self.p99_curve):
             curve.setClipToView(True)
             curve.setDownsampling(auto=True, method="peak")
+        yield
+        self.hist_plot = _plot(charts, 0, 2, "Histogram", "ms", "runs")
         self.hist_curve = self.hist_plot.plot(stepMode="center", fillLevel=0, brush=QColor(76, 114, 176, 150),
                                               pen=pg.mkPen(COLOURS["latency"]))
+        yield
+        self.mem_plot = _plot(charts, 1, 0, "Worker RSS (GPU orange)", "s", "MiB")
         self.rss_curve = self.mem_plot.plot(pen=pg.mkPen(COLOURS["rss"], width=2), name="RSS")
         # Only drawn when the worker measures a GPU; the title says which line is which.
         self.gpu_curve = self.mem_plot.plot(pen=pg.mkPen(COLOURS["gpu"], width=2), name="GPU")
+        yield
+        self.op_plot = _plot(charts, 1, 1, "Time per op type", "ms per run", "")
         self.op_bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], brush=COLOURS["bar"])
         self.op_plot.addItem(self.op_bars)
         self.op_plot.invertY(True)
+        yield
+        self.sweep_plot = _plot(charts, 1, 2, "Sweep", "p50 (ms)", "samples/s")
         self.sweep_scatter = pg.ScatterPlotItem(size=10, brush=pg.mkBrush(COLOURS["latency"]))
         self.sweep_plot.addItem(self.sweep_scatter)
         self._sweep_labels: list[pg.TextItem] = []
+        yield
         charts.hide()  # redraw() shows it once there is something to draw
         self._chart_area.addWidget(charts)
+        self.charts = charts  # last: the charts count as built once every part exists
         self._style_charts()
 
     def _style_charts(self) -> None:
@@ -303,6 +311,8 @@ class ProfileDashboard(QWidget):
                 self.version_id = ""
                 self.clear()
                 self.note.clear()
+            else:  # a model is open and shown: ready the charts for its first profile
+                build_in_background(self, "charts", ["pyqtgraph"])
 
         lane.started.connect(on_started)
         lane.record.connect(on_record)

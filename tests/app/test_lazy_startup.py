@@ -1,4 +1,4 @@
-"""Start-up builds what is on screen only: pyqtgraph and QtWebEngine wait until a chart or Netron is shown.
+"""Start-up builds what is on screen only: pyqtgraph waits until the graph is shown, QtWebEngine for Netron's tab.
 
 Run in a fresh interpreter: this test process has imported both long before.
 """
@@ -19,39 +19,58 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 from app.main_window import MainWindow
 from app.settings import Settings
+from widgets.built_on_use import is_built
 from widgets.netron_view import ensure_webengine_environment
 
 ensure_webengine_environment()
 app = QApplication(sys.argv[:1])
 window = MainWindow(Settings(QSettings(sys.argv[2], QSettings.Format.IniFormat)))
 window.session_panels.commands.ask_before_close = False
-window.show()
+panels = window.session_panels
 seen = {}
 
-def imported(moment):
+def note(moment):
     seen[moment] = [name for name in %r if name in sys.modules]
+    seen[moment + ": charts built"] = [view for view in ("profile_dashboard", "compare_view")
+                                       if is_built(getattr(panels, view), "charts")]
 
-def opened(_opened):
-    imported("model open")
-    window.session_panels.compare_dock.raise_()
-    app.processEvents()
-    imported("Compare shown")
+def when(condition, then):
+    QTimer.singleShot(20, lambda: then() if condition() else when(condition, then))
+
+def compare_shown():
+    note("Compare shown")
     print(json.dumps(seen), flush=True)
     window.close()
 
-window.modelAnalyzed.connect(lambda opened_model: QTimer.singleShot(0, lambda: opened(opened_model)))
+def profile_ready():
+    note("Profile charts ready")
+    panels.compare_dock.raise_()
+    when(lambda: is_built(panels.compare_view, "charts"), compare_shown)
+
+def graph_shown():
+    note("graph shown")
+    when(lambda: is_built(panels.profile_dashboard, "charts"), profile_ready)
+
+window.modelOpened.connect(lambda _opened: QTimer.singleShot(0, graph_shown))
 window.openFailed.connect(lambda *_args: app.exit(1))
-imported("window shown")
+QTimer.singleShot(60_000, lambda: app.exit(2))
+window.show()
+note("window shown")
 window.open_path(sys.argv[1])
 sys.exit(app.exec())
 """ % (WATCHED,)
 
 
-def test_charts_and_web_engine_are_imported_only_when_shown(tmp_path, sample_cnn):
+def test_charts_and_web_engine_wait_until_the_graph_is_shown(tmp_path, sample_cnn):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen", "XDG_CACHE_HOME": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", SCRIPT, str(sample_cnn), str(tmp_path / "settings.ini")],
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     seen = json.loads([line for line in done.stdout.splitlines() if line.startswith("{")][-1])
-    assert seen["window shown"] == [] and seen["model open"] == []
-    assert seen["Compare shown"] == ["pyqtgraph"]  # its charts were built; Netron's tab was never opened
+    for moment in ("window shown", "graph shown"):
+        assert seen[moment] == [] and seen[moment + ": charts built"] == []
+    # Once a session is open the Profile charts are built in the background; Compare's only when shown.
+    assert seen["Profile charts ready"] == ["pyqtgraph"]
+    assert seen["Profile charts ready: charts built"] == ["profile_dashboard"]
+    assert seen["Compare shown: charts built"] == ["profile_dashboard", "compare_view"]
+    assert "PySide6.QtWebEngineCore" not in seen["Compare shown"]  # the Netron tab was never opened
