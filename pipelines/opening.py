@@ -15,6 +15,7 @@ from typing import Any
 from pipelines.analysis import analyze
 from pipelines.background import TaskContext, ThreadCall
 from pipelines.errors import Cancelled, WorkbenchError
+from pipelines.graph_layout import LayoutResult, layout_model
 from pipelines.model import LoadedModel, load_model
 from pipelines.worker.client import WorkerJob
 
@@ -28,6 +29,9 @@ class OpenedModel:
     loaded: LoadedModel
     analysis: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
+    # The main graph laid out for the graph view, on the loading thread: for a big graph that is
+    # seconds of Python the window's thread would otherwise spend.
+    layout: LayoutResult | None = None
 
     @property
     def path(self) -> Path:
@@ -62,13 +66,15 @@ def open_model_blocking(
     use_worker: bool = True,
     on_job: Callable[[WorkerJob], None] | None = None,
     on_loaded: Callable[[OpenedModel], None] | None = None,
+    lay_out: bool = False,
 ) -> OpenedModel:
     """Load and validate `path` on this thread while the worker analyzes it; raises WorkbenchError.
 
     The views need the ModelProto in this process, so it is loaded here; the analysis —
     concrete-shape inference and cost counting, the part that can take long or blow up on a
     hostile model — runs in the worker at the same time, so a crash or out-of-memory there
-    costs only the figures. `on_loaded` is called between the two stages.
+    costs only the figures. `on_loaded` is called between the two stages; `lay_out` adds the
+    main graph's layout to what it gets.
     """
     job = start_analysis(path) if use_worker else None
     if job is not None and on_job is not None:
@@ -81,22 +87,29 @@ def open_model_blocking(
         if job is not None:
             job.cancel()
         raise
-    opened = OpenedModel(loaded=loaded, warnings=list(loaded.warnings))
+    opened = OpenedModel(loaded=loaded, warnings=list(loaded.warnings), layout=_layout(loaded) if lay_out else None)
     if on_loaded is not None:
         on_loaded(opened)
     analysis, warnings = finish_analysis(job, loaded)
-    return OpenedModel(loaded=loaded, analysis=analysis, warnings=opened.warnings + warnings)
+    return OpenedModel(loaded=loaded, analysis=analysis, warnings=opened.warnings + warnings, layout=opened.layout)
+
+
+def _layout(loaded: LoadedModel) -> LayoutResult | None:
+    try:
+        return layout_model(loaded.proto)
+    except Exception:  # noqa: BLE001 - the graph view lays the graph out itself and reports what goes wrong
+        return None
 
 
 def open_model_task(path: str | Path, *, use_worker: bool = True) -> ThreadCall:
-    """The open of `path` as background work: a "loaded" record, then the analysed OpenedModel.
+    """The open of `path` as background work: a "loaded" record (with the layout), then the analysed OpenedModel.
 
     Any failure is one sentence (a WorkbenchError); a crash in loading names the file.
     """
 
     def run(context: TaskContext) -> OpenedModel:
         try:
-            return open_model_blocking(path, use_worker=use_worker, on_job=context.attach,
+            return open_model_blocking(path, use_worker=use_worker, on_job=context.attach, lay_out=True,
                                        on_loaded=lambda opened: context.emit({"kind": "loaded", "opened": opened}))
         except WorkbenchError:
             raise

@@ -130,19 +130,21 @@ class GraphView(QGraphicsView):
     # ----------------------------------------------------------------- model and subgraphs
     def bind(self, shown: ShownModel) -> None:
         """Follow the model on screen; entering or leaving a subgraph tells it which graph is shown."""
-        shown.changed.connect(lambda opened: self.set_model(opened.loaded.proto if opened else onnx.ModelProto()))
+        shown.changed.connect(lambda opened: self.set_model(opened.loaded.proto, opened.layout) if opened
+                              else self.set_model(onnx.ModelProto()))
         self.graphChanged.connect(lambda _breadcrumb: shown.follow_graph(self.breadcrumb()[1:]))
 
-    def set_model(self, model: onnx.ModelProto) -> None:
+    def set_model(self, model: onnx.ModelProto, layout: LayoutResult | None = None) -> None:
         """Show the main graph of `model` (replacing whatever was shown, its overlay and rings too).
 
+        `layout`: the main graph's layout if it was made already (off the GUI thread).
         Overlays and rings are keyed by node name: kept across models they would paint one
         model's figures on another's nodes that happen to share a name.
         """
         self._overlay = None
         self._highlight = {}
         self._stack = [(model.graph.name or "main graph", model.graph)]
-        self._show(model.graph)
+        self._show(model.graph, layout)
 
     def open_subgraph(self, node_name: str, attr: str) -> None:
         """Enter the body graph stored in attribute `attr` of node `node_name`."""
@@ -174,9 +176,8 @@ class GraphView(QGraphicsView):
         """The scene item of a node; KeyError if there is none."""
         return self._items[self._by_name[name]]
 
-    def _show(self, graph: onnx.GraphProto) -> None:
-        layout = layout_graph(graph)
-        self._build_scene(layout)
+    def _show(self, graph: onnx.GraphProto, layout: LayoutResult | None = None) -> None:
+        self._build_scene(layout if layout is not None else layout_graph(graph))
         self._crumb.set_path(self.breadcrumb())
         self._crumb.setVisible(len(self._stack) > 1)
         self.graphChanged.emit(" › ".join(self.breadcrumb()))

@@ -18,16 +18,23 @@ MAX_W, MAX_H = 150, 200
 MIN_W = 36  # very tall graphs are stretched sideways to stay visible
 
 
-def rasterize(boxes: np.ndarray, colours: np.ndarray, bounds: tuple[float, float, float, float],
-              max_w: int = MAX_W, max_h: int = MAX_H,
-              background: tuple[int, int, int] = style.BACKGROUND_RGB) -> tuple[np.ndarray, float, float]:
-    """An (H, W, 3) uint8 picture of the node boxes and the x/y scales from scene to pixels."""
+def picture_size(bounds: tuple[float, float, float, float], max_w: int = MAX_W,
+                 max_h: int = MAX_H) -> tuple[int, int, float, float]:
+    """Width and height in pixels of the picture of a layout with these bounds, and the x/y scales."""
     x0, y0, x1, y1 = bounds
     span_w, span_h = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
     scale = min(max_w / span_w, max_h / span_h)
     width = int(min(max_w, max(MIN_W, round(span_w * scale))))
     height = int(max(1, round(span_h * scale)))
-    sx, sy = width / span_w, height / span_h
+    return width, height, width / span_w, height / span_h
+
+
+def rasterize(boxes: np.ndarray, colours: np.ndarray, bounds: tuple[float, float, float, float],
+              max_w: int = MAX_W, max_h: int = MAX_H,
+              background: tuple[int, int, int] = style.BACKGROUND_RGB) -> tuple[np.ndarray, float, float]:
+    """An (H, W, 3) uint8 picture of the node boxes and the x/y scales from scene to pixels."""
+    x0, y0, _x1, _y1 = bounds
+    width, height, sx, sy = picture_size(bounds, max_w, max_h)
     image = np.empty((height, width, 3), dtype=np.uint8)
     image[:] = background
     if len(boxes) == 0:
@@ -57,6 +64,7 @@ class Minimap(QWidget):
         self._on_jump = on_jump
         self._image = QImage()
         self._pixels: np.ndarray | None = None
+        self._pending: tuple[np.ndarray, np.ndarray, tuple[float, float, float, float]] | None = None
         self._origin = (0.0, 0.0)
         self._scale = (1.0, 1.0)
         self._visible = QRectF()
@@ -66,15 +74,27 @@ class Minimap(QWidget):
 
     def set_picture(self, boxes: np.ndarray, colours: np.ndarray,
                     bounds: tuple[float, float, float, float]) -> None:
-        """Redraw the thumbnail from node boxes and their current fill colours."""
-        pixels, sx, sy = rasterize(boxes, colours, bounds, background=self.background)
-        self._pixels = np.ascontiguousarray(pixels)  # QImage borrows this buffer
-        h, w, _ = pixels.shape
-        self._image = QImage(self._pixels.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+        """Redraw the thumbnail from node boxes and their current fill colours.
+
+        The pixels are made when the thumbnail is next painted: opening a version restyles
+        the graph several times in a row (overlay, rings, heat map), and only the last counts.
+        """
+        w, h, sx, sy = picture_size(bounds)
+        self._pending = (boxes, colours.copy(), bounds)
         self._origin = (bounds[0], bounds[1])
         self._scale = (sx, sy)
         self.setFixedSize(w + 2, h + 2)
         self.update()
+
+    def _rasterize_pending(self) -> None:
+        if self._pending is None:
+            return
+        boxes, colours, bounds = self._pending
+        self._pending = None
+        pixels, _sx, _sy = rasterize(boxes, colours, bounds, background=self.background)
+        self._pixels = np.ascontiguousarray(pixels)  # QImage borrows this buffer
+        h, w, _ = pixels.shape
+        self._image = QImage(self._pixels.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
     def set_visible_rect(self, rect: QRectF) -> None:
         """Outline this scene rectangle (the part the main view shows)."""
@@ -83,6 +103,7 @@ class Minimap(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
         """Frame, thumbnail and the visible-area outline."""
+        self._rasterize_pending()
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(140, 140, 140))
         painter.drawImage(1, 1, self._image)

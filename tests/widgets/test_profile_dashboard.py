@@ -91,5 +91,10 @@ def test_rolling_percentiles_and_shares():
     middle = len(at) // 2
     end = at[middle] + 1
     assert p50[middle] == np.percentile(values[end - 10:end], 50)
+    few = np.array([5.0, 1.0, 4.0, 2.0, 3.0, 9.0])  # fewer runs than the window: growing windows
+    at, p50, p99 = rolling_percentiles(few, window=10)
+    assert list(at) == [0, 1, 2, 3, 4, 5]
+    assert np.allclose(p50, [np.percentile(few[: i + 1], 50) for i in at])
+    assert np.allclose(p99, [np.percentile(few[: i + 1], 99) for i in at])
     assert per_node_shares({"nodes": [{"node": "a_k", "model_node": "a", "share": 0.25},
                                       {"node": "a_k2", "model_node": "a", "share": 0.25}]}) == {"a": 0.5}
