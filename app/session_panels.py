@@ -97,7 +97,6 @@ class SessionPanels(QObject):
         self.session.close()
         self.version_display.forget(shown=ROOT_ID)
         self.session.start(source)
-        self.optimize_panel.load_in_background()
 
     def close_session(self) -> None:
         """The window closed its model: forget the session and drop any version still loading."""

@@ -5,7 +5,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal
-from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -60,7 +59,8 @@ class OptimizePanel(QWidget):
         # The passes are imported on first need, not when the window is built: their modules
         # pull in onnx-ir (with sympy), onnxscript and ONNX Runtime, seconds of a cold start
         # that showing the graph does not need. load_in_background() imports them on a thread,
-        # through the session's background work (a panel alone loads them on first need).
+        # through the session's background work, once a session is ready to apply them (a
+        # panel alone loads them on first need).
         self._loaded = False
         self._jobs: JobLanes | None = None
 
@@ -181,11 +181,6 @@ class OptimizePanel(QWidget):
         self.set_enabled_for_session(self._session_open)
         self.select_pass(all_passes()[0].name)
 
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
-        """Shown before any model: start importing the passes without holding the window."""
-        super().showEvent(event)
-        self.load_in_background()
-
     # ---- choosing ---------------------------------------------------------------------------
     def pass_names(self) -> list[str]:
         """Every pass listed, in display order."""
@@ -243,6 +238,10 @@ class OptimizePanel(QWidget):
             self.set_enabled_for_session(model.workspace is not None)
             if model.workspace is None:
                 self.show_message("")  # nothing said about the previous model stays
+            else:
+                # Now, not when the window is shown or a model opened: the import is ~1.5 s of
+                # CPU that, even on a thread, shares the GIL with loading and drawing the graph.
+                self.load_in_background()
 
         self._jobs = model.jobs
         model.jobs.lane(LOAD_LANE).succeeded.connect(lambda _request, presets: self._fill(presets))
