@@ -6,6 +6,7 @@ walking the protobuf.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import onnx
 from onnx import helper
@@ -29,6 +30,7 @@ class TensorInfo:
         return "[" + ", ".join(str(d) for d in self.shape) + "]"
 
 
+@cache  # a numpy dtype made per tensor was a fifth of indexing a model
 def _dtype_name(elem_type: int) -> str:
     try:
         return helper.tensor_dtype_to_np_dtype(elem_type).name
