@@ -6,7 +6,7 @@ never costs one redraw per sample (pyqtgraph's scrolling-plot advice).
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -41,6 +41,10 @@ ROLLING_POINTS = 200  # run indices the rolling lines are evaluated at
 MAX_PLOTTED_RUNS = 5000  # the run chart shows the latest runs only
 TOP_OPS = 10
 CHARTS_MIN_HEIGHT = 280  # two rows of readable charts; the dock scrolls when it is smaller
+# What a redraw draws: only the charts whose data changed, since every chart drawn again is
+# repainted with its axes (most of the GUI thread's time while a profile streams in).
+RUNS, MEMORY, OPS, SWEEP = "runs", "memory", "ops", "sweep"
+EVERYTHING = frozenset((RUNS, MEMORY, OPS, SWEEP))
 COLOURS = {"latency": "#4c72b0", "p50": "#55a868", "p99": "#c44e52", "rss": "#8172b2", "gpu": "#dd8452", "bar": "#4c72b0"}
 
 
@@ -120,7 +124,7 @@ class ProfileDashboard(QWidget):
         super().__init__(parent)
         self.redraw_count = 0
         self.version_id = ""  # the session version whose figures are shown ("" alone or when none)
-        self._dirty = False
+        self._dirty: set[str] = set()  # the charts to draw at the next tick
         self._reset_buffers()
         self._build()
         self.timer = QTimer(self)
@@ -262,7 +266,7 @@ class ProfileDashboard(QWidget):
 
     def _style_charts(self) -> None:
         style_charts(self, [self.charts], [self.run_plot, self.hist_plot, self.mem_plot, self.op_plot, self.sweep_plot])
-        self._dirty = True  # sweep labels are drawn in the ink of the moment
+        self._dirty.add(SWEEP)  # sweep labels are drawn in the ink of the moment
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
         """Follow a theme change (View ▸ Theme or the system's)."""
@@ -348,7 +352,7 @@ class ProfileDashboard(QWidget):
         self.sweep_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
         self.progress.setVisible(running)
-        self._dirty = True  # charts replace the placeholder while measuring
+        self._dirty |= EVERYTHING  # charts replace the placeholder while measuring
 
     def set_progress(self, fraction: float, message: str) -> None:
         """A worker's progress."""
@@ -371,7 +375,7 @@ class ProfileDashboard(QWidget):
     def clear(self) -> None:
         """Empty every chart (a new run starts, or a version without a profile is shown)."""
         self._reset_buffers()
-        self._dirty = True
+        self._dirty |= EVERYTHING
         self._emit_overlay()  # no per-op figures: the heat map goes too
 
     def feed(self, record: dict[str, Any]) -> None:
@@ -380,23 +384,29 @@ class ProfileDashboard(QWidget):
         if kind == "config" and "grid" not in record:
             self._latencies, self._mem_t, self._rss, self._gpu, self._stats = [], [], [], [], {}
             self._per_op = None
+            changed = {RUNS, MEMORY, OPS}
         elif kind == "sample" and record.get("phase") == "timed" and "model" not in record:
             self._latencies.extend(float(v) for v in record.get("latencies_ms", []))
+            changed = {RUNS}
         elif kind == "memory":
             self._mem_t.append(float(record.get("t_s", len(self._mem_t))))
             self._rss.append(float(record.get("rss_bytes") or 0) / 2**20)
             gpu = record.get("gpu_bytes")
             self._gpu.append(float(gpu) / 2**20 if gpu is not None else np.nan)
+            changed = {MEMORY}
         elif kind == "stats" and "cell" in record:
             self._sweep.append(record["cell"])
+            changed = {SWEEP}
         elif kind == "stats":
             self._stats = record
+            changed = {RUNS}  # the figures above the charts
         elif kind == "per_op":
             self._per_op = record
             self._emit_overlay()
+            changed = {OPS}
         else:
             return
-        self._dirty = True
+        self._dirty |= changed
 
     def show_result(self, run: ProfileRun, sweep: SweepResult | None = None) -> None:
         """Show a finished profile (from the worker or stored on a version), with its sweep if any."""
@@ -411,7 +421,7 @@ class ProfileDashboard(QWidget):
         self._peak_gpu = run.peak_gpu_bytes
         self._per_op = run.per_op
         self._sweep = list(sweep.cells) if sweep is not None else []
-        self._dirty = True
+        self._dirty |= EVERYTHING
         self._emit_overlay()
 
     def show_sweep(self, sweep: SweepResult) -> None:
@@ -420,7 +430,7 @@ class ProfileDashboard(QWidget):
         best = sweep.best
         self.note.setText(f"Best: batch {best['batch']}, {best['threads'] or 'auto'} threads — {sweep.best_reason}"
                           if best else sweep.best_reason)
-        self._dirty = True
+        self._dirty.add(SWEEP)
 
     def _emit_overlay(self) -> None:
         if not self.heat_map.isChecked() or not self._per_op:
@@ -431,47 +441,54 @@ class ProfileDashboard(QWidget):
     def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt API
         """Redraw on the next tick: how many op bars fit depends on the height."""
         super().resizeEvent(event)
-        self._dirty = True
+        self._dirty.add(OPS)
 
     # ---- drawing ------------------------------------------------------------------------------
     def _tick(self) -> None:
         if self._dirty:
-            self._dirty = False
-            self.redraw()
+            parts, self._dirty = self._dirty, set()
+            self.redraw(parts)
 
     def has_data(self) -> bool:
         """Whether anything measured is buffered (runs, memory samples, per-op times or a sweep)."""
         return bool(self._latencies or self._rss or self._per_op or self._sweep)
 
-    def redraw(self) -> None:
-        """Draw everything buffered (called by the timer; public for screenshots and tests)."""
+    def redraw(self, parts: Iterable[str] = EVERYTHING) -> None:
+        """Draw what is buffered for `parts` of the charts (the timer passes those whose data
+        changed; public for screenshots and tests, which draw everything)."""
         self.redraw_count += 1
         measured = self.has_data() or self.stop_button.isEnabled()
         self.placeholder.setVisible(not measured)
         values = np.asarray(self._latencies[-MAX_PLOTTED_RUNS:], dtype=float)
         if measured or is_built(self, "charts"):  # the placeholder alone needs no charts
+            if not is_built(self, "charts"):
+                parts = EVERYTHING  # nothing of the buffers was drawn yet
             self.charts.setVisible(measured)
-            self._draw_charts(values, first=max(0, len(self._latencies) - MAX_PLOTTED_RUNS))
+            self._draw_charts(values, max(0, len(self._latencies) - MAX_PLOTTED_RUNS), set(parts))
         self._draw_stats(values)
 
-    def _draw_charts(self, values: np.ndarray, first: int) -> None:
-        x = np.arange(first, first + values.size)
-        self.run_curve.setData(x, values)
-        at, p50, p99 = rolling_percentiles(values)
-        self.p50_curve.setData(at + first, p50)
-        self.p99_curve.setData(at + first, p99)
-        if values.size:
-            # The far tail (a preempted run) would squeeze the body into one bar: clip at p99.5.
-            top = float(np.percentile(values, 99.5))
-            counts, edges = np.histogram(np.minimum(values, top), bins=min(60, max(5, values.size // 5)))
-            self.hist_curve.setData(edges, counts)
-        else:
-            self.hist_curve.setData([], [])
-        self.rss_curve.setData(self._mem_t, self._rss)
-        gpu = np.asarray(self._gpu, dtype=float)
-        self.gpu_curve.setData(self._mem_t if np.isfinite(gpu).any() else [], gpu if np.isfinite(gpu).any() else [])
-        self._draw_ops()
-        self._draw_sweep()
+    def _draw_charts(self, values: np.ndarray, first: int, parts: set[str]) -> None:
+        if RUNS in parts:
+            x = np.arange(first, first + values.size)
+            self.run_curve.setData(x, values)
+            at, p50, p99 = rolling_percentiles(values)
+            self.p50_curve.setData(at + first, p50)
+            self.p99_curve.setData(at + first, p99)
+            if values.size:
+                # The far tail (a preempted run) would squeeze the body into one bar: clip at p99.5.
+                top = float(np.percentile(values, 99.5))
+                counts, edges = np.histogram(np.minimum(values, top), bins=min(60, max(5, values.size // 5)))
+                self.hist_curve.setData(edges, counts)
+            else:
+                self.hist_curve.setData([], [])
+        if MEMORY in parts:
+            self.rss_curve.setData(self._mem_t, self._rss)
+            gpu = np.asarray(self._gpu, dtype=float)
+            self.gpu_curve.setData(self._mem_t if np.isfinite(gpu).any() else [], gpu if np.isfinite(gpu).any() else [])
+        if OPS in parts:
+            self._draw_ops()
+        if SWEEP in parts:
+            self._draw_sweep()
 
     def _draw_ops(self) -> None:
         op_types = (self._per_op or {}).get("op_types") or []
