@@ -147,6 +147,11 @@ class OptimizePanel(QWidget):
         # Parsing the presets imports every pass.
         self._jobs.submit(LOAD_LANE, ThreadCall("load the passes", lambda _context: load_presets()))
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the passes are imported and listed."""
+        return self._loaded
+
     def ensure_loaded(self) -> None:
         """Fill the pass list now if the background load has not yet (imports wait for it)."""
         if not self._loaded:
