@@ -457,6 +457,7 @@ class ProfileDashboard(QWidget):
         """Draw what is buffered for `parts` of the charts (the timer passes those whose data
         changed; public for screenshots and tests, which draw everything)."""
         self.redraw_count += 1
+        self._dirty -= set(parts)
         measured = self.has_data() or self.stop_button.isEnabled()
         self.placeholder.setVisible(not measured)
         values = np.asarray(self._latencies[-MAX_PLOTTED_RUNS:], dtype=float)

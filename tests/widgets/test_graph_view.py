@@ -191,6 +191,21 @@ def test_minimap_click_moves_the_view(view, qtbot, cnn) -> None:
     assert after.y() > before.y() + 500
 
 
+def test_the_minimap_is_rasterised_once_per_paint_however_often_the_graph_is_restyled(view, qtbot, cnn, monkeypatch) -> None:
+    import widgets.minimap as minimap_module
+
+    pictures: list[np.ndarray] = []
+    real = minimap_module.rasterize
+    monkeypatch.setattr(minimap_module, "rasterize", lambda boxes, colours, *a, **k: pictures.append(colours) or real(boxes, colours, *a, **k))
+    view.set_model(cnn)
+    view.set_overlay({cnn.graph.node[0].name: 1.0}, "x")
+    view.set_highlight(added={cnn.graph.node[1].name})
+    view.clear_overlay()  # restyled four times (the model, an overlay, rings, no overlay)
+    assert pictures == []
+    view.minimap.grab()  # painted: the last colours only
+    assert len(pictures) == 1 and (pictures[0] == view._fill_rgb).all()
+
+
 def test_double_click_opens_loop_body_and_back(view, qtbot) -> None:
     view.set_model(loop_model())
     view.show()

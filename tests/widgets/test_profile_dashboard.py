@@ -98,3 +98,22 @@ def test_rolling_percentiles_and_shares():
     assert np.allclose(p99, [np.percentile(few[: i + 1], 99) for i in at])
     assert per_node_shares({"nodes": [{"node": "a_k", "model_node": "a", "share": 0.25},
                                       {"node": "a_k2", "model_node": "a", "share": 0.25}]}) == {"a": 0.5}
+
+
+def test_a_tick_redraws_only_the_charts_whose_data_changed(qtbot, monkeypatch):
+    dash = ProfileDashboard()
+    qtbot.addWidget(dash)
+    for record in _records(20):
+        dash.feed(record)
+    dash.redraw()
+    drawn: list[str] = []
+    monkeypatch.setattr(dash.run_curve, "setData", lambda *a, **k: drawn.append("runs"))
+    monkeypatch.setattr(dash.rss_curve, "setData", lambda *a, **k: drawn.append("memory"))
+    dash._tick()
+    assert drawn == []  # everything was drawn already
+    dash.feed({"kind": "memory", "t_s": 1.0, "rss_bytes": 2**30})
+    dash._tick()
+    assert drawn == ["memory"]
+    dash.feed({"kind": "sample", "phase": "timed", "latencies_ms": [1.0]})
+    dash._tick()
+    assert drawn == ["memory", "runs"]
