@@ -229,6 +229,7 @@ class ProfileDashboard(QWidget):
 
         charts = pg.GraphicsLayoutWidget(self)
         charts.setMinimumHeight(CHARTS_MIN_HEIGHT)
+        yield
         # Short titles: a plot is never narrower than its title, and five of them must fit the
         # Profile dock of a 1280-px window without a horizontal scroll bar.
         self.run_plot = _plot(charts, 0, 0, "Latency per run", "run", "ms", colspan=2)
