@@ -7,6 +7,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from types import ModuleType
 
 # What Qt's X11 plugin needs beyond a plain desktop install (Debian/Ubuntu package names).
 X11_PACKAGES = (
@@ -70,6 +71,15 @@ def run_gui(model_path: str | None = None) -> int:
     if problem:
         print(f"onnx-workbench: {problem}", file=sys.stderr)
         return 2
-    from app.main_window import launch
+    return window_module().launch(model_path)
 
-    return launch(model_path)
+
+def window_module() -> ModuleType:
+    """app.main_window, imported with garbage collection paused (see widgets.gc_pauses): its
+    imports make ~100 k objects and almost no garbage, and collections among them only delay
+    the window."""
+    from widgets.gc_pauses import collection_paused
+
+    with collection_paused():
+        from app import main_window
+    return main_window

@@ -44,10 +44,12 @@ def _memory() -> dict[str, float]:
 def child_workbench(model: str) -> None:
     """The workbench as a user starts it: window first, then the model; report both moments."""
     sys.path.insert(0, str(ROOT))
+    from app.gui import window_module
+
+    MainWindow = window_module().MainWindow  # noqa: N806 - imported as the app's launch imports it
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from app.main_window import MainWindow
     from app.settings import Settings
     from widgets.netron_view import ensure_webengine_environment
 

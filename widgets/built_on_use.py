@@ -21,6 +21,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QWidget
 
+from widgets.gc_pauses import collection_paused
+
 _PREFIX = "_built_on_use_"
 
 
@@ -127,8 +129,9 @@ def build_in_background(widget: QWidget, name: str, modules: Sequence[str]) -> N
     imported = _Imported(step, widget)
 
     def import_modules() -> None:
-        for module in modules:
-            importlib.import_module(module)
+        with collection_paused():
+            for module in modules:
+                importlib.import_module(module)
         try:
             imported.done.emit()
         except RuntimeError:  # the widget is gone

@@ -26,6 +26,7 @@ from pipelines.passes.engine import all_passes
 from pipelines.recipe import Recipe, load_recipe
 from pipelines.session_model import APPLY, SessionModel
 from pipelines.versions import Version
+from widgets.gc_pauses import collection_paused
 from widgets.pass_form import PassForm
 from widgets.version_tree import step_notes
 
@@ -42,6 +43,11 @@ def load_presets(folder: Path = PRESETS_DIR) -> dict[str, Recipe]:
     for path in sorted(folder.glob("*.yaml")):
         presets[names.get(path.stem, path.stem.replace("_", " ").capitalize())] = load_recipe(path)
     return presets
+
+
+def _load_presets_quietly() -> dict[str, Recipe]:
+    with collection_paused():  # seconds of imports: no collection stalls the window meanwhile
+        return load_presets()
 
 
 class OptimizePanel(QWidget):
@@ -145,7 +151,7 @@ class OptimizePanel(QWidget):
         if self._loaded or self._jobs is None or self._jobs.busy(LOAD_LANE):
             return
         # Parsing the presets imports every pass.
-        self._jobs.submit(LOAD_LANE, ThreadCall("load the passes", lambda _context: load_presets()))
+        self._jobs.submit(LOAD_LANE, ThreadCall("load the passes", lambda _context: _load_presets_quietly()))
 
     @property
     def loaded(self) -> bool:
