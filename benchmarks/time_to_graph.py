@@ -33,12 +33,14 @@ def _since_launch() -> float:
 
 
 def _memory() -> dict[str, float]:
+    """This process's memory and the CPU time of all its threads (less sensitive to load than wall time)."""
     import resource
 
     import psutil
 
     return {"rss_mb": psutil.Process().memory_info().rss / 2**20,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "cpu_s": time.process_time()}
 
 
 def child_workbench(model: str) -> None:
@@ -179,7 +181,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ttg-models-") as folder:
         if args.big:
             models = [*models, *big_models(Path(folder))]
-        print(f"{'model':<26}{'MB':>8}  {'workbench window / graph / RSS':>34}  {'Netron embedded window / graph / RSS':>40}")
+        print(f"{'model':<26}{'MB':>8}  {'workbench window / graph / CPU / RSS':>44}  "
+              f"{'Netron embedded window / graph / CPU / RSS':>48}")
         for model in models:
             best: dict[str, dict[str, float]] = {}
             for _ in range(args.repeat):
@@ -192,9 +195,10 @@ def main() -> None:
             for kind in ("workbench", "netron"):
                 f = best[kind]
                 cells.append(f"error: {f['error']}" if "error" in f else
-                             f"{f['window_s']:5.2f} s / {f['graph_s']:5.2f} s / {f['rss_mb']:5.0f} MB")
-            print(f"{model.name:<26}{data_size(model):>8.1f}  {cells[0]:>34}  {cells[1]:>40}", flush=True)
-    print("RSS: the viewer's own process when the graph is drawn (Chromium's renderer processes not included).")
+                             f"{f['window_s']:5.2f} s / {f['graph_s']:5.2f} s / {f['cpu_s']:5.2f} s / {f['rss_mb']:5.0f} MB")
+            print(f"{model.name:<26}{data_size(model):>8.1f}  {cells[0]:>44}  {cells[1]:>48}", flush=True)
+    print("CPU and RSS: the viewer's own process when the graph is drawn (all its threads; Chromium's renderer "
+          "processes and the workbench's worker processes not included).")
 
 
 if __name__ == "__main__":
