@@ -17,8 +17,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
 
-from pipelines.background import Deliver, Request, TaskContext, Work, WorkerCall
-from pipelines.worker.client import WorkerJob
+from onnx_workbench.pipelines.background import Deliver, Request, TaskContext, Work, WorkerCall
+from onnx_workbench.pipelines.worker.client import WorkerJob
 
 POLL_INTERVAL_MS = 30
 # A drain hands over at most this many events so one tick never monopolises the event loop.

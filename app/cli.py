@@ -12,9 +12,9 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from app import __version__
-from app.commands.text import clean
-from pipelines.errors import WorkbenchError, WorkFailed, os_error_sentence
+from onnx_workbench.app import __version__
+from onnx_workbench.app.commands.text import clean
+from onnx_workbench.pipelines.errors import WorkbenchError, WorkFailed, os_error_sentence
 
 # Each module in app.commands declares one subcommand: NAME, HELP, add_arguments(parser) and
 # run(args) -> exit code. Listed here so `--help` shows them in a sensible order.
@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not any(arg in _command_names() or arg in ("-h", "--help", "--version") for arg in argv):
         # No subcommand: the GUI, optionally on a model path.
-        from app.gui import run_gui
+        from onnx_workbench.app.gui import run_gui
 
         gui_parser = argparse.ArgumentParser(prog="onnx-workbench")
         gui_parser.add_argument("model", nargs="?", help="model to open")
@@ -108,7 +108,7 @@ def _quiet_broken_pipe() -> int:
 
 
 def _command_modules(commands: Sequence[str]) -> list:
-    return [importlib.import_module(f"app.commands.{name}") for name in commands]
+    return [importlib.import_module(f"onnx_workbench.app.commands.{name}") for name in commands]
 
 
 def _commands_needed(argv: Sequence[str]) -> Sequence[str]:

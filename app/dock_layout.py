@@ -11,7 +11,7 @@ import zlib
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QScrollArea, QTabBar, QWidget
 
-from app.settings import Settings
+from onnx_workbench.app.settings import Settings
 
 # First run: docks tabbed behind the first one of each group (the Auto-optimize dock joins
 # Profile's group before the sizes are set: tabbing it afterwards re-lays the bottom row).

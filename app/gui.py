@@ -75,11 +75,11 @@ def run_gui(model_path: str | None = None) -> int:
 
 
 def window_module() -> ModuleType:
-    """app.main_window, imported with garbage collection paused (see widgets.gc_pauses): its
+    """onnx_workbench.app.main_window, imported with garbage collection paused (see widgets.gc_pauses): its
     imports make ~100 k objects and almost no garbage, and collections among them only delay
     the window."""
-    from widgets.gc_pauses import collection_paused
+    from onnx_workbench.widgets.gc_pauses import collection_paused
 
     with collection_paused():
-        from app import main_window
+        from onnx_workbench.app import main_window
     return main_window

@@ -23,28 +23,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import __version__
-from app.background import QtExecutor
-from app.dock_layout import DockLayout
-from app.icons import app_icon
-from app.model_drops import ModelDrops
-from app.recent_files import RecentFiles
-from app.session_panels import SessionPanels
-from app.settings import Settings
-from app.status_line import StatusLine
-from app.theme import ThemeMenu
-from app.window_actions import build_actions, build_menus, build_toolbar
-from pipelines.background import JobLanes, Request
-from pipelines.errors import WorkbenchError
-from pipelines.opening import OpenedModel, open_model_task
-from widgets.graph_view import GraphView
-from widgets.message_log import Level, MessageLog
-from widgets.netron_view import NetronView, ensure_webengine_environment
-from widgets.properties_panel import PropertiesPanel
-from widgets.search_panel import SearchPanel
-from widgets.shown_model import ShownModel
-from widgets.summary_panel import SummaryPanel
-from widgets.welcome_page import WelcomePage
+from onnx_workbench.app import __version__
+from onnx_workbench.app.background import QtExecutor
+from onnx_workbench.app.dock_layout import DockLayout
+from onnx_workbench.app.icons import app_icon
+from onnx_workbench.app.model_drops import ModelDrops
+from onnx_workbench.app.recent_files import RecentFiles
+from onnx_workbench.app.session_panels import SessionPanels
+from onnx_workbench.app.settings import Settings
+from onnx_workbench.app.status_line import StatusLine
+from onnx_workbench.app.theme import ThemeMenu
+from onnx_workbench.app.window_actions import build_actions, build_menus, build_toolbar
+from onnx_workbench.pipelines.background import JobLanes, Request
+from onnx_workbench.pipelines.errors import WorkbenchError
+from onnx_workbench.pipelines.opening import OpenedModel, open_model_task
+from onnx_workbench.widgets.graph_view import GraphView
+from onnx_workbench.widgets.message_log import Level, MessageLog
+from onnx_workbench.widgets.netron_view import NetronView, ensure_webengine_environment
+from onnx_workbench.widgets.properties_panel import PropertiesPanel
+from onnx_workbench.widgets.search_panel import SearchPanel
+from onnx_workbench.widgets.shown_model import ShownModel
+from onnx_workbench.widgets.summary_panel import SummaryPanel
+from onnx_workbench.widgets.welcome_page import WelcomePage
 
 APP_NAME = "ONNX Workbench"
 MODEL_FILTER = "ONNX models (*.onnx);;All files (*)"
@@ -309,9 +309,9 @@ class MainWindow(QMainWindow):
 
 def launch(model_path: str | None) -> int:
     """Create the application and main window, optionally opening `model_path`; returns exit code."""
-    from app.settings import APPLICATION, ORGANIZATION
-    from app.smoke import install_smoke_exit, smoke_exit_ms
-    from app.theme import follow_system
+    from onnx_workbench.app.settings import APPLICATION, ORGANIZATION
+    from onnx_workbench.app.smoke import install_smoke_exit, smoke_exit_ms
+    from onnx_workbench.app.theme import follow_system
 
     ensure_webengine_environment()  # before QApplication: Chromium reads it at start-up
     app = QApplication.instance() or QApplication(sys.argv[:1])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from pipelines.session_model import SessionModel
-from widgets.message_log import MessageLog
+from onnx_workbench.pipelines.session_model import SessionModel
+from onnx_workbench.widgets.message_log import MessageLog
 
 MESSAGES_FILE = "messages.log"
 

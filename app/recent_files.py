@@ -7,9 +7,9 @@ from pathlib import Path
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QWidget
 
-from app.settings import Settings
-from widgets import formatting
-from widgets.welcome_page import WelcomePage
+from onnx_workbench.app.settings import Settings
+from onnx_workbench.widgets import formatting
+from onnx_workbench.widgets.welcome_page import WelcomePage
 
 
 class RecentFiles:

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from PySide6.QtGui import QAction
 
-from app.session_commands import SessionCommands
-from pipelines.session_model import SessionModel
+from onnx_workbench.app.session_commands import SessionCommands
+from onnx_workbench.pipelines.session_model import SessionModel
 
 NEED_SESSION = ("profile", "save_session", "export_model", "export_recipe", "export_report")
 

@@ -13,18 +13,18 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from app.version_display import VersionDisplay
-from pipelines.background import TaskContext, ThreadCall
-from pipelines.errors import WorkbenchError, error_sentence
-from pipelines.session_cache import enforce_cap
-from pipelines.session_model import SessionModel
-from pipelines.versions import default_sessions_dir
-from widgets import formatting
-from widgets.optimize_panel import OptimizePanel
-from widgets.sessions_dialog import SessionsDialog
+from onnx_workbench.app.version_display import VersionDisplay
+from onnx_workbench.pipelines.background import TaskContext, ThreadCall
+from onnx_workbench.pipelines.errors import WorkbenchError, error_sentence
+from onnx_workbench.pipelines.session_cache import enforce_cap
+from onnx_workbench.pipelines.session_model import SessionModel
+from onnx_workbench.pipelines.versions import default_sessions_dir
+from onnx_workbench.widgets import formatting
+from onnx_workbench.widgets.optimize_panel import OptimizePanel
+from onnx_workbench.widgets.sessions_dialog import SessionsDialog
 
 if TYPE_CHECKING:
-    from app.main_window import MainWindow
+    from onnx_workbench.app.main_window import MainWindow
 
 REPORT_FILTER = "HTML report (*.html);;Markdown (*.md);;JSON (*.json);;CSV (*.csv)"
 RECIPE_FILTER = "Recipes (*.yaml *.yml)"
@@ -131,9 +131,9 @@ class SessionCommands(QObject):
         profiles, comparison = dict(self.session.profiles), self.session.comparison
 
         def write(_context: TaskContext) -> str:
-            from pipelines.report.build import build_workspace_report
-            from pipelines.report.render import write_report
-            from pipelines.safe_write import source_files
+            from onnx_workbench.pipelines.report.build import build_workspace_report
+            from onnx_workbench.pipelines.report.render import write_report
+            from onnx_workbench.pipelines.safe_write import source_files
 
             try:
                 report = build_workspace_report(ws, vid, profiles=profiles, comparison=comparison)

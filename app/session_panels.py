@@ -14,22 +14,22 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt
 
-from app.message_file import keep_messages_in_session
-from app.session_actions import bind_session_actions
-from app.session_commands import SessionCommands
-from app.version_display import VersionDisplay
-from pipelines.session_model import SessionModel
-from pipelines.versions import ROOT_ID
-from widgets.analysis_views import AnalysisViews
-from widgets.compare_view import CompareView
-from widgets.diff_panel import DiffPanel
-from widgets.optimize_panel import OptimizePanel
-from widgets.profile_dashboard import ProfileDashboard
-from widgets.tune_panel import TunePanel
-from widgets.version_tree import VersionTree
+from onnx_workbench.app.message_file import keep_messages_in_session
+from onnx_workbench.app.session_actions import bind_session_actions
+from onnx_workbench.app.session_commands import SessionCommands
+from onnx_workbench.app.version_display import VersionDisplay
+from onnx_workbench.pipelines.session_model import SessionModel
+from onnx_workbench.pipelines.versions import ROOT_ID
+from onnx_workbench.widgets.analysis_views import AnalysisViews
+from onnx_workbench.widgets.compare_view import CompareView
+from onnx_workbench.widgets.diff_panel import DiffPanel
+from onnx_workbench.widgets.optimize_panel import OptimizePanel
+from onnx_workbench.widgets.profile_dashboard import ProfileDashboard
+from onnx_workbench.widgets.tune_panel import TunePanel
+from onnx_workbench.widgets.version_tree import VersionTree
 
 if TYPE_CHECKING:
-    from app.main_window import MainWindow
+    from onnx_workbench.app.main_window import MainWindow
 
 
 class SessionPanels(QObject):

@@ -75,7 +75,7 @@ class Settings:
 
     def cache_cap_bytes(self) -> int:
         """The most the session cache may hold; older sessions are deleted above it."""
-        from pipelines.session_cache import DEFAULT_CAP_BYTES
+        from onnx_workbench.pipelines.session_cache import DEFAULT_CAP_BYTES
 
         value = self._qs.value("cache/cap_bytes", DEFAULT_CAP_BYTES)
         try:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
-from pipelines.opening import OpenedModel
-from widgets import formatting
-from widgets.message_log import MessageLog
-from widgets.shown_model import ShownModel
+from onnx_workbench.pipelines.opening import OpenedModel
+from onnx_workbench.widgets import formatting
+from onnx_workbench.widgets.message_log import MessageLog
+from onnx_workbench.widgets.shown_model import ShownModel
 
 MESSAGE_MS = 8000  # the Messages log keeps every line; the status bar only the latest, for a while
 

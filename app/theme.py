@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QMenu, QWidget
 
-from app.settings import Settings
+from onnx_workbench.app.settings import Settings
 
 THEMES = ("system", "light", "dark")
 MENU_TITLES = {"system": "As the &System", "light": "&Light", "dark": "&Dark"}

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject
 
-from pipelines.background import Request
-from pipelines.opening import OpenedModel, open_model_task
-from pipelines.session_model import SessionModel
-from widgets.version_tree import version_title
+from onnx_workbench.pipelines.background import Request
+from onnx_workbench.pipelines.opening import OpenedModel, open_model_task
+from onnx_workbench.pipelines.session_model import SessionModel
+from onnx_workbench.widgets.version_tree import version_title
 
 if TYPE_CHECKING:
-    from app.main_window import MainWindow
+    from onnx_workbench.app.main_window import MainWindow
 
 LANE = "show-version"
 

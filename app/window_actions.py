@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar
 
-from app.icons import icon
+from onnx_workbench.app.icons import icon
 
 KEYS = QKeySequence.StandardKey
 ROLE = QAction.MenuRole

@@ -238,7 +238,7 @@ def _tree_rss(root: psutil.Process) -> int:
 
 def cli(*args: str) -> list[str]:
     """The workbench command line, run from this checkout."""
-    return [PYTHON, "-m", "app.cli", *args]
+    return [PYTHON, "-m", "onnx_workbench.app.cli", *args]
 
 
 def snippet(code: str, *args: str) -> list[str]:
@@ -283,7 +283,7 @@ WINDOW = """
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox")
     from PySide6.QtWidgets import QApplication
-    from app.main_window import MainWindow
+    from onnx_workbench.app.main_window import MainWindow
     app = QApplication(sys.argv[:1])
     window = MainWindow()
     window.session_panels.commands.ask_before_close = False

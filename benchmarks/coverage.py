@@ -43,11 +43,11 @@ import onnx  # noqa: E402
 from corpus_index import read_records  # noqa: E402  (benchmarks/ is this script's folder)
 from coverage_report import Cell, matrix_markdown, reproduce_command, summary_line  # noqa: E402
 from coverage_rules import ModelFacts, Outcome, Verdict, judge, verdict  # noqa: E402
-from pipelines.errors import ConfigError, WorkbenchError  # noqa: E402
-from pipelines.passes.base import Pass  # noqa: E402
-from pipelines.passes.engine import all_passes  # noqa: E402
-from pipelines.worker.client import run_job  # noqa: E402
-from pipelines.worker.jobs import ENV_EXTRA_JOBS  # noqa: E402
+from onnx_workbench.pipelines.errors import ConfigError, WorkbenchError  # noqa: E402
+from onnx_workbench.pipelines.passes.base import Pass  # noqa: E402
+from onnx_workbench.pipelines.passes.engine import all_passes  # noqa: E402
+from onnx_workbench.pipelines.worker.client import run_job  # noqa: E402
+from onnx_workbench.pipelines.worker.jobs import ENV_EXTRA_JOBS  # noqa: E402
 
 CELL_JOB = f"coverage-cell={HERE / 'coverage_cell.py'}:run_cell"
 # transformer-fusion's onnxruntime engine wants the architecture; a user would pick it too.

@@ -1,6 +1,6 @@
 """The worker job behind one coverage cell: run a pass, verify the result, time both models.
 
-Runs inside `python -m pipelines.worker coverage-cell` (registered by benchmarks/coverage.py
+Runs inside `python -m onnx_workbench.pipelines.worker coverage-cell` (registered by benchmarks/coverage.py
 through ONNX_WORKBENCH_WORKER_JOBS), so a native crash, a hang or running out of memory ends
 this cell only. Everything here is the project's own engine: run_pass, verify_models and the
 interleaved latency comparison of pipelines.speed.
@@ -15,10 +15,10 @@ from typing import Any
 
 import onnx
 
-from pipelines.errors import PassFailed
-from pipelines.passes.engine import run_pass
-from pipelines.speed import quick_latency_comparison
-from pipelines.verify import verify_models
+from onnx_workbench.pipelines.errors import PassFailed
+from onnx_workbench.pipelines.passes.engine import run_pass
+from onnx_workbench.pipelines.speed import quick_latency_comparison
+from onnx_workbench.pipelines.verify import verify_models
 
 Emit = Callable[[dict[str, Any]], None]
 

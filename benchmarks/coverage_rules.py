@@ -15,7 +15,7 @@ from typing import Any
 
 import onnx
 
-from pipelines.inputs import graph_inputs
+from onnx_workbench.pipelines.inputs import graph_inputs
 
 # convert-opset's default target; models at or above it have nothing to upgrade.
 UPGRADE_OPSET = 17

@@ -18,10 +18,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "assets")]
 import onnx  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from pipelines.graph_layout import extract_graph  # noqa: E402
-from pipelines.graph_layout.layered import layout_graph_info  # noqa: E402
+from onnx_workbench.pipelines.graph_layout import extract_graph  # noqa: E402
+from onnx_workbench.pipelines.graph_layout.layered import layout_graph_info  # noqa: E402
 from sample_models import build_layered_graph  # noqa: E402
-from widgets.graph_view import GraphView  # noqa: E402
+from onnx_workbench.widgets.graph_view import GraphView  # noqa: E402
 
 SIZES = (1_000, 5_000, 20_000, 50_000)
 
@@ -55,7 +55,7 @@ def render_wall(model: onnx.ModelProto) -> float:
         onnx.save(model, source)
         start = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "app.cli", "render", str(source), "-o", str(Path(folder) / "g.png")],
+            [sys.executable, "-m", "onnx_workbench.app.cli", "render", str(source), "-o", str(Path(folder) / "g.png")],
             cwd=ROOT, check=True,
         )
         return time.perf_counter() - start

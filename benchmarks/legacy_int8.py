@@ -44,10 +44,10 @@ import numpy as np  # noqa: E402
 import onnx  # noqa: E402
 from onnx import helper  # noqa: E402
 
-from pipelines.inputs import input_specs  # noqa: E402
-from pipelines.passes.engine import run_pass  # noqa: E402
-from pipelines.speed import interleaved_timings  # noqa: E402
-from pipelines.verify import verify_models  # noqa: E402
+from onnx_workbench.pipelines.inputs import input_specs  # noqa: E402
+from onnx_workbench.pipelines.passes.engine import run_pass  # noqa: E402
+from onnx_workbench.pipelines.speed import interleaved_timings  # noqa: E402
+from onnx_workbench.pipelines.verify import verify_models  # noqa: E402
 
 LEGACY_MODELS = {"ResNet-50": "legacy/resnet50.onnx", "DenseNet-121": "legacy/densenet121.onnx"}
 HELD_OUT_SEED = 100  # verification inputs: other seeds than the calibration arrays

@@ -18,8 +18,8 @@ sys.path.insert(0, str(ROOT / "assets"))
 
 import sample_models  # noqa: E402
 
-from pipelines.analysis import analyze  # noqa: E402
-from pipelines.model import load_model  # noqa: E402
+from onnx_workbench.pipelines.analysis import analyze  # noqa: E402
+from onnx_workbench.pipelines.model import load_model  # noqa: E402
 
 
 def best_of(repeat: int, work) -> tuple[float, object]:  # noqa: ANN001 - any callable

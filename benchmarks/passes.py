@@ -27,14 +27,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipelines.errors import WorkbenchError  # noqa: E402
-from pipelines.model import load_model  # noqa: E402
-from pipelines.model_files import model_size_bytes  # noqa: E402
-from pipelines.passes.engine import all_passes  # noqa: E402
-from pipelines.recipe import Recipe  # noqa: E402
-from pipelines.replay import run_recipe  # noqa: E402
-from pipelines.speed import quick_latency_comparison  # noqa: E402
-from pipelines.verify import Tolerance, verify_models  # noqa: E402
+from onnx_workbench.pipelines.errors import WorkbenchError  # noqa: E402
+from onnx_workbench.pipelines.model import load_model  # noqa: E402
+from onnx_workbench.pipelines.model_files import model_size_bytes  # noqa: E402
+from onnx_workbench.pipelines.passes.engine import all_passes  # noqa: E402
+from onnx_workbench.pipelines.recipe import Recipe  # noqa: E402
+from onnx_workbench.pipelines.replay import run_recipe  # noqa: E402
+from onnx_workbench.pipelines.speed import quick_latency_comparison  # noqa: E402
+from onnx_workbench.pipelines.verify import Tolerance, verify_models  # noqa: E402
 
 MODELS = {
     "cnn": ROOT / "assets" / "models" / "resnet_small.onnx",

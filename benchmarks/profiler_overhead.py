@@ -21,11 +21,11 @@ import numpy as np  # noqa: E402
 import onnx  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 
-from pipelines.inputs import random_inputs  # noqa: E402
-from pipelines.profiling.options import ProfileOptions  # noqa: E402
-from pipelines.profiling.session import session_settings  # noqa: E402
-from pipelines.runtime import session_options  # noqa: E402
-from pipelines.worker.client import run_job  # noqa: E402
+from onnx_workbench.pipelines.inputs import random_inputs  # noqa: E402
+from onnx_workbench.pipelines.profiling.options import ProfileOptions  # noqa: E402
+from onnx_workbench.pipelines.profiling.session import session_settings  # noqa: E402
+from onnx_workbench.pipelines.runtime import session_options  # noqa: E402
+from onnx_workbench.pipelines.worker.client import run_job  # noqa: E402
 
 MODELS = [ROOT / "assets" / "models" / "resnet_small.onnx", ROOT / "assets" / "models" / "transformer_small.onnx"]
 

@@ -20,10 +20,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "assets")]
 
 import onnx  # noqa: E402
 
-from pipelines.analysis import analyze  # noqa: E402
-from pipelines.passes.engine import run_pass  # noqa: E402
-from pipelines.speed import interleaved_latencies  # noqa: E402
-from pipelines.verify import Tolerance, verify_models  # noqa: E402
+from onnx_workbench.pipelines.analysis import analyze  # noqa: E402
+from onnx_workbench.pipelines.passes.engine import run_pass  # noqa: E402
+from onnx_workbench.pipelines.speed import interleaved_latencies  # noqa: E402
+from onnx_workbench.pipelines.verify import Tolerance, verify_models  # noqa: E402
 
 MODELS = ROOT / "assets" / "models"
 RATIOS = (0.0, 0.1, 0.3, 0.5)

@@ -24,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "assets")]
 
-from pipelines.passes.engine import run_pass  # noqa: E402
-from pipelines.speed import interleaved_timings  # noqa: E402
-from pipelines.verify import verify_models  # noqa: E402
+from onnx_workbench.pipelines.passes.engine import run_pass  # noqa: E402
+from onnx_workbench.pipelines.speed import interleaved_timings  # noqa: E402
+from onnx_workbench.pipelines.verify import verify_models  # noqa: E402
 
 MODELS = ROOT / "assets" / "models"
 

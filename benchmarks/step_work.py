@@ -34,7 +34,7 @@ def count_whole_model_jobs() -> dict[str, Any]:
     import onnx
     import onnx.shape_inference
 
-    import pipelines.model as model_io
+    import onnx_workbench.pipelines.model as model_io
 
     counts: dict[str, Any] = {"parses": Counter(), "checker": Counter(), "inferred_bytes": []}
     real_parse, real_load = model_io._parse, onnx.load
@@ -65,9 +65,9 @@ def count_whole_model_jobs() -> dict[str, Any]:
 def run_step(model: Path, pass_name: str, samples: int, runs: int) -> dict[str, Any]:
     """One step in this process: the figures as plain data."""
     counts = count_whole_model_jobs()
-    from pipelines.passes.engine import run_pass
-    from pipelines.speed import quick_latency_comparison
-    from pipelines.verify import verify_models
+    from onnx_workbench.pipelines.passes.engine import run_pass
+    from onnx_workbench.pipelines.speed import quick_latency_comparison
+    from onnx_workbench.pipelines.verify import verify_models
 
     seconds: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="step-work-") as folder:

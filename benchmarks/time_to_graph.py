@@ -46,14 +46,14 @@ def _memory() -> dict[str, float]:
 def child_workbench(model: str) -> None:
     """The workbench as a user starts it: window first, then the model; report both moments."""
     sys.path.insert(0, str(ROOT))
-    from app.gui import window_module
+    from onnx_workbench.app.gui import window_module
 
     MainWindow = window_module().MainWindow  # noqa: N806 - imported as the app's launch imports it
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from app.settings import Settings
-    from widgets.netron_view import ensure_webengine_environment
+    from onnx_workbench.app.settings import Settings
+    from onnx_workbench.widgets.netron_view import ensure_webengine_environment
 
     ensure_webengine_environment()
     app = QApplication(sys.argv[:1])
@@ -89,7 +89,7 @@ def child_netron(model: str) -> None:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from widgets.netron_view import NetronView, ensure_webengine_environment
+    from onnx_workbench.widgets.netron_view import NetronView, ensure_webengine_environment
 
     ensure_webengine_environment()
     app = QApplication(sys.argv[:1])

@@ -36,11 +36,11 @@ import numpy as np  # noqa: E402
 import onnx  # noqa: E402
 
 from legacy_int8 import calibration_arrays, quantize_by_hand, upgrade_by_hand  # noqa: E402
-from pipelines.speed import interleaved_latencies  # noqa: E402
-from pipelines.tune.executor import LocalExecutor  # noqa: E402
-from pipelines.tune.search import CandidateResult, Search, TuneSettings  # noqa: E402
-from pipelines.units import size  # noqa: E402
-from pipelines.verify import Tolerance, verify_models  # noqa: E402
+from onnx_workbench.pipelines.speed import interleaved_latencies  # noqa: E402
+from onnx_workbench.pipelines.tune.executor import LocalExecutor  # noqa: E402
+from onnx_workbench.pipelines.tune.search import CandidateResult, Search, TuneSettings  # noqa: E402
+from onnx_workbench.pipelines.units import size  # noqa: E402
+from onnx_workbench.pipelines.verify import Tolerance, verify_models  # noqa: E402
 
 CASES = {
     "digits": ("trained digit CNN", ROOT / "assets" / "models" / "digits_cnn.onnx", "static",

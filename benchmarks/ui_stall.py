@@ -91,8 +91,8 @@ def main() -> int:
 
 def measure(args: argparse.Namespace) -> int:
     """Open the model and time the heartbeat while the window settles, during passes and profiling."""
-    from app.gui import window_module
-    from widgets.built_on_use import is_built
+    from onnx_workbench.app.gui import window_module
+    from onnx_workbench.widgets.built_on_use import is_built
 
     MainWindow = window_module().MainWindow  # noqa: N806 - imported as the app's launch imports it
 

@@ -30,10 +30,10 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from pipelines.contrib_ops import CONTRIB_DOMAIN, contrib_cost, contrib_output_shapes, is_contrib
-from pipelines.inputs import graph_inputs, resolve_dim
-from pipelines.shape_folding import fold_shape_values
-from pipelines.validation import iter_graphs, tensor_bytes
+from onnx_workbench.pipelines.contrib_ops import CONTRIB_DOMAIN, contrib_cost, contrib_output_shapes, is_contrib
+from onnx_workbench.pipelines.inputs import graph_inputs, resolve_dim
+from onnx_workbench.pipelines.shape_folding import fold_shape_values
+from onnx_workbench.pipelines.validation import iter_graphs, tensor_bytes
 
 # Initializers above this many elements are replaced by typed graph inputs in the copy that
 # shape inference sees: their values never matter for shapes, and it keeps the copy small.
@@ -540,7 +540,7 @@ def _size_on_disk(path: Path, param_bytes: int) -> int | None:
         return None
     if path.stat().st_size >= param_bytes:
         return path.stat().st_size  # the weights fit in the file: no external data to look up
-    from pipelines.model_graphs import external_data_files
+    from onnx_workbench.pipelines.model_graphs import external_data_files
 
     try:
         return path.stat().st_size + sum(f.stat().st_size for f in external_data_files(path))

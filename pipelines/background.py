@@ -19,9 +19,9 @@ from typing import Any, Protocol
 
 from psygnal import Signal
 
-from pipelines.errors import Cancelled, WorkbenchError
-from pipelines.worker import protocol
-from pipelines.worker.client import WorkerJob
+from onnx_workbench.pipelines.errors import Cancelled, WorkbenchError
+from onnx_workbench.pipelines.worker import protocol
+from onnx_workbench.pipelines.worker.client import WorkerJob
 
 
 @dataclass(frozen=True)
@@ -197,7 +197,7 @@ def run_work(work: Work, emit: Callable[[dict[str, Any]], None]) -> Any:
     """
     if isinstance(work, ThreadCall):
         return work.run(TaskContext(emit))
-    from pipelines.worker.jobs import resolve_job
+    from onnx_workbench.pipelines.worker.jobs import resolve_job
 
     def crossing(record: dict[str, Any]) -> None:
         emit(protocol.decode(protocol.encode(record)))

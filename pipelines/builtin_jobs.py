@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipelines.errors import ConfigError
-from pipelines.worker import protocol
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.worker import protocol
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -32,7 +32,7 @@ def apply_pass(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
         raise ConfigError("apply-pass needs a 'pass' name.", "pass")
     progress = _on_progress(emit)
     if params.get("workspace"):
-        from pipelines.versions import Workspace
+        from onnx_workbench.pipelines.versions import Workspace
 
         workspace = Workspace.open(params["workspace"])
         version = workspace.apply(
@@ -46,13 +46,13 @@ def apply_pass(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
         return {"version": version.to_dict(), "workspace": str(workspace.root)}
     if not params.get("source") or not params.get("target"):
         raise ConfigError("apply-pass needs either a 'workspace' or a 'source' and a 'target'.", "source")
-    from pipelines.passes.engine import run_pass
+    from onnx_workbench.pipelines.passes.engine import run_pass
 
     result = run_pass(name, params["source"], params["target"], params.get("config") or {}, on_progress=progress)
     out = result.to_dict()
     reference = params.get("verify_against")
     if reference:
-        from pipelines.verify import verify_models
+        from onnx_workbench.pipelines.verify import verify_models
 
         report = verify_models(Path(reference), result.output, on_progress=progress)
         out["fidelity"] = report.to_dict()
@@ -62,9 +62,9 @@ def apply_pass(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
 def run_recipe(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
     """Replay a recipe on files: {"model", "recipe" (file-format data), "output", "scratch",
     "checks" (StepChecks data)} -> {"steps": [StepResult dicts]}."""
-    from pipelines.recipe import Recipe
-    from pipelines.replay import StepChecks
-    from pipelines.replay import run_recipe as replay
+    from onnx_workbench.pipelines.recipe import Recipe
+    from onnx_workbench.pipelines.replay import StepChecks
+    from onnx_workbench.pipelines.replay import run_recipe as replay
 
     for key in ("model", "output", "scratch"):
         if not params.get(key):
@@ -78,8 +78,8 @@ def run_recipe(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
 
 def analyze(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
     """Load a model (validated, shapes inferred) and return pipelines.analysis figures for it."""
-    from pipelines.analysis import analyze as analyze_model
-    from pipelines.model import load_model
+    from onnx_workbench.pipelines.analysis import analyze as analyze_model
+    from onnx_workbench.pipelines.model import load_model
 
     if not params.get("model"):
         raise ConfigError("analyze needs a 'model' path.", "model")
@@ -97,7 +97,7 @@ def create_workspace(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
     Copying the model in and measuring version 0 (analysis, MACs) can take long on a big
     model, so the GUI runs it here and re-opens the workspace folder it returns.
     """
-    from pipelines.versions import Workspace
+    from onnx_workbench.pipelines.versions import Workspace
 
     if not params.get("source"):
         raise ConfigError("workspace-create needs a 'source' model path.", "source")
@@ -112,7 +112,7 @@ def export_model(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
 
     A multi-GB model takes a while to write; here it cannot stall the window.
     """
-    from pipelines.versions import Workspace
+    from onnx_workbench.pipelines.versions import Workspace
 
     for key in ("workspace", "version", "path"):
         if not params.get(key):
@@ -125,7 +125,7 @@ def export_model(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
 
 def quant_debug(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
     """Per-tensor quantization error: {"float_model", "quant_model", "samples", "data"} -> report dict."""
-    from pipelines.quant_debug import DEFAULT_SAMPLES, analyze_quantization
+    from onnx_workbench.pipelines.quant_debug import DEFAULT_SAMPLES, analyze_quantization
 
     for key in ("float_model", "quant_model"):
         if not params.get(key):
@@ -139,7 +139,7 @@ def quant_debug(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
 
 def prune_scan(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
     """Pruning sensitivity: {"model", "ratios", "mode", "criterion"} -> SensitivityTable dict."""
-    from pipelines.pruning.sensitivity import DEFAULT_RATIOS, scan_sensitivity
+    from onnx_workbench.pipelines.pruning.sensitivity import DEFAULT_RATIOS, scan_sensitivity
 
     if not params.get("model"):
         raise ConfigError("prune-scan needs a 'model' path.", "model")
@@ -152,7 +152,7 @@ def prune_scan(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
 
 def tensor_stats(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
     """Statistics of one initializer, reading only that tensor: {"model", "tensor"} -> summarize_values dict."""
-    from pipelines.tensor_values import initializer_statistics
+    from onnx_workbench.pipelines.tensor_values import initializer_statistics
 
     for key in ("model", "tensor"):
         if not params.get(key):

@@ -13,10 +13,10 @@ import numpy as np
 import onnx
 from onnxruntime.quantization import CalibrationDataReader
 
-from pipelines.errors import ConfigError
-from pipelines.images import IMAGE_SUFFIXES, ImagePreprocessing, class_folders, image_input, load_image
-from pipelines.inputs import graph_inputs, input_ranks, iter_array_samples, random_inputs
-from pipelines.step_context import PassContext
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.images import IMAGE_SUFFIXES, ImagePreprocessing, class_folders, image_input, load_image
+from onnx_workbench.pipelines.inputs import graph_inputs, input_ranks, iter_array_samples, random_inputs
+from onnx_workbench.pipelines.step_context import PassContext
 
 Feed = dict[str, np.ndarray]
 

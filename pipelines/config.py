@@ -13,7 +13,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pipelines.errors import ConfigError
+from onnx_workbench.pipelines.errors import ConfigError
 
 # Fields older recipes and session folders may still carry, ignored when read: measure_speed
 # (the quantization passes timed themselves; the engine times every step now).

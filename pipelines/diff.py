@@ -7,7 +7,7 @@ from typing import Any
 
 import onnx
 
-from pipelines.analysis import node_keys
+from onnx_workbench.pipelines.analysis import node_keys
 
 
 @dataclass

@@ -13,8 +13,8 @@ from typing import Literal
 import numpy as np
 import onnx
 
-from pipelines.errors import ConfigError
-from pipelines.inputs import graph_inputs, input_specs
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.inputs import graph_inputs, input_specs
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 # Used when an image input leaves height/width symbolic: the usual classifier crop.

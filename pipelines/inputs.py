@@ -16,8 +16,8 @@ import numpy as np
 import onnx
 from onnx import helper
 
-from pipelines.errors import ConfigError
-from pipelines.validation import short
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.validation import short
 
 DEFAULT_BATCH = 1
 DEFAULT_DYNAMIC_DIM = 128

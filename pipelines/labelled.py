@@ -21,10 +21,10 @@ from typing import Any, Literal
 import numpy as np
 import onnx
 
-from pipelines.errors import ConfigError
-from pipelines.images import ImagePreprocessing, class_folders, image_input, load_image
-from pipelines.inputs import input_ranks, input_specs, iter_array_samples
-from pipelines.validation import short
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.images import ImagePreprocessing, class_folders, image_input, load_image
+from onnx_workbench.pipelines.inputs import input_ranks, input_specs, iter_array_samples
+from onnx_workbench.pipelines.validation import short
 
 LABELS = "labels"
 TOP_K = 5
@@ -66,7 +66,7 @@ def count_samples(model: onnx.ModelProto, source: DataSource) -> int:
     """How many samples `source` holds, from file listings and array headers (nothing decoded)."""
     if source.kind == "images":
         return sum(len(pictures) for _, pictures in class_folders(source.path))
-    from pipelines.calibration import count_samples as count_array_rows  # imports ONNX Runtime's quantizer
+    from onnx_workbench.pipelines.calibration import count_samples as count_array_rows  # imports ONNX Runtime's quantizer
 
     return count_array_rows("arrays", model, str(source.path), MAX_SAMPLES)
 

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 import onnx
 from google.protobuf.message import DecodeError
 
-from pipelines import quirks
-from pipelines.errors import ModelRefused, WorkbenchError
-from pipelines.model_graphs import FileVersion, file_version, graph_without_weights, kept_graph, remember_graph
-from pipelines.safe_write import atomic_path, check_targets, source_files
-from pipelines.staging import staged_model
-from pipelines.validation import (
+from onnx_workbench.pipelines import quirks
+from onnx_workbench.pipelines.errors import ModelRefused, WorkbenchError
+from onnx_workbench.pipelines.model_graphs import FileVersion, file_version, graph_without_weights, kept_graph, remember_graph
+from onnx_workbench.pipelines.safe_write import atomic_path, check_targets, source_files
+from onnx_workbench.pipelines.staging import staged_model
+from onnx_workbench.pipelines.validation import (
     check_external_data,
     check_graph_structure,
     check_element_types,
@@ -166,7 +166,7 @@ def load_graph(path: str | os.PathLike[str]) -> onnx.ModelProto:
 
 
 def _normalize(proto: onnx.ModelProto, folder: Path) -> list[str]:
-    """pipelines.quirks.normalize on a model whose weights may still be in their data files.
+    """onnx_workbench.pipelines.quirks.normalize on a model whose weights may still be in their data files.
 
     Its constant folding reads the weights a folded node takes (through onnx-ir, which knows no
     model folder), so the external locations are absolute while it runs, relative again after

@@ -10,9 +10,9 @@ import os
 import shutil
 from pathlib import Path
 
-from pipelines.model_graphs import external_data_files
-from pipelines.safe_write import atomic_path, source_files
-from pipelines.validation import disk_size
+from onnx_workbench.pipelines.model_graphs import external_data_files
+from onnx_workbench.pipelines.safe_write import atomic_path, source_files
+from onnx_workbench.pipelines.validation import disk_size
 
 
 def model_size_bytes(model_path: str | Path) -> int:

@@ -18,8 +18,8 @@ from pathlib import Path
 import onnx
 from google.protobuf.message import Message
 
-from pipelines.errors import ModelRefused
-from pipelines.validation import check_external_data, expected_data_bytes, short
+from onnx_workbench.pipelines.errors import ModelRefused
+from onnx_workbench.pipelines.validation import check_external_data, expected_data_bytes, short
 
 # Graphs kept per process: a step asks about its source and target (a recipe also about the
 # original); weightless graphs are small (1.4 MB for GPT-2).

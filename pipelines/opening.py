@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines.analysis import analyze
-from pipelines.background import TaskContext, ThreadCall
-from pipelines.errors import Cancelled, WorkbenchError
-from pipelines.graph_layout import LayoutResult, layout_model
-from pipelines.model import LoadedModel, load_model
-from pipelines.worker.client import WorkerJob
+from onnx_workbench.pipelines.analysis import analyze
+from onnx_workbench.pipelines.background import TaskContext, ThreadCall
+from onnx_workbench.pipelines.errors import Cancelled, WorkbenchError
+from onnx_workbench.pipelines.graph_layout import LayoutResult, layout_model
+from onnx_workbench.pipelines.model import LoadedModel, load_model
+from onnx_workbench.pipelines.worker.client import WorkerJob
 
 ANALYSIS_TIMEOUT_S = 600.0
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import onnx
 
-from pipelines.model_graphs import model_graph
+from onnx_workbench.pipelines.model_graphs import model_graph
 
 _FLOAT16_CRASH_OPTIMIZERS = ("NchwcTransformer",)
 

@@ -25,13 +25,13 @@ from typing import Any
 import numpy as np
 import onnx
 
-from pipelines.calibration import Feed, make_samples
-from pipelines.images import IMAGE_SUFFIXES, class_folders
-from pipelines.errors import Cancelled, ConfigError
-from pipelines.inputs import graph_inputs
-from pipelines.results import QuantErrorReport, TensorError
-from pipelines.runtime import SessionSettings, open_session
-from pipelines.verify import FidelityReport, verify_models
+from onnx_workbench.pipelines.calibration import Feed, make_samples
+from onnx_workbench.pipelines.images import IMAGE_SUFFIXES, class_folders
+from onnx_workbench.pipelines.errors import Cancelled, ConfigError
+from onnx_workbench.pipelines.inputs import graph_inputs
+from onnx_workbench.pipelines.results import QuantErrorReport, TensorError
+from onnx_workbench.pipelines.runtime import SessionSettings, open_session
+from onnx_workbench.pipelines.verify import FidelityReport, verify_models
 
 # SQNR reported for tensors that came through exactly (no noise at all).
 EXACT_SQNR_DB = 200.0
@@ -51,7 +51,7 @@ def analyze_quantization(
     from onnxruntime.quantization.qdq_loss_debug import modify_model_output_intermediate_tensors
     from onnxruntime.quantization.quant_utils import DEQUANT_OUTPUT_SUFFIX
 
-    from pipelines.model import load_model
+    from onnx_workbench.pipelines.model import load_model
 
     float_model, quant_model = Path(float_model), Path(quant_model)
     float_proto = load_model(float_model, infer_shapes=False, weights=False).proto
@@ -146,8 +146,8 @@ def exclude_worst_and_requantize(
     Both quantized models are written into `workdir` (a session or scratch folder, never the
     float model's own folder by default).
     """
-    from pipelines.passes.engine import run_pass
-    from pipelines.passes.quantize_static import QuantizeStaticConfig
+    from onnx_workbench.pipelines.passes.engine import run_pass
+    from onnx_workbench.pipelines.passes.quantize_static import QuantizeStaticConfig
 
     if not isinstance(config, QuantizeStaticConfig):
         raise ConfigError("exclude_worst_and_requantize works with quantize-static settings; pass a QuantizeStaticConfig.")

@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING
 import onnx
 import onnx.version_converter
 
-from pipelines.shape_folding import BROADCASTING_OPS, output_within
-from pipelines.validation import iter_graphs, node_subgraphs
+from onnx_workbench.pipelines.shape_folding import BROADCASTING_OPS, output_within
+from onnx_workbench.pipelines.validation import iter_graphs, node_subgraphs
 
 if TYPE_CHECKING:
     import onnx_ir as ir

@@ -24,10 +24,10 @@ from typing import Any
 
 import yaml
 
-from pipelines.errors import ConfigError
-from pipelines.passes.base import PassConfig
-from pipelines.passes.engine import get_pass
-from pipelines.safe_write import write_text_atomic
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.passes.base import PassConfig
+from onnx_workbench.pipelines.passes.engine import get_pass
+from onnx_workbench.pipelines.safe_write import write_text_atomic
 
 RECIPE_VERSION = 1
 # Recipes are untrusted input: limits far above any real one (a preset has ~5 steps and a few

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines.errors import WorkbenchError
-from pipelines.recipe import Recipe
-from pipelines.results import VersionMetrics
-from pipelines.safe_write import check_targets, source_files
-from pipelines.staging import publish_model, scratch_folder
-from pipelines.verify import FidelityReport, Tolerance
-from pipelines.versions import Version, Workspace
+from onnx_workbench.pipelines.errors import WorkbenchError
+from onnx_workbench.pipelines.recipe import Recipe
+from onnx_workbench.pipelines.results import VersionMetrics
+from onnx_workbench.pipelines.safe_write import check_targets, source_files
+from onnx_workbench.pipelines.staging import publish_model, scratch_folder
+from onnx_workbench.pipelines.verify import FidelityReport, Tolerance
+from onnx_workbench.pipelines.versions import Version, Workspace
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ def run_recipe(
     Nothing is written to `out_path` unless every step succeeds, and never over the source or
     its data files.
     """
-    from pipelines.model import load_model, save_model
+    from onnx_workbench.pipelines.model import load_model, save_model
 
     model_path, out_path = Path(model_path), Path(out_path)
     protected = source_files(model_path)
@@ -164,7 +164,7 @@ def run_recipe_in_worker(
     the worker, not the caller: it surfaces as WorkerCrashed, one sentence. The scratch folder
     belongs to this process, so a killed worker leaves nothing behind in the output folder.
     """
-    from pipelines.worker.client import run_job
+    from onnx_workbench.pipelines.worker.client import run_job
 
     model_path, out_path = Path(model_path), Path(out_path)
     # Refused here, before a worker starts: the same check run_recipe makes.

@@ -17,8 +17,8 @@ from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from pipelines.verify import FidelityReport
-from pipelines.worker.protocol import json_float, number, to_plain
+from onnx_workbench.pipelines.verify import FidelityReport
+from onnx_workbench.pipelines.worker.protocol import json_float, number, to_plain
 
 # Latencies kept on a version for the compare view's distributions; workspace.json stays small.
 KEPT_LATENCIES = 2000

@@ -77,7 +77,7 @@ def open_session(
     """
     import onnxruntime as ort
 
-    from pipelines.ort_workarounds import crashing_optimizers
+    from onnx_workbench.pipelines.ort_workarounds import crashing_optimizers
 
     source = model if isinstance(model, bytes) else str(model)
     disabled = [*(disabled_optimizers or []), *crashing_optimizers(model)]

@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from pipelines.errors import ConfigError
+from onnx_workbench.pipelines.errors import ConfigError
 
 PathLike = str | os.PathLike[str]
 
@@ -39,8 +39,8 @@ def source_files(*models: PathLike | None) -> frozenset[Path]:
 
     A model that cannot be parsed protects only its own file; loading it refuses it later.
     """
-    from pipelines.errors import WorkbenchError
-    from pipelines.model_graphs import external_data_files
+    from onnx_workbench.pipelines.errors import WorkbenchError
+    from onnx_workbench.pipelines.model_graphs import external_data_files
 
     protected: set[Path] = set()
     for model in models:

@@ -12,7 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.versions import WORKSPACE_FILE
+from onnx_workbench.pipelines.versions import WORKSPACE_FILE
 
 DEFAULT_CAP_BYTES = 5 * 2**30
 

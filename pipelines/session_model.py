@@ -19,14 +19,14 @@ from typing import Any
 
 from psygnal import Signal
 
-from pipelines.background import JobLanes, Request, WorkerCall
-from pipelines.errors import ConfigError
-from pipelines.history import History
-from pipelines.passes.engine import make_config
-from pipelines.recipe import Recipe, save_recipe
-from pipelines.results import CompareResult, ProfileRun, QuantErrorReport, SensitivityTable, SweepResult
-from pipelines.safe_write import source_files
-from pipelines.versions import ROOT_ID, STAGING, Version, Workspace
+from onnx_workbench.pipelines.background import JobLanes, Request, WorkerCall
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.history import History
+from onnx_workbench.pipelines.passes.engine import make_config
+from onnx_workbench.pipelines.recipe import Recipe, save_recipe
+from onnx_workbench.pipelines.results import CompareResult, ProfileRun, QuantErrorReport, SensitivityTable, SweepResult
+from onnx_workbench.pipelines.safe_write import source_files
+from onnx_workbench.pipelines.versions import ROOT_ID, STAGING, Version, Workspace
 
 # Lanes of background work: at most one request of each in flight.
 OPEN, APPLY, PROFILE, COMPARE, ANALYSIS, EXPORT = "open", "apply", "profile", "compare", "analysis", "export"

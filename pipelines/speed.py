@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from pipelines.inputs import random_inputs
-from pipelines.model_graphs import model_graph
-from pipelines.runtime import SessionSettings, open_session, ort_message
+from onnx_workbench.pipelines.inputs import random_inputs
+from onnx_workbench.pipelines.model_graphs import model_graph
+from onnx_workbench.pipelines.runtime import SessionSettings, open_session, ort_message
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ def step_latency(parent: str | Path, child: str | Path) -> tuple[dict[str, Any] 
     memory together, or when ONNX Runtime cannot run one of them: a step's model is valid
     without a timing.
     """
-    from pipelines.verify import both_fit_comfortably
+    from onnx_workbench.pipelines.verify import both_fit_comfortably
 
     if not both_fit_comfortably(Path(parent), Path(child)):
         return None, "latency not compared with the parent: both models at once would not fit comfortably in memory; profile each version instead."

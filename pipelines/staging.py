@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pipelines.safe_write import check_targets, place_beside
+from onnx_workbench.pipelines.safe_write import check_targets, place_beside
 
 
 @contextmanager

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.errors import Cancelled
+from onnx_workbench.pipelines.errors import Cancelled
 
 
 @dataclass

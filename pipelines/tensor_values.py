@@ -15,8 +15,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from pipelines.errors import ConfigError
-from pipelines.validation import check_external_data, iter_graphs, short, tensor_bytes
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.validation import check_external_data, iter_graphs, short, tensor_bytes
 
 # min/max/sparsity are exact but read the tensor in chunks of this many elements (no float64
 # copy of a huge tensor); mean, std and the histogram use an evenly strided sample of at most
@@ -119,7 +119,7 @@ def summarize_values(array: np.ndarray) -> dict[str, Any]:
 
 def initializer_statistics(model_path: str | Path, name: str) -> dict[str, Any]:
     """`summarize_values` of initializer `name` of a model file, reading only that tensor."""
-    from pipelines.model import load_model
+    from onnx_workbench.pipelines.model import load_model
 
     loaded = load_model(model_path, infer_shapes=False, weights=False)
     tensor = next((t for g in iter_graphs(loaded.proto.graph) for t in g.initializer if t.name == name), None)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipelines.passes.engine import get_pass
-from pipelines.verify import Tolerance
+from onnx_workbench.pipelines.passes.engine import get_pass
+from onnx_workbench.pipelines.verify import Tolerance
 
 
 def default_tolerance(pass_names: Sequence[str]) -> Tolerance:

@@ -16,7 +16,7 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto, helper
 
-from pipelines.errors import ModelRefused
+from onnx_workbench.pipelines.errors import ModelRefused
 
 # Names in messages are cut to this length: model strings are untrusted and may be huge.
 MAX_NAME_IN_MESSAGE = 80

@@ -23,13 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from pipelines.errors import Cancelled, ConfigError, RuntimeRefused
-from pipelines.inputs import input_specs, random_inputs
-from pipelines.labelled import AccuracyComparison, DataSource, count_samples, data_source, scores_output
-from pipelines.labelled import samples as labelled_samples
-from pipelines.model import load_graph
-from pipelines.runtime import open_session, unsupported_ir_version
-from pipelines.worker.protocol import json_float, number
+from onnx_workbench.pipelines.errors import Cancelled, ConfigError, RuntimeRefused
+from onnx_workbench.pipelines.inputs import input_specs, random_inputs
+from onnx_workbench.pipelines.labelled import AccuracyComparison, DataSource, count_samples, data_source, scores_output
+from onnx_workbench.pipelines.labelled import samples as labelled_samples
+from onnx_workbench.pipelines.model import load_graph
+from onnx_workbench.pipelines.runtime import open_session, unsupported_ir_version
+from onnx_workbench.pipelines.worker.protocol import json_float, number
 
 DEFAULT_SAMPLES = 4
 # Both sessions are held at once only when the two models together are this small, and take at
@@ -299,7 +299,7 @@ def both_fit_comfortably(reference: Path, candidate: Path) -> bool:
 
     A session holds about its model's size on disk (weights included).
     """
-    from pipelines.model_files import model_size_bytes
+    from onnx_workbench.pipelines.model_files import model_size_bytes
 
     pair = model_size_bytes(reference) + model_size_bytes(candidate)
     return pair <= min(TOGETHER_MAX_BYTES, TOGETHER_MEMORY_FRACTION * available_memory_bytes())

@@ -27,19 +27,19 @@ from typing import Any
 import onnx
 import platformdirs
 
-from pipelines.errors import Cancelled, ConfigError, ModelRefused
-from pipelines.machine import installed_versions
-from pipelines.model import ir_model, load_model, save_ir_model
-from pipelines.model_files import copy_model, file_fingerprints, model_size_bytes
-from pipelines.model_graphs import external_data_files
-from pipelines.passes.base import PassConfig
-from pipelines.passes.engine import make_config, run_pass
-from pipelines.recipe import Recipe, save_recipe
-from pipelines.safe_write import atomic_path, write_text_atomic
-from pipelines.speed import step_latency
-from pipelines.staging import scratch_folder
-from pipelines.tolerances import default_tolerance
-from pipelines.verify import Tolerance, verify_models
+from onnx_workbench.pipelines.errors import Cancelled, ConfigError, ModelRefused
+from onnx_workbench.pipelines.machine import installed_versions
+from onnx_workbench.pipelines.model import ir_model, load_model, save_ir_model
+from onnx_workbench.pipelines.model_files import copy_model, file_fingerprints, model_size_bytes
+from onnx_workbench.pipelines.model_graphs import external_data_files
+from onnx_workbench.pipelines.passes.base import PassConfig
+from onnx_workbench.pipelines.passes.engine import make_config, run_pass
+from onnx_workbench.pipelines.recipe import Recipe, save_recipe
+from onnx_workbench.pipelines.safe_write import atomic_path, write_text_atomic
+from onnx_workbench.pipelines.speed import step_latency
+from onnx_workbench.pipelines.staging import scratch_folder
+from onnx_workbench.pipelines.tolerances import default_tolerance
+from onnx_workbench.pipelines.verify import Tolerance, verify_models
 
 ROOT_ID = "original"
 WORKSPACE_FILE = "workspace.json"
@@ -530,7 +530,7 @@ class Workspace:
 
     def _measure(self, path: Path, proto: onnx.ModelProto | None = None) -> dict[str, Any]:
         """Size, node count, parameters and MACs of a model file (`proto`: already loaded copy)."""
-        from pipelines.analysis import analyze
+        from onnx_workbench.pipelines.analysis import analyze
 
         if proto is None:
             proto = load_model(path, infer_shapes=False, weights=False).proto

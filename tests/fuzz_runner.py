@@ -26,7 +26,7 @@ def _timeout(signum: int, frame: object) -> None:
 
 def main(cases_file: str, out_file: str, first: int) -> int:
     """Run cases from index `first` on; return 0."""
-    from app.cli import main as cli
+    from onnx_workbench.app.cli import main as cli
 
     cases = json.loads(Path(cases_file).read_text())
     signal.signal(signal.SIGALRM, _timeout)

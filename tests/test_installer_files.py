@@ -76,14 +76,14 @@ def test_spec_entry_point_is_the_launcher(spec_run):
 def test_spec_collects_modules_loaded_by_name_at_run_time(spec_run):
     hidden = spec_run["Analysis"][1]["hiddenimports"]
     for package in ("pipelines", "app", "widgets"):
-        assert f"<submodules of {package}>" in hidden
+        assert f"<submodules of onnx_workbench.{package}>" in hidden
 
 
 def test_spec_bundles_every_data_file_the_app_reads(spec_run):
     datas = spec_run["Analysis"][1]["datas"]
     targets = {(Path(src).name, dest) for src, dest in datas}
-    assert ("templates", "pipelines/report/templates") in targets
-    assert ("report.schema.json", "pipelines/report") in targets
+    assert ("templates", "onnx_workbench/pipelines/report/templates") in targets
+    assert ("report.schema.json", "onnx_workbench/pipelines/report") in targets
     assert ("<data of netron>", "netron") in targets
     assert ("resnet_small.onnx", "assets/models") in targets
     assert ("transformer_small.onnx", "assets/models") in targets
@@ -139,12 +139,12 @@ def test_check_bundle_lists_what_is_missing_and_what_is_forbidden(tmp_path):
 # --- the frozen entry point and the worker command ------------------------------------------
 def test_launcher_dispatches_the_worker_argument(monkeypatch):
     launcher = _load("owb_launcher", INSTALLER / "launcher.py")
-    import app.cli
-    import pipelines.worker.__main__ as worker_main
+    import onnx_workbench.app.cli as cli
+    import onnx_workbench.pipelines.worker.__main__ as worker_main
 
     calls = []
     monkeypatch.setattr(worker_main, "main", lambda argv: calls.append(("worker", argv)) or 7)
-    monkeypatch.setattr(app.cli, "main", lambda argv: calls.append(("cli", argv)) or 3)
+    monkeypatch.setattr(cli, "main", lambda argv: calls.append(("cli", argv)) or 3)
     assert launcher.main([launcher.WORKER_ARG, "profile"]) == 7
     assert launcher.main(["inspect", "m.onnx"]) == 3
     assert launcher.main([]) == 3
@@ -152,14 +152,14 @@ def test_launcher_dispatches_the_worker_argument(monkeypatch):
 
 
 def test_worker_command_in_and_out_of_the_bundle(monkeypatch):
-    from pipelines.worker.client import worker_command
+    from onnx_workbench.pipelines.worker.client import worker_command
 
     launcher = _load("owb_launcher", INSTALLER / "launcher.py")
-    assert worker_command() == [sys.executable, "-m", "pipelines.worker"]
+    assert worker_command() == [sys.executable, "-m", "onnx_workbench.pipelines.worker"]
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     assert worker_command() == [sys.executable, launcher.WORKER_ARG]
     # An explicit interpreter is honoured even when frozen (tests, other Pythons).
-    assert worker_command("/usr/bin/python3") == ["/usr/bin/python3", "-m", "pipelines.worker"]
+    assert worker_command("/usr/bin/python3") == ["/usr/bin/python3", "-m", "onnx_workbench.pipelines.worker"]
 
 
 # --- Linux desktop integration ---------------------------------------------------------------

@@ -23,7 +23,7 @@ def _spied_run(args: list[str], tmp_path: Path, **env: str) -> list[dict]:
         "PYTHONPATH": os.pathsep.join([str(SPY), str(ROOT), os.environ.get("PYTHONPATH", "")]),
         "QT_QPA_PLATFORM": "offscreen",
     }
-    done = subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=ROOT, env=environment,
+    done = subprocess.run([sys.executable, "-m", "onnx_workbench.app.cli", *args], cwd=ROOT, env=environment,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     return [json.loads(p.read_text()) for p in spy_dir.glob("*.json")]
@@ -63,7 +63,7 @@ def test_window_and_its_workers_switch_telemetry_off(tmp_path: Path) -> None:
 
 def test_a_later_import_is_switched_off_at_once() -> None:
     code = (
-        "import sys, pipelines; from pipelines.ort_telemetry import telemetry_switched_off as off;"
+        "import sys, onnx_workbench.pipelines; from onnx_workbench.pipelines.ort_telemetry import telemetry_switched_off as off;"
         "assert 'onnxruntime' not in sys.modules and not off();"
         "import onnxruntime; assert off(); print('ok')"
     )

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.tune import job
-from pipelines.tune.executor import Finished
-from pipelines.tune.search import Search
+from onnx_workbench.pipelines.tune import job
+from onnx_workbench.pipelines.tune.executor import Finished
+from onnx_workbench.pipelines.tune.search import Search
 
 
 class InProcessExecutor:

@@ -15,7 +15,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from pipelines.passes.base import REGISTRY, Pass, PassConfig, PassContext, PassOutput, option
+from onnx_workbench.pipelines.passes.base import REGISTRY, Pass, PassConfig, PassContext, PassOutput, option
 
 
 def build_classifier(path: Path, *, seed: int = 0, classes: int = 5, features: int = 8) -> Path:
@@ -155,7 +155,7 @@ class ToyExternal(Pass):
     description = "Move the weights to '<name>.data' (test only)."
 
     def apply(self, source: Path, target: Path, config: PassConfig, ctx: PassContext) -> PassOutput:
-        from pipelines.model import load_model, save_model
+        from onnx_workbench.pipelines.model import load_model, save_model
 
         save_model(load_model(source).proto, target, external_data=True)
         return PassOutput()
@@ -178,7 +178,7 @@ def toy_passes() -> Iterator[dict[str, type[Pass]]]:
 
 def run_recipe_with_toy_passes(params: dict, emit) -> dict:  # noqa: ANN001 - a worker job
     """The "run-recipe" worker job with the toy passes registered (loaded by file path in the worker)."""
-    from pipelines.builtin_jobs import run_recipe
+    from onnx_workbench.pipelines.builtin_jobs import run_recipe
 
     REGISTRY.update(TOY_PASSES)
     return run_recipe(params, emit)
@@ -187,6 +187,6 @@ def run_recipe_with_toy_passes(params: dict, emit) -> dict:  # noqa: ANN001 - a 
 @pytest.fixture()
 def toy_passes_in_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     """Recipes replayed by the CLI run in a worker process: give that worker the toy passes too."""
-    from pipelines.worker.jobs import ENV_EXTRA_JOBS
+    from onnx_workbench.pipelines.worker.jobs import ENV_EXTRA_JOBS
 
     monkeypatch.setenv(ENV_EXTRA_JOBS, f"run-recipe={Path(__file__).resolve()}:run_recipe_with_toy_passes")

@@ -21,11 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pipelines.results import QuantErrorReport, SensitivityRow, SensitivityTable
-from pipelines.session_model import ANALYSIS, Analysis, SessionModel
-from widgets.built_on_use import BuiltOnUse, build_when_seen, is_built
-from widgets.chart_theme import style_charts
-from widgets.profile_dashboard import cache_axes
+from onnx_workbench.pipelines.results import QuantErrorReport, SensitivityRow, SensitivityTable
+from onnx_workbench.pipelines.session_model import ANALYSIS, Analysis, SessionModel
+from onnx_workbench.widgets.built_on_use import BuiltOnUse, build_when_seen, is_built
+from onnx_workbench.widgets.chart_theme import style_charts
+from onnx_workbench.widgets.profile_dashboard import cache_axes
 
 # pipelines.pruning and pipelines.quant_debug import onnx-ir (with sympy) and ONNX Runtime:
 # ~3 s of a cold start on a busy machine. The window needs them only when a result arrives,
@@ -287,7 +287,7 @@ class AnalysisViews(QWidget):
         """Per-layer percentages that keep each layer's cosine ≥ the threshold (0 dropped)."""
         if self.sensitivity is None:
             return {}
-        from pipelines.pruning.sensitivity import derive_ratios
+        from onnx_workbench.pipelines.pruning.sensitivity import derive_ratios
 
         return {unit: pct for unit, pct in derive_ratios(self.sensitivity, self.min_cosine.value()).items() if pct > 0}
 

@@ -21,7 +21,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QWidget
 
-from widgets.gc_pauses import collection_paused
+from onnx_workbench.widgets.gc_pauses import collection_paused
 
 _PREFIX = "_built_on_use_"
 

@@ -21,14 +21,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pipelines.results import CompareResult, ProfileRun, VersionMetrics
-from pipelines.session_model import COMPARE, SessionModel
-from pipelines.versions import Version, Workspace
-from widgets import formatting
-from widgets.built_on_use import BuiltOnUse, build_when_seen, is_built
-from widgets.chart_theme import style_charts
-from widgets.profile_dashboard import cache_axes
-from widgets.version_tree import accuracy_figures, fidelity_badge, version_title
+from onnx_workbench.pipelines.results import CompareResult, ProfileRun, VersionMetrics
+from onnx_workbench.pipelines.session_model import COMPARE, SessionModel
+from onnx_workbench.pipelines.versions import Version, Workspace
+from onnx_workbench.widgets import formatting
+from onnx_workbench.widgets.built_on_use import BuiltOnUse, build_when_seen, is_built
+from onnx_workbench.widgets.chart_theme import style_charts
+from onnx_workbench.widgets.profile_dashboard import cache_axes
+from onnx_workbench.widgets.version_tree import accuracy_figures, fidelity_badge, version_title
 
 COLOUR_A = QColor(76, 114, 176)
 COLOUR_B = QColor(221, 132, 82)

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QCheckBox, QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from pipelines.session_model import SessionModel
+from onnx_workbench.pipelines.session_model import SessionModel
 
 GROUPS = (("added", "Added", "#2e8b57"), ("removed", "Removed", "#c0392b"), ("changed", "Changed", "#d35400"))
 # Long diffs (a quantized transformer) list this many names per group; the count says the rest.

@@ -5,7 +5,7 @@ import html
 
 from PySide6.QtWidgets import QTreeWidget
 
-from pipelines.units import (  # one formatting of counts and sizes, CLI and panels alike
+from onnx_workbench.pipelines.units import (  # one formatting of counts and sizes, CLI and panels alike
     count,
     size,
 )

@@ -13,8 +13,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QPainter, QPainterPath
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsRectItem
 
-from pipelines.graph_layout import KIND_OP, GraphInfo
-from widgets import node_style as style
+from onnx_workbench.pipelines.graph_layout import KIND_OP, GraphInfo
+from onnx_workbench.widgets import node_style as style
 
 # Zoom thresholds (scene → device scale) for each level of detail.
 OVERVIEW_LOD = 0.06  # below: node items are hidden and one OverviewItem draws all boxes

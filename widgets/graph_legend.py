@@ -5,8 +5,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QLinearGradient, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
 
-from widgets import node_style as style
-from widgets.formatting import count
+from onnx_workbench.widgets import node_style as style
+from onnx_workbench.widgets.formatting import count
 
 LEGEND_W, LEGEND_H = 220, 52
 

@@ -39,17 +39,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pipelines.errors import WorkbenchError
-from pipelines.safe_write import atomic_path
-from pipelines.graph_layout import LayoutResult, layout_graph, subgraph_of
-from widgets import node_style as style
-from widgets.formatting import plain_tooltip
-from widgets.graph_items import OVERVIEW_LOD, EdgeBatchItem, NodeItem, OverviewItem, edges_path
-from widgets.graph_legend import LEGEND_H, LEGEND_W, Legend, paint_legend
-from widgets.minimap import Minimap
+from onnx_workbench.pipelines.errors import WorkbenchError
+from onnx_workbench.pipelines.safe_write import atomic_path
+from onnx_workbench.pipelines.graph_layout import LayoutResult, layout_graph, subgraph_of
+from onnx_workbench.widgets import node_style as style
+from onnx_workbench.widgets.formatting import plain_tooltip
+from onnx_workbench.widgets.graph_items import OVERVIEW_LOD, EdgeBatchItem, NodeItem, OverviewItem, edges_path
+from onnx_workbench.widgets.graph_legend import LEGEND_H, LEGEND_W, Legend, paint_legend
+from onnx_workbench.widgets.minimap import Minimap
 
 if TYPE_CHECKING:
-    from widgets.shown_model import ShownModel
+    from onnx_workbench.widgets.shown_model import ShownModel
 
 EDGES_PER_BATCH = 256
 ZOOM_STEP = 1.25

@@ -13,9 +13,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from pipelines.session_model import SessionModel
-from widgets import formatting
-from widgets.version_tree import step_notes
+from onnx_workbench.pipelines.session_model import SessionModel
+from onnx_workbench.widgets import formatting
+from onnx_workbench.widgets.version_tree import step_notes
 
 Level = Literal["info", "warning", "error"]
 LEVEL_MARK = {"info": "", "warning": "⚠", "error": "✗"}

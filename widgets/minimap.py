@@ -12,7 +12,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QWidget
 
-from widgets import node_style as style
+from onnx_workbench.widgets import node_style as style
 
 MAX_W, MAX_H = 150, 200
 MIN_W = 36  # very tall graphs are stretched sideways to stay visible

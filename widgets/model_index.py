@@ -12,7 +12,7 @@ import onnx
 from onnx import helper
 
 # The one key rule shared with the graph view and the analysis' per-layer figures.
-from pipelines.analysis import node_keys
+from onnx_workbench.pipelines.analysis import node_keys
 
 
 @dataclass(frozen=True)

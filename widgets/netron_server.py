@@ -29,8 +29,8 @@ from pathlib import Path
 
 import netron
 
-from pipelines.errors import WorkbenchError
-from pipelines.model_graphs import external_data_files
+from onnx_workbench.pipelines.errors import WorkbenchError
+from onnx_workbench.pipelines.model_graphs import external_data_files
 
 NETRON_DIR = Path(netron.__file__).resolve().parent
 CHUNK_BYTES = 1 << 20

@@ -16,11 +16,11 @@ from PySide6.QtCore import QCoreApplication, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
-from widgets.netron_server import NetronServer
+from onnx_workbench.widgets.netron_server import NetronServer
 
 if TYPE_CHECKING:
-    from widgets.netron_web import RequestGuard, RequestRecord
-    from widgets.shown_model import ShownModel
+    from onnx_workbench.widgets.netron_web import RequestGuard, RequestRecord
+    from onnx_workbench.widgets.shown_model import ShownModel
 
 # QtWebEngine is an optional part of some PySide6 builds (and absent on some platforms). Its
 # modules take ~0.25 s to import, so they are imported (widgets/netron_web.py) only when the
@@ -64,7 +64,7 @@ class NetronView(QWidget):
             self._build_fallback(self._layout)
 
     def _build_web(self) -> None:
-        from widgets.netron_web import local_web_view
+        from onnx_workbench.widgets.netron_web import local_web_view
 
         self.web, self.guard = local_web_view(self.server.base_url, self)
         self.web.loadFinished.connect(self.loadFinished)

@@ -12,7 +12,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPalette, QPen
 
-from pipelines.graph_layout import CATEGORIES
+from onnx_workbench.pipelines.graph_layout import CATEGORIES
 
 CATEGORY_RGB: dict[str, tuple[int, int, int]] = {
     "conv": (108, 160, 220),

@@ -1,6 +1,7 @@
 """The Optimize panel: passes by category, the chosen pass's generated form, Apply/Cancel, presets."""
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,18 +20,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pipelines.background import JobLanes, ThreadCall
-from pipelines.errors import ConfigError
-from pipelines.passes.base import CATEGORIES, Pass
-from pipelines.passes.engine import all_passes
-from pipelines.recipe import Recipe, load_recipe
-from pipelines.session_model import APPLY, SessionModel
-from pipelines.versions import Version
-from widgets.gc_pauses import collection_paused
-from widgets.pass_form import PassForm
-from widgets.version_tree import step_notes
+from onnx_workbench.pipelines.background import JobLanes, ThreadCall
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.passes.base import CATEGORIES, Pass
+from onnx_workbench.pipelines.passes.engine import all_passes
+from onnx_workbench.pipelines.recipe import Recipe, load_recipe
+from onnx_workbench.pipelines.session_model import APPLY, SessionModel
+from onnx_workbench.pipelines.versions import Version
+from onnx_workbench.widgets.gc_pauses import collection_paused
+from onnx_workbench.widgets.pass_form import PassForm
+from onnx_workbench.widgets.version_tree import step_notes
 
-PRESETS_DIR = Path(__file__).resolve().parents[1] / "assets" / "presets"
+# A PyInstaller bundle unpacks data files under sys._MEIPASS (spec: "assets/presets"); a source
+# checkout or an editable install has assets/ next to widgets/.
+PRESETS_DIR = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[1])) / "assets" / "presets"
 LOAD_LANE = "load-passes"  # background work of this panel's own
 CATEGORY_TITLES = {"cleanup": "Clean up", "fusion": "Fuse", "prune": "Prune", "quantize": "Quantize", "convert": "Convert"}
 

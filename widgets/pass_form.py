@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pipelines.config import FieldSpec, PassConfig, parse_field_text
+from onnx_workbench.pipelines.config import FieldSpec, PassConfig, parse_field_text
 
 INT_LIMIT = 2_147_483_647  # QSpinBox holds a C int
 FLOAT_LIMIT = 1e12

@@ -25,12 +25,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pipelines.background import Request
-from pipelines.results import ProfileRun, SweepResult
-from pipelines.session_model import PROFILE, SessionModel
-from widgets import formatting
-from widgets.built_on_use import BuiltOnUse, build_in_background, is_built
-from widgets.chart_theme import ink, style_charts
+from onnx_workbench.pipelines.background import Request
+from onnx_workbench.pipelines.results import ProfileRun, SweepResult
+from onnx_workbench.pipelines.session_model import PROFILE, SessionModel
+from onnx_workbench.widgets import formatting
+from onnx_workbench.widgets.built_on_use import BuiltOnUse, build_in_background, is_built
+from onnx_workbench.widgets.chart_theme import ink, style_charts
 
 if TYPE_CHECKING:  # imported when the charts are first built: it takes ~0.5 s
     import pyqtgraph as pg

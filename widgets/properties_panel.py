@@ -17,16 +17,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pipelines.background import JobLanes, WorkerCall
-from pipelines.tensor_values import is_external, summarize_values, tensor_array
-from pipelines.validation import tensor_bytes
-from widgets import formatting
-from widgets.built_on_use import BuiltOnUse, is_built
-from widgets.model_index import ModelIndex
-from widgets.property_tree import PropertyTree
+from onnx_workbench.pipelines.background import JobLanes, WorkerCall
+from onnx_workbench.pipelines.tensor_values import is_external, summarize_values, tensor_array
+from onnx_workbench.pipelines.validation import tensor_bytes
+from onnx_workbench.widgets import formatting
+from onnx_workbench.widgets.built_on_use import BuiltOnUse, is_built
+from onnx_workbench.widgets.model_index import ModelIndex
+from onnx_workbench.widgets.property_tree import PropertyTree
 
 if TYPE_CHECKING:
-    from widgets.shown_model import ShownModel
+    from onnx_workbench.widgets.shown_model import ShownModel
 
 # Statistics of bigger tensors are computed in a worker process (`statisticsWanted`), so a click
 # on a multi-hundred-MB weight never stalls the window.

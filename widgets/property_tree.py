@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
-from widgets.formatting import fit_label_column, plain_tooltip
+from onnx_workbench.widgets.formatting import fit_label_column, plain_tooltip
 
 
 class PropertyTree(QTreeWidget):

@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from widgets.formatting import plain_tooltip
-from widgets.model_index import ModelIndex
+from onnx_workbench.widgets.formatting import plain_tooltip
+from onnx_workbench.widgets.model_index import ModelIndex
 
 if TYPE_CHECKING:
-    from widgets.shown_model import ShownModel
+    from onnx_workbench.widgets.shown_model import ShownModel
 
 MAX_RESULTS = 500
 _KIND_ROLE = Qt.ItemDataRole.UserRole

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pipelines.session_cache import CachedSession, delete_session, list_sessions
-from widgets import formatting
+from onnx_workbench.pipelines.session_cache import CachedSession, delete_session, list_sessions
+from onnx_workbench.widgets import formatting
 
 COLUMNS = ("Model", "Versions", "Size", "Last used", "Folder")
 

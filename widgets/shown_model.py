@@ -10,8 +10,8 @@ from typing import Any
 
 from psygnal import Signal
 
-from pipelines.opening import OpenedModel
-from widgets.model_index import ModelIndex, subgraph_at
+from onnx_workbench.pipelines.opening import OpenedModel
+from onnx_workbench.widgets.model_index import ModelIndex, subgraph_at
 
 
 class ShownModel:

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 import onnx
 from PySide6.QtWidgets import QTreeWidgetItem, QVBoxLayout, QWidget
 
-from widgets import formatting
-from widgets.model_index import ModelIndex
-from widgets.property_tree import PropertyTree
+from onnx_workbench.widgets import formatting
+from onnx_workbench.widgets.model_index import ModelIndex
+from onnx_workbench.widgets.property_tree import PropertyTree
 
 if TYPE_CHECKING:
-    from pipelines.opening import OpenedModel
-    from widgets.shown_model import ShownModel
+    from onnx_workbench.pipelines.opening import OpenedModel
+    from onnx_workbench.widgets.shown_model import ShownModel
 
 
 class SummaryPanel(QWidget):

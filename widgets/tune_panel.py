@@ -26,18 +26,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pipelines.errors import WorkbenchError
-from pipelines.tune.executor import LocalExecutor
-from pipelines.tune.pareto import pareto_front
-from pipelines.tune.ray_executor import RayExecutor
-from pipelines.tune.search import DEFAULT_ACCURACY_DROP, DEFAULT_MIN_COSINE, Search, TuneSettings
-from pipelines.versions import Workspace
-from widgets import formatting
-from widgets.built_on_use import BuiltOnUse, build_when_seen, is_built
-from widgets.chart_theme import style_charts
+from onnx_workbench.pipelines.errors import WorkbenchError
+from onnx_workbench.pipelines.tune.executor import LocalExecutor
+from onnx_workbench.pipelines.tune.pareto import pareto_front
+from onnx_workbench.pipelines.tune.ray_executor import RayExecutor
+from onnx_workbench.pipelines.tune.search import DEFAULT_ACCURACY_DROP, DEFAULT_MIN_COSINE, Search, TuneSettings
+from onnx_workbench.pipelines.versions import Workspace
+from onnx_workbench.widgets import formatting
+from onnx_workbench.widgets.built_on_use import BuiltOnUse, build_when_seen, is_built
+from onnx_workbench.widgets.chart_theme import style_charts
 
 if TYPE_CHECKING:
-    from pipelines.session_model import SessionModel
+    from onnx_workbench.pipelines.session_model import SessionModel
 
 WITHIN = (46, 139, 87)
 OUTSIDE = (192, 57, 43)

@@ -7,10 +7,10 @@ from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QInputDialog, QMenu, QTreeWidget, QTreeWidgetItem, QWidget
 
-from pipelines.results import VersionMetrics
-from pipelines.session_model import SessionModel
-from pipelines.versions import FLAG_OUT_OF_TOLERANCE, Version, Workspace
-from widgets import formatting
+from onnx_workbench.pipelines.results import VersionMetrics
+from onnx_workbench.pipelines.session_model import SessionModel
+from onnx_workbench.pipelines.versions import FLAG_OUT_OF_TOLERANCE, Version, Workspace
+from onnx_workbench.widgets import formatting
 
 COLUMNS = ("Version", "Pass", "Fidelity", "Top-1", "p50 latency", "Size", "Nodes", "Params", "MACs", "Notes")
 FIDELITY = COLUMNS.index("Fidelity")

@@ -6,7 +6,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
-from widgets.formatting import plain_tooltip
+from onnx_workbench.widgets.formatting import plain_tooltip
 
 _PATH_ROLE = Qt.ItemDataRole.UserRole
 

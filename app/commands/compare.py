@@ -10,9 +10,9 @@ import argparse
 import json
 from typing import Any
 
-from app.commands.profile import ProgressPrinter, add_profile_options, options_from_args
-from app.commands.text import clean
-from pipelines.worker.client import run_job
+from onnx_workbench.app.commands.profile import ProgressPrinter, add_profile_options, options_from_args
+from onnx_workbench.app.commands.text import clean
+from onnx_workbench.pipelines.worker.client import run_job
 
 NAME = "compare"
 HELP = "compare the latency of two models, runs interleaved in one worker, with a confidence interval"

@@ -9,11 +9,11 @@ import argparse
 import json
 from typing import Any
 
-from app.commands.text import MAX_NAME_WIDTH, clean, parse_dims
-from pipelines.analysis import ModelAnalysis, TensorInfo, analyze
-from pipelines.model import LoadedModel, load_model
-from pipelines.units import count as human_count
-from pipelines.units import size as human_bytes
+from onnx_workbench.app.commands.text import MAX_NAME_WIDTH, clean, parse_dims
+from onnx_workbench.pipelines.analysis import ModelAnalysis, TensorInfo, analyze
+from onnx_workbench.pipelines.model import LoadedModel, load_model
+from onnx_workbench.pipelines.units import count as human_count
+from onnx_workbench.pipelines.units import size as human_bytes
 
 NAME = "inspect"
 HELP = "summarize a model: inputs, outputs, opsets, parameters, MACs/FLOPs, heaviest layers"

@@ -13,15 +13,15 @@ import argparse
 import json
 from typing import Any
 
-from app.commands.text import DATA_HELP, clean, parse_dims
-from pipelines.errors import ConfigError
-from pipelines.config import parse_field_text
-from pipelines.passes.engine import get_pass
-from pipelines.recipe import Recipe, load_recipe, save_recipe
-from pipelines.replay import StepChecks, run_recipe_in_worker
-from pipelines.safe_write import check_targets, source_files
-from pipelines.units import size
-from pipelines.verify import Tolerance
+from onnx_workbench.app.commands.text import DATA_HELP, clean, parse_dims
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.config import parse_field_text
+from onnx_workbench.pipelines.passes.engine import get_pass
+from onnx_workbench.pipelines.recipe import Recipe, load_recipe, save_recipe
+from onnx_workbench.pipelines.replay import StepChecks, run_recipe_in_worker
+from onnx_workbench.pipelines.safe_write import check_targets, source_files
+from onnx_workbench.pipelines.units import size
+from onnx_workbench.pipelines.verify import Tolerance
 
 NAME = "optimize"
 HELP = "apply passes or a recipe to a model and write the optimized model"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from pipelines.passes.engine import all_passes
+from onnx_workbench.pipelines.passes.engine import all_passes
 
 NAME = "passes"
 HELP = "list the optimization passes and their options"

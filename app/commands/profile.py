@@ -17,12 +17,12 @@ import sys
 import time
 from typing import Any
 
-from app.commands.text import DATA_HELP, clean, parse_dims
-from pipelines.errors import ConfigError
-from pipelines.units import size
-from pipelines.profiling.options import ProfileOptions
-from pipelines.runtime import OPTIMIZATION_LEVELS
-from pipelines.worker.client import run_job
+from onnx_workbench.app.commands.text import DATA_HELP, clean, parse_dims
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.units import size
+from onnx_workbench.pipelines.profiling.options import ProfileOptions
+from onnx_workbench.pipelines.runtime import OPTIMIZATION_LEVELS
+from onnx_workbench.pipelines.worker.client import run_job
 
 NAME = "profile"
 HELP = "measure a model's latency, throughput, memory and per-operator time in ONNX Runtime"

@@ -13,11 +13,11 @@ import argparse
 import json
 import sys
 
-from app.commands.text import clean
-from pipelines.errors import ConfigError
-from pipelines.pruning.sensitivity import DEFAULT_RATIOS, derive_ratios
-from pipelines.results import SensitivityTable
-from pipelines.worker.client import run_job
+from onnx_workbench.app.commands.text import clean
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.pruning.sensitivity import DEFAULT_RATIOS, derive_ratios
+from onnx_workbench.pipelines.results import SensitivityTable
+from onnx_workbench.pipelines.worker.client import run_job
 
 NAME = "prune-scan"
 HELP = "measure each layer's pruning sensitivity and suggest per-layer ratios"

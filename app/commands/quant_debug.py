@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from app.commands.text import clean
-from pipelines.quant_debug import DEFAULT_SAMPLES
-from pipelines.results import QuantErrorReport
-from pipelines.worker.client import run_job
+from onnx_workbench.app.commands.text import clean
+from onnx_workbench.pipelines.quant_debug import DEFAULT_SAMPLES
+from onnx_workbench.pipelines.results import QuantErrorReport
+from onnx_workbench.pipelines.worker.client import run_job
 
 NAME = "quant-debug"
 HELP = "rank the nodes of a quantized model by the error quantization added"

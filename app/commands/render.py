@@ -9,10 +9,10 @@ import os
 import sys
 from pathlib import Path
 
-from app.commands.text import clean, parse_dims
-from pipelines.errors import ConfigError
-from pipelines.model import load_model
-from pipelines.safe_write import check_targets, source_files
+from onnx_workbench.app.commands.text import clean, parse_dims
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.model import load_model
+from onnx_workbench.pipelines.safe_write import check_targets, source_files
 
 NAME = "render"
 HELP = "draw a model's graph to a PNG or SVG file (optionally coloured by MACs, FLOPs or params)"
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from widgets.graph_view import GraphView
+    from onnx_workbench.widgets.graph_view import GraphView
 
     app = QApplication.instance() or QApplication([])  # noqa: F841 - must outlive the view
     view = GraphView()
@@ -67,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _overlay(model, which: str, dims: dict[str, int]):  # noqa: ANN001, ANN202 - lazy Qt import
     """Per-node MACs, FLOPs or parameter counts from pipelines.analysis, as an Overlay."""
-    from pipelines.analysis import analyze
-    from widgets.graph_view import Overlay
+    from onnx_workbench.pipelines.analysis import analyze
+    from onnx_workbench.widgets.graph_view import Overlay
 
     analysis = analyze(model, dims)
     return Overlay({layer.name: float(getattr(layer, which)) for layer in analysis.layers}, OVERLAYS[which])

@@ -10,12 +10,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from app.commands.text import DATA_HELP, clean, parse_dims
-from pipelines.errors import ConfigError
-from pipelines.profiling.options import ProfileOptions
-from pipelines.recipe import load_recipe
-from pipelines.report import FORMATS, build_report, write_report
-from pipelines.safe_write import check_targets, source_files
+from onnx_workbench.app.commands.text import DATA_HELP, clean, parse_dims
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.profiling.options import ProfileOptions
+from onnx_workbench.pipelines.recipe import load_recipe
+from onnx_workbench.pipelines.report import FORMATS, build_report, write_report
+from onnx_workbench.pipelines.safe_write import check_targets, source_files
 
 NAME = "report"
 HELP = "write a report (HTML, Markdown, JSON or CSV) on a model, the steps of a recipe and their profile"

@@ -2,7 +2,7 @@
 for a terminal, and the `--dim NAME=SIZE` flags parsed the same way everywhere."""
 from __future__ import annotations
 
-from pipelines.errors import ConfigError
+from onnx_workbench.pipelines.errors import ConfigError
 
 # Model strings are untrusted: names longer than this are cut in text output.
 MAX_NAME_WIDTH = 60

@@ -18,12 +18,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.commands.text import DATA_HELP, clean
-from pipelines.safe_write import check_targets, source_files
-from pipelines.tune.executor import LocalExecutor
-from pipelines.tune.ray_executor import RayExecutor
-from pipelines.tune.search import DEFAULT_ACCURACY_DROP, DEFAULT_MIN_COSINE, Search, TuneResult, TuneSettings
-from pipelines.units import size
+from onnx_workbench.app.commands.text import DATA_HELP, clean
+from onnx_workbench.pipelines.safe_write import check_targets, source_files
+from onnx_workbench.pipelines.tune.executor import LocalExecutor
+from onnx_workbench.pipelines.tune.ray_executor import RayExecutor
+from onnx_workbench.pipelines.tune.search import DEFAULT_ACCURACY_DROP, DEFAULT_MIN_COSINE, Search, TuneResult, TuneSettings
+from onnx_workbench.pipelines.units import size
 
 NAME = "tune"
 HELP = "search recipes for the fastest (or smallest) model that keeps accuracy or fidelity, within a time budget"

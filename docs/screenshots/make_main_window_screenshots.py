@@ -16,8 +16,8 @@ import shiboken6  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from app.settings import Settings  # noqa: E402
-from app.theme import apply_theme  # noqa: E402
+from onnx_workbench.app.settings import Settings  # noqa: E402
+from onnx_workbench.app.theme import apply_theme  # noqa: E402
 
 MODELS = ROOT / "assets" / "models"
 OUT = Path(__file__).resolve().parent
@@ -26,7 +26,7 @@ OUT = Path(__file__).resolve().parent
 def main() -> None:
     """Open the sample models in a 1440x900 window and save light and dark screenshots."""
     app = QApplication([])
-    from app.main_window import MainWindow
+    from onnx_workbench.app.main_window import MainWindow
 
     def spin(seconds: float, until=lambda: False) -> None:
         end = time.time() + seconds

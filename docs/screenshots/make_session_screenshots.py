@@ -23,9 +23,9 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 import event_loop  # noqa: E402 - beside this script
-from app.settings import Settings  # noqa: E402
-from pipelines.results import SweepResult  # noqa: E402
-from app.theme import apply_theme, use_theme  # noqa: E402
+from onnx_workbench.app.settings import Settings  # noqa: E402
+from onnx_workbench.pipelines.results import SweepResult  # noqa: E402
+from onnx_workbench.app.theme import apply_theme, use_theme  # noqa: E402
 
 MODEL = ROOT / "assets" / "models" / "resnet_small.onnx"
 OUT = Path(__file__).resolve().parent
@@ -35,7 +35,7 @@ def main() -> None:
     """Run the session and save the screenshots."""
     app = QApplication([])
     apply_theme(app, dark=False)
-    from app.main_window import MainWindow
+    from onnx_workbench.app.main_window import MainWindow
 
     spin = functools.partial(event_loop.spin, app, step_s=0.01)
 

@@ -22,8 +22,8 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDockWidget  # noqa: E402
 
 import event_loop  # noqa: E402 - beside this script
-from app.settings import Settings  # noqa: E402
-from app.theme import apply_theme  # noqa: E402
+from onnx_workbench.app.settings import Settings  # noqa: E402
+from onnx_workbench.app.theme import apply_theme  # noqa: E402
 
 MODEL = ROOT / "assets" / "models" / "digits_cnn.onnx"
 DATA = ROOT / "assets" / "data" / "digits_test.npz"
@@ -35,7 +35,7 @@ def main() -> None:
     minutes = float(sys.argv[1]) if len(sys.argv) > 1 else 4.0
     app = QApplication([])
     apply_theme(app, dark=False)
-    from app.main_window import MainWindow
+    from onnx_workbench.app.main_window import MainWindow
 
     spin = functools.partial(event_loop.spin, app)
 

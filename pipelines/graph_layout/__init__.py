@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import onnx
 
-from pipelines.errors import WorkbenchError
-from pipelines.graph_layout.graph import (
+from onnx_workbench.pipelines.errors import WorkbenchError
+from onnx_workbench.pipelines.graph_layout.graph import (
     CATEGORIES,
     KIND_INPUT,
     KIND_OP,
@@ -14,7 +14,7 @@ from pipelines.graph_layout.graph import (
     extract_graph,
     op_category,
 )
-from pipelines.graph_layout.layered import LayoutResult, layout_graph_info
+from onnx_workbench.pipelines.graph_layout.layered import LayoutResult, layout_graph_info
 
 __all__ = [
     "CATEGORIES", "KIND_INPUT", "KIND_OP", "KIND_OUTER", "KIND_OUTPUT", "GraphInfo",

@@ -7,7 +7,7 @@ from functools import lru_cache
 import numpy as np
 import onnx
 
-from pipelines.analysis import node_keys
+from onnx_workbench.pipelines.analysis import node_keys
 
 # Node kinds: operators, graph inputs/outputs, and (in subgraphs) tensors from the outer scope.
 KIND_OP, KIND_INPUT, KIND_OUTPUT, KIND_OUTER = 0, 1, 2, 3

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipelines.graph_layout.graph import KIND_OP, GraphInfo
+from onnx_workbench.pipelines.graph_layout.graph import KIND_OP, GraphInfo
 
 # Box metrics in scene units (≈ pixels at 100 % zoom); the view draws text to fit these.
 TITLE_CHAR_W = 7.4

@@ -19,7 +19,7 @@ import numpy as np
 import onnx_ir as ir
 from onnxscript.rewriter import RewriteRule, pattern
 
-from pipelines.passes._rewrite import apply_rules
+from onnx_workbench.pipelines.passes._rewrite import apply_rules
 
 _SQRT_TWO_OVER_PI = math.sqrt(2.0 / math.pi)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import onnx_ir as ir
 
-from pipelines.passes._rewrite import remove_dead_code
+from onnx_workbench.pipelines.passes._rewrite import remove_dead_code
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import numpy as np
 import onnx_ir as ir
 from onnxscript.rewriter import pattern
 
-from pipelines.passes._rewrite import apply_rules
+from onnx_workbench.pipelines.passes._rewrite import apply_rules
 
 # ReduceMean takes its axes as an input from opset 18, as an attribute before.
 _AXES_AS_INPUT_OPSET = 18

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import onnx
 
-from pipelines.config import FieldSpec, PassConfig, option, parse_field_text
-from pipelines.errors import Cancelled, ConfigError, PassFailed, WorkbenchError
-from pipelines.step_context import PassContext
+from onnx_workbench.pipelines.config import FieldSpec, PassConfig, option, parse_field_text
+from onnx_workbench.pipelines.errors import Cancelled, ConfigError, PassFailed, WorkbenchError
+from onnx_workbench.pipelines.step_context import PassContext
 
 if TYPE_CHECKING:
     import onnx_ir as ir  # imported by the passes that use it: `passes` and `--help` stay quick
@@ -80,7 +80,7 @@ class Pass:
         result once, in the source's layout (external data stays external); passes built on
         tools that work on files (ONNX Runtime, onnxsim) override this instead.
         """
-        from pipelines.model import ir_model, load_model, save_ir_model, save_model
+        from onnx_workbench.pipelines.model import ir_model, load_model, save_ir_model, save_model
 
         if self.uses_ir(source):
             # The graph is parsed; the weights stay memory-mapped in the source's data file until
@@ -148,7 +148,7 @@ _STANDARD_DOMAINS = ("", "ai.onnx", "ai.onnx.ml")
 def drop_unused_opset_imports(model: onnx.ModelProto, keep: Collection[str] = ()) -> None:
     """Remove opset imports of domains no node uses (tools such as onnxsim and ORT's optimizer
     import every domain they know), except the domains in `keep` (e.g. the source's own)."""
-    from pipelines.validation import iter_graphs
+    from onnx_workbench.pipelines.validation import iter_graphs
 
     used = {node.domain for graph in iter_graphs(model.graph) for node in graph.node}
     used |= {node.domain for function in model.functions for node in function.node}

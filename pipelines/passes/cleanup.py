@@ -6,9 +6,9 @@ from dataclasses import dataclass
 import onnx_ir as ir
 import onnx_ir.passes.common as common_passes
 
-from pipelines.errors import ConfigError
-from pipelines.passes._rewrite import eliminate_identities, eliminate_identity_nodes, op_counts, remove_dead_code
-from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.passes._rewrite import eliminate_identities, eliminate_identity_nodes, op_counts, remove_dead_code
+from onnx_workbench.pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 
 
 def _dropout_is_inference(node: ir.Node) -> bool:

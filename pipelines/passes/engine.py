@@ -10,11 +10,11 @@ from typing import Any
 
 import onnx
 
-from pipelines.diff import GraphDiff, diff_graphs
-from pipelines.errors import Cancelled, ConfigError, ModelRefused, PassFailed, WorkbenchError, WorkFailed
-from pipelines.passes.base import REGISTRY, Pass, PassConfig, PassContext
-from pipelines.quirks import needs_file_normalizing
-from pipelines.staging import scratch_folder
+from onnx_workbench.pipelines.diff import GraphDiff, diff_graphs
+from onnx_workbench.pipelines.errors import Cancelled, ConfigError, ModelRefused, PassFailed, WorkbenchError, WorkFailed
+from onnx_workbench.pipelines.passes.base import REGISTRY, Pass, PassConfig, PassContext
+from onnx_workbench.pipelines.quirks import needs_file_normalizing
+from onnx_workbench.pipelines.staging import scratch_folder
 
 
 @dataclass
@@ -58,7 +58,7 @@ def get_pass(name: str) -> type[Pass]:
 def all_passes() -> list[type[Pass]]:
     """Every registered pass, in category then name order."""
     _load_builtin_passes()
-    from pipelines.passes.base import CATEGORIES
+    from onnx_workbench.pipelines.passes.base import CATEGORIES
 
     return sorted(REGISTRY.values(), key=lambda p: (CATEGORIES.index(p.category), p.name))
 
@@ -78,7 +78,7 @@ def run_pass(
     is_cancelled: Callable[[], bool] | None = None,
 ) -> PassResult:
     """Apply pass `name` to the model at `source`, writing `target`; `source` is never modified."""
-    from pipelines.model import load_model
+    from onnx_workbench.pipelines.model import load_model
 
     # Absolute from here on: tools that change the working directory (ORT's quantization
     # pre-processing does) must not reinterpret a user's relative paths.
@@ -144,7 +144,7 @@ def _quirk_free(source: Path, graph: onnx.ModelProto, target: Path) -> Iterator[
     target first; the notes say what changed. Checked on the graph alone: most models need
     no copy. `graph`: the source as written, without its weights.
     """
-    from pipelines.model import ir_model, load_model, save_ir_model
+    from onnx_workbench.pipelines.model import ir_model, load_model, save_ir_model
 
     if not needs_file_normalizing(graph):
         yield source, []
@@ -170,7 +170,7 @@ def _load_builtin_passes() -> None:
     import importlib
     import pkgutil
 
-    import pipelines.passes as package
+    import onnx_workbench.pipelines.passes as package
 
     for info in pkgutil.iter_modules(package.__path__):
         if info.name not in ("base", "engine") and not info.name.startswith("_"):

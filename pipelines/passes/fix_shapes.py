@@ -9,10 +9,10 @@ import onnx_ir as ir
 from onnx import numpy_helper
 from onnxruntime.tools.onnx_model_utils import make_dim_param_fixed, make_input_shape_fixed
 
-from pipelines.errors import ConfigError
-from pipelines.inputs import graph_inputs
-from pipelines.ir_weights import attach_weights, detach_weights
-from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.inputs import graph_inputs
+from onnx_workbench.pipelines.ir_weights import attach_weights, detach_weights
+from onnx_workbench.pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 
 BATCH_DIM = "batch"
 _SHAPE_ENTRY = re.compile(r"^(?P<name>.+):(?P<dims>\d+(?:x\d+)*)$")

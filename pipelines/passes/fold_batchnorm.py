@@ -10,14 +10,14 @@ from onnxscript.rewriter.rules.common import (
     fuse_batchnorm_into_gemm_rule,
 )
 
-from pipelines.passes._rewrite import (
+from onnx_workbench.pipelines.passes._rewrite import (
     apply_rules,
     op_counts,
     producer_names,
     remove_dead_code,
     restore_names,
 )
-from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
+from onnx_workbench.pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 
 # onnxscript's rules cover every case we need: they refuse a match when the producer's output
 # has another consumer (the matcher checks intermediate uses), when weights, bias or BN

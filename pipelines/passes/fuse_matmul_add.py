@@ -19,13 +19,13 @@ from onnxscript.rewriter.rules.common._matmul_add_to_gemm import (
     TransBMatMulAddToGemm,
 )
 
-from pipelines.passes._rewrite import (
+from onnx_workbench.pipelines.passes._rewrite import (
     apply_rules,
     eliminate_identities,
     op_counts,
     remove_dead_code,
 )
-from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
+from onnx_workbench.pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 
 # Gemm computes in these types only (opset 13 schema); MatMul also takes e.g. int8 or uint8.
 _GEMM_TYPES = {

@@ -10,9 +10,9 @@ import onnx.defs
 import onnx.version_converter
 import onnx_ir as ir
 
-from pipelines.errors import PassFailed
-from pipelines.ir_weights import call_without_weights
-from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
+from onnx_workbench.pipelines.errors import PassFailed
+from onnx_workbench.pipelines.ir_weights import call_without_weights
+from onnx_workbench.pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 
 # The converter has adapters back to opset 7 at most for most ops.
 MIN_OPSET = 7

@@ -7,12 +7,12 @@ from pathlib import Path
 import onnx
 import onnxruntime as ort
 
-from pipelines.errors import PassFailed
-from pipelines.model import load_model, save_model
-from pipelines.staging import scratch_folder
-from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
-from pipelines.passes._rewrite import op_counts
-from pipelines.runtime import SessionSettings, open_session, unsupported_ir_version
+from onnx_workbench.pipelines.errors import PassFailed
+from onnx_workbench.pipelines.model import load_model, save_model
+from onnx_workbench.pipelines.staging import scratch_folder
+from onnx_workbench.pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
+from onnx_workbench.pipelines.passes._rewrite import op_counts
+from onnx_workbench.pipelines.runtime import SessionSettings, open_session, unsupported_ir_version
 
 # The pass's level names (what each adds) → ORT's optimization levels.
 LEVELS = {"basic": "basic", "extended": "extended", "layout": "all"}

@@ -5,10 +5,10 @@ from dataclasses import dataclass
 
 import onnx_ir as ir
 
-from pipelines.errors import ConfigError
-from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
-from pipelines.pruning.importance import CRITERIA
-from pipelines.pruning.structured import prune_groups
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
+from onnx_workbench.pipelines.pruning.importance import CRITERIA
+from onnx_workbench.pipelines.pruning.structured import prune_groups
 
 MAX_RATIO = 0.9
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import onnx_ir as ir
 
-from pipelines.ir_weights import detach_weights
-from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
-from pipelines.pruning.irutil import check_pruned, is_initializer
+from onnx_workbench.pipelines.ir_weights import detach_weights
+from onnx_workbench.pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
+from onnx_workbench.pipelines.pruning.irutil import check_pruned, is_initializer
 
 # Which inputs of each op are weights (when they are initializers).
 WEIGHT_INPUTS = {"Conv": (1,), "ConvTranspose": (1,), "Gemm": (0, 1), "MatMul": (0, 1)}

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 import onnx_ir as ir
 
-from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
-from pipelines.passes.prune_channels import MAX_RATIO, check_layer_percent
-from pipelines.pruning.neurons import prune_neurons
+from onnx_workbench.pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
+from onnx_workbench.pipelines.passes.prune_channels import MAX_RATIO, check_layer_percent
+from onnx_workbench.pipelines.pruning.neurons import prune_neurons
 
 
 class PruneNeurons(Pass):

@@ -18,9 +18,9 @@ import onnx
 import onnx_ir as ir
 from onnx_ir.passes.common import TopologicalSortPass
 
-from pipelines.errors import ConfigError, PassFailed
-from pipelines.ir_weights import attach_weights, detach_weights
-from pipelines.model import (
+from onnx_workbench.pipelines.errors import ConfigError, PassFailed
+from onnx_workbench.pipelines.ir_weights import attach_weights, detach_weights
+from onnx_workbench.pipelines.model import (
     EXTERNAL_DATA_THRESHOLD_BYTES,
     ir_model,
     load_model,
@@ -28,12 +28,12 @@ from pipelines.model import (
     save_ir_model,
     save_model,
 )
-from pipelines import units
-from pipelines.model_files import model_size_bytes
-from pipelines.passes._linear_weights import expose_linear_weights
-from pipelines.passes._rewrite import to_proto
-from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
-from pipelines.staging import scratch_folder, staged_model
+from onnx_workbench.pipelines import units
+from onnx_workbench.pipelines.model_files import model_size_bytes
+from onnx_workbench.pipelines.passes._linear_weights import expose_linear_weights
+from onnx_workbench.pipelines.passes._rewrite import to_proto
+from onnx_workbench.pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
+from onnx_workbench.pipelines.staging import scratch_folder, staged_model
 
 # Ops that only appear in a model that was quantized already; quantizing twice compounds error
 # and ORT's tools mis-handle these graphs, so every quantization pass refuses them.
@@ -104,7 +104,7 @@ def upgrade_opset(
     """Return `source`, or a copy converted to opset `needed` when it is older; says so in warnings."""
     if info.opset >= needed:
         return source
-    from pipelines.passes.opset import convert_opset
+    from onnx_workbench.pipelines.passes.opset import convert_opset
 
     # Graph-only load: the weights are memory-mapped and streamed into the copy's data file.
     loaded = load_model(source, infer_shapes=False, weights=False)
@@ -152,7 +152,7 @@ def first_line(exc: BaseException) -> str:
 
 def quantized_bytes(model: onnx.ModelProto, outputs: tuple[str, ...]) -> int:
     """Bytes of the constant inputs (packed weights, scales, zero points) of the nodes writing `outputs`."""
-    from pipelines.validation import tensor_bytes
+    from onnx_workbench.pipelines.validation import tensor_bytes
 
     initializers = {t.name: t for t in model.graph.initializer}
     wanted = set(outputs)

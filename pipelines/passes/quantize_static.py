@@ -14,11 +14,11 @@ from pathlib import Path
 
 import onnx
 
-from pipelines.calibration import RANDOM_PREVIEW_WARNING, make_reader
-from pipelines.images import ImagePreprocessing
-from pipelines.errors import ConfigError, PassFailed
-from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, drop_unused_opset_imports, option
-from pipelines.passes.quantize import (
+from onnx_workbench.pipelines.calibration import RANDOM_PREVIEW_WARNING, make_reader
+from onnx_workbench.pipelines.images import ImagePreprocessing
+from onnx_workbench.pipelines.errors import ConfigError, PassFailed
+from onnx_workbench.pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, drop_unused_opset_imports, option
+from onnx_workbench.pipelines.passes.quantize import (
     OrtQuantization,
     QuantizeJob,
     SourceInfo,
@@ -329,7 +329,7 @@ def u8s8_saturation_warning(config: QuantizeStaticConfig) -> str:
     (cosine 0.987 instead of 0.994 on the sample CNN; the same model gives 0.994 with
     session.x64quantprecision=1). 7-bit weights (reduce_range) or uint8 weights avoid it.
     """
-    from pipelines.machine import x86_without_vnni
+    from onnx_workbench.pipelines.machine import x86_without_vnni
 
     eight_bit_int = config.weight_type == "int8" and config.activation_type in ("uint8", "int8")
     if not (config.per_channel and eight_bit_int and not config.reduce_range and x86_without_vnni()):

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import onnx
 
-from pipelines.errors import PassFailed
-from pipelines.model import load_model, save_model
-from pipelines.staging import scratch_folder
-from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, drop_unused_opset_imports, option
-from pipelines.passes.fix_shapes import fix_dims, parse_input_shapes
-from pipelines.runtime import SessionSettings, open_session
+from onnx_workbench.pipelines.errors import PassFailed
+from onnx_workbench.pipelines.model import load_model, save_model
+from onnx_workbench.pipelines.staging import scratch_folder
+from onnx_workbench.pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, drop_unused_opset_imports, option
+from onnx_workbench.pipelines.passes.fix_shapes import fix_dims, parse_input_shapes
+from onnx_workbench.pipelines.runtime import SessionSettings, open_session
 
 # onnxsim optimizers that emit ONNX Runtime contrib ops (com.microsoft Attention, GroupQueryAttention);
 # a standard-ONNX cleanup pass must not, so they are always skipped. transformer-fusion does that job.
@@ -142,7 +142,7 @@ def _refuse_if_broken(source: Path, simplified: Path, source_proto: onnx.ModelPr
     """Raise PassFailed when ORT cannot run the simplified model on random inputs but can run the source."""
     import onnxsim
 
-    from pipelines.inputs import random_inputs
+    from onnx_workbench.pipelines.inputs import random_inputs
 
     def run(path: Path) -> str | None:
         try:

@@ -14,12 +14,12 @@ import onnx
 import onnx_ir as ir
 from onnx import numpy_helper
 
-from pipelines.errors import ConfigError, PassFailed
-from pipelines.ir_weights import call_without_weights
-from pipelines.passes._fusion_prep import prepare_for_fusion
-from pipelines.passes._rms_norm import standardize_rms_norms
-from pipelines.passes._rewrite import to_ir, to_proto
-from pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
+from onnx_workbench.pipelines.errors import ConfigError, PassFailed
+from onnx_workbench.pipelines.ir_weights import call_without_weights
+from onnx_workbench.pipelines.passes._fusion_prep import prepare_for_fusion
+from onnx_workbench.pipelines.passes._rms_norm import standardize_rms_norms
+from onnx_workbench.pipelines.passes._rewrite import to_ir, to_proto
+from onnx_workbench.pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 
 ENGINES = ("auto", "onnxscript", "onnxruntime")
 # Model types of onnxruntime.transformers.optimizer.MODEL_TYPES whose fusions run without torch
@@ -144,7 +144,7 @@ class TransformerFusion(Pass):
 
     def uses_ir(self, source: Path) -> bool:
         """Models of IR_FUSION_MIN_BYTES or more are fused in onnx-ir (transform_ir); the others in one protobuf."""
-        from pipelines.model_files import model_size_bytes
+        from onnx_workbench.pipelines.model_files import model_size_bytes
 
         return model_size_bytes(source) >= IR_FUSION_MIN_BYTES
 

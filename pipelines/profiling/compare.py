@@ -10,15 +10,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from pipelines.errors import ConfigError
-from pipelines.labelled import labelled_stream, model_accuracy
-from pipelines.profiling.measure import EMIT_INTERVAL_NS, MemorySampler, warmup
-from pipelines.profiling.options import ProfileOptions
-from pipelines.profiling.providers import canonical_name
-from pipelines.profiling.runner import MAX_RESULT_LATENCIES
-from pipelines.profiling.session import check_runs, create_session, make_runner, prepare_feeds, read_model_info
-from pipelines.profiling.stats import bootstrap_speedup, latency_stats
-from pipelines.speed import round_robin
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.labelled import labelled_stream, model_accuracy
+from onnx_workbench.pipelines.profiling.measure import EMIT_INTERVAL_NS, MemorySampler, warmup
+from onnx_workbench.pipelines.profiling.options import ProfileOptions
+from onnx_workbench.pipelines.profiling.providers import canonical_name
+from onnx_workbench.pipelines.profiling.runner import MAX_RESULT_LATENCIES
+from onnx_workbench.pipelines.profiling.session import check_runs, create_session, make_runner, prepare_feeds, read_model_info
+from onnx_workbench.pipelines.profiling.stats import bootstrap_speedup, latency_stats
+from onnx_workbench.pipelines.speed import round_robin
 
 Emit = Callable[[dict[str, Any]], None]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import psutil
 
-from pipelines.profiling.providers import GpuMemoryProbe
+from onnx_workbench.pipelines.profiling.providers import GpuMemoryProbe
 
 # Live samples and progress go out at most this often; the GUI redraws at <= 30 Hz anyway.
 EMIT_INTERVAL_NS = 100_000_000

@@ -4,10 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.errors import ConfigError
-from pipelines.config import PassConfig, option
-from pipelines.profiling.providers import parse_provider_options, resolve_provider
-from pipelines.runtime import OPTIMIZATION_LEVELS
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.config import PassConfig, option
+from onnx_workbench.pipelines.profiling.providers import parse_provider_options, resolve_provider
+from onnx_workbench.pipelines.runtime import OPTIMIZATION_LEVELS
 
 
 @dataclass(frozen=True)

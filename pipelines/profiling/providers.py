@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pipelines.errors import ConfigError
+from onnx_workbench.pipelines.errors import ConfigError
 
 # Short names users type on the command line, mapped to ONNX Runtime's provider names.
 ALIASES = {

@@ -16,12 +16,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipelines.labelled import labelled_stream, model_accuracy
-from pipelines.profiling import perop
-from pipelines.profiling.measure import MemorySampler, timed_runs, warmup
-from pipelines.profiling.options import ProfileOptions
-from pipelines.profiling.providers import GpuMemoryProbe, canonical_name, parse_provider_options
-from pipelines.profiling.session import (
+from onnx_workbench.pipelines.labelled import labelled_stream, model_accuracy
+from onnx_workbench.pipelines.profiling import perop
+from onnx_workbench.pipelines.profiling.measure import MemorySampler, timed_runs, warmup
+from onnx_workbench.pipelines.profiling.options import ProfileOptions
+from onnx_workbench.pipelines.profiling.providers import GpuMemoryProbe, canonical_name, parse_provider_options
+from onnx_workbench.pipelines.profiling.session import (
     ModelInfo,
     check_runs,
     create_session,
@@ -29,7 +29,7 @@ from pipelines.profiling.session import (
     prepare_feeds,
     read_model_info,
 )
-from pipelines.profiling.stats import latency_stats
+from onnx_workbench.pipelines.profiling.stats import latency_stats
 
 Emit = Callable[[dict[str, Any]], None]
 # Latencies kept in the result for histograms; live samples carry all of them anyway.

@@ -11,15 +11,15 @@ from typing import Any
 import numpy as np
 import onnx
 
-from pipelines.analysis import node_keys
-from pipelines.errors import ConfigError, ModelRefused, RuntimeRefused
-from pipelines.inputs import graph_inputs, input_specs, random_inputs
-from pipelines.labelled import data_source
-from pipelines.labelled import samples as labelled_samples
-from pipelines.profiling.options import ProfileOptions
-from pipelines.profiling.perop import NodeRow
-from pipelines.runtime import SessionSettings, open_session, ort_message
-from pipelines.profiling.providers import (
+from onnx_workbench.pipelines.analysis import node_keys
+from onnx_workbench.pipelines.errors import ConfigError, ModelRefused, RuntimeRefused
+from onnx_workbench.pipelines.inputs import graph_inputs, input_specs, random_inputs
+from onnx_workbench.pipelines.labelled import data_source
+from onnx_workbench.pipelines.labelled import samples as labelled_samples
+from onnx_workbench.pipelines.profiling.options import ProfileOptions
+from onnx_workbench.pipelines.profiling.perop import NodeRow
+from onnx_workbench.pipelines.runtime import SessionSettings, open_session, ort_message
+from onnx_workbench.pipelines.profiling.providers import (
     IO_BINDING_DEVICE,
     canonical_name,
     is_gpu_provider,

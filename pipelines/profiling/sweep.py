@@ -10,11 +10,11 @@ import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pipelines.errors import ConfigError
-from pipelines.profiling.measure import timed_runs, warmup
-from pipelines.profiling.options import ProfileOptions
-from pipelines.profiling.session import check_runs, create_session, make_runner, prepare_feeds, read_model_info
-from pipelines.profiling.stats import latency_stats
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.profiling.measure import timed_runs, warmup
+from onnx_workbench.pipelines.profiling.options import ProfileOptions
+from onnx_workbench.pipelines.profiling.session import check_runs, create_session, make_runner, prepare_feeds, read_model_info
+from onnx_workbench.pipelines.profiling.stats import latency_stats
 
 Emit = Callable[[dict[str, Any]], None]
 MAX_CELLS = 256

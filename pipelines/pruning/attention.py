@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import onnx_ir as ir
 
-from pipelines.pruning.dependency import Group, Member, Space
-from pipelines.pruning.irutil import const_array, is_initializer
+from onnx_workbench.pipelines.pruning.dependency import Group, Member, Space
+from onnx_workbench.pipelines.pruning.irutil import const_array, is_initializer
 
 # Ops allowed between the head split and the score MatMul (scaling, layout).
 _SPLIT_TO_SCORES = frozenset({"Transpose", "Mul", "Div"})

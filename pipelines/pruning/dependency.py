@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 import onnx_ir as ir
 
-from pipelines.pruning.irutil import const_array, ints_attribute_or_input, is_initializer, rank, static_shape
+from onnx_workbench.pipelines.pruning.irutil import const_array, ints_attribute_or_input, is_initializer, rank, static_shape
 
 Mode = Literal["channels", "neurons"]
 

@@ -5,8 +5,8 @@ import math
 
 import numpy as np
 
-from pipelines.pruning.dependency import Group, Member
-from pipelines.pruning.irutil import const_array
+from onnx_workbench.pipelines.pruning.dependency import Group, Member
+from onnx_workbench.pipelines.pruning.irutil import const_array
 
 CRITERIA = ("l1", "l2", "bn-gamma")
 

@@ -7,7 +7,7 @@ import onnx
 import onnx_ir as ir
 from onnx_ir.passes.common import ShapeInferencePass
 
-from pipelines.ir_weights import call_without_weights
+from onnx_workbench.pipelines.ir_weights import call_without_weights
 
 
 def to_ir(model: onnx.ModelProto) -> ir.Model:

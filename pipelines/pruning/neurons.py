@@ -5,9 +5,9 @@ from typing import Any
 
 import onnx_ir as ir
 
-from pipelines.pruning.attention import find_attention_blocks, set_head_count
-from pipelines.pruning.dependency import DependencyGraph
-from pipelines.pruning.structured import GroupPruner, PruneReport, plan_groups, resolve_ratios
+from onnx_workbench.pipelines.pruning.attention import find_attention_blocks, set_head_count
+from onnx_workbench.pipelines.pruning.dependency import DependencyGraph
+from onnx_workbench.pipelines.pruning.structured import GroupPruner, PruneReport, plan_groups, resolve_ratios
 
 
 def prune_neurons(

@@ -17,17 +17,17 @@ import numpy as np
 import onnx
 import onnx_ir as ir
 
-from pipelines.errors import Cancelled, ConfigError
-from pipelines.inputs import random_inputs
-from pipelines.model import load_model
-from pipelines.pruning.attention import find_attention_blocks
-from pipelines.pruning.dependency import DependencyGraph
-from pipelines.pruning.irutil import to_ir
-from pipelines.pruning.neurons import prune_neurons
-from pipelines.pruning.structured import prune_groups
-from pipelines.results import SensitivityRow, SensitivityTable
-from pipelines.runtime import SessionSettings, open_session
-from pipelines.verify import Tolerance, compare_output
+from onnx_workbench.pipelines.errors import Cancelled, ConfigError
+from onnx_workbench.pipelines.inputs import random_inputs
+from onnx_workbench.pipelines.model import load_model
+from onnx_workbench.pipelines.pruning.attention import find_attention_blocks
+from onnx_workbench.pipelines.pruning.dependency import DependencyGraph
+from onnx_workbench.pipelines.pruning.irutil import to_ir
+from onnx_workbench.pipelines.pruning.neurons import prune_neurons
+from onnx_workbench.pipelines.pruning.structured import prune_groups
+from onnx_workbench.pipelines.results import SensitivityRow, SensitivityTable
+from onnx_workbench.pipelines.runtime import SessionSettings, open_session
+from onnx_workbench.pipelines.verify import Tolerance, compare_output
 
 ScanMode = Literal["auto", "channels", "neurons"]
 DEFAULT_RATIOS = (0.1, 0.3, 0.5)

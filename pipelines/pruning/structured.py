@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import onnx_ir as ir
 
-from pipelines.errors import ConfigError
-from pipelines.pruning.dependency import DependencyGraph, Group, Mode
-from pipelines.pruning.importance import channels_to_keep, folded_keep, group_importance, kept_count
-from pipelines.pruning.irutil import check_pruned, count_params, delete_on_save, infer_shapes
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.pruning.dependency import DependencyGraph, Group, Mode
+from onnx_workbench.pipelines.pruning.importance import channels_to_keep, folded_keep, group_importance, kept_count
+from onnx_workbench.pipelines.pruning.irutil import check_pruned, count_params, delete_on_save, infer_shapes
 
 
 @dataclass

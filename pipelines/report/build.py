@@ -7,14 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipelines import __version__
-from pipelines.analysis import analyze
-from pipelines.model import load_model
-from pipelines.recipe import Recipe
-from pipelines.replay import StepChecks, run_recipe_in_worker
-from pipelines.machine import machine_info
-from pipelines.results import CompareResult, ProfileRun, VersionMetrics
-from pipelines.verify import verify_models
+from onnx_workbench.pipelines import __version__
+from onnx_workbench.pipelines.analysis import analyze
+from onnx_workbench.pipelines.model import load_model
+from onnx_workbench.pipelines.recipe import Recipe
+from onnx_workbench.pipelines.replay import StepChecks, run_recipe_in_worker
+from onnx_workbench.pipelines.machine import machine_info
+from onnx_workbench.pipelines.results import CompareResult, ProfileRun, VersionMetrics
+from onnx_workbench.pipelines.verify import verify_models
 
 SCHEMA_VERSION = 1
 # The summary keeps the heaviest layers only: a per-node list of a 50,000-node model would
@@ -114,7 +114,7 @@ def build_report(
 
 def attach_profiles(report: dict[str, Any], options: dict[str, Any], progress: Progress) -> None:
     """Profile every version in a worker process; with two versions also an interleaved comparison."""
-    from pipelines.worker.client import run_job
+    from onnx_workbench.pipelines.worker.client import run_job
 
     versions = report["versions"]
     jobs = len(versions) + (1 if len(versions) == 2 else 0)

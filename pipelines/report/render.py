@@ -13,9 +13,9 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from pipelines import units
-from pipelines.report import charts
-from pipelines.safe_write import write_text_atomic
+from onnx_workbench.pipelines import units
+from onnx_workbench.pipelines.report import charts
+from onnx_workbench.pipelines.safe_write import write_text_atomic
 
 TEMPLATES = Path(__file__).with_name("templates")
 FORMATS = (".html", ".md", ".json", ".csv")
@@ -213,7 +213,7 @@ _RENDERERS = {".html": render_html, ".md": render_markdown, ".json": render_json
 
 def write_report(report: dict[str, Any], path: str | Path, protected: Iterable[Path] = ()) -> Path:
     """Write the report in the format its suffix names (.html, .md, .json, .csv), atomically, never over `protected`."""
-    from pipelines.errors import ConfigError
+    from onnx_workbench.pipelines.errors import ConfigError
 
     path = Path(path)
     renderer = _RENDERERS.get(path.suffix.lower())

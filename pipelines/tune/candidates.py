@@ -20,8 +20,8 @@ from typing import Any
 
 import onnx
 
-from pipelines.inputs import input_specs
-from pipelines.passes.engine import make_config
+from onnx_workbench.pipelines.inputs import input_specs
+from onnx_workbench.pipelines.passes.engine import make_config
 
 Step = tuple[str, dict[str, Any]]
 

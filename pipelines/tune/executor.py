@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pipelines.errors import WorkbenchError
-from pipelines.worker.client import WorkerJob
+from onnx_workbench.pipelines.errors import WorkbenchError
+from onnx_workbench.pipelines.worker.client import WorkerJob
 
 JOB_KIND = "tune-candidate"
 
@@ -47,7 +47,7 @@ class Executor(Protocol):
 
 
 class LocalExecutor:
-    """Each task in its own worker process (`python -m pipelines.worker tune-candidate`)."""
+    """Each task in its own worker process (`python -m onnx_workbench.pipelines.worker tune-candidate`)."""
 
     def __init__(self, slots: int = 1) -> None:
         self.slots = max(1, slots)

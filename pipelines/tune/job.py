@@ -14,11 +14,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from pipelines.errors import ConfigError
-from pipelines.speed import interleaved_latencies
-from pipelines.verify import Tolerance
-from pipelines.versions import ROOT_ID, Workspace
-from pipelines.worker import protocol
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.speed import interleaved_latencies
+from onnx_workbench.pipelines.verify import Tolerance
+from onnx_workbench.pipelines.versions import ROOT_ID, Workspace
+from onnx_workbench.pipelines.worker import protocol
 
 Emit = Callable[[dict[str, Any]], None]
 # Ten timed rounds at least, whatever the model.

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.errors import ConfigError
-from pipelines.tune.executor import JOB_KIND, Finished
-from pipelines.worker.client import PROJECT_ROOT
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.tune.executor import JOB_KIND, Finished
 
 
 class RayExecutor:
@@ -35,7 +34,7 @@ class RayExecutor:
         self.slots = max(1, len(nodes))
         # A whole node's CPUs per task, so Ray places one candidate per node.
         cpus = min((int(n.get("Resources", {}).get("CPU", 1)) for n in nodes), default=1)
-        self._task = ray.remote(num_cpus=max(1, cpus), max_retries=0)(_candidate_task(str(PROJECT_ROOT)))
+        self._task = ray.remote(num_cpus=max(1, cpus), max_retries=0)(_candidate_task())
         self._refs: dict[Any, str] = {}
 
     def has_room(self) -> bool:
@@ -77,16 +76,13 @@ class RayExecutor:
         self._ray.shutdown()
 
 
-def _candidate_task(project_root: str) -> Any:
+def _candidate_task() -> Any:
     """The task function, made here so Ray ships it by value: nodes need not import this module."""
 
     def run_candidate(params: dict[str, Any]) -> dict[str, Any]:
         import platform
-        import sys
 
-        if project_root not in sys.path:
-            sys.path.insert(0, project_root)
-        from pipelines.worker.client import run_job
+        from onnx_workbench.pipelines.worker.client import run_job
 
         return {**run_job(JOB_KIND, params), "node": platform.node()}
 

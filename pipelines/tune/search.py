@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pipelines.errors import ConfigError, WorkbenchError
-from pipelines.model import load_model
-from pipelines.tune.candidates import (
+from onnx_workbench.pipelines.errors import ConfigError, WorkbenchError
+from onnx_workbench.pipelines.model import load_model
+from onnx_workbench.pipelines.tune.candidates import (
     STATIC,
     CalibrationData,
     Candidate,
@@ -31,10 +31,10 @@ from pipelines.tune.candidates import (
     model_traits,
     pruning_candidates,
 )
-from pipelines.tune.executor import Executor, Finished
-from pipelines.tune.pareto import pareto_front
-from pipelines.verify import Tolerance
-from pipelines.versions import ROOT_ID, Version, Workspace
+from onnx_workbench.pipelines.tune.executor import Executor, Finished
+from onnx_workbench.pipelines.tune.pareto import pareto_front
+from onnx_workbench.pipelines.verify import Tolerance
+from onnx_workbench.pipelines.versions import ROOT_ID, Version, Workspace
 
 DEFAULT_MIN_COSINE = 0.99
 DEFAULT_ACCURACY_DROP = 1.0
@@ -197,8 +197,8 @@ class Search:
     ) -> None:
         """`workspace`: an open session to add the candidates to (the window's); `candidates`:
         try these instead of the generated ones (the result-driven stages still follow)."""
-        from pipelines.labelled import data_source
-        from pipelines.machine import x86_without_vnni
+        from onnx_workbench.pipelines.labelled import data_source
+        from onnx_workbench.pipelines.machine import x86_without_vnni
 
         source = data_source(settings.data) if settings.data else None
         labelled = source is not None and source.labelled
@@ -352,8 +352,8 @@ class Search:
 
     def _rank_quant_nodes(self, result: CandidateResult) -> list[str]:
         """Nodes of a quantized candidate ranked by the error quantization added (worst first)."""
-        from pipelines.results import QuantErrorReport
-        from pipelines.worker.client import run_job
+        from onnx_workbench.pipelines.results import QuantErrorReport
+        from onnx_workbench.pipelines.worker.client import run_job
 
         self.on_event("stage", {"name": "ranking quantized nodes (quant-debug)"})
         try:
@@ -374,9 +374,9 @@ class Search:
         self._pruned = True
         if not (self.traits.conv or self.traits.linear):
             return False
-        from pipelines.pruning.sensitivity import derive_ratios
-        from pipelines.results import SensitivityTable
-        from pipelines.worker.client import run_job
+        from onnx_workbench.pipelines.pruning.sensitivity import derive_ratios
+        from onnx_workbench.pipelines.results import SensitivityTable
+        from onnx_workbench.pipelines.worker.client import run_job
 
         self.on_event("stage", {"name": "pruning sensitivity scan"})
         try:

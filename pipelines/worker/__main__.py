@@ -1,4 +1,4 @@
-"""Worker process entry: `python -m pipelines.worker KIND`, params as one JSON object on stdin.
+"""Worker process entry: `python -m onnx_workbench.pipelines.worker KIND`, params as one JSON object on stdin.
 
 stdout carries protocol lines only: the real stdout descriptor is kept for the protocol and
 descriptor 1 is pointed at stderr, so stray prints and native library logs (ONNX Runtime
@@ -16,8 +16,8 @@ import traceback
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from pipelines.errors import Cancelled, WorkbenchError
-from pipelines.worker import protocol
+from onnx_workbench.pipelines.errors import Cancelled, WorkbenchError
+from onnx_workbench.pipelines.worker import protocol
 
 EXIT_OK = 0
 EXIT_JOB_FAILED = 1
@@ -72,7 +72,7 @@ def main(argv: list[str]) -> int:
     stream = take_stdout()
     emit = make_emit(stream)
     if len(argv) != 1:
-        emit(protocol.error("usage: python -m pipelines.worker KIND (params as JSON on stdin).", "ConfigError"))
+        emit(protocol.error("usage: python -m onnx_workbench.pipelines.worker KIND (params as JSON on stdin).", "ConfigError"))
         return EXIT_USAGE
     kind = argv[0]
     signal.signal(signal.SIGTERM, _raise_cancelled)
@@ -81,7 +81,7 @@ def main(argv: list[str]) -> int:
         params = json.loads(text) if text.strip() else {}
         if not isinstance(params, dict):
             raise WorkbenchError("worker params must be a JSON object.")
-        from pipelines.worker.jobs import resolve_job
+        from onnx_workbench.pipelines.worker.jobs import resolve_job
 
         job = resolve_job(kind)
         result = job(params, emit)

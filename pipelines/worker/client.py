@@ -20,11 +20,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pipelines import errors
-from pipelines.errors import Cancelled, WorkbenchError, WorkFailed
-from pipelines.worker import protocol
+from onnx_workbench.pipelines import errors
+from onnx_workbench.pipelines.errors import Cancelled, WorkbenchError, WorkFailed
+from onnx_workbench.pipelines.worker import protocol
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STDERR_TAIL_LINES = 40
 # A worker seen stopped (SIGSTOP) this long is ended instead of waited for forever.
 STOPPED_GRACE_S = 10.0
@@ -67,12 +66,12 @@ def describe_exit(kind: str, status: int | None) -> tuple[str, str | None]:
 
 
 def worker_command(python: str | None = None) -> list[str]:
-    """The command line that starts a worker: `python -m pipelines.worker`, or the frozen app's own entry."""
+    """The command line that starts a worker: `python -m onnx_workbench.pipelines.worker`, or the frozen app's own entry."""
     if python is None and getattr(sys, "frozen", False):
         # Inside the PyInstaller bundle sys.executable is the app itself, which cannot run
         # `-m`; installer/launcher.py dispatches this first argument to the worker instead.
         return [sys.executable, "__worker__"]
-    return [python or sys.executable, "-m", "pipelines.worker"]
+    return [python or sys.executable, "-m", "onnx_workbench.pipelines.worker"]
 
 
 class WorkerJob:
@@ -112,10 +111,8 @@ class WorkerJob:
 
     # --- life cycle -------------------------------------------------------------------------
     def start(self) -> WorkerJob:
-        """Spawn `python -m pipelines.worker KIND` and hand it the params on stdin."""
+        """Spawn `python -m onnx_workbench.pipelines.worker KIND` and hand it the params on stdin."""
         env = {**os.environ, **self.env}
-        # The child must import this very checkout, installed or not.
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH", "")]))
         self._process = subprocess.Popen(
             [*worker_command(self.python), self.kind],
             stdin=subprocess.PIPE,

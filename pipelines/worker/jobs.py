@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipelines.errors import ConfigError
+from onnx_workbench.pipelines.errors import ConfigError
 
 Emit = Callable[[dict[str, Any]], None]
 Job = Callable[[dict[str, Any], Emit], dict[str, Any]]
@@ -26,18 +26,18 @@ Job = Callable[[dict[str, Any], Emit], dict[str, Any]]
 ENV_EXTRA_JOBS = "ONNX_WORKBENCH_WORKER_JOBS"
 
 JOBS: dict[str, str] = {
-    "profile": "pipelines.profiling.runner:run",
-    "sweep": "pipelines.profiling.sweep:run",
-    "compare": "pipelines.profiling.compare:run",
-    "apply-pass": "pipelines.builtin_jobs:apply_pass",
-    "run-recipe": "pipelines.builtin_jobs:run_recipe",
-    "analyze": "pipelines.builtin_jobs:analyze",
-    "workspace-create": "pipelines.builtin_jobs:create_workspace",
-    "export-model": "pipelines.builtin_jobs:export_model",
-    "quant-debug": "pipelines.builtin_jobs:quant_debug",
-    "prune-scan": "pipelines.builtin_jobs:prune_scan",
-    "tensor-stats": "pipelines.builtin_jobs:tensor_stats",
-    "tune-candidate": "pipelines.tune.job:run",
+    "profile": "onnx_workbench.pipelines.profiling.runner:run",
+    "sweep": "onnx_workbench.pipelines.profiling.sweep:run",
+    "compare": "onnx_workbench.pipelines.profiling.compare:run",
+    "apply-pass": "onnx_workbench.pipelines.builtin_jobs:apply_pass",
+    "run-recipe": "onnx_workbench.pipelines.builtin_jobs:run_recipe",
+    "analyze": "onnx_workbench.pipelines.builtin_jobs:analyze",
+    "workspace-create": "onnx_workbench.pipelines.builtin_jobs:create_workspace",
+    "export-model": "onnx_workbench.pipelines.builtin_jobs:export_model",
+    "quant-debug": "onnx_workbench.pipelines.builtin_jobs:quant_debug",
+    "prune-scan": "onnx_workbench.pipelines.builtin_jobs:prune_scan",
+    "tensor-stats": "onnx_workbench.pipelines.builtin_jobs:tensor_stats",
+    "tune-candidate": "onnx_workbench.pipelines.tune.job:run",
 }
 
 

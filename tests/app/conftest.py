@@ -5,9 +5,9 @@ import pytest
 import shiboken6
 from PySide6.QtCore import QSettings
 
-from app.main_window import MainWindow
-from app.settings import Settings
-from pipelines.versions import ROOT_ID, Workspace
+from onnx_workbench.app.main_window import MainWindow
+from onnx_workbench.app.settings import Settings
+from onnx_workbench.pipelines.versions import ROOT_ID, Workspace
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """QtExecutor: worker records and thread results reach the GUI thread; failures are one sentence; stale ones are dropped."""
 from __future__ import annotations
 
-from app.background import QtExecutor
-from pipelines.background import JobLanes, ThreadCall, WorkerCall
+from onnx_workbench.app.background import QtExecutor
+from onnx_workbench.pipelines.background import JobLanes, ThreadCall, WorkerCall
 
 WAIT_MS = 30_000
 

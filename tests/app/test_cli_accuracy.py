@@ -8,7 +8,7 @@ import jsonschema
 import numpy as np
 import pytest
 
-from app.cli import main
+from onnx_workbench.app.cli import main
 
 SCHEMA = Path(__file__).resolve().parents[2] / "pipelines" / "report" / "report.schema.json"
 

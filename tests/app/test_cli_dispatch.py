@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from app import __version__
-from app.cli import COMMAND_MODULES, _command_names, main
+from onnx_workbench.app import __version__
+from onnx_workbench.app.cli import COMMAND_MODULES, _command_names, main
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -19,20 +19,20 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_every_command_module_is_named_after_its_command() -> None:
-    names = {importlib.import_module(f"app.commands.{m}").NAME for m in COMMAND_MODULES}
+    names = {importlib.import_module(f"onnx_workbench.app.commands.{m}").NAME for m in COMMAND_MODULES}
     assert names == _command_names()
 
 
 def test_gui_without_display_says_so_in_one_sentence() -> None:
     env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}  # no DISPLAY, no WAYLAND_DISPLAY, no QT_QPA_PLATFORM
-    result = subprocess.run([sys.executable, "-m", "app.cli"], env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-m", "onnx_workbench.app.cli"], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "No display found" in result.stderr and "xvfb-run" in result.stderr
     assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
 
 
 def test_broken_pipe_is_not_a_traceback() -> None:
-    reader = subprocess.Popen([sys.executable, "-m", "app.cli", "passes", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reader = subprocess.Popen([sys.executable, "-m", "onnx_workbench.app.cli", "passes", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert reader.stdout is not None
     reader.stdout.close()  # the reader is gone before the first line is printed, like `| head -c 0`
     stderr = reader.stderr.read().decode() if reader.stderr else ""
@@ -41,7 +41,7 @@ def test_broken_pipe_is_not_a_traceback() -> None:
 
 
 def test_loader_errors_name_the_missing_library() -> None:
-    from app.gui import library_named_in
+    from onnx_workbench.app.gui import library_named_in
 
     message = ("/venv/PySide6/Qt/plugins/platforms/libqxcb.so: libxcb-icccm.so.4: cannot open shared object "
                "file: No such file or directory")
@@ -52,7 +52,7 @@ def test_loader_errors_name_the_missing_library() -> None:
 def test_x11_check_passes_where_the_libraries_are_installed(monkeypatch: pytest.MonkeyPatch) -> None:
     import ctypes.util
 
-    from app.gui import display_problem, missing_x11_library
+    from onnx_workbench.app.gui import display_problem, missing_x11_library
 
     monkeypatch.setenv("DISPLAY", ":0")
     monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
@@ -66,7 +66,7 @@ def test_x11_check_passes_where_the_libraries_are_installed(monkeypatch: pytest.
 
 @pytest.mark.parametrize("argv", [["--debug", "passes"], ["passes", "--debug"]])
 def test_debug_flag_survives_the_subcommand(argv: list[str]) -> None:
-    from app.cli import build_parser
+    from onnx_workbench.app.cli import build_parser
 
     assert build_parser().parse_args(argv).debug is True
     assert build_parser().parse_args(["passes"]).debug is False
@@ -78,7 +78,7 @@ def _failing_run(args: object) -> int:
 
 @pytest.mark.parametrize("debug", [False, True])
 def test_os_error_is_one_sentence_with_exit_1(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], debug: bool) -> None:
-    import app.commands.passes as passes
+    import onnx_workbench.app.commands.passes as passes
 
     monkeypatch.setattr(passes, "run", _failing_run)
     assert main(["--debug", "passes"] if debug else ["passes"]) == 1
@@ -93,7 +93,7 @@ def test_unwritable_output_path_is_not_a_traceback(tmp_path, sample_cnn) -> None
     blocker = tmp_path / "file"
     blocker.write_text("")
     proc = subprocess.run(
-        [sys.executable, "-m", "app.cli", "optimize", str(sample_cnn), "--pass", "fold-batchnorm", "-o", str(blocker / "out.onnx")],
+        [sys.executable, "-m", "onnx_workbench.app.cli", "optimize", str(sample_cnn), "--pass", "fold-batchnorm", "-o", str(blocker / "out.onnx")],
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 1

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import main
+from onnx_workbench.app.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,7 +68,7 @@ def test_refused_model_exits_2_with_one_sentence(tmp_path: Path, content: bytes)
     path = tmp_path / "broken.onnx"
     path.write_bytes(content)
     proc = subprocess.run(
-        [sys.executable, "-m", "app.cli", "inspect", str(path)], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "onnx_workbench.app.cli", "inspect", str(path)], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 2
     assert proc.stdout == ""
@@ -89,7 +89,7 @@ def test_inspect_never_reads_the_weights(
 ) -> None:
     import onnx
 
-    import pipelines.model as model_io
+    import onnx_workbench.pipelines.model as model_io
 
     path = model_io.save_model(onnx.load(str(sample_cnn)), tmp_path / "cnn.onnx", external_data=True)
     assert main(["inspect", str(path), "--json"]) == 0
@@ -110,7 +110,7 @@ def test_inspect_never_reads_the_weights(
 def test_inspect_imports_only_what_it_needs(sample_cnn: Path) -> None:
     # Each command module imports what its own work needs; `inspect` must stay quick on any model.
     code = (
-        "import sys; from app.cli import main; main(['inspect', sys.argv[1], '--json']); "
+        "import sys; from onnx_workbench.app.cli import main; main(['inspect', sys.argv[1], '--json']); "
         "print(sorted(m for m in ('onnx_ir', 'onnxruntime', 'sympy') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code, str(sample_cnn)], capture_output=True, text=True, cwd=ROOT, check=True)

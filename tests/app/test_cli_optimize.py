@@ -8,7 +8,7 @@ import onnx
 import pytest
 import yaml
 
-from app.cli import main
+from onnx_workbench.app.cli import main
 from workbench_toy_passes import build_classifier, toy_passes, toy_passes_in_workers  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.usefixtures("toy_passes_in_workers")

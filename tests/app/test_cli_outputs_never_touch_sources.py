@@ -9,7 +9,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from app.cli import main
+from onnx_workbench.app.cli import main
 from hostile_inputs import conv_with_zero_strides, matmul_model
 
 
@@ -61,7 +61,7 @@ def test_a_native_crash_in_a_pass_is_one_sentence_and_leaves_nothing(tmp_path: P
 
 
 def test_render_to_a_full_disk_fails_and_leaves_no_empty_file(sample_cnn: Path, tmp_path: Path, capsys, monkeypatch) -> None:
-    import pipelines.safe_write as safe_write
+    import onnx_workbench.pipelines.safe_write as safe_write
 
     real_fsync = safe_write.os.fsync
 
@@ -123,8 +123,8 @@ def test_invalid_utf8_names_are_quoted_not_a_traceback(tmp_path: Path, capsys) -
 
 def test_a_full_disk_during_a_pass_is_failed_work(tmp_path: Path, monkeypatch) -> None:
     # Found by the adversarial run on a full tmpfs: the pass's ENOSPC came back as a refused input (2).
-    from pipelines.errors import WorkFailed
-    from pipelines.passes.engine import get_pass, run_pass
+    from onnx_workbench.pipelines.errors import WorkFailed
+    from onnx_workbench.pipelines.passes.engine import get_pass, run_pass
 
     def full_disk(*args, **kwargs) -> None:  # noqa: ANN002, ANN003
         raise OSError(errno.ENOSPC, "No space left on device")

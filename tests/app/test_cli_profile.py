@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import main
+from onnx_workbench.app.cli import main
 
 FAST = ["--runs", "3", "--warmup", "0", "--threads", "1"]
 

@@ -7,7 +7,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from app.commands.render import OVERLAYS, _overlay
+from onnx_workbench.app.commands.render import OVERLAYS, _overlay
 
 
 def test_each_overlay_reads_its_own_figure(sample_cnn: Path) -> None:

@@ -6,10 +6,10 @@ from pathlib import Path
 import onnx
 import pytest
 
-from app.cli import main
-from app.commands.text import clean, parse_dims
-from pipelines.errors import ConfigError
-from pipelines.units import count, size
+from onnx_workbench.app.cli import main
+from onnx_workbench.app.commands.text import clean, parse_dims
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.units import count, size
 
 ESC = "\x1b"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.cli import main
+from onnx_workbench.app.cli import main
 
 
 def test_budget_stops_the_search_and_nothing_is_written_without_a_winner(digits_cnn, digits_data, tmp_path, capsys):

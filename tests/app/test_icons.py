@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QColor, QImage
 
-from app import icons
+from onnx_workbench.app import icons
 
 ICON_DIR = Path(icons.__file__).resolve().parents[1] / "assets" / "icons"
 

@@ -18,10 +18,10 @@ SCRIPT = """
 import json, sys
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
-from app.main_window import MainWindow
-from app.settings import Settings
-from widgets.built_on_use import is_built
-from widgets.netron_view import ensure_webengine_environment
+from onnx_workbench.app.main_window import MainWindow
+from onnx_workbench.app.settings import Settings
+from onnx_workbench.widgets.built_on_use import is_built
+from onnx_workbench.widgets.netron_view import ensure_webengine_environment
 
 ensure_webengine_environment()
 app = QApplication(sys.argv[:1])

@@ -12,7 +12,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QGraphicsView
 
-from pipelines.errors import ModelRefused
+from onnx_workbench.pipelines.errors import ModelRefused
 
 
 def _install_placeholder_graph_view() -> None:
@@ -41,17 +41,17 @@ def _install_placeholder_graph_view() -> None:
         def zoom_in(self): ...
         def zoom_out(self): ...
 
-    module = types.ModuleType("widgets.graph_view")
+    module = types.ModuleType("onnx_workbench.widgets.graph_view")
     module.GraphView = GraphView
-    sys.modules["widgets.graph_view"] = module
+    sys.modules["onnx_workbench.widgets.graph_view"] = module
 
 
-if importlib.util.find_spec("widgets.graph_view") is None:
+if importlib.util.find_spec("onnx_workbench.widgets.graph_view") is None:
     _install_placeholder_graph_view()
 
-from app import main_window as mw  # noqa: E402
-from app.settings import Settings  # noqa: E402
-from widgets import formatting  # noqa: E402
+from onnx_workbench.app import main_window as mw  # noqa: E402
+from onnx_workbench.app.settings import Settings  # noqa: E402
+from onnx_workbench.widgets import formatting  # noqa: E402
 
 OPEN_TIMEOUT_MS = 30_000
 
@@ -104,7 +104,7 @@ def test_open_from_command_line_path(qtbot, monkeypatch, settings, sample_cnn):
 
     monkeypatch.setattr(mw, "Settings", lambda: settings)
     monkeypatch.setattr(QApplication, "exec", run_event_loop)
-    monkeypatch.setattr("app.theme.follow_system", lambda app, theme="system": None)
+    monkeypatch.setattr("onnx_workbench.app.theme.follow_system", lambda app, theme="system": None)
     assert mw.launch(str(sample_cnn)) == 0
     assert Path(seen["path"]).name == "resnet_small.onnx"
     assert seen["label"] == "resnet_small.onnx"
@@ -198,7 +198,7 @@ def test_refused_model_shows_one_sentence_and_keeps_previous(qtbot, window, samp
         window.open_path(bad)
     message = blocker.args[1]
     with pytest.raises(ModelRefused):  # the dialog shows exactly what load_model refused with
-        from pipelines.model import load_model
+        from onnx_workbench.pipelines.model import load_model
 
         load_model(bad)
     box = window.error_box

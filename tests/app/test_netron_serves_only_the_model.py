@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from widgets.netron_server import NetronServer
+from onnx_workbench.widgets.netron_server import NetronServer
 from hostile_inputs import matmul_model
 
 

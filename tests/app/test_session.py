@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from app.background import QtExecutor
-from pipelines.background import JobLanes
-from pipelines.errors import ConfigError
-from pipelines.session_model import APPLY, SessionModel
-from pipelines.versions import STAGING
+from onnx_workbench.app.background import QtExecutor
+from onnx_workbench.pipelines.background import JobLanes
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.session_model import APPLY, SessionModel
+from onnx_workbench.pipelines.versions import STAGING
 
 WAIT_MS = 60_000
 
@@ -76,7 +76,7 @@ def test_bad_config_fails_before_any_work(qtbot, sample_cnn, tmp_path):
 
 
 def test_preset_applies_every_step_as_a_version(qtbot, sample_cnn, tmp_path):
-    from widgets.optimize_panel import load_presets
+    from onnx_workbench.widgets.optimize_panel import load_presets
 
     session = _session()
     session.start(sample_cnn, tmp_path / "ws")

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-import pipelines.report.build as report_build
-from pipelines.errors import ConfigError
-from pipelines.session_model import PROFILE
+import onnx_workbench.pipelines.report.build as report_build
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.session_model import PROFILE
 
 WAIT_MS = 60_000
 

@@ -5,8 +5,8 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 
-from app.settings import MAX_RECENT, Settings
-from app.theme import apply_theme
+from onnx_workbench.app.settings import MAX_RECENT, Settings
+from onnx_workbench.app.theme import apply_theme
 
 
 def _settings(tmp_path) -> Settings:
@@ -45,9 +45,9 @@ def test_dark_and_light_palettes(qapp: QApplication):
 def test_view_theme_switches_every_view_and_is_remembered(qtbot, qapp: QApplication, tmp_path, sample_cnn):
     import shiboken6
 
-    from app.main_window import MainWindow
-    from pipelines.model import load_model
-    from pipelines.opening import OpenedModel
+    from onnx_workbench.app.main_window import MainWindow
+    from onnx_workbench.pipelines.model import load_model
+    from onnx_workbench.pipelines.opening import OpenedModel
 
     original = qapp.palette()
     win = MainWindow(_settings(tmp_path))

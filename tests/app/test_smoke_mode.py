@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 from PySide6.QtCore import QObject, Signal
 
-from app import smoke
+from onnx_workbench.app import smoke
 
 
 class FakeWindowSignals(QObject):

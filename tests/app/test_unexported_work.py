@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-from app.version_display import LANE
-from pipelines.opening import open_model_task
-from pipelines.versions import ROOT_ID
+from onnx_workbench.app.version_display import LANE
+from onnx_workbench.pipelines.opening import open_model_task
+from onnx_workbench.pipelines.versions import ROOT_ID
 
 
 @pytest.fixture
@@ -89,10 +89,10 @@ def test_save_session_makes_a_new_folder_and_dialogs_start_beside_the_model(
 
 def test_sessions_manager_lists_the_cache_and_keeps_the_open_session(session_window, dirty_session, tmp_path,
                                                                      monkeypatch):
-    from pipelines.versions import Workspace
+    from onnx_workbench.pipelines.versions import Workspace
 
     cache = tmp_path / "cache" / "sessions"
-    monkeypatch.setattr("app.session_commands.default_sessions_dir", lambda: cache)
+    monkeypatch.setattr("onnx_workbench.app.session_commands.default_sessions_dir", lambda: cache)
     other = Workspace.create(dirty_session.workspace.source, cache / "other")
     current = Workspace.create(dirty_session.workspace.source, cache / "current")
     dirty_session.adopt(current)

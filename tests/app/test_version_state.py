@@ -4,11 +4,11 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from pipelines.background import Request, ThreadCall
-from pipelines.model import load_model
-from pipelines.opening import OpenedModel
-from pipelines.session_model import ANALYSIS, PROFILE
-from pipelines.versions import ROOT_ID, Workspace
+from onnx_workbench.pipelines.background import Request, ThreadCall
+from onnx_workbench.pipelines.model import load_model
+from onnx_workbench.pipelines.opening import OpenedModel
+from onnx_workbench.pipelines.session_model import ANALYSIS, PROFILE
+from onnx_workbench.pipelines.versions import ROOT_ID, Workspace
 
 WAIT_MS = 60_000
 

@@ -5,8 +5,8 @@ import pytest
 import shiboken6
 from PySide6.QtCore import QSettings
 
-from app.main_window import MainWindow
-from app.settings import Settings
+from onnx_workbench.app.main_window import MainWindow
+from onnx_workbench.app.settings import Settings
 
 WAIT_MS = 60_000  # worker processes on a loaded 2-core CI machine
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.main_window import MainWindow
-from pipelines.recipe import load_recipe
-from pipelines.session_model import COMPARE, PROFILE
-from pipelines.versions import ROOT_ID
+from onnx_workbench.app.main_window import MainWindow
+from onnx_workbench.pipelines.recipe import load_recipe
+from onnx_workbench.pipelines.session_model import COMPARE, PROFILE
+from onnx_workbench.pipelines.versions import ROOT_ID
 
 pytestmark = pytest.mark.timeout(180)
 WAIT_MS = 60_000

@@ -34,6 +34,6 @@ def test_every_readme_example_runs(tmp_path):
             continue
         words = [variables.get(w[1:], w) if w.startswith("$") else w for w in words]
         assert words[0] == "onnx-workbench", command
-        done = subprocess.run([sys.executable, "-m", "app.cli", *words[1:]], cwd=ROOT, env=env,
+        done = subprocess.run([sys.executable, "-m", "onnx_workbench.app.cli", *words[1:]], cwd=ROOT, env=env,
                               capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, f"{command}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import onnx
 import pytest
 
-from app.main_window import MainWindow
-from pipelines.recipe import load_recipe
-from pipelines.versions import ROOT_ID
+from onnx_workbench.app.main_window import MainWindow
+from onnx_workbench.pipelines.recipe import load_recipe
+from onnx_workbench.pipelines.versions import ROOT_ID
 
 pytestmark = pytest.mark.timeout(180)
 WAIT_MS = 60_000

@@ -9,7 +9,7 @@ import sys
 import time
 from typing import Any
 
-from pipelines.errors import ConfigError
+from onnx_workbench.pipelines.errors import ConfigError
 
 
 def abort(params: dict[str, Any], emit: Any) -> dict[str, Any]:

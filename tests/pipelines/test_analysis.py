@@ -10,8 +10,8 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from pipelines.analysis import analyze, node_keys
-from pipelines.model import load_model
+from onnx_workbench.pipelines.analysis import analyze, node_keys
+from onnx_workbench.pipelines.model import load_model
 
 
 def _plain_param_count(model: onnx.ModelProto) -> int:

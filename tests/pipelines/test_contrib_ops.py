@@ -6,8 +6,8 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from pipelines.analysis import analyze
-from pipelines.contrib_ops import contrib_cost, contrib_output_shapes
+from onnx_workbench.pipelines.analysis import analyze
+from onnx_workbench.pipelines.contrib_ops import contrib_cost, contrib_output_shapes
 
 MS = "com.microsoft"
 
@@ -77,8 +77,8 @@ def test_shapes_flow_through_contrib_ops_to_the_ops_after_them():
 
 @pytest.mark.parametrize("pass_name", ["transformer-fusion"])
 def test_fusion_keeps_the_transformers_macs(tmp_path, sample_transformer, pass_name):
-    from pipelines.model import load_model
-    from pipelines.passes.engine import make_config, run_pass
+    from onnx_workbench.pipelines.model import load_model
+    from onnx_workbench.pipelines.passes.engine import make_config, run_pass
 
     target = tmp_path / "fused.onnx"
     run_pass(pass_name, sample_transformer, target, make_config(pass_name, {}))

@@ -9,8 +9,8 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from pipelines.errors import WorkbenchError
-from pipelines.graph_layout import (
+from onnx_workbench.pipelines.errors import WorkbenchError
+from onnx_workbench.pipelines.graph_layout import (
     KIND_INPUT,
     KIND_OP,
     KIND_OUTER,
@@ -21,7 +21,7 @@ from pipelines.graph_layout import (
     op_category,
     subgraph_of,
 )
-from pipelines.graph_layout.layered import LONG_EDGE_KEEP
+from onnx_workbench.pipelines.graph_layout.layered import LONG_EDGE_KEEP
 
 
 def assert_valid(result) -> None:  # noqa: ANN001 - LayoutResult
@@ -216,7 +216,7 @@ def test_twenty_thousand_nodes_lay_out_validly() -> None:
 
 def test_layout_package_does_not_import_qt() -> None:
     code = (
-        "import sys, onnx; import pipelines.graph_layout as g; "
+        "import sys, onnx; import onnx_workbench.pipelines.graph_layout as g; "
         "g.layout_model(onnx.load(sys.argv[1])); "
         "assert not any(m.startswith(('PySide6', 'shiboken6')) for m in sys.modules), 'Qt imported'"
     )

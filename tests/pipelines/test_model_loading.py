@@ -11,9 +11,9 @@ import onnxruntime as ort
 import pytest
 from bad_models import ODD_BUT_VALID, REFUSED, with_weight_model
 
-import pipelines.model as model_io
-from pipelines.errors import ModelRefused, WorkbenchError
-from pipelines.model import load_model, save_model
+import onnx_workbench.pipelines.model as model_io
+from onnx_workbench.pipelines.errors import ModelRefused, WorkbenchError
+from onnx_workbench.pipelines.model import load_model, save_model
 
 
 def _one_sentence(message: str) -> bool:
@@ -182,7 +182,7 @@ def test_atomic_save_leaves_old_file_on_failure(tmp_path: Path, monkeypatch: pyt
 
 
 def test_sample_models_load_and_run(sample_cnn: Path, sample_transformer: Path) -> None:
-    from pipelines.inputs import random_inputs
+    from onnx_workbench.pipelines.inputs import random_inputs
 
     for path in (sample_cnn, sample_transformer):
         loaded = load_model(path)

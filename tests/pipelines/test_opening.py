@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.opening import open_model_blocking
-from pipelines.errors import ModelRefused
+from onnx_workbench.pipelines.opening import open_model_blocking
+from onnx_workbench.pipelines.errors import ModelRefused
 
 
 def test_worker_analysis_matches_in_process(sample_cnn):
@@ -32,9 +32,9 @@ def test_the_window_open_lays_the_graph_out_on_its_own_thread(sample_cnn, monkey
     """The graph view gets the layout with the "loaded" record: the GUI thread does not compute it."""
     import threading
 
-    import pipelines.opening as opening
-    from pipelines.background import TaskContext
-    from pipelines.graph_layout import layout_model
+    import onnx_workbench.pipelines.opening as opening
+    from onnx_workbench.pipelines.background import TaskContext
+    from onnx_workbench.pipelines.graph_layout import layout_model
 
     threads: list[str] = []
     monkeypatch.setattr(opening, "layout_model", lambda proto: threads.append(threading.current_thread().name)

@@ -9,7 +9,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from pipelines.ort_workarounds import crashing_optimizers
+from onnx_workbench.pipelines.ort_workarounds import crashing_optimizers
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,6 +37,6 @@ def test_float16_models_disable_the_crashing_optimizer(tmp_path: Path) -> None:
 def test_the_one_session_maker_opens_the_float16_model(tmp_path: Path) -> None:
     path = _transpose_matmul(tmp_path / "fp16.onnx", TensorProto.FLOAT16)
     # In a child process: without the workaround the crash is a SIGSEGV, which would end pytest.
-    code = "import sys; from pipelines.runtime import open_session; open_session(sys.argv[1]); print('opened')"
+    code = "import sys; from onnx_workbench.pipelines.runtime import open_session; open_session(sys.argv[1]); print('opened')"
     run = subprocess.run([sys.executable, "-c", code, str(path)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0 and "opened" in run.stdout, (run.returncode, run.stderr[-500:])

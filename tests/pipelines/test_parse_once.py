@@ -10,11 +10,11 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from pipelines import model as model_io
-from pipelines.model import load_model
-from pipelines.model_files import model_size_bytes
-from pipelines.model_graphs import external_data_files, graph_without_weights, model_graph
-from pipelines.ort_workarounds import crashing_optimizers
+from onnx_workbench.pipelines import model as model_io
+from onnx_workbench.pipelines.model import load_model
+from onnx_workbench.pipelines.model_files import model_size_bytes
+from onnx_workbench.pipelines.model_graphs import external_data_files, graph_without_weights, model_graph
+from onnx_workbench.pipelines.ort_workarounds import crashing_optimizers
 
 
 @pytest.fixture
@@ -123,9 +123,9 @@ def checked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_a_step_parses_and_checks_each_file_once(
     tmp_path: Path, sample_cnn: Path, parses: list[str], checked: list[str]
 ) -> None:
-    from pipelines.passes.engine import run_pass
-    from pipelines.speed import quick_latency_comparison
-    from pipelines.verify import verify_models
+    from onnx_workbench.pipelines.passes.engine import run_pass
+    from onnx_workbench.pipelines.speed import quick_latency_comparison
+    from onnx_workbench.pipelines.verify import verify_models
 
     source = Path(shutil.copy(sample_cnn, tmp_path / "cnn.onnx"))
     target = tmp_path / "out" / "clean.onnx"

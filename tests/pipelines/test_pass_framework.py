@@ -7,10 +7,10 @@ from pathlib import Path
 import onnx
 import pytest
 
-from pipelines.errors import Cancelled, ConfigError, PassFailed
-from pipelines.config import parse_field_text
-from pipelines.passes.base import REGISTRY, Pass, PassConfig, option
-from pipelines.passes.engine import all_passes, get_pass, make_config, run_pass
+from onnx_workbench.pipelines.errors import Cancelled, ConfigError, PassFailed
+from onnx_workbench.pipelines.config import parse_field_text
+from onnx_workbench.pipelines.passes.base import REGISTRY, Pass, PassConfig, option
+from onnx_workbench.pipelines.passes.engine import all_passes, get_pass, make_config, run_pass
 from workbench_toy_passes import build_classifier, toy_passes  # noqa: F401 - autouse fixture: the toy passes
 
 
@@ -147,7 +147,7 @@ def test_the_quirks_check_and_the_diff_share_one_parse(model: Path, tmp_path: Pa
     the quirks check and the diff parsed it apart, and the size figure's look for data files
     parsed it again (now it reads the graph the engine's load kept, pipelines.model_files).
     """
-    import pipelines.model as model_io
+    import onnx_workbench.pipelines.model as model_io
 
     parsed: list[Path] = []
     real_parse, real_load = model_io._parse, onnx.load

@@ -10,10 +10,10 @@ import pytest
 from legacy_models import LEGACY_CNN_INPUT, LEGACY_CNN_MACS, legacy_cnn, save
 from onnx import TensorProto, helper, numpy_helper
 
-from pipelines.analysis import analyze
-from pipelines.model import load_model
-from pipelines.passes import engine
-from pipelines.passes.engine import run_pass
+from onnx_workbench.pipelines.analysis import analyze
+from onnx_workbench.pipelines.model import load_model
+from onnx_workbench.pipelines.passes import engine
+from onnx_workbench.pipelines.passes.engine import run_pass
 
 
 def _run(path: Path, model: onnx.ModelProto | None = None) -> np.ndarray:
@@ -191,7 +191,7 @@ def test_a_weight_read_twice_is_not_copied_by_folding(tmp_path: Path) -> None:
 
 
 def test_graph_only_load_of_external_weights_is_normalised_the_same(ir3: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import pipelines.model as model_io
+    import onnx_workbench.pipelines.model as model_io
 
     monkeypatch.setattr(model_io, "SMALL_TENSOR_BYTES", 0)  # every external tensor stays in the data file
     external = tmp_path / "ext" / "ir3.onnx"
@@ -208,7 +208,7 @@ def test_graph_only_load_of_external_weights_is_normalised_the_same(ir3: Path, t
 
 def test_calibration_and_verify_take_stacked_batch_one_arrays(ir3: Path, tmp_path: Path) -> None:
     """N batch-1 samples saved as (N, 1, C, H, W) mean the same as (N, C, H, W) rows."""
-    from pipelines.verify import verify_models
+    from onnx_workbench.pipelines.verify import verify_models
 
     name, shape = LEGACY_CNN_INPUT
     rows = np.random.default_rng(5).standard_normal((6, *shape[1:])).astype(np.float32)

@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.errors import Cancelled, ConfigError, PassFailed
-from pipelines.recipe import Recipe, load_recipe, parse_recipe, save_recipe
-from pipelines.replay import StepChecks, run_recipe
-from pipelines.verify import Tolerance
+from onnx_workbench.pipelines.errors import Cancelled, ConfigError, PassFailed
+from onnx_workbench.pipelines.recipe import Recipe, load_recipe, parse_recipe, save_recipe
+from onnx_workbench.pipelines.replay import StepChecks, run_recipe
+from onnx_workbench.pipelines.verify import Tolerance
 from workbench_toy_passes import build_classifier, toy_passes  # noqa: F401 - autouse fixture: the toy passes
 
 TWO_STEPS = """
@@ -125,7 +125,7 @@ def test_external_data_output_lands_beside_the_model(model: Path, tmp_path: Path
     """A step that writes external data: the data file follows the model to the output folder."""
     import onnx
 
-    from pipelines.model import save_model
+    from onnx_workbench.pipelines.model import save_model
 
     big = tmp_path / "user" / "big.onnx"
     save_model(onnx.load(str(model)), big, external_data=True)
@@ -133,7 +133,7 @@ def test_external_data_output_lands_beside_the_model(model: Path, tmp_path: Path
     out = tmp_path / "out" / "result.onnx"
     run_recipe(big, Recipe.from_steps([("toy-scale", {"factor": 2.0}), ("toy-external", {})]), out)
     assert sorted(p.name for p in out.parent.iterdir()) == ["result.onnx", "result.onnx.data"]
-    from pipelines.verify import verify_models
+    from onnx_workbench.pipelines.verify import verify_models
 
     report = verify_models(big, out, samples=1, tolerance=Tolerance(min_cosine=0.999))
     assert report.passed and report.outputs[0].max_abs > 0  # the scaled weights were read from the data file

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from hostile_inputs import billion_laughs_recipe, deep_recipe
-from pipelines.errors import ConfigError
-from pipelines.recipe import MAX_RECIPE_BYTES, MAX_RECIPE_STEPS, Recipe, load_recipe, parse_recipe
-from pipelines.replay import run_recipe
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.recipe import MAX_RECIPE_BYTES, MAX_RECIPE_STEPS, Recipe, load_recipe, parse_recipe
+from onnx_workbench.pipelines.replay import run_recipe
 from workbench_toy_passes import build_classifier, toy_passes  # noqa: F401 - autouse fixture: the toy passes
 
 
@@ -84,8 +84,8 @@ def test_only_the_latest_intermediate_model_is_kept(tmp_path: Path) -> None:
 
 def test_errors_name_the_step_not_the_scratch_folder(tmp_path: Path) -> None:
     # ONNX Runtime quotes the full path of a model it cannot load; the user never saw that folder.
-    from pipelines.errors import PassFailed
-    from pipelines.replay import _errors_name_step
+    from onnx_workbench.pipelines.errors import PassFailed
+    from onnx_workbench.pipelines.replay import _errors_name_step
 
     scratch = tmp_path / ".o.onnx.recipe.abc"
     staged = scratch / "versions" / ".0123456789ab.staging.xyz" / "o.onnx"

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from pipelines.session_cache import delete_session, enforce_cap, list_sessions
-from pipelines.versions import WORKSPACE_FILE
+from onnx_workbench.pipelines.session_cache import delete_session, enforce_cap, list_sessions
+from onnx_workbench.pipelines.versions import WORKSPACE_FILE
 
 
 def _session(cache, name: str, size: int, age_s: float):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.errors import ConfigError
-from pipelines.versions import WORKSPACE_FILE, Workspace
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.versions import WORKSPACE_FILE, Workspace
 from workbench_toy_passes import build_classifier, toy_passes  # noqa: F401 - autouse fixture: the toy passes
 
 

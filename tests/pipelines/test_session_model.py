@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from workbench_toy_passes import build_classifier, toy_passes  # noqa: F401 - autouse fixture: the toy passes
 
-from pipelines.background import InProcessExecutor, JobLanes, ThreadCall
-from pipelines.errors import ConfigError
-from pipelines.recipe import RECIPE_VERSION, Recipe
-from pipelines.results import CompareResult, ProfileRun, VersionMetrics
-from pipelines.session_model import APPLY, PROFILE, SessionModel
-from pipelines.verify import FidelityReport
-from pipelines.versions import ROOT_ID, Workspace
+from onnx_workbench.pipelines.background import InProcessExecutor, JobLanes, ThreadCall
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.recipe import RECIPE_VERSION, Recipe
+from onnx_workbench.pipelines.results import CompareResult, ProfileRun, VersionMetrics
+from onnx_workbench.pipelines.session_model import APPLY, PROFILE, SessionModel
+from onnx_workbench.pipelines.verify import FidelityReport
+from onnx_workbench.pipelines.versions import ROOT_ID, Workspace
 
 
 @pytest.fixture()

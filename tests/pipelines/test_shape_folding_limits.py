@@ -7,9 +7,9 @@ from pathlib import Path
 import onnx
 
 from hostile_inputs import broadcast_bomb
-from pipelines.analysis import analyze
-from pipelines.model import load_model
-from pipelines.shape_folding import MAX_VALUE_ELEMENTS, fold_shape_values
+from onnx_workbench.pipelines.analysis import analyze
+from onnx_workbench.pipelines.model import load_model
+from onnx_workbench.pipelines.shape_folding import MAX_VALUE_ELEMENTS, fold_shape_values
 
 
 def test_broadcast_of_small_inputs_to_a_huge_output_is_not_evaluated(tmp_path: Path) -> None:

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.errors import ConfigError
-from pipelines.staging import publish_model, scratch_folder, staged_model
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.staging import publish_model, scratch_folder, staged_model
 
 
 def test_scratch_folder_is_hidden_beside_the_target_and_removed(tmp_path: Path) -> None:

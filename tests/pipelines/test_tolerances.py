@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import json
 
-from app.cli import main
-from pipelines.passes.base import DEFAULT_MIN_COSINE
-from pipelines.passes.engine import all_passes, get_pass
-from pipelines.tolerances import default_tolerance
-from pipelines.versions import ROOT_ID, Workspace
+from onnx_workbench.app.cli import main
+from onnx_workbench.pipelines.passes.base import DEFAULT_MIN_COSINE
+from onnx_workbench.pipelines.passes.engine import all_passes, get_pass
+from onnx_workbench.pipelines.tolerances import default_tolerance
+from onnx_workbench.pipelines.versions import ROOT_ID, Workspace
 
 
 def test_every_pass_declares_a_default_by_kind():

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import pipelines.inputs as inputs
+import onnx_workbench.pipelines.inputs as inputs
 from hostile_inputs import matmul_model, npz_variants
-from pipelines.errors import ConfigError
-from pipelines.verify import Tolerance, compare_output, verify_models
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.verify import Tolerance, compare_output, verify_models
 
 EXPECTED = {
     "nan": "holds NaN or infinite values",

@@ -10,9 +10,9 @@ import onnx
 import pytest
 from onnx import TensorProto, numpy_helper
 
-from pipelines.errors import ConfigError, ModelRefused
-from pipelines.passes.engine import run_pass
-from pipelines.verify import (
+from onnx_workbench.pipelines.errors import ConfigError, ModelRefused
+from onnx_workbench.pipelines.passes.engine import run_pass
+from onnx_workbench.pipelines.verify import (
     Tolerance,
     compare_output,
     cosine_similarity,
@@ -203,7 +203,7 @@ def test_data_that_does_not_fit_the_model(reference: Path, tmp_path: Path) -> No
 def test_short_memory_runs_the_models_one_after_the_other(
     reference: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pipelines.verify as verify
+    import onnx_workbench.pipelines.verify as verify
 
     candidate = _edit(reference, tmp_path / "noisy.onnx", _perturb_w2)
     both = verify_models(reference, candidate, samples=3)

@@ -6,13 +6,13 @@ from pathlib import Path
 import onnx
 import pytest
 
-import pipelines.versions as versions_module
-from pipelines.errors import Cancelled, ConfigError, ModelRefused, PassFailed
-from pipelines.model_graphs import external_data_files
-from pipelines.recipe import load_recipe
-from pipelines.replay import run_recipe
-from pipelines.verify import Tolerance, verify_models
-from pipelines.versions import FLAG_NOT_VERIFIED, FLAG_OUT_OF_TOLERANCE, ROOT_ID, Workspace, version_id
+import onnx_workbench.pipelines.versions as versions_module
+from onnx_workbench.pipelines.errors import Cancelled, ConfigError, ModelRefused, PassFailed
+from onnx_workbench.pipelines.model_graphs import external_data_files
+from onnx_workbench.pipelines.recipe import load_recipe
+from onnx_workbench.pipelines.replay import run_recipe
+from onnx_workbench.pipelines.verify import Tolerance, verify_models
+from onnx_workbench.pipelines.versions import FLAG_NOT_VERIFIED, FLAG_OUT_OF_TOLERANCE, ROOT_ID, Workspace, version_id
 from workbench_toy_passes import build_classifier, toy_passes  # noqa: F401 - autouse fixture: the toy passes
 
 
@@ -212,8 +212,8 @@ def test_export_beside_a_source_with_external_data_leaves_its_weights_alone(
     import numpy as np
     from onnx import TensorProto, helper, numpy_helper
 
-    import pipelines.model as model_io
-    from pipelines.model import save_model
+    import onnx_workbench.pipelines.model as model_io
+    from onnx_workbench.pipelines.model import save_model
 
     weight = numpy_helper.from_array(np.random.default_rng(0).standard_normal((64, 64)).astype(np.float32), "W2")
     graph = helper.make_graph(
@@ -248,7 +248,7 @@ def test_a_step_reads_the_weights_once(tmp_path: Path, monkeypatch: pytest.Monke
 
     import onnx_ir as ir
 
-    import pipelines.model as model_io
+    import onnx_workbench.pipelines.model as model_io
 
     monkeypatch.setattr(model_io, "EXTERNAL_DATA_MIN_TENSOR_BYTES", 0)  # the toy's weights go external
     monkeypatch.setattr(model_io, "SMALL_TENSOR_BYTES", 0)  # and all count as weights
@@ -296,7 +296,7 @@ def test_the_engine_times_each_step_against_its_parent(workspace: Workspace, mon
     assert latency["parent_ms"] > 0 and latency["child_ms"] > 0 and latency["runs"] == 7
     assert latency["speedup"] == pytest.approx(latency["parent_ms"] / latency["child_ms"], rel=0.01)
     # A slower model says so beside the result; how a step was timed is not part of its id.
-    import pipelines.speed as speed
+    import onnx_workbench.pipelines.speed as speed
 
     # Slower in the median but faster in three rounds of seven: noise on a busy machine, no verdict.
     monkeypatch.setattr(speed, "interleaved_timings", lambda *a, **k: [[10**6] * 7, [15 * 10**5] * 4 + [5 * 10**5] * 3])
@@ -311,7 +311,7 @@ def test_the_engine_times_each_step_against_its_parent(workspace: Workspace, mon
 
 
 def test_a_pair_too_big_for_memory_is_not_timed_together(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    import pipelines.verify as verify
+    import onnx_workbench.pipelines.verify as verify
 
     monkeypatch.setattr(verify, "available_memory_bytes", lambda: 1000)  # nothing fits beside anything
     version = workspace.apply(ROOT_ID, "toy-scale", {"factor": 2.0}, verify=False)

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipelines.errors import Cancelled, ConfigError, ModelRefused, WorkbenchError
-from pipelines.worker import protocol
-from pipelines.worker.client import WorkerCrashed, WorkerJob, WorkerTimeout, describe_exit, run_job
-from pipelines.worker.jobs import ENV_EXTRA_JOBS, known_kinds
+from onnx_workbench.pipelines.errors import Cancelled, ConfigError, ModelRefused, WorkbenchError
+from onnx_workbench.pipelines.worker import protocol
+from onnx_workbench.pipelines.worker.client import WorkerCrashed, WorkerJob, WorkerTimeout, describe_exit, run_job
+from onnx_workbench.pipelines.worker.jobs import ENV_EXTRA_JOBS, known_kinds
 
 TEST_JOBS = Path(__file__).with_name("_worker_test_jobs.py")
 JOB_ENV = {
@@ -183,7 +183,7 @@ def test_apply_pass_job_writes_the_new_model(sample_cnn: Path, tmp_path: Path) -
 
 
 def test_analyze_job_returns_the_analysis(sample_cnn: Path) -> None:
-    pytest.importorskip("pipelines.analysis")
+    pytest.importorskip("onnx_workbench.pipelines.analysis")
     result = run_job("analyze", {"model": str(sample_cnn)}, timeout_s=120)
     assert result["size_bytes"] == sample_cnn.stat().st_size
     json.dumps(result)  # plain data all the way down
@@ -191,7 +191,7 @@ def test_analyze_job_returns_the_analysis(sample_cnn: Path) -> None:
 
 
 def test_apply_pass_job_adds_a_version_to_a_workspace(sample_cnn: Path, tmp_path: Path) -> None:
-    from pipelines.versions import Version, Workspace
+    from onnx_workbench.pipelines.versions import Version, Workspace
 
     workspace = Workspace.create(sample_cnn, tmp_path / "session", samples=1)
     result = run_job(
@@ -231,7 +231,7 @@ def test_an_orphaned_worker_exits(tmp_path: Path) -> None:
     pid_file = tmp_path / "pid"
     script = (
         "import os, sys\n"
-        "from pipelines.worker.client import WorkerJob\n"
+        "from onnx_workbench.pipelines.worker.client import WorkerJob\n"
         f"job = WorkerJob('sleep', {{'seconds': 60}}, env={JOB_ENV!r}).start()\n"
         f"open({str(pid_file)!r}, 'w').write(str(job.pid))\n"
         "next(job.records(timeout_s=30))\n"
@@ -259,7 +259,7 @@ def test_an_orphaned_worker_exits(tmp_path: Path) -> None:
 
 
 def test_export_model_job_writes_the_version_out(sample_cnn: Path, tmp_path: Path) -> None:
-    from pipelines.versions import ROOT_ID, Workspace
+    from onnx_workbench.pipelines.versions import ROOT_ID, Workspace
 
     workspace = Workspace.create(sample_cnn, tmp_path / "session", samples=1)
     out = tmp_path / "exported" / "model.onnx"

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-import pipelines.worker.client as client
-from pipelines.errors import Cancelled, WorkFailed
-from pipelines.worker.client import WorkerCrashed, WorkerJob, WorkerTimeout
-from pipelines.worker.jobs import ENV_EXTRA_JOBS
+import onnx_workbench.pipelines.worker.client as client
+from onnx_workbench.pipelines.errors import Cancelled, WorkFailed
+from onnx_workbench.pipelines.worker.client import WorkerCrashed, WorkerJob, WorkerTimeout
+from onnx_workbench.pipelines.worker.jobs import ENV_EXTRA_JOBS
 
 JOB_ENV = {ENV_EXTRA_JOBS: f"sleep={Path(__file__).with_name('_worker_test_jobs.py')}:sleep"}
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.versions import ROOT_ID, Workspace
-from widgets.compare_view import CompareView
-from widgets.version_tree import COLUMNS, VersionTree
+from onnx_workbench.pipelines.versions import ROOT_ID, Workspace
+from onnx_workbench.widgets.compare_view import CompareView
+from onnx_workbench.widgets.version_tree import COLUMNS, VersionTree
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import math
 
-from pipelines.results import QuantErrorReport, SensitivityTable
-from widgets.analysis_views import AnalysisViews, error_overlay
+from onnx_workbench.pipelines.results import QuantErrorReport, SensitivityTable
+from onnx_workbench.widgets.analysis_views import AnalysisViews, error_overlay
 
 REPORT = {
     "samples": 4,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 
-from widgets.built_on_use import BuiltOnUse, build_in_background, build_when_seen, is_built
+from onnx_workbench.widgets.built_on_use import BuiltOnUse, build_in_background, build_when_seen, is_built
 
 
 class Panel(QWidget):

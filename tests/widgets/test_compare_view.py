@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from pipelines.results import CompareResult
-from pipelines.versions import ROOT_ID, Workspace
-from widgets.compare_view import CompareView, measured_when
+from onnx_workbench.pipelines.results import CompareResult
+from onnx_workbench.pipelines.versions import ROOT_ID, Workspace
+from onnx_workbench.widgets.compare_view import CompareView, measured_when
 
 
 @pytest.fixture

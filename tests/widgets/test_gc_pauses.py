@@ -4,7 +4,7 @@ from __future__ import annotations
 import gc
 import threading
 
-from widgets.gc_pauses import collection_paused
+from onnx_workbench.widgets.gc_pauses import collection_paused
 
 
 def test_collection_resumes_after_the_last_pause_with_its_objects_frozen():

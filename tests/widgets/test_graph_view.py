@@ -9,10 +9,10 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QStyleOptionGraphicsItem
 
-from pipelines.errors import WorkbenchError
-from widgets import node_style as style
-from widgets.graph_items import DETAIL_LOD, FAR_LOD, OVERVIEW_LOD
-from widgets.graph_view import GraphView, Overlay
+from onnx_workbench.pipelines.errors import WorkbenchError
+from onnx_workbench.widgets import node_style as style
+from onnx_workbench.widgets.graph_items import DETAIL_LOD, FAR_LOD, OVERVIEW_LOD
+from onnx_workbench.widgets.graph_view import GraphView, Overlay
 
 
 @pytest.fixture
@@ -192,7 +192,7 @@ def test_minimap_click_moves_the_view(view, qtbot, cnn) -> None:
 
 
 def test_the_minimap_is_rasterised_once_per_paint_however_often_the_graph_is_restyled(view, qtbot, cnn, monkeypatch) -> None:
-    import widgets.minimap as minimap_module
+    import onnx_workbench.widgets.minimap as minimap_module
 
     pictures: list[np.ndarray] = []
     real = minimap_module.rasterize
@@ -281,7 +281,7 @@ def test_styling_twenty_thousand_items(view, qtbot) -> None:
 
 
 def test_render_command_writes_overlay_image(tmp_path, sample_transformer, capsys) -> None:
-    from app.cli import main
+    from onnx_workbench.app.cli import main
 
     out = tmp_path / "t.png"
     code = main(["render", str(sample_transformer), "-o", str(out), "--overlay", "macs", "--dim", "sequence=16"])

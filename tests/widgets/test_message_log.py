@@ -5,10 +5,10 @@ from pathlib import Path
 
 from workbench_toy_passes import build_classifier, toy_passes  # noqa: F401 - autouse fixture: the toy passes
 
-from pipelines.background import InProcessExecutor, JobLanes
-from pipelines.session_model import SessionModel
-from pipelines.versions import Workspace
-from widgets.message_log import MessageLog
+from onnx_workbench.pipelines.background import InProcessExecutor, JobLanes
+from onnx_workbench.pipelines.session_model import SessionModel
+from onnx_workbench.pipelines.versions import Workspace
+from onnx_workbench.widgets.message_log import MessageLog
 
 
 def test_the_log_hears_the_session_and_passes_each_line_on(qtbot, tmp_path: Path) -> None:

@@ -8,10 +8,10 @@ import pytest
 import shiboken6
 from PySide6.QtCore import Qt
 
-from widgets.netron_server import NetronServer
+from onnx_workbench.widgets.netron_server import NetronServer
 
 webengine = pytest.importorskip("PySide6.QtWebEngineWidgets")
-from widgets.netron_view import HAVE_WEBENGINE, NetronView  # noqa: E402
+from onnx_workbench.widgets.netron_view import HAVE_WEBENGINE, NetronView  # noqa: E402
 
 LOAD_TIMEOUT_MS = 60_000
 
@@ -153,7 +153,7 @@ def test_server_refuses_paths_outside_its_folders(server):
 
 def test_index_is_dated_today_and_loads_consent_script_first(server, monkeypatch, tmp_path):
     # A Netron build older than 180 days would show an endless update dialog; we re-date it.
-    import widgets.netron_server as ns
+    import onnx_workbench.widgets.netron_server as ns
 
     original = (ns.NETRON_DIR / "index.html").read_text(encoding="utf-8")
     old = tmp_path / "index.html"
@@ -177,7 +177,7 @@ def test_browser_mode_guards_requests_in_page():
 
 
 def test_without_webengine_offers_a_guarded_browser_view(qtbot, monkeypatch, sample_cnn):
-    import widgets.netron_view as nv
+    import onnx_workbench.widgets.netron_view as nv
 
     monkeypatch.setattr(nv, "HAVE_WEBENGINE", False)
     opened: list[str] = []
@@ -201,7 +201,7 @@ def test_an_old_netron_build_shows_no_update_dialog(qtbot, monkeypatch, tmp_path
     # Netron nags forever once its build date is 180 days old; simulate an old build in a copy.
     import shutil as _shutil
 
-    import widgets.netron_server as ns
+    import onnx_workbench.widgets.netron_server as ns
 
     old = tmp_path / "netron"
     _shutil.copytree(ns.NETRON_DIR, old, ignore=_shutil.ignore_patterns("*.py", "__pycache__"))

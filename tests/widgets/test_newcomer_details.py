@@ -5,10 +5,10 @@ from __future__ import annotations
 import onnx
 from PySide6.QtWidgets import QLabel
 
-from pipelines.config import field_label
-from widgets.analysis_views import AnalysisViews
-from widgets.graph_view import GraphView
-from widgets.optimize_panel import OptimizePanel
+from onnx_workbench.pipelines.config import field_label
+from onnx_workbench.widgets.analysis_views import AnalysisViews
+from onnx_workbench.widgets.graph_view import GraphView
+from onnx_workbench.widgets.optimize_panel import OptimizePanel
 
 
 def test_form_labels_are_words_not_field_names(qtbot):

@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
 
-from pipelines.errors import ConfigError
-from pipelines.passes.engine import all_passes, make_config
-from widgets.optimize_panel import OptimizePanel, load_presets
-from widgets.pass_form import NodeListEditor, PassForm, PathEditor
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.passes.engine import all_passes, make_config
+from onnx_workbench.widgets.optimize_panel import OptimizePanel, load_presets
+from onnx_workbench.widgets.pass_form import NodeListEditor, PassForm, PathEditor
 
 PASSES = [cls for cls in all_passes()]
 

@@ -5,8 +5,8 @@ import time
 
 import numpy as np
 
-from pipelines.results import ProfileRun, SweepResult
-from widgets.profile_dashboard import REDRAW_HZ, ProfileDashboard, per_node_shares, rolling_percentiles
+from onnx_workbench.pipelines.results import ProfileRun, SweepResult
+from onnx_workbench.widgets.profile_dashboard import REDRAW_HZ, ProfileDashboard, per_node_shares, rolling_percentiles
 
 
 def _records(n: int, batch: int = 10):

@@ -5,10 +5,10 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from pipelines.analysis import node_keys
-from widgets.model_index import ModelIndex
-from pipelines.tensor_values import tensor_statistics
-from widgets.properties_panel import PropertiesPanel
+from onnx_workbench.pipelines.analysis import node_keys
+from onnx_workbench.widgets.model_index import ModelIndex
+from onnx_workbench.pipelines.tensor_values import tensor_statistics
+from onnx_workbench.widgets.properties_panel import PropertiesPanel
 
 
 def _model() -> onnx.ModelProto:
@@ -86,7 +86,7 @@ def test_figures_arriving_later_refresh_the_shown_node(qtbot):
 
 
 def test_large_initializer_is_sampled_but_min_max_sparsity_are_exact(qtbot):
-    from pipelines import tensor_values
+    from onnx_workbench.pipelines import tensor_values
 
     size = 2 * tensor_values.SAMPLE_LIMIT + 7
     weight = np.ones(size, dtype=np.float32)
@@ -108,8 +108,8 @@ def test_large_initializer_is_sampled_but_min_max_sparsity_are_exact(qtbot):
 
 
 def test_external_initializer_values_are_read_on_demand_and_big_ones_in_a_worker(qtbot, tmp_path, monkeypatch):
-    from pipelines import model as model_io
-    from widgets import properties_panel
+    from onnx_workbench.pipelines import model as model_io
+    from onnx_workbench.widgets import properties_panel
 
     weight = np.arange(4096, dtype=np.float32).reshape(64, 64)
     graph = helper.make_graph([helper.make_node("MatMul", ["x", "W"], ["y"], name="mm")], "g",
@@ -131,11 +131,11 @@ def test_external_initializer_values_are_read_on_demand_and_big_ones_in_a_worker
     assert panel.show_initializer("W")
     assert wanted == [(str(path), "W")] and panel.tree.value("Values") == "reading in the background…"
     assert panel.tree.value("max") is None
-    from pipelines.worker.client import WorkerJob
+    from onnx_workbench.pipelines.worker.client import WorkerJob
 
     result = WorkerJob("tensor-stats", {"model": str(path), "tensor": "W"}).start().wait_result(timeout_s=60)
     panel.show_statistics("W", result)
     assert panel.tree.value("max") == "4095" and panel.tree.value("Values") is None
-    from widgets import formatting
+    from onnx_workbench.widgets import formatting
 
     assert panel.tree.value("Elements") == formatting.count(4096)

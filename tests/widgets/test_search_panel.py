@@ -4,8 +4,8 @@ from __future__ import annotations
 import onnx
 from PySide6.QtCore import Qt
 
-from widgets.model_index import ModelIndex
-from widgets.search_panel import SearchPanel
+from onnx_workbench.widgets.model_index import ModelIndex
+from onnx_workbench.widgets.search_panel import SearchPanel
 
 
 def test_finds_by_name_op_type_and_tensor(qtbot, sample_cnn):

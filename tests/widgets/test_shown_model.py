@@ -2,9 +2,9 @@
 entered, or nothing is shown; and the views that follow it."""
 from __future__ import annotations
 
-from pipelines.model import load_model
-from pipelines.opening import OpenedModel
-from widgets.shown_model import ShownModel
+from onnx_workbench.pipelines.model import load_model
+from onnx_workbench.pipelines.opening import OpenedModel
+from onnx_workbench.widgets.shown_model import ShownModel
 
 
 def _events(shown: ShownModel) -> list[tuple]:
@@ -68,10 +68,10 @@ def test_clearing_tells_every_view_nothing_is_shown(branchy_model):
 
 
 def test_views_follow_the_model_shown_and_its_subgraphs(qtbot, branchy_model):
-    from widgets.graph_view import GraphView
-    from widgets.properties_panel import PropertiesPanel
-    from widgets.search_panel import SearchPanel
-    from widgets.summary_panel import SummaryPanel
+    from onnx_workbench.widgets.graph_view import GraphView
+    from onnx_workbench.widgets.properties_panel import PropertiesPanel
+    from onnx_workbench.widgets.search_panel import SearchPanel
+    from onnx_workbench.widgets.summary_panel import SummaryPanel
 
     shown = ShownModel()
     graph, properties, search, summary = GraphView(), PropertiesPanel(), SearchPanel(), SummaryPanel()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import onnx
 
-from widgets.summary_panel import SummaryPanel
+from onnx_workbench.widgets.summary_panel import SummaryPanel
 
 
 def test_shows_structure_without_analysis(qtbot, sample_transformer):

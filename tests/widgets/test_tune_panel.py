@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.tune.candidates import Candidate
-from pipelines.tune.search import Search, TuneSettings
-from pipelines.versions import ROOT_ID, Workspace
+from onnx_workbench.pipelines.tune.candidates import Candidate
+from onnx_workbench.pipelines.tune.search import Search, TuneSettings
+from onnx_workbench.pipelines.versions import ROOT_ID, Workspace
 from tune_executors import InProcessExecutor
-from widgets.tune_panel import TunePanel
+from onnx_workbench.widgets.tune_panel import TunePanel
 
 
 @pytest.fixture
@@ -56,9 +56,9 @@ def test_an_accuracy_budget_without_labels_is_one_sentence(panel):
 
 
 def test_the_panel_follows_the_session_it_is_bound_to(qtbot, tmp_path, digits_cnn):
-    from pipelines.background import InProcessExecutor as RunHere
-    from pipelines.background import JobLanes
-    from pipelines.session_model import SessionModel
+    from onnx_workbench.pipelines.background import InProcessExecutor as RunHere
+    from onnx_workbench.pipelines.background import JobLanes
+    from onnx_workbench.pipelines.session_model import SessionModel
 
     model = SessionModel(JobLanes(RunHere()))
     widget = TunePanel()

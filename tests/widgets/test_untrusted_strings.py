@@ -6,13 +6,13 @@ from onnx import TensorProto, helper
 from PySide6.QtGui import QTextDocument, Qt
 from PySide6.QtWidgets import QTreeWidgetItem
 
-from pipelines.results import SensitivityTable
-from widgets.analysis_views import AnalysisViews
-from widgets.formatting import plain_tooltip
-from widgets.model_index import ModelIndex
-from widgets.properties_panel import PropertiesPanel
-from widgets.search_panel import SearchPanel
-from widgets.welcome_page import WelcomePage
+from onnx_workbench.pipelines.results import SensitivityTable
+from onnx_workbench.widgets.analysis_views import AnalysisViews
+from onnx_workbench.widgets.formatting import plain_tooltip
+from onnx_workbench.widgets.model_index import ModelIndex
+from onnx_workbench.widgets.properties_panel import PropertiesPanel
+from onnx_workbench.widgets.search_panel import SearchPanel
+from onnx_workbench.widgets.welcome_page import WelcomePage
 
 HOSTILE = "<b>x</b><img src=x>"
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.versions import Workspace
-from widgets.version_tree import VersionTree
+from onnx_workbench.pipelines.versions import Workspace
+from onnx_workbench.widgets.version_tree import VersionTree
 
 
 @pytest.fixture(scope="module")

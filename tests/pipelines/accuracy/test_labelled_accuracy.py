@@ -9,10 +9,10 @@ import onnxruntime as ort
 import pytest
 from onnx import numpy_helper
 
-from pipelines.errors import ConfigError
-from pipelines.labelled import AccuracyCounter, data_source
-from pipelines.labelled import samples as labelled_samples
-from pipelines.verify import FidelityReport, Tolerance, verify_models
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.labelled import AccuracyCounter, data_source
+from onnx_workbench.pipelines.labelled import samples as labelled_samples
+from onnx_workbench.pipelines.verify import FidelityReport, Tolerance, verify_models
 
 BIASED_CLASS = 3
 

@@ -12,7 +12,7 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-from pipelines.inputs import random_inputs
+from onnx_workbench.pipelines.inputs import random_inputs
 
 OPSET = 13
 

@@ -8,8 +8,8 @@ import onnx
 import pytest
 from pass_models import assert_same_outputs, build_untidy, op_counts
 
-from pipelines.errors import ConfigError
-from pipelines.passes import run_pass
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.passes import run_pass
 
 
 def _names(path: Path) -> tuple[list[str], list[str], list[str]]:

@@ -9,7 +9,7 @@ import pytest
 from pass_models import assert_same_outputs, build_cnn, op_counts
 from onnx import helper
 
-from pipelines.passes import run_pass
+from onnx_workbench.pipelines.passes import run_pass
 
 
 def _digest(path: Path) -> str:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from pass_models import assert_same_outputs, build_mlp, op_counts
 
-from pipelines.passes import run_pass
+from onnx_workbench.pipelines.passes import run_pass
 
 
 def test_fuses_and_merges(save, tmp_path: Path) -> None:

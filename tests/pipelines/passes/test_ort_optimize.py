@@ -7,8 +7,8 @@ import onnx
 import pytest
 from pass_models import assert_same_outputs, op_counts
 
-from pipelines.errors import ConfigError, PassFailed
-from pipelines.passes import make_config, run_pass
+from onnx_workbench.pipelines.errors import ConfigError, PassFailed
+from onnx_workbench.pipelines.passes import make_config, run_pass
 
 
 def test_basic_keeps_standard_ops(sample_cnn: Path, tmp_path: Path) -> None:

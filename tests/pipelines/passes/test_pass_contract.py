@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.passes import get_pass, run_pass
+from onnx_workbench.pipelines.passes import get_pass, run_pass
 
 PASSES = {
     "simplify": ("cleanup", {}),

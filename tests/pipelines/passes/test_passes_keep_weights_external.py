@@ -15,8 +15,8 @@ import pytest
 from onnxruntime.transformers.float16 import convert_np_to_float16
 from pass_models import assert_same_outputs, build_transformer
 
-import pipelines.model as model_io
-from pipelines.passes import get_pass, run_pass
+import onnx_workbench.pipelines.model as model_io
+from onnx_workbench.pipelines.passes import get_pass, run_pass
 
 IR_PASSES = {
     "fold-batchnorm": {},
@@ -97,8 +97,8 @@ def test_to_fp16_converts_each_weight_as_onnx_runtime_does(cnn_external_path: Pa
 def test_transformer_fusion_from_1gb_runs_onnxscript_on_ir(
     transformer_external_path: Path, tmp_path: Path, no_full_loads: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pipelines.model_files as model_files
-    from pipelines.errors import ConfigError
+    import onnx_workbench.pipelines.model_files as model_files
+    from onnx_workbench.pipelines.errors import ConfigError
 
     monkeypatch.setattr(model_files, "model_size_bytes", lambda path: 1 << 30)  # as if 1 GB
     result = run_pass("transformer-fusion", transformer_external_path, tmp_path / "out.onnx")

@@ -8,8 +8,8 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from pipelines.errors import PassFailed
-from pipelines.passes.simplify import _refuse_if_broken
+from onnx_workbench.pipelines.errors import PassFailed
+from onnx_workbench.pipelines.passes.simplify import _refuse_if_broken
 
 
 def _model(path: Path, target_shape: list[int]) -> Path:

@@ -10,11 +10,11 @@ import pytest
 from onnx import TensorProto, helper
 from pass_models import assert_same_outputs, build_dynamo_block, build_rms_norm_block, build_transformer, op_counts
 
-from pipelines.errors import PassFailed
-from pipelines.passes import run_pass
-from pipelines.passes._rewrite import to_ir, to_proto
-from pipelines.passes._rms_norm import standardize_rms_norms
-from pipelines.passes.transformer_fusion import MODEL_TYPES, detect_attention_shape
+from onnx_workbench.pipelines.errors import PassFailed
+from onnx_workbench.pipelines.passes import run_pass
+from onnx_workbench.pipelines.passes._rewrite import to_ir, to_proto
+from onnx_workbench.pipelines.passes._rms_norm import standardize_rms_norms
+from onnx_workbench.pipelines.passes.transformer_fusion import MODEL_TYPES, detect_attention_shape
 
 
 def test_sample_transformer_auto(sample_transformer: Path, tmp_path: Path) -> None:

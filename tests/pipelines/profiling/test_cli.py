@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import main
+from onnx_workbench.app.cli import main
 
 
 def _json_run(capsys: pytest.CaptureFixture[str], argv: list[str]) -> dict:

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.errors import ConfigError
-from pipelines.profiling import compare
-from pipelines.profiling.options import ProfileOptions
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.profiling import compare
+from onnx_workbench.pipelines.profiling.options import ProfileOptions
 
 
 def test_runs_alternate_between_the_models() -> None:

@@ -8,10 +8,10 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from pipelines.errors import ModelRefused
-from pipelines.profiling import perop
-from pipelines.profiling.options import ProfileOptions
-from pipelines.profiling.session import create_session
+from onnx_workbench.pipelines.errors import ModelRefused
+from onnx_workbench.pipelines.profiling import perop
+from onnx_workbench.pipelines.profiling.options import ProfileOptions
+from onnx_workbench.pipelines.profiling.session import create_session
 
 # Two events as ORT 1.23 writes them: the node name (quotes, backslash, HTML) is not escaped.
 RAW_PROFILE = """[

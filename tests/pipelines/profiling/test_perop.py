@@ -6,12 +6,12 @@ from pathlib import Path
 import onnx
 import pytest
 
-from pipelines.analysis import node_keys
-from pipelines.profiling import perop
-from pipelines.profiling.options import ProfileOptions
-from pipelines.profiling.perop import NodeRow, NodeTable
-from pipelines.profiling.runner import per_op_profile
-from pipelines.profiling.session import prepare_feeds, read_model_info
+from onnx_workbench.pipelines.analysis import node_keys
+from onnx_workbench.pipelines.profiling import perop
+from onnx_workbench.pipelines.profiling.options import ProfileOptions
+from onnx_workbench.pipelines.profiling.perop import NodeRow, NodeTable
+from onnx_workbench.pipelines.profiling.runner import per_op_profile
+from onnx_workbench.pipelines.profiling.session import prepare_feeds, read_model_info
 
 
 @pytest.fixture(scope="module")

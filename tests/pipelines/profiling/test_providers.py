@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.errors import ConfigError
-from pipelines.profiling import providers
-from pipelines.profiling.measure import timed_runs
-from pipelines.profiling.options import ProfileOptions
-from pipelines.profiling.providers import GpuMemoryProbe, canonical_name, resolve_provider
-from pipelines.profiling.session import create_session, io_binding_wanted, make_runner, prepare_feeds, provider_list, read_model_info
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.profiling import providers
+from onnx_workbench.pipelines.profiling.measure import timed_runs
+from onnx_workbench.pipelines.profiling.options import ProfileOptions
+from onnx_workbench.pipelines.profiling.providers import GpuMemoryProbe, canonical_name, resolve_provider
+from onnx_workbench.pipelines.profiling.session import create_session, io_binding_wanted, make_runner, prepare_feeds, provider_list, read_model_info
 
 
 def test_short_names_map_to_onnx_runtime_names() -> None:

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipelines.errors import ConfigError, ModelRefused
-from pipelines.profiling.measure import MemorySampler, timed_runs
-from pipelines.profiling.options import ProfileOptions
-from pipelines.profiling.runner import profile_model
-from pipelines.worker import protocol
+from onnx_workbench.pipelines.errors import ConfigError, ModelRefused
+from onnx_workbench.pipelines.profiling.measure import MemorySampler, timed_runs
+from onnx_workbench.pipelines.profiling.options import ProfileOptions
+from onnx_workbench.pipelines.profiling.runner import profile_model
+from onnx_workbench.pipelines.worker import protocol
 
 
 def _profile(model: Path, **options: object) -> tuple[dict, list[dict]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipelines.profiling.stats import bootstrap_speedup, latency_stats
+from onnx_workbench.pipelines.profiling.stats import bootstrap_speedup, latency_stats
 
 
 def test_latency_stats_match_numpy() -> None:

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.errors import ConfigError
-from pipelines.profiling.options import ProfileOptions
-from pipelines.profiling.sweep import best_cell, sweep_model
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.profiling.options import ProfileOptions
+from onnx_workbench.pipelines.profiling.sweep import best_cell, sweep_model
 
 FAST = ProfileOptions.from_any({"warmup": 1, "runs": 4})
 

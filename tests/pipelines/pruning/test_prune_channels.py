@@ -7,8 +7,8 @@ import pytest
 from onnx import numpy_helper
 from prune_models import caffe2_bn_cnn, cnn_with, grouped_cnn, mobilenet_block, padded_pool_cnn, param_count, residual_concat_cnn, run, se_block, upsample_cnn
 
-from pipelines.errors import ConfigError
-from pipelines.passes.engine import make_config, run_pass
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.passes.engine import make_config, run_pass
 
 
 def _feeds(batch: int = 2, size: int = 8) -> dict[str, np.ndarray]:

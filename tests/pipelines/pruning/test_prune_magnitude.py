@@ -9,9 +9,9 @@ from prune_models import mlp, run
 
 import onnx_ir as ir
 
-from pipelines.passes.engine import make_config, run_pass
-from pipelines.passes.prune_magnitude import compressed_size, plan_zeroing, zero_on_save
-from pipelines.errors import ConfigError
+from onnx_workbench.pipelines.passes.engine import make_config, run_pass
+from onnx_workbench.pipelines.passes.prune_magnitude import compressed_size, plan_zeroing, zero_on_save
+from onnx_workbench.pipelines.errors import ConfigError
 
 
 def _weights(path) -> dict[str, np.ndarray]:
@@ -108,7 +108,7 @@ def test_plan_zeroes_exactly_the_smallest_across_tensors_with_ties():
 def test_compressed_size_streams_close_to_zipping_the_file(sample_cnn, monkeypatch):
     import zlib
 
-    import pipelines.passes.prune_magnitude as prune_magnitude
+    import onnx_workbench.pipelines.passes.prune_magnitude as prune_magnitude
 
     proto = onnx.load(str(sample_cnn))
     whole = len(zlib.compress(proto.SerializeToString(), 6))

@@ -7,8 +7,8 @@ import pytest
 from prune_models import kill_head, kill_neuron, mlp, param_count, run
 from sample_models import build_transformer
 
-from pipelines.passes.engine import run_pass
-from pipelines.inputs import random_inputs
+from onnx_workbench.pipelines.passes.engine import run_pass
+from onnx_workbench.pipelines.inputs import random_inputs
 
 
 def _tokens(model: onnx.ModelProto, sequence: int = 12) -> dict[str, np.ndarray]:

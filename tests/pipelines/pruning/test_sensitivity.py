@@ -9,11 +9,11 @@ import onnx
 import pytest
 from prune_models import mlp, residual_concat_cnn, run
 
-from app.cli import main
-from pipelines.errors import Cancelled, ConfigError
-from pipelines.passes.engine import run_pass
-from pipelines.pruning.sensitivity import derive_ratios, scan_sensitivity
-from pipelines.results import SensitivityRow, SensitivityTable
+from onnx_workbench.app.cli import main
+from onnx_workbench.pipelines.errors import Cancelled, ConfigError
+from onnx_workbench.pipelines.passes.engine import run_pass
+from onnx_workbench.pipelines.pruning.sensitivity import derive_ratios, scan_sensitivity
+from onnx_workbench.pipelines.results import SensitivityRow, SensitivityTable
 
 
 @pytest.fixture

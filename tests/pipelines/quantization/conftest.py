@@ -20,7 +20,7 @@ def cnn_opset9(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def quantized_cnn(sample_cnn: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample CNN after quantize-static with default settings (shared by several tests)."""
-    from pipelines.passes.engine import run_pass
+    from onnx_workbench.pipelines.passes.engine import run_pass
 
     target = tmp_path_factory.mktemp("qcnn") / "resnet_small.int8.onnx"
     run_pass("quantize-static", sample_cnn, target, {"samples": 8})

@@ -7,7 +7,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from pipelines.verify import verify_models
+from onnx_workbench.pipelines.verify import verify_models
 
 
 def matmul_model(path: Path, seed: int = 0, d_in: int = 128, d_hidden: int = 256, d_out: int = 64) -> Path:

@@ -9,15 +9,15 @@ import pytest
 from PIL import Image
 from quant_models import nhwc_model
 
-from pipelines.calibration import (
+from onnx_workbench.pipelines.calibration import (
     ImagePreprocessing,
     StreamingReader,
     image_input,
     make_reader,
     make_samples,
 )
-from pipelines.errors import Cancelled, ConfigError
-from pipelines.passes.base import PassContext
+from onnx_workbench.pipelines.errors import Cancelled, ConfigError
+from onnx_workbench.pipelines.passes.base import PassContext
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from quant_models import matmul_model
 
-from pipelines.passes.engine import get_pass, run_pass
+from onnx_workbench.pipelines.passes.engine import get_pass, run_pass
 
 PASSES = {
     "quantize-static": {"samples": 2},

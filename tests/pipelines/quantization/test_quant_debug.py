@@ -8,12 +8,12 @@ import onnx
 import pytest
 from quant_models import break_conv
 
-from app.cli import main
-from pipelines.errors import ConfigError
-from pipelines.passes.engine import run_pass
-from pipelines.passes.quantize_static import QuantizeStaticConfig
-from pipelines.quant_debug import analyze_quantization, exclude_worst_and_requantize
-from pipelines.results import QuantErrorReport
+from onnx_workbench.app.cli import main
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.passes.engine import run_pass
+from onnx_workbench.pipelines.passes.quantize_static import QuantizeStaticConfig
+from onnx_workbench.pipelines.quant_debug import analyze_quantization, exclude_worst_and_requantize
+from onnx_workbench.pipelines.results import QuantErrorReport
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from quant_models import matmul_model
 
-from pipelines import speed
-from pipelines.speed import quick_latency_comparison
+from onnx_workbench.pipelines import speed
+from onnx_workbench.pipelines.speed import quick_latency_comparison
 
 
 def test_a_much_bigger_child_is_reported_slower(sample_cnn: Path, tmp_path: Path) -> None:

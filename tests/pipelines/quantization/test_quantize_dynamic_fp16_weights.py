@@ -7,8 +7,8 @@ import onnx
 import pytest
 from quant_models import matmul_model, nhwc_model, op_types, worst_cosine
 
-from pipelines.errors import ConfigError, PassFailed
-from pipelines.passes.engine import make_config, run_pass
+from onnx_workbench.pipelines.errors import ConfigError, PassFailed
+from onnx_workbench.pipelines.passes.engine import make_config, run_pass
 
 
 def test_dynamic_on_transformer(sample_transformer: Path, tmp_path: Path) -> None:
@@ -164,7 +164,7 @@ def test_external_data_models_keep_external_data_under_their_own_name(
 
 
 def test_weights_only_reads_external_weights_one_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import pipelines.model as model_io
+    import onnx_workbench.pipelines.model as model_io
 
     inline = matmul_model(tmp_path / "inline.onnx")
     source = model_io.save_model(onnx.load(str(inline)), tmp_path / "user" / "mlp.onnx", external_data=True)

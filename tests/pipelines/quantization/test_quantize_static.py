@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 from quant_models import op_types, relative_position_model, worst_cosine
 
-from pipelines.errors import Cancelled, ConfigError
-from pipelines.passes.engine import make_config, run_pass
+from onnx_workbench.pipelines.errors import Cancelled, ConfigError
+from onnx_workbench.pipelines.passes.engine import make_config, run_pass
 
 
 def test_sample_cnn_keeps_fidelity_and_reports_sizes(sample_cnn: Path, tmp_path: Path) -> None:
@@ -57,8 +57,8 @@ def test_opset9_per_channel_is_upgraded_to_a_valid_model(cnn_opset9: Path, tmp_p
 def test_per_channel_warns_about_u8s8_saturation(
     settings: dict, no_vnni: bool, warned: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipelines.passes import quantize_static
-    from pipelines import machine
+    from onnx_workbench.pipelines.passes import quantize_static
+    from onnx_workbench.pipelines import machine
 
     monkeypatch.setattr(machine, "x86_without_vnni", lambda: no_vnni)
     message = quantize_static.u8s8_saturation_warning(make_config("quantize-static", settings))

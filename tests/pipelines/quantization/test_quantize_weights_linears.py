@@ -9,9 +9,9 @@ import onnxruntime as ort
 import pytest
 from quant_models import dynamo_linears_model, op_types, worst_cosine
 
-from pipelines.passes._linear_weights import expose_linear_weights
-from pipelines.passes._rewrite import to_ir, to_proto
-from pipelines.passes.engine import run_pass
+from onnx_workbench.pipelines.passes._linear_weights import expose_linear_weights
+from onnx_workbench.pipelines.passes._rewrite import to_ir, to_proto
+from onnx_workbench.pipelines.passes.engine import run_pass
 
 
 def _run(model: onnx.ModelProto, ids: np.ndarray) -> np.ndarray:

@@ -13,10 +13,10 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from app.cli import main
-from pipelines.recipe import parse_recipe
-from pipelines.report import build_report, write_report
-from pipelines.report.render import render_html, render_markdown
+from onnx_workbench.app.cli import main
+from onnx_workbench.pipelines.recipe import parse_recipe
+from onnx_workbench.pipelines.report import build_report, write_report
+from onnx_workbench.pipelines.report.render import render_html, render_markdown
 
 SCHEMA = Path(__file__).resolve().parents[3] / "pipelines" / "report" / "report.schema.json"
 SCRIPT = '<script>alert("owned")</script>'

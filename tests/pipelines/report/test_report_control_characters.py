@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from hostile_inputs import matmul_model
-from pipelines.report import build_report
-from pipelines.report.render import render_csv, render_html, render_markdown
+from onnx_workbench.pipelines.report import build_report
+from onnx_workbench.pipelines.report.render import render_csv, render_html, render_markdown
 
 FORMULA = "=HYPERLINK(\"http://x\")"
 ESCAPES = "\x1b]0;pwned\x07\x1b[31m"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import jsonschema
 
-from pipelines.report.build import build_workspace_report
-from pipelines.report.render import write_report
-from pipelines.versions import Workspace
+from onnx_workbench.pipelines.report.build import build_workspace_report
+from onnx_workbench.pipelines.report.render import write_report
+from onnx_workbench.pipelines.versions import Workspace
 
 SCHEMA = Path(__file__).resolve().parents[3] / "pipelines" / "report" / "report.schema.json"
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import onnx
 
-from pipelines.tune.candidates import (
+from onnx_workbench.pipelines.tune.candidates import (
     STATIC,
     CalibrationData,
     Candidate,
@@ -12,7 +12,7 @@ from pipelines.tune.candidates import (
     model_traits,
     pruning_candidates,
 )
-from pipelines.tune.pareto import dominates, pareto_front
+from onnx_workbench.pipelines.tune.pareto import dominates, pareto_front
 
 
 def test_front_keeps_what_nothing_beats_on_every_axis():

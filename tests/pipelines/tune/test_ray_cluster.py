@@ -11,9 +11,9 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from pipelines.tune.candidates import Candidate  # noqa: E402
-from pipelines.tune.ray_executor import RayExecutor  # noqa: E402
-from pipelines.tune.search import Search, TuneSettings  # noqa: E402
+from onnx_workbench.pipelines.tune.candidates import Candidate  # noqa: E402
+from onnx_workbench.pipelines.tune.ray_executor import RayExecutor  # noqa: E402
+from onnx_workbench.pipelines.tune.search import Search, TuneSettings  # noqa: E402
 
 
 def _free_port() -> int:

@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pipelines.errors import ConfigError
-from pipelines.tune.candidates import Candidate
-from pipelines.tune.search import Search, TuneSettings
-from pipelines.versions import ROOT_ID
+from onnx_workbench.pipelines.errors import ConfigError
+from onnx_workbench.pipelines.tune.candidates import Candidate
+from onnx_workbench.pipelines.tune.search import Search, TuneSettings
+from onnx_workbench.pipelines.versions import ROOT_ID
 from tune_executors import InProcessExecutor
 
 SIMPLIFY = ("simplify", {})
