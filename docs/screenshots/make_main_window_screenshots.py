@@ -42,7 +42,9 @@ def main() -> None:
             window.show()
             window.session_panels.optimize_panel.ensure_loaded()  # the pass list, not its loading line
             window.open_path(MODELS / "transformer_small.onnx")
-            spin(60, lambda: window.shown.opened is not None)
+            # Until the model's figures are in and its session is open (the version tree, Profile).
+            spin(90, lambda: window.shown.opened is not None and window.shown.opened.analysis is not None
+                 and window.session_panels.session.current is not None)
             window.search_panel.query.setText("softmax")
             window.select_node(next(k for k, n in window.shown.index.nodes.items() if n.op_type == "Softmax"))
             spin(0.5)
