@@ -43,14 +43,18 @@ def rasterize(boxes: np.ndarray, colours: np.ndarray, bounds: tuple[float, float
     top = np.clip(((boxes[:, 1] - y0) * sy).astype(np.int64), 0, height - 1)
     right = np.clip(np.ceil((boxes[:, 0] + boxes[:, 2] - x0) * sx).astype(np.int64), left + 1, width)
     bottom = np.clip(np.ceil((boxes[:, 1] + boxes[:, 3] - y0) * sy).astype(np.int64), top + 1, height)
-    # Blocks are filled by offset: each pass paints pixel (left+dx, top+dy) of every block that
-    # is at least that big, so the work is (largest block area) vectorised passes.
-    max_dx = int((right - left).max())
-    max_dy = int((bottom - top).max())
-    for dy in range(max_dy):
+    widths, heights = right - left, bottom - top
+    if len(boxes) <= int(widths.max()) * int(heights.max()):
+        # Few big blocks (a small graph drawn large): one slice assignment per block.
+        for block in range(len(boxes)):
+            image[top[block]:bottom[block], left[block]:right[block]] = colours[block]
+        return image, sx, sy
+    # Many small blocks (a big graph): fill by offset, each pass painting pixel (left+dx, top+dy)
+    # of every block at least that big, so the work is (largest block area) vectorised passes.
+    for dy in range(int(heights.max())):
         rows = top + dy
         row_ok = rows < bottom
-        for dx in range(max_dx):
+        for dx in range(int(widths.max())):
             ok = row_ok & (left + dx < right)
             image[rows[ok], left[ok] + dx] = colours[ok]
     return image, sx, sy

@@ -74,6 +74,40 @@ def rolling_percentiles(values: np.ndarray, window: int = ROLLING_WINDOW, points
     return ends - 1, p50, p99
 
 
+# Steps a chart's axis limit takes: a limit that moves with every new run redraws the axis
+# (ticks, labels) every frame, most of a frame's cost; one that jumps a step at a time rarely does.
+NICE_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a power of ten that is >= `value` (> 0)."""
+    if not np.isfinite(value) or value <= 0:
+        return 1.0
+    scale = 10.0 ** np.floor(np.log10(value))
+    return next(step * scale for step in NICE_STEPS if step * scale >= value * (1 - 1e-12))
+
+
+def nice_floor(value: float) -> float:
+    """The largest of the same steps that is <= `value` (0 for values <= 0)."""
+    if not np.isfinite(value) or value <= 0:
+        return 0.0
+    scale = 10.0 ** np.floor(np.log10(value))
+    return max(step * scale for step in NICE_STEPS if step * scale <= value * (1 + 1e-12))
+
+
+def shown_runs(total: int, most: int = MAX_PLOTTED_RUNS) -> tuple[int, int]:
+    """The first run index the run chart shows and its x-axis limit.
+
+    Up to `most` runs all are shown on an axis that grows in nice steps; past that the latest
+    ones, the window moving on by tenths so the axis changes once per `most // 10` runs.
+    """
+    if total <= most:
+        return 0, int(min(nice_ceiling(max(total, 1)), most))
+    step = max(1, most // 10)
+    first = -(-(total - most) // step) * step
+    return first, first + most
+
+
 def _sorted_percentile(rows: np.ndarray, lengths: np.ndarray, q: float) -> np.ndarray:
     """Percentile `q` of the first `lengths[i]` values of each sorted row, interpolated linearly
     between the closest ranks as np.percentile does by default."""
@@ -461,12 +495,13 @@ class ProfileDashboard(QWidget):
         self._dirty -= set(parts)
         measured = self.has_data() or self.stop_button.isEnabled()
         self.placeholder.setVisible(not measured)
-        values = np.asarray(self._latencies[-MAX_PLOTTED_RUNS:], dtype=float)
+        first, _limit = shown_runs(len(self._latencies))
+        values = np.asarray(self._latencies[first:], dtype=float)
         if measured or is_built(self, "charts"):  # the placeholder alone needs no charts
             if not is_built(self, "charts"):
                 parts = EVERYTHING  # nothing of the buffers was drawn yet
             self.charts.setVisible(measured)
-            self._draw_charts(values, max(0, len(self._latencies) - MAX_PLOTTED_RUNS), set(parts))
+            self._draw_charts(values, first, set(parts))
         self._draw_stats(values)
 
     def _draw_charts(self, values: np.ndarray, first: int, parts: set[str]) -> None:
@@ -476,13 +511,9 @@ class ProfileDashboard(QWidget):
             at, p50, p99 = rolling_percentiles(values)
             self.p50_curve.setData(at + first, p50)
             self.p99_curve.setData(at + first, p99)
-            if values.size:
-                # The far tail (a preempted run) would squeeze the body into one bar: clip at p99.5.
-                top = float(np.percentile(values, 99.5))
-                counts, edges = np.histogram(np.minimum(values, top), bins=min(60, max(5, values.size // 5)))
-                self.hist_curve.setData(edges, counts)
-            else:
-                self.hist_curve.setData([], [])
+            _first, limit = shown_runs(len(self._latencies))
+            self._set_range(self.run_plot, (first, limit), (0.0, nice_ceiling(float(values.max())) if values.size else 1.0))
+            self._draw_histogram(values)
         if MEMORY in parts:
             self.rss_curve.setData(self._mem_t, self._rss)
             gpu = np.asarray(self._gpu, dtype=float)
@@ -491,6 +522,27 @@ class ProfileDashboard(QWidget):
             self._draw_ops()
         if SWEEP in parts:
             self._draw_sweep()
+
+    def _draw_histogram(self, values: np.ndarray) -> None:
+        if not values.size:
+            self.hist_curve.setData([], [])
+            return
+        # The far tail (a preempted run) would squeeze the body into one bar: clip at p99.5.
+        # Bins span nice limits around the runs, so the axes stay put while runs stream in.
+        top = float(np.percentile(values, 99.5))
+        low, high = nice_floor(float(values.min())), nice_ceiling(top)
+        if high <= low:  # every run took the same time
+            high = nice_ceiling(low * 1.001)
+        counts, edges = np.histogram(np.minimum(values, top), bins=min(60, max(5, values.size // 5)), range=(low, high))
+        self.hist_curve.setData(edges, counts)
+        self._set_range(self.hist_plot, (low, high), (0.0, nice_ceiling(float(counts.max()))))
+
+    @staticmethod
+    def _set_range(plot: pg.PlotItem, x: tuple[float, float], y: tuple[float, float]) -> None:
+        """Set a chart's limits, only when they changed (setting them redraws both axes)."""
+        if getattr(plot, "shown_limits", None) != (x, y):
+            plot.shown_limits = (x, y)
+            plot.setRange(xRange=x, yRange=y, padding=0)
 
     def _draw_ops(self) -> None:
         op_types = (self._per_op or {}).get("op_types") or []

@@ -4,9 +4,18 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pytest
 
 from onnx_workbench.pipelines.results import ProfileRun, SweepResult
-from onnx_workbench.widgets.profile_dashboard import REDRAW_HZ, ProfileDashboard, per_node_shares, rolling_percentiles
+from onnx_workbench.widgets.profile_dashboard import (
+    REDRAW_HZ,
+    ProfileDashboard,
+    nice_ceiling,
+    nice_floor,
+    per_node_shares,
+    rolling_percentiles,
+    shown_runs,
+)
 
 
 def _records(n: int, batch: int = 10):
@@ -32,7 +41,7 @@ def test_redraws_are_capped_while_records_pour_in(qtbot):
     redraws = dash.redraw_count - start_count
     assert 1 <= redraws <= REDRAW_HZ * elapsed + 2
     assert redraws < len(records) / 10
-    xs, ys = dash.run_curve.getData()
+    ys = dash.run_curve.yData  # all of them (getData() gives what is drawn, which is downsampled to the pixels)
     assert len(ys) == 5000 and ys[0] == 1.0
     assert dash.stat_labels["runs"].text() == "5,000"
     _, rss = dash.rss_curve.getData()
@@ -117,3 +126,28 @@ def test_a_tick_redraws_only_the_charts_whose_data_changed(qtbot, monkeypatch):
     dash.feed({"kind": "sample", "phase": "timed", "latencies_ms": [1.0]})
     dash._tick()
     assert drawn == ["memory", "runs"]
+
+
+def test_nice_limits_and_the_runs_shown():
+    assert [nice_ceiling(v) for v in (0.0, 0.7, 1.0, 1.01, 3.3, 47.0, 5001.0)] == pytest.approx([1.0, 0.8, 1.0, 1.2, 4.0, 50.0, 6000.0])
+    assert [nice_floor(v) for v in (0.0, 0.7, 1.0, 1.19, 3.3, 47.0)] == pytest.approx([0.0, 0.6, 1.0, 1.0, 3.0, 40.0])
+    assert shown_runs(0) == (0, 1) and shown_runs(130) == (0, 150) and shown_runs(5000) == (0, 5000)
+    assert shown_runs(5001) == (500, 5500) and shown_runs(5500) == (500, 5500) and shown_runs(5501) == (1000, 6000)
+
+
+def test_axis_limits_move_in_steps_while_runs_stream_in(qtbot):
+    """Limits that followed every new run redrew both axes of two charts at every tick."""
+    dash = ProfileDashboard()
+    qtbot.addWidget(dash)
+    rng = np.random.default_rng(0)
+    limits = []
+    for _tick in range(200):
+        dash.feed({"kind": "sample", "phase": "timed", "latencies_ms": list(rng.gamma(5.0, 0.2, 10))})
+        dash._tick()
+        limits.append((dash.run_plot.viewRange(), dash.hist_plot.viewRange()))
+    changes = sum(a != b for a, b in zip(limits, limits[1:]))
+    assert changes < 60  # of 199 ticks, each of which moved them before
+    (x0, x1), (y0, y1) = dash.run_plot.viewRange()
+    assert (x0, x1) == (0, 2000) and y0 == 0 and y1 >= max(dash._latencies)
+    (low, high), _counts = dash.hist_plot.viewRange()
+    assert low <= min(dash._latencies) and high >= np.percentile(dash._latencies, 99.5)
