@@ -42,9 +42,11 @@ MAX_PLOTTED_RUNS = 5000  # the run chart shows the latest runs only
 TOP_OPS = 10
 CHARTS_MIN_HEIGHT = 280  # two rows of readable charts; the dock scrolls when it is smaller
 # What a redraw draws: only the charts whose data changed, since every chart drawn again is
-# repainted with its axes (most of the GUI thread's time while a profile streams in).
-RUNS, MEMORY, OPS, SWEEP = "runs", "memory", "ops", "sweep"
-EVERYTHING = frozenset((RUNS, MEMORY, OPS, SWEEP))
+# repainted (most of the GUI thread's time while a profile streams in). A timer tick draws one
+# of them, in this order, so no single tick holds the window up for long.
+RUNS, HISTOGRAM, MEMORY, OPS, SWEEP = "runs", "histogram", "memory", "ops", "sweep"
+DRAW_ORDER = (RUNS, HISTOGRAM, MEMORY, OPS, SWEEP)
+EVERYTHING = frozenset(DRAW_ORDER)
 COLOURS = {"latency": "#4c72b0", "p50": "#55a868", "p99": "#c44e52", "rss": "#8172b2", "gpu": "#dd8452", "bar": "#4c72b0"}
 
 
@@ -158,7 +160,9 @@ class ProfileDashboard(QWidget):
         super().__init__(parent)
         self.redraw_count = 0
         self.version_id = ""  # the session version whose figures are shown ("" alone or when none)
-        self._dirty: set[str] = set()  # the charts to draw at the next tick
+        self._dirty: set[str] = set()  # the charts to draw at the next ticks
+        self._limits: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {}  # chart -> (x, y) limits set
+        self._next_part = 0  # index in DRAW_ORDER where the next tick starts looking
         self._reset_buffers()
         self._build()
         self.timer = QTimer(self)
@@ -419,10 +423,10 @@ class ProfileDashboard(QWidget):
         if kind == "config" and "grid" not in record:
             self._latencies, self._mem_t, self._rss, self._gpu, self._stats = [], [], [], [], {}
             self._per_op = None
-            changed = {RUNS, MEMORY, OPS}
+            changed = {RUNS, HISTOGRAM, MEMORY, OPS}
         elif kind == "sample" and record.get("phase") == "timed" and "model" not in record:
             self._latencies.extend(float(v) for v in record.get("latencies_ms", []))
-            changed = {RUNS}
+            changed = {RUNS, HISTOGRAM}
         elif kind == "memory":
             self._mem_t.append(float(record.get("t_s", len(self._mem_t))))
             self._rss.append(float(record.get("rss_bytes") or 0) / 2**20)
@@ -481,8 +485,12 @@ class ProfileDashboard(QWidget):
     # ---- drawing ------------------------------------------------------------------------------
     def _tick(self) -> None:
         if self._dirty:
-            parts, self._dirty = self._dirty, set()
-            self.redraw(parts)
+            # Round robin from the part after the one drawn last: a chart whose data changes
+            # before every tick cannot keep the others from being drawn.
+            order = DRAW_ORDER[self._next_part:] + DRAW_ORDER[:self._next_part]
+            part = next(part for part in order if part in self._dirty)
+            self._next_part = (DRAW_ORDER.index(part) + 1) % len(DRAW_ORDER)
+            self.redraw([part])
 
     def has_data(self) -> bool:
         """Whether anything measured is buffered (runs, memory samples, per-op times or a sweep)."""
@@ -502,6 +510,8 @@ class ProfileDashboard(QWidget):
                 parts = EVERYTHING  # nothing of the buffers was drawn yet
             self.charts.setVisible(measured)
             self._draw_charts(values, first, set(parts))
+        else:
+            self._dirty.clear()  # no charts yet: the first drawing of them draws everything
         self._draw_stats(values)
 
     def _draw_charts(self, values: np.ndarray, first: int, parts: set[str]) -> None:
@@ -512,12 +522,16 @@ class ProfileDashboard(QWidget):
             self.p50_curve.setData(at + first, p50)
             self.p99_curve.setData(at + first, p99)
             _first, limit = shown_runs(len(self._latencies))
-            self._set_range(self.run_plot, (first, limit), (0.0, nice_ceiling(float(values.max())) if values.size else 1.0))
+            self._set_limits(RUNS, (first, limit), (0.0, nice_ceiling(float(values.max())) if values.size else 1.0))
+        if HISTOGRAM in parts:
             self._draw_histogram(values)
         if MEMORY in parts:
             self.rss_curve.setData(self._mem_t, self._rss)
             gpu = np.asarray(self._gpu, dtype=float)
-            self.gpu_curve.setData(self._mem_t if np.isfinite(gpu).any() else [], gpu if np.isfinite(gpu).any() else [])
+            measured_gpu = np.isfinite(gpu).any()
+            self.gpu_curve.setData(self._mem_t if measured_gpu else [], gpu if measured_gpu else [])
+            highest = max(max(self._rss, default=0.0), float(np.nanmax(gpu)) if measured_gpu else 0.0)
+            self._set_limits(MEMORY, (0.0, nice_ceiling(max(self._mem_t, default=0.0))), (0.0, nice_ceiling(highest)))
         if OPS in parts:
             self._draw_ops()
         if SWEEP in parts:
@@ -535,13 +549,13 @@ class ProfileDashboard(QWidget):
             high = nice_ceiling(low * 1.001)
         counts, edges = np.histogram(np.minimum(values, top), bins=min(60, max(5, values.size // 5)), range=(low, high))
         self.hist_curve.setData(edges, counts)
-        self._set_range(self.hist_plot, (low, high), (0.0, nice_ceiling(float(counts.max()))))
+        self._set_limits(HISTOGRAM, (low, high), (0.0, nice_ceiling(float(counts.max()))))
 
-    @staticmethod
-    def _set_range(plot: pg.PlotItem, x: tuple[float, float], y: tuple[float, float]) -> None:
-        """Set a chart's limits, only when they changed (setting them redraws both axes)."""
-        if getattr(plot, "shown_limits", None) != (x, y):
-            plot.shown_limits = (x, y)
+    def _set_limits(self, chart: str, x: tuple[float, float], y: tuple[float, float]) -> None:
+        """Set a chart's axis limits, only when they changed (setting them redraws both axes)."""
+        if self._limits.get(chart) != (x, y):
+            self._limits[chart] = (x, y)
+            plot = {RUNS: self.run_plot, HISTOGRAM: self.hist_plot, MEMORY: self.mem_plot}[chart]
             plot.setRange(xRange=x, yRange=y, padding=0)
 
     def _draw_ops(self) -> None:

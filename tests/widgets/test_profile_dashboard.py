@@ -151,3 +151,22 @@ def test_axis_limits_move_in_steps_while_runs_stream_in(qtbot):
     assert (x0, x1) == (0, 2000) and y0 == 0 and y1 >= max(dash._latencies)
     (low, high), _counts = dash.hist_plot.viewRange()
     assert low <= min(dash._latencies) and high >= np.percentile(dash._latencies, 99.5)
+
+
+def test_each_tick_draws_one_chart_and_none_is_starved(qtbot, monkeypatch):
+    """A tick that drew every changed chart held the window up for the sum of them."""
+    dash = ProfileDashboard()
+    qtbot.addWidget(dash)
+    for record in _records(20):
+        dash.feed(record)
+    dash.redraw()
+    drawn: list[str] = []
+    monkeypatch.setattr(dash.run_curve, "setData", lambda *a, **k: drawn.append("runs"))
+    monkeypatch.setattr(dash.hist_curve, "setData", lambda *a, **k: drawn.append("histogram"))
+    monkeypatch.setattr(dash.rss_curve, "setData", lambda *a, **k: drawn.append("memory"))
+    for _tick in range(3):  # new runs before every tick, and one memory sample
+        dash.feed({"kind": "sample", "phase": "timed", "latencies_ms": [1.0]})
+        if _tick == 0:
+            dash.feed({"kind": "memory", "t_s": 1.0, "rss_bytes": 2**30})
+        dash._tick()
+    assert drawn == ["runs", "histogram", "memory"]
