@@ -23,6 +23,11 @@ EXIT_OK = 0
 EXIT_JOB_FAILED = 1
 EXIT_USAGE = 64
 EXIT_ORPHANED = 75
+# Jobs that time the model keep the normal priority: a lower one would let other programs
+# slow down the very runs being measured. The rest (passes and their checks, analysis,
+# exports) step aside for the window, which must keep drawing while they fill the cores.
+TIMING_JOBS = frozenset({"profile", "sweep", "compare", "tune-candidate"})
+BACKGROUND_NICENESS = 5  # Unix niceness; Windows gets its "below normal" class
 
 
 def take_stdout() -> TextIO:
@@ -66,6 +71,18 @@ def watch_parent(interval_s: float = 1.0) -> None:
     threading.Thread(target=loop, daemon=True, name="parent-watch").start()
 
 
+def step_aside(kind: str) -> None:
+    """Lower this worker's scheduling priority unless its job times the model (see TIMING_JOBS)."""
+    if kind in TIMING_JOBS:
+        return
+    import psutil
+
+    try:
+        psutil.Process().nice(psutil.BELOW_NORMAL_PRIORITY_CLASS if sys.platform == "win32" else BACKGROUND_NICENESS)
+    except (psutil.Error, OSError):
+        pass  # a system that refuses only costs the window some smoothness
+
+
 def main(argv: list[str]) -> int:
     """Run one job and return the process exit status."""
     watch_parent()
@@ -75,6 +92,7 @@ def main(argv: list[str]) -> int:
         emit(protocol.error("usage: python -m onnx_workbench.pipelines.worker KIND (params as JSON on stdin).", "ConfigError"))
         return EXIT_USAGE
     kind = argv[0]
+    step_aside(kind)
     signal.signal(signal.SIGTERM, _raise_cancelled)
     try:
         text = sys.stdin.read()

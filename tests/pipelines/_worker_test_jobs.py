@@ -53,3 +53,8 @@ def stubborn(params: dict[str, Any], emit: Any) -> dict[str, Any]:
     emit({"kind": "progress", "fraction": 0.0, "message": "ignoring SIGTERM"})
     time.sleep(60)
     return {}
+
+
+def niceness(params: dict[str, Any], emit: Any) -> dict[str, Any]:
+    """The worker's scheduling niceness (Unix)."""
+    return {"niceness": os.nice(0)}

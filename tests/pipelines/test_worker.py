@@ -55,6 +55,15 @@ def test_protocol_refuses_unknown_kinds_when_encoding() -> None:
     assert protocol.progress(1.7, "x")["fraction"] == 1.0
 
 
+@pytest.mark.skipif(not hasattr(os, "nice"), reason="Unix niceness")
+def test_background_jobs_step_aside_for_the_window_and_timing_jobs_do_not() -> None:
+    # The same toy job under a background kind and under "profile", whose runs are timed.
+    env = {ENV_EXTRA_JOBS: f"analyze={TEST_JOBS}:niceness;profile={TEST_JOBS}:niceness"}
+    ours = os.nice(0)
+    assert run_job("analyze", {}, env=env, timeout_s=30)["niceness"] == min(ours + 5, 19)
+    assert run_job("profile", {}, env=env, timeout_s=30)["niceness"] == ours
+
+
 def test_describe_exit_names_signals() -> None:
     message, name = describe_exit("profile", -signal.SIGSEGV)
     assert name == "SIGSEGV" and "segmentation fault" in message and "-11" in message
