@@ -271,6 +271,7 @@ class ProfileDashboard(QWidget):
         # Short titles: a plot is never narrower than its title, and five of them must fit the
         # Profile dock of a 1280-px window without a horizontal scroll bar.
         self.run_plot = _plot(charts, 0, 0, "Latency per run", "run", "ms", colspan=2)
+        yield  # a plot costs 10-30 ms of the GUI thread: one per event-loop turn, its contents the next
         self.run_plot.addLegend(offset=(60, 2), colCount=3)
         self.run_curve = self.run_plot.plot(pen=pg.mkPen(COLOURS["latency"], width=1), name="run")
         self.p50_curve = self.run_plot.plot(pen=pg.mkPen(COLOURS["p50"], width=2), name="rolling p50")
@@ -280,20 +281,24 @@ class ProfileDashboard(QWidget):
             curve.setDownsampling(auto=True, method="peak")
         yield
         self.hist_plot = _plot(charts, 0, 2, "Histogram", "ms", "runs")
+        yield
         self.hist_curve = self.hist_plot.plot(stepMode="center", fillLevel=0, brush=QColor(76, 114, 176, 150),
                                               pen=pg.mkPen(COLOURS["latency"]))
         yield
         self.mem_plot = _plot(charts, 1, 0, "Worker RSS (GPU orange)", "s", "MiB")
+        yield
         self.rss_curve = self.mem_plot.plot(pen=pg.mkPen(COLOURS["rss"], width=2), name="RSS")
         # Only drawn when the worker measures a GPU; the title says which line is which.
         self.gpu_curve = self.mem_plot.plot(pen=pg.mkPen(COLOURS["gpu"], width=2), name="GPU")
         yield
         self.op_plot = _plot(charts, 1, 1, "Time per op type", "ms per run", "")
+        yield
         self.op_bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], brush=COLOURS["bar"])
         self.op_plot.addItem(self.op_bars)
         self.op_plot.invertY(True)
         yield
         self.sweep_plot = _plot(charts, 1, 2, "Sweep", "p50 (ms)", "samples/s")
+        yield
         self.sweep_scatter = pg.ScatterPlotItem(size=10, brush=pg.mkBrush(COLOURS["latency"]))
         self.sweep_plot.addItem(self.sweep_scatter)
         self._sweep_labels: list[pg.TextItem] = []
