@@ -79,6 +79,7 @@ def rolling_percentiles(values: np.ndarray, window: int = ROLLING_WINDOW, points
 # Steps a chart's axis limit takes: a limit that moves with every new run redraws the axis
 # (ticks, labels) every frame, most of a frame's cost; one that jumps a step at a time rarely does.
 NICE_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+HEADROOM = 1.05  # above a chart's highest value, so a line at the maximum is not drawn on the frame
 
 
 def nice_ceiling(value: float) -> float:
@@ -527,7 +528,7 @@ class ProfileDashboard(QWidget):
             self.p50_curve.setData(at + first, p50)
             self.p99_curve.setData(at + first, p99)
             _first, limit = shown_runs(len(self._latencies))
-            self._set_limits(RUNS, (first, limit), (0.0, nice_ceiling(float(values.max())) if values.size else 1.0))
+            self._set_limits(RUNS, (first, limit), (0.0, nice_ceiling(float(values.max()) * HEADROOM) if values.size else 1.0))
         if HISTOGRAM in parts:
             self._draw_histogram(values)
         if MEMORY in parts:
@@ -536,7 +537,7 @@ class ProfileDashboard(QWidget):
             measured_gpu = np.isfinite(gpu).any()
             self.gpu_curve.setData(self._mem_t if measured_gpu else [], gpu if measured_gpu else [])
             highest = max(max(self._rss, default=0.0), float(np.nanmax(gpu)) if measured_gpu else 0.0)
-            self._set_limits(MEMORY, (0.0, nice_ceiling(max(self._mem_t, default=0.0))), (0.0, nice_ceiling(highest)))
+            self._set_limits(MEMORY, (0.0, nice_ceiling(max(self._mem_t, default=0.0))), (0.0, nice_ceiling(highest * HEADROOM)))
         if OPS in parts:
             self._draw_ops()
         if SWEEP in parts:
@@ -554,7 +555,7 @@ class ProfileDashboard(QWidget):
             high = nice_ceiling(low * 1.001)
         counts, edges = np.histogram(np.minimum(values, top), bins=min(60, max(5, values.size // 5)), range=(low, high))
         self.hist_curve.setData(edges, counts)
-        self._set_limits(HISTOGRAM, (low, high), (0.0, nice_ceiling(float(counts.max()))))
+        self._set_limits(HISTOGRAM, (low, high), (0.0, nice_ceiling(float(counts.max()) * HEADROOM)))
 
     def _set_limits(self, chart: str, x: tuple[float, float], y: tuple[float, float]) -> None:
         """Set a chart's axis limits, only when they changed (setting them redraws both axes)."""
@@ -591,6 +592,11 @@ class ProfileDashboard(QWidget):
             text.setPos(x, y)
             self.sweep_plot.addItem(text)
             self._sweep_labels.append(text)
+        if xs:
+            # Labels sit right of and above their points, outside what auto-range looks at: room for them.
+            width, height = (max(xs) - min(xs)) or max(xs) or 1.0, (max(ys) - min(ys)) or max(ys) or 1.0
+            self.sweep_plot.setRange(xRange=(min(xs) - 0.05 * width, max(xs) + 0.25 * width),
+                                     yRange=(min(ys) - 0.08 * height, max(ys) + 0.15 * height), padding=0)
 
     def _draw_stats(self, values: np.ndarray) -> None:
         latency = self._stats.get("latency_ms") or {}
