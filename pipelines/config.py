@@ -10,6 +10,7 @@ import dataclasses
 import math
 import reprlib
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -29,14 +30,16 @@ def option(
     help: str,
     min: float | None = None,
     max: float | None = None,
-    choices: tuple[Any, ...] | None = None,
+    choices: tuple[Any, ...] | Callable[[], tuple[Any, ...]] | None = None,
     widget: Widget = "",
     label: str = "",
 ) -> Any:
     """Declare one config field with its default, help text, bounds and choices.
 
-    `label` names the field in the GUI form where its name says too little ("check_n");
-    by default the name is spelled out (field_label).
+    `choices` that depend on the machine (ONNX Runtime's providers) are given as a function,
+    called when the field is first described or checked, so declaring the field imports
+    nothing. `label` names the field in the GUI form where its name says too little
+    ("check_n"); by default the name is spelled out (field_label).
     """
     metadata = {"help": help, "min": min, "max": max, "choices": choices, "widget": widget, "label": label}
     if isinstance(default, (list, dict)):
@@ -96,7 +99,7 @@ class PassConfig:
                     help=f.metadata.get("help", ""),
                     min=f.metadata.get("min"),
                     max=f.metadata.get("max"),
-                    choices=f.metadata.get("choices"),
+                    choices=_resolved(f.metadata.get("choices")),
                     widget=f.metadata.get("widget", ""),
                     label=f.metadata.get("label") or field_label(f.name),
                 )
@@ -162,6 +165,10 @@ def parse_field_text(spec: FieldSpec, text: str) -> Any:
             result[key] = _parse_number(spec, value, int)
         return result
     return text
+
+
+def _resolved(choices: tuple[Any, ...] | Callable[[], tuple[Any, ...]] | None) -> tuple[Any, ...] | None:
+    return choices() if callable(choices) else choices
 
 
 def _type_name(hint: Any) -> str:

@@ -4,6 +4,11 @@ A pass is a subclass of `Pass` with a kebab-case `name`, a `category`, a one-lin
 `description` and a `Config` dataclass whose fields carry their help, bounds and choices
 (see `option`). Subclassing registers the pass; the CLI flags, the recipe schema and the GUI
 form are all generated from that declaration.
+
+A pass module imports its tools (onnx-ir, onnxscript, ONNX Runtime and the implementation
+modules built on them) where the pass runs, not at the top: every declaration is imported by
+`passes` and by the GUI process, which runs no pass, and those imports take ~2 s and hold the
+GIL for up to 115 ms at a time, a stall of the window even from a thread.
 """
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ from onnx_workbench.pipelines.errors import Cancelled, ConfigError, PassFailed, 
 from onnx_workbench.pipelines.step_context import PassContext
 
 if TYPE_CHECKING:
-    import onnx_ir as ir  # imported by the passes that use it: `passes` and `--help` stay quick
+    import onnx_ir as ir
 
 Category = Literal["cleanup", "fusion", "prune", "quantize", "convert"]
 CATEGORIES: tuple[Category, ...] = typing.get_args(Category)

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import onnx_ir as ir
-import onnx_ir.passes.common as common_passes
+from typing import TYPE_CHECKING
 
 from onnx_workbench.pipelines.errors import ConfigError
-from onnx_workbench.pipelines.passes._rewrite import eliminate_identities, eliminate_identity_nodes, op_counts, remove_dead_code
 from onnx_workbench.pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
+
+if TYPE_CHECKING:
+    import onnx_ir as ir
 
 
 def _dropout_is_inference(node: ir.Node) -> bool:
@@ -24,6 +24,8 @@ def _dropout_is_inference(node: ir.Node) -> bool:
 
 def _dropouts_to_identity(graph: ir.Graph) -> list[ir.Node]:
     """Replace each inference Dropout whose mask is unused by an Identity (removed afterwards)."""
+    import onnx_ir as ir
+
     replaced = []
     for node in list(graph):
         if node.op_type != "Dropout" or node.domain != "" or not _dropout_is_inference(node):
@@ -84,6 +86,10 @@ class Cleanup(Pass):
 
     def transform_ir(self, model_ir: ir.Model, config: PassConfig, ctx: PassContext, output: PassOutput) -> ir.Model:
         """Run the enabled clean-ups in an order where each exposes work for the next."""
+        import onnx_ir.passes.common as common_passes
+
+        from onnx_workbench.pipelines.passes._rewrite import eliminate_identities, eliminate_identity_nodes, op_counts, remove_dead_code
+
         assert isinstance(config, Cleanup.Config)
         graph = model_ir.graph
         identities_before = op_counts(graph)["Identity"]

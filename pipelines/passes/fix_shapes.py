@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import onnx
-import onnx_ir as ir
 from onnx import numpy_helper
-from onnxruntime.tools.onnx_model_utils import make_dim_param_fixed, make_input_shape_fixed
 
 from onnx_workbench.pipelines.errors import ConfigError
 from onnx_workbench.pipelines.inputs import graph_inputs
-from onnx_workbench.pipelines.ir_weights import attach_weights, detach_weights
 from onnx_workbench.pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
+
+if TYPE_CHECKING:
+    import onnx_ir as ir
 
 BATCH_DIM = "batch"
 _SHAPE_ENTRY = re.compile(r"^(?P<name>.+):(?P<dims>\d+(?:x\d+)*)$")
@@ -39,6 +40,8 @@ def dim_params(model: onnx.ModelProto) -> set[str]:
 
 def fix_dims(model: onnx.ModelProto, dims: dict[str, int], input_shapes: dict[str, list[int]], pass_name: str) -> None:
     """Set named dims and whole input shapes in place (ONNX Runtime's make_dynamic_shape_fixed helpers)."""
+    from onnxruntime.tools.onnx_model_utils import make_dim_param_fixed, make_input_shape_fixed
+
     known = dim_params(model)
     unknown = sorted(set(dims) - known)
     if unknown:
@@ -115,6 +118,8 @@ class FixShapes(Pass):
 
     def transform_ir(self, model_ir: ir.Model, config: PassConfig, ctx: PassContext, output: PassOutput) -> ir.Model:
         """Apply the shape changes, then recompute every intermediate shape from the new inputs."""
+        from onnx_workbench.pipelines.ir_weights import attach_weights, detach_weights
+
         assert isinstance(config, FixShapes.Config)
         # ONNX Runtime's shape helpers and onnx's shape inference work on a ModelProto: they get
         # the graph with stand-ins that carry the weights' shapes, never their data.

@@ -2,32 +2,33 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import onnx_ir as ir
-from onnxscript.rewriter.rules.common import (
-    fuse_batchnorm_into_conv_rule,
-    fuse_batchnorm_into_conv_transpose_rule,
-    fuse_batchnorm_into_gemm_rule,
-)
-
-from onnx_workbench.pipelines.passes._rewrite import (
-    apply_rules,
-    op_counts,
-    producer_names,
-    remove_dead_code,
-    restore_names,
-)
 from onnx_workbench.pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 
-# onnxscript's rules cover every case we need: they refuse a match when the producer's output
-# has another consumer (the matcher checks intermediate uses), when weights, bias or BN
-# statistics are not constant initializers, or when a weight is shared with another node;
-# ConvTranspose scaling is group-aware and Gemm honours transB and its beta attribute.
-_RULES = {
-    "Conv": fuse_batchnorm_into_conv_rule,
-    "ConvTranspose": fuse_batchnorm_into_conv_transpose_rule,
-    "Gemm": fuse_batchnorm_into_gemm_rule,
-}
+if TYPE_CHECKING:
+    import onnx_ir as ir
+
+    from onnxscript.rewriter import RewriteRule
+
+
+def _rules() -> dict[str, RewriteRule]:
+    """onnxscript's fold rule for each producer type."""
+    from onnxscript.rewriter.rules.common import (
+        fuse_batchnorm_into_conv_rule,
+        fuse_batchnorm_into_conv_transpose_rule,
+        fuse_batchnorm_into_gemm_rule,
+    )
+
+    # onnxscript's rules cover every case we need: they refuse a match when the producer's output
+    # has another consumer (the matcher checks intermediate uses), when weights, bias or BN
+    # statistics are not constant initializers, or when a weight is shared with another node;
+    # ConvTranspose scaling is group-aware and Gemm honours transB and its beta attribute.
+    return {
+        "Conv": fuse_batchnorm_into_conv_rule,
+        "ConvTranspose": fuse_batchnorm_into_conv_transpose_rule,
+        "Gemm": fuse_batchnorm_into_gemm_rule,
+    }
 
 
 class FoldBatchNorm(Pass):
@@ -45,12 +46,15 @@ class FoldBatchNorm(Pass):
 
     def transform_ir(self, model_ir: ir.Model, config: PassConfig, ctx: PassContext, output: PassOutput) -> ir.Model:
         """Apply the enabled fold rules, one producer type at a time, and count the folds."""
+        from onnx_workbench.pipelines.passes._rewrite import apply_rules, op_counts, producer_names, remove_dead_code, restore_names
+
         assert isinstance(config, FoldBatchNorm.Config)
         enabled = {"Conv": config.conv, "ConvTranspose": config.conv_transpose, "Gemm": config.gemm}
         batchnorms = op_counts(model_ir.graph)["BatchNormalization"]
-        names = producer_names(model_ir, "BatchNormalization", set(_RULES))
+        rules = _rules()
+        names = producer_names(model_ir, "BatchNormalization", set(rules))
         folded: dict[str, int] = {}
-        for producer, rule in _RULES.items():
+        for producer, rule in rules.items():
             if enabled[producer]:
                 ctx.check_cancelled()
                 count = apply_rules(model_ir, [rule])

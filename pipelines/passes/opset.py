@@ -4,15 +4,17 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import onnx
 import onnx.defs
 import onnx.version_converter
-import onnx_ir as ir
 
 from onnx_workbench.pipelines.errors import PassFailed
-from onnx_workbench.pipelines.ir_weights import call_without_weights
 from onnx_workbench.pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
+
+if TYPE_CHECKING:
+    import onnx_ir as ir
 
 # The converter has adapters back to opset 7 at most for most ops.
 MIN_OPSET = 7
@@ -69,6 +71,10 @@ class ConvertOpset(Pass):
 
 def convert_opset(model: ir.Model, opset: int) -> ir.Model:
     """`model` at `opset` (onnx's version converter), its weights untouched; PassFailed says why not."""
+    import onnx_ir as ir
+
+    from onnx_workbench.pipelines.ir_weights import call_without_weights
+
     source = default_opset(model)
     # onnx's C++ converter knows every opset pair (onnxscript's own converter only upgrades
     # from opset 18), but it takes a ModelProto: it gets the graph with the weights turned

@@ -5,19 +5,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import onnx
-import onnxruntime as ort
 
 from onnx_workbench.pipelines.errors import PassFailed
 from onnx_workbench.pipelines.model import load_model, save_model
 from onnx_workbench.pipelines.staging import scratch_folder
 from onnx_workbench.pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
-from onnx_workbench.pipelines.passes._rewrite import op_counts
 from onnx_workbench.pipelines.runtime import SessionSettings, open_session, unsupported_ir_version
 
 # The pass's level names (what each adds) → ORT's optimization levels.
 LEVELS = {"basic": "basic", "extended": "extended", "layout": "all"}
 # Tensors at least this big go to the external data file when the model uses one.
 _MIN_EXTERNAL_BYTES = 1024
+
+
+def _providers() -> tuple[str, ...]:
+    """The execution providers of this machine's ONNX Runtime an optimized model can be meant for."""
+    from onnx_workbench.pipelines.profiling.providers import available_providers
+
+    # Azure's provider calls a remote endpoint; nothing leaves the machine, so it is not offered.
+    return tuple(p for p in available_providers() if p != "AzureExecutionProvider")
 
 
 class OrtOptimize(Pass):
@@ -37,12 +43,15 @@ class OrtOptimize(Pass):
         provider: str = option(
             "CPUExecutionProvider",
             help="Execution provider the optimized model is meant for.",
-            # Azure's provider calls a remote endpoint; nothing leaves the machine, so it is not offered.
-            choices=tuple(p for p in ort.get_available_providers() if p != "AzureExecutionProvider"),
+            # Asked when the field is first shown or checked: importing ONNX Runtime to declare
+            # the pass would cost every process that lists the passes (the GUI's) its import.
+            choices=_providers,
         )
 
     def apply(self, source: Path, target: Path, config: PassConfig, ctx: PassContext) -> PassOutput:
         """Open an ORT session that writes its optimized graph, then save it atomically as `target`."""
+        from onnx_workbench.pipelines.passes._rewrite import op_counts
+
         assert isinstance(config, OrtOptimize.Config)
         output = PassOutput()
         loaded = load_model(source, infer_shapes=False)

@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import onnx_ir as ir
+from typing import TYPE_CHECKING
 
 from onnx_workbench.pipelines.errors import ConfigError
 from onnx_workbench.pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
-from onnx_workbench.pipelines.pruning.importance import CRITERIA
-from onnx_workbench.pipelines.pruning.structured import prune_groups
+
+if TYPE_CHECKING:
+    import onnx_ir as ir
 
 MAX_RATIO = 0.9
+# How pipelines.pruning.importance ranks channels.
+CRITERIA = ("l1", "l2", "bn-gamma")
 
 
 def check_layer_percent(values: dict[str, int], field: str = "layer_percent") -> None:
@@ -60,6 +62,8 @@ class PruneChannels(Pass):
 
     def transform_ir(self, model_ir: ir.Model, config: Config, ctx: PassContext, output: PassOutput) -> ir.Model:
         """Prune every prunable channel group; blocked groups are skipped with a warning naming them."""
+        from onnx_workbench.pipelines.pruning.structured import prune_groups
+
         ctx.progress(0.1, "prune-channels: building channel groups")
         pruned, report = prune_groups(
             model_ir,

@@ -4,13 +4,14 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import onnx_ir as ir
 
-from onnx_workbench.pipelines.ir_weights import detach_weights
 from onnx_workbench.pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
-from onnx_workbench.pipelines.pruning.irutil import check_pruned, is_initializer
+
+if TYPE_CHECKING:
+    import onnx_ir as ir
 
 # Which inputs of each op are weights (when they are initializers).
 WEIGHT_INPUTS = {"Conv": (1,), "ConvTranspose": (1,), "Gemm": (0, 1), "MatMul": (0, 1)}
@@ -30,6 +31,8 @@ def compressed_size(model: ir.Model) -> tuple[int, bool]:
     is measured on evenly spaced 1 MB blocks (ZIP_SAMPLE_BYTES in all) and its share scaled
     to its size: two exact figures for a 2 GB model would take minutes.
     """
+    from onnx_workbench.pipelines.ir_weights import detach_weights
+
     graph, weights = detach_weights(model)
     total = sum(weight.nbytes for weight in weights.values())
     stride = max(1, -(-total // ZIP_SAMPLE_BYTES))  # every stride-th block is compressed
@@ -45,6 +48,8 @@ def compressed_size(model: ir.Model) -> tuple[int, bool]:
 
 def select_weights(graph: ir.Graph, op_types: list[str], exclude: set[str], min_size: int) -> list[ir.Value]:
     """Float weight initializers of the chosen ops, at least `min_size` elements, not used by excluded nodes."""
+    from onnx_workbench.pipelines.pruning.irutil import is_initializer
+
     chosen: dict[str, ir.Value] = {}
     refused: set[str] = set()
     for node in graph:
@@ -102,6 +107,8 @@ def plan_zeroing(tensors: Sequence[ir.TensorProtocol], sparsity: float) -> list[
 
 def zero_on_save(value: ir.Value, plan: ZeroPlan) -> None:
     """Zero the planned entries of an initializer, computed when the model is written."""
+    import onnx_ir as ir
+
     original = value.const_value
     assert original is not None
 
@@ -160,6 +167,8 @@ class PruneMagnitude(Pass):
         Each weight is read from its data file to be ranked and zeroed when the save writes
         it, so the weights are never all in memory.
         """
+        from onnx_workbench.pipelines.pruning.irutil import check_pruned
+
         weights = select_weights(model_ir.graph, config.op_types, set(config.exclude_nodes), config.min_size)
         if not weights:
             output.warnings.append(

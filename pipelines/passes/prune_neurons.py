@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import onnx_ir as ir
+from typing import TYPE_CHECKING
 
 from onnx_workbench.pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 from onnx_workbench.pipelines.passes.prune_channels import MAX_RATIO, check_layer_percent
-from onnx_workbench.pipelines.pruning.neurons import prune_neurons
+
+if TYPE_CHECKING:
+    import onnx_ir as ir
 
 
 class PruneNeurons(Pass):
@@ -40,6 +41,8 @@ class PruneNeurons(Pass):
 
     def transform_ir(self, model_ir: ir.Model, config: Config, ctx: PassContext, output: PassOutput) -> ir.Model:
         """Prune neuron groups, then attention heads; unrecognised attention is skipped with a warning."""
+        from onnx_workbench.pipelines.pruning.neurons import prune_neurons
+
         ctx.progress(0.1, "prune-neurons: finding layer pairs and attention blocks")
         pruned, report, heads = prune_neurons(
             model_ir,

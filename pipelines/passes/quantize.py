@@ -12,14 +12,12 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnx
-import onnx_ir as ir
-from onnx_ir.passes.common import TopologicalSortPass
 
 from onnx_workbench.pipelines.errors import ConfigError, PassFailed
-from onnx_workbench.pipelines.ir_weights import attach_weights, detach_weights
 from onnx_workbench.pipelines.model import (
     EXTERNAL_DATA_THRESHOLD_BYTES,
     ir_model,
@@ -30,10 +28,11 @@ from onnx_workbench.pipelines.model import (
 )
 from onnx_workbench.pipelines import units
 from onnx_workbench.pipelines.model_files import model_size_bytes
-from onnx_workbench.pipelines.passes._linear_weights import expose_linear_weights
-from onnx_workbench.pipelines.passes._rewrite import to_proto
 from onnx_workbench.pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
 from onnx_workbench.pipelines.staging import scratch_folder, staged_model
+
+if TYPE_CHECKING:
+    import onnx_ir as ir
 
 # Ops that only appear in a model that was quantized already; quantizing twice compounds error
 # and ORT's tools mis-handle these graphs, so every quantization pass refuses them.
@@ -315,7 +314,10 @@ class ToFp16(Pass):
         """Run ONNX Runtime's convert_float_to_float16 on the graph; each weight is converted as it is saved."""
         # onnxruntime.transformers/__init__ only extends sys.path and float16 imports numpy and
         # onnx only, so this does not pull in torch (unlike transformers.optimizer).
+        from onnx_ir.passes.common import TopologicalSortPass
         from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
+
+        from onnx_workbench.pipelines.ir_weights import attach_weights, detach_weights
 
         assert isinstance(config, ToFp16Config)
         # The converter rewrites a ModelProto and would convert every weight in it at once
@@ -350,6 +352,7 @@ _FLOAT16_SLICE = 1 << 22
 
 def _float16_on_save(weight: ir.TensorProtocol, dtype: ir.DataType) -> ir.TensorProtocol:
     """`weight` (float32) as a float16 tensor computed when it is written, with ONNX Runtime's clamping."""
+    import onnx_ir as ir
     from onnxruntime.transformers.float16 import convert_np_to_float16
 
     def convert() -> ir.TensorProtocol:
@@ -412,6 +415,9 @@ class QuantizeWeights(OrtQuantization, Pass):
             MatMulNBitsQuantizer,
             RTNWeightOnlyQuantConfig,
         )
+
+        from onnx_workbench.pipelines.passes._linear_weights import expose_linear_weights
+        from onnx_workbench.pipelines.passes._rewrite import to_proto
 
         config, source = job.config, job.source
         assert isinstance(config, QuantizeWeightsConfig)

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import onnx
 
-from onnx_workbench.pipelines.calibration import RANDOM_PREVIEW_WARNING, make_reader
 from onnx_workbench.pipelines.images import ImagePreprocessing
 from onnx_workbench.pipelines.errors import ConfigError, PassFailed
 from onnx_workbench.pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, drop_unused_opset_imports, option
@@ -111,6 +110,8 @@ class QuantizeStatic(OrtQuantization, Pass):
     def quantize(self, job: QuantizeJob) -> None:
         """Upgrade the opset if needed, pre-process, calibrate and quantize into `job.staged`."""
         from onnxruntime.quantization import quantize_static
+
+        from onnx_workbench.pipelines.calibration import RANDOM_PREVIEW_WARNING, make_reader
 
         config, info, output = job.config, job.info, job.output
         assert isinstance(config, QuantizeStaticConfig)

@@ -8,18 +8,16 @@ from collections import Counter
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import onnx
-import onnx_ir as ir
 from onnx import numpy_helper
 
 from onnx_workbench.pipelines.errors import ConfigError, PassFailed
-from onnx_workbench.pipelines.ir_weights import call_without_weights
-from onnx_workbench.pipelines.passes._fusion_prep import prepare_for_fusion
-from onnx_workbench.pipelines.passes._rms_norm import standardize_rms_norms
-from onnx_workbench.pipelines.passes._rewrite import to_ir, to_proto
 from onnx_workbench.pipelines.passes.base import Pass, PassConfig, PassContext, PassOutput, option
+
+if TYPE_CHECKING:
+    import onnx_ir as ir
 
 ENGINES = ("auto", "onnxscript", "onnxruntime")
 # Model types of onnxruntime.transformers.optimizer.MODEL_TYPES whose fusions run without torch
@@ -85,12 +83,16 @@ def _quiet() -> Iterator[None]:
 
 def fuse_with_onnxscript(model: onnx.ModelProto) -> onnx.ModelProto:
     """onnxscript's ORT fusions (match dynamo-style exports)."""
+    from onnx_workbench.pipelines.passes._rewrite import to_ir, to_proto
+
     return to_proto(fuse_ir_with_onnxscript(to_ir(copy.deepcopy(model))))
 
 
 def fuse_ir_with_onnxscript(model: ir.Model) -> ir.Model:
     """onnxscript's ORT fusions on an onnx-ir model (edited in place)."""
     from onnxscript.rewriter.ort_fusions import optimize_for_ort
+
+    from onnx_workbench.pipelines.passes._rms_norm import standardize_rms_norms
 
     fused, _counts = optimize_for_ort(model)
     standardize_rms_norms(fused)
@@ -100,6 +102,9 @@ def fuse_ir_with_onnxscript(model: ir.Model) -> ir.Model:
 def fuse_with_onnxruntime(model: onnx.ModelProto, model_type: str, heads: int, hidden: int) -> onnx.ModelProto:
     """onnxruntime.transformers' fusions, Python only (opt_level 0 needs no torch and no ORT session)."""
     from onnxruntime.transformers.optimizer import optimize_model
+
+    from onnx_workbench.pipelines.passes._rewrite import to_ir, to_proto
+    from onnx_workbench.pipelines.passes._rms_norm import standardize_rms_norms
 
     with _quiet():
         optimizer = optimize_model(
@@ -156,6 +161,9 @@ class TransformerFusion(Pass):
         hold the weights several times over, and neither works beyond protobuf's 2 GB, so only
         the onnxscript engine runs here.
         """
+        from onnx_workbench.pipelines.ir_weights import call_without_weights
+        from onnx_workbench.pipelines.passes._fusion_prep import prepare_for_fusion
+
         assert isinstance(config, TransformerFusion.Config)
         if config.engine == "onnxruntime":
             raise ConfigError(
@@ -184,6 +192,9 @@ class TransformerFusion(Pass):
         self, model: onnx.ModelProto, config: PassConfig, ctx: PassContext, output: PassOutput
     ) -> onnx.ModelProto:
         """Run the chosen engine(s), keep the best result and report the fused ops."""
+        from onnx_workbench.pipelines.passes._fusion_prep import prepare_for_fusion
+        from onnx_workbench.pipelines.passes._rewrite import to_ir, to_proto
+
         assert isinstance(config, TransformerFusion.Config)
         model_ir = to_ir(model)
         prepared = prepare_for_fusion(model_ir)

@@ -8,8 +8,6 @@ import numpy as np
 from onnx_workbench.pipelines.pruning.dependency import Group, Member
 from onnx_workbench.pipelines.pruning.irutil import const_array
 
-CRITERIA = ("l1", "l2", "bn-gamma")
-
 
 def member_scores(member: Member, size: int, criterion: str) -> np.ndarray:
     """Per-channel norm of one member's slice: l1, l2, or |value| for a per-channel vector."""
