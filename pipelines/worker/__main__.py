@@ -6,6 +6,7 @@ writes to the C streams) cannot corrupt the stream the parent parses.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -27,7 +28,7 @@ EXIT_ORPHANED = 75
 # slow down the very runs being measured. The rest (passes and their checks, analysis,
 # exports) step aside for the window, which must keep drawing while they fill the cores.
 TIMING_JOBS = frozenset({"profile", "sweep", "compare", "tune-candidate"})
-BACKGROUND_NICENESS = 5  # Unix niceness; Windows gets its "below normal" class
+BACKGROUND_NICENESS = 5  # added to the Unix niceness; Windows gets its "below normal" class
 
 
 def take_stdout() -> TextIO:
@@ -75,12 +76,13 @@ def step_aside(kind: str) -> None:
     """Lower this worker's scheduling priority unless its job times the model (see TIMING_JOBS)."""
     if kind in TIMING_JOBS:
         return
-    import psutil
+    if sys.platform == "win32":
+        import psutil
 
-    try:
-        psutil.Process().nice(psutil.BELOW_NORMAL_PRIORITY_CLASS if sys.platform == "win32" else BACKGROUND_NICENESS)
-    except (psutil.Error, OSError):
-        pass  # a system that refuses only costs the window some smoothness
+        with contextlib.suppress(psutil.Error, OSError):  # refused: the window is only less smooth
+            psutil.Process().nice(psutil.BELOW_NORMAL_PRIORITY_CLASS)
+    else:
+        os.nice(BACKGROUND_NICENESS)  # an increment (capped at 19), which anyone may make
 
 
 def main(argv: list[str]) -> int:
