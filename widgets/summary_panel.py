@@ -35,8 +35,9 @@ class SummaryPanel(QWidget):
             if opened is None:
                 self.clear()
             else:
+                main_graph = shown.index if shown.index is not None and shown.index.graph is opened.loaded.proto.graph else None
                 self.set_model(opened.loaded.proto, opened.path, opened.loaded.size_bytes, opened.analysis,
-                               name=shown.name)
+                               name=shown.name, index=main_graph)
 
         shown.changed.connect(show)
         shown.analysed.connect(show)
@@ -53,13 +54,15 @@ class SummaryPanel(QWidget):
         size_bytes: int,
         analysis: dict[str, Any] | None = None,
         name: str | None = None,
+        index: ModelIndex | None = None,
     ) -> None:
         """Show the summary of `model`; figures come from `analysis` when it is available.
 
-        `name` is what the user calls the model (a session version's file has an internal name).
+        `name` is what the user calls the model (a session version's file has an internal name);
+        `index`, its main graph's index when the caller has one (made here otherwise).
         """
         self.tree.clear()
-        index = ModelIndex(model)
+        index = index or ModelIndex(model)
         a = analysis or {}
         general = self.tree.section("Model")
         self.tree.row(general, "Name", name or Path(path).name, tooltip=str(path))
