@@ -74,11 +74,19 @@ def run_gui(model_path: str | None = None) -> int:
     return window_module().launch(model_path)
 
 
+# How long the window's thread may wait for the interpreter lock while a background thread of
+# this process (an import, a model parse, a graph layout) holds it: Python's default is 5 ms per
+# hand-over, and a paint makes hundreds of them (PySide lets go of the lock in Qt calls).
+LOCK_HANDOVER_S = 0.001
+
+
 def window_module() -> ModuleType:
     """onnx_workbench.app.main_window, imported with garbage collection paused (see widgets.gc_pauses): its
     imports make ~100 k objects and almost no garbage, and collections among them only delay
-    the window."""
+    the window. Also makes this process hand the interpreter lock over sooner (LOCK_HANDOVER_S)."""
     from onnx_workbench.widgets.gc_pauses import collection_paused
+
+    sys.setswitchinterval(LOCK_HANDOVER_S)
 
     with collection_paused():
         from onnx_workbench.app import main_window

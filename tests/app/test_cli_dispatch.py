@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import subprocess
 import sys
 
@@ -99,3 +100,14 @@ def test_unwritable_output_path_is_not_a_traceback(tmp_path, sample_cnn) -> None
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert proc.stderr.count("\n") == 1 and str(blocker) in proc.stderr
+
+
+def test_the_window_process_hands_the_interpreter_lock_over_within_a_millisecond() -> None:
+    # A fresh interpreter: the setting is process-wide. Background threads of the window's process
+    # (imports, parses, layouts) would otherwise keep its thread waiting 5 ms per hand-over.
+    script = ("import sys; from onnx_workbench.app.gui import LOCK_HANDOVER_S, window_module; "
+              "before = sys.getswitchinterval(); window_module(); print(before, sys.getswitchinterval(), LOCK_HANDOVER_S)")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120,
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    before, after, wanted = map(float, run.stdout.split())
+    assert before == 0.005 and after == wanted <= 0.001
