@@ -98,14 +98,17 @@ def nice_floor(value: float) -> float:
     return max(step * scale for step in NICE_STEPS if step * scale <= value * (1 + 1e-12))
 
 
-def shown_runs(total: int, most: int = MAX_PLOTTED_RUNS) -> tuple[int, int]:
+def shown_runs(total: int, planned: int = 0, most: int = MAX_PLOTTED_RUNS) -> tuple[int, int]:
     """The first run index the run chart shows and its x-axis limit.
 
-    Up to `most` runs all are shown on an axis that grows in nice steps; past that the latest
-    ones, the window moving on by tenths so the axis changes once per `most // 10` runs.
+    Up to `most` runs all are shown, on an axis as long as the runs `planned` (known when the
+    profile starts; the chart fills from left to right) or else one that grows in nice steps;
+    past that the latest ones, the window moving on by tenths so the axis changes once per
+    `most // 10` runs.
     """
     if total <= most:
-        return 0, int(min(nice_ceiling(max(total, 1)), most))
+        limit = planned if planned >= max(total, 1) else nice_ceiling(max(total, 1))
+        return 0, int(min(limit, most))
     step = max(1, most // 10)
     first = -(-(total - most) // step) * step
     return first, first + most
@@ -408,6 +411,7 @@ class ProfileDashboard(QWidget):
     # ---- data in ------------------------------------------------------------------------------
     def _reset_buffers(self) -> None:
         self._latencies: list[float] = []
+        self._planned_runs = 0  # the timed runs a live profile will make (0: unknown, or timed by duration)
         self._mem_t: list[float] = []
         self._rss: list[float] = []
         self._gpu: list[float] = []
@@ -429,6 +433,8 @@ class ProfileDashboard(QWidget):
         if kind == "config" and "grid" not in record:
             self._latencies, self._mem_t, self._rss, self._gpu, self._stats = [], [], [], [], {}
             self._per_op = None
+            options = record.get("options") or {}
+            self._planned_runs = 0 if options.get("duration_s") else int(options.get("runs") or 0)
             changed = {RUNS, HISTOGRAM, MEMORY, OPS}
         elif kind == "sample" and record.get("phase") == "timed" and "model" not in record:
             self._latencies.extend(float(v) for v in record.get("latencies_ms", []))
@@ -509,7 +515,7 @@ class ProfileDashboard(QWidget):
         self._dirty -= set(parts)
         measured = self.has_data() or self.stop_button.isEnabled()
         self.placeholder.setVisible(not measured)
-        first, _limit = shown_runs(len(self._latencies))
+        first, _limit = shown_runs(len(self._latencies), self._planned_runs)
         values = np.asarray(self._latencies[first:], dtype=float)
         if measured or is_built(self, "charts"):  # the placeholder alone needs no charts
             if not is_built(self, "charts"):
@@ -527,7 +533,7 @@ class ProfileDashboard(QWidget):
             at, p50, p99 = rolling_percentiles(values)
             self.p50_curve.setData(at + first, p50)
             self.p99_curve.setData(at + first, p99)
-            _first, limit = shown_runs(len(self._latencies))
+            _first, limit = shown_runs(len(self._latencies), self._planned_runs)
             self._set_limits(RUNS, (first, limit), (0.0, nice_ceiling(float(values.max()) * HEADROOM) if values.size else 1.0))
         if HISTOGRAM in parts:
             self._draw_histogram(values)
