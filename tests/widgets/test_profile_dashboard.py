@@ -109,15 +109,21 @@ def test_rolling_percentiles_and_shares():
                                       {"node": "a_k2", "model_node": "a", "share": 0.25}]}) == {"a": 0.5}
 
 
-def test_a_tick_redraws_only_the_charts_whose_data_changed(qtbot, monkeypatch):
+def _watched_dashboard(qtbot, monkeypatch) -> tuple[ProfileDashboard, list[str]]:
+    """A dashboard with 20 runs drawn, whose chart updates are noted by name instead of drawn."""
     dash = ProfileDashboard()
     qtbot.addWidget(dash)
     for record in _records(20):
         dash.feed(record)
     dash.redraw()
     drawn: list[str] = []
-    monkeypatch.setattr(dash.run_curve, "setData", lambda *a, **k: drawn.append("runs"))
-    monkeypatch.setattr(dash.rss_curve, "setData", lambda *a, **k: drawn.append("memory"))
+    for name, curve in (("runs", dash.run_curve), ("histogram", dash.hist_curve), ("memory", dash.rss_curve)):
+        monkeypatch.setattr(curve, "setData", lambda *a, _name=name, **k: drawn.append(_name))
+    return dash, drawn
+
+
+def test_a_tick_redraws_only_the_charts_whose_data_changed(qtbot, monkeypatch):
+    dash, drawn = _watched_dashboard(qtbot, monkeypatch)
     dash._tick()
     assert drawn == []  # everything was drawn already
     dash.feed({"kind": "memory", "t_s": 1.0, "rss_bytes": 2**30})
@@ -158,15 +164,7 @@ def test_axis_limits_move_in_steps_while_runs_stream_in(qtbot):
 
 def test_each_tick_draws_one_chart_and_none_is_starved(qtbot, monkeypatch):
     """A tick that drew every changed chart held the window up for the sum of them."""
-    dash = ProfileDashboard()
-    qtbot.addWidget(dash)
-    for record in _records(20):
-        dash.feed(record)
-    dash.redraw()
-    drawn: list[str] = []
-    monkeypatch.setattr(dash.run_curve, "setData", lambda *a, **k: drawn.append("runs"))
-    monkeypatch.setattr(dash.hist_curve, "setData", lambda *a, **k: drawn.append("histogram"))
-    monkeypatch.setattr(dash.rss_curve, "setData", lambda *a, **k: drawn.append("memory"))
+    dash, drawn = _watched_dashboard(qtbot, monkeypatch)
     for _tick in range(3):  # new runs before every tick, and one memory sample
         dash.feed({"kind": "sample", "phase": "timed", "latencies_ms": [1.0]})
         if _tick == 0:
