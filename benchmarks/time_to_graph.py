@@ -133,7 +133,7 @@ def big_models(folder: Path) -> list[Path]:
     import sample_models
 
     cnn = folder / "cnn_100mb.onnx"
-    onnx.save_model(sample_models.build_resnet(widths=(64, 128, 256, 512), blocks_per_stage=3,
+    onnx.save_model(sample_models.build_resnet(widths=(64, 128, 256, 512), blocks_per_stage=4,
                                                num_classes=1000, image_size=224, calibrate=False), cnn)
     bert = folder / "bert_base_400mb.onnx"
     onnx.save_model(sample_models.build_transformer(vocab_size=30522, d_model=768, heads=12, layers=12, d_ff=3072),

@@ -205,12 +205,24 @@ def _typed_values_expected(tensor: onnx.TensorProto) -> int:
     return count
 
 
+# TensorProto's fields that hold values; a stored tensor uses exactly one (or raw_data).
+_VALUE_FIELDS = ("float_data", "int32_data", "string_data", "int64_data", "double_data", "uint64_data")
+
+
 def check_tensor_data(tensor: onnx.TensorProto, label: str) -> None:
     """Refuse an in-file tensor whose stored data does not match its shape."""
     if tensor.data_location == TensorProto.EXTERNAL or tensor.HasField("segment"):
         return
     if tensor.data_type == TensorProto.UNDEFINED:
         raise ModelRefused(f"{label}: tensor '{short(tensor.name)}' has no data type; re-export the model.")
+    stored = [name for name in _VALUE_FIELDS if len(getattr(tensor, name))]
+    if len(stored) + tensor.HasField("raw_data") > 1:
+        # onnx.checker refuses this too, but it sees only stand-ins of the weights (model._weightless_copy).
+        places = " and ".join(["raw_data"] * tensor.HasField("raw_data") + stored)
+        raise ModelRefused(
+            f"{label}: tensor '{short(tensor.name)}' stores its values twice (in {places}); the file is corrupt, "
+            "re-export the model."
+        )
     shape = "x".join(str(d) for d in tensor.dims) or "scalar"
     if tensor.data_type == TensorProto.STRING:
         found, expected, unit = len(tensor.string_data), math.prod(tensor.dims), "strings"

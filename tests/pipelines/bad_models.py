@@ -160,6 +160,13 @@ def bad_initializer(folder: Path) -> Path:
     return _write(model, folder, "bad_initializer.onnx")
 
 
+def two_value_fields(folder: Path) -> Path:
+    model = with_weight_model()  # a weight over 1 KiB: onnx.checker sees only a stand-in of it
+    weight = model.graph.initializer[0]
+    weight.float_data.extend(np.zeros(64 * 64, np.float32))  # beside its raw_data
+    return _write(model, folder, "two_value_fields.onnx")
+
+
 def external_missing(folder: Path) -> Path:
     path = _external(folder, "ext_missing.onnx", "ext_missing.onnx.data")
     (folder / "ext_missing.onnx.data").unlink()
@@ -213,6 +220,7 @@ REFUSED: dict[str, tuple[Builder, tuple[str, ...]]] = {
     "newer_ir": (newer_ir, ("newer_ir.onnx", "ir version", "upgrade onnx")),
     "newer_opset": (newer_opset, ("newer_opset.onnx", "opset", "upgrade onnx")),
     "bad_initializer": (bad_initializer, ("bad_initializer.onnx", "bias", "shape 4")),
+    "two_value_fields": (two_value_fields, ("two_value_fields.onnx", "weight", "raw_data and float_data")),
     "external_missing": (external_missing, ("ext_missing.onnx", "missing")),
     "external_short": (external_short, ("ext_short.onnx", "truncated")),
     "external_absolute": (external_absolute, ("ext_abs.onnx", "outside the model's folder")),
