@@ -23,6 +23,7 @@ from onnx_workbench.pipelines.errors import ModelRefused, WorkbenchError
 from onnx_workbench.pipelines.model_graphs import FileVersion, file_version, graph_without_weights, kept_graph, remember_graph
 from onnx_workbench.pipelines.safe_write import atomic_path, check_targets, source_files
 from onnx_workbench.pipelines.staging import staged_model
+from onnx_workbench.pipelines.weights_in_file import parse_leaving_weights
 from onnx_workbench.pipelines.validation import (
     check_external_data,
     check_graph_structure,
@@ -92,14 +93,21 @@ class LoadedModel:
 
 
 def load_model(
-    path: str | os.PathLike[str], *, infer_shapes: bool = True, weights: bool = True, normalize: bool = True
+    path: str | os.PathLike[str],
+    *,
+    infer_shapes: bool = True,
+    weights: bool = True,
+    normalize: bool = True,
+    inline_weights: bool = True,
 ) -> LoadedModel:
     """Load, validate, normalise exporter quirks and shape-infer a model; ModelRefused if it is bad.
 
     weights=False is the graph-only load for analysis, diffs and the window: external tensors
-    over SMALL_TENSOR_BYTES are never read. Either way every check runs before any external
-    data is read, the checker reads the file (never a serialized copy of the weights) and
-    shape inference sees the graph without its external weights.
+    over SMALL_TENSOR_BYTES are never read. With it, inline_weights=False (the window's open)
+    leaves the weights inside the .onnx over SMALL_TENSOR_BYTES unread too: they become
+    references into the model file itself (pipelines.weights_in_file), read on demand like
+    external data. Either way every check runs before any external data is read, the checker
+    sees stand-ins of the weights and shape inference sees the graph without its big weights.
     normalize: apply pipelines.quirks (in memory only) so every pass and analysis sees weights
     as constants; False gives the file's graph as written (diffs against the file, exports).
     The checks that read every weight (tensor data, onnx.checker) run once per file version
@@ -109,9 +117,10 @@ def load_model(
     label = short(path.name)
     _check_file(path, label)
     version = file_version(path)  # before the read: a file rewritten meanwhile is never taken for this parse
-    proto = _parse(path, label)
+    parsed = None if weights or inline_weights else parse_leaving_weights(path, SMALL_TENSOR_BYTES)
+    proto, left_in_file = parsed if parsed is not None else (_parse(path, label), [])
     # Later questions about this file (its size, data files, inputs, float16) then parse nothing.
-    remember_graph(version, proto)
+    remember_graph(version, _inline_again(proto, left_in_file))
     warnings: list[str] = []
     check_versions(proto, label)
     resorted = check_graph_structure(proto.graph, label)
@@ -122,7 +131,7 @@ def load_model(
     if not checked_before:
         check_initializers(proto, label)
     # Every time: the data files may have changed since (and this only stats them).
-    data_files = check_external_data(proto, path.parent, label)
+    data_files = [f for f in check_external_data(proto, path.parent, label) if not left_in_file or f != path.resolve()]
     if not checked_before:
         _run_checker(proto, label)
         _validated.add(version)
@@ -130,7 +139,7 @@ def load_model(
     read_external_tensors(proto, path.parent, max_bytes=SMALL_TENSOR_BYTES)
     if normalize:
         notes = _normalize(proto, path.parent)
-        remember_graph(version, proto, normalized=True)  # what verification reads (load_graph)
+        remember_graph(version, _inline_again(proto, left_in_file), normalized=True)  # what load_graph gives
     else:
         notes = []
     declared = frozenset(v.name for v in proto.graph.value_info)
@@ -148,8 +157,24 @@ def load_model(
         data_files=data_files,
         declared_value_info=declared,
         notes=notes,
-        weights_loaded=weights or not data_files,
+        weights_loaded=weights or not (data_files or left_in_file),
     )
+
+
+def _inline_again(proto: onnx.ModelProto, left_in_file: list[str]) -> onnx.ModelProto:
+    """`proto`, or when weights were left in its file, a weightless copy that shows them inline, as the file does.
+
+    Kept graphs (pipelines.model_graphs) answer what the file holds, whoever parsed it.
+    """
+    if not left_in_file:
+        return proto
+    copy = graph_without_weights(proto)
+    names = set(left_in_file)
+    for tensor in copy.graph.initializer:
+        if tensor.name in names and tensor.data_location == onnx.TensorProto.EXTERNAL:
+            del tensor.external_data[:]
+            tensor.ClearField("data_location")
+    return copy
 
 
 def load_graph(path: str | os.PathLike[str]) -> onnx.ModelProto:

@@ -80,9 +80,9 @@ def open_model_blocking(
     if job is not None and on_job is not None:
         on_job(job)
     try:
-        # The window never reads weights it does not show: a clicked initializer's values are
-        # read on demand (pipelines.tensor_values).
-        loaded = load_model(path, infer_shapes=True, weights=False)
+        # The window never reads weights it does not show, not even those inside the .onnx: a
+        # clicked initializer's values are read on demand (pipelines.tensor_values).
+        loaded = load_model(path, infer_shapes=True, weights=False, inline_weights=False)
     except BaseException:
         if job is not None:
             job.cancel()

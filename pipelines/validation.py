@@ -206,7 +206,7 @@ def _typed_values_expected(tensor: onnx.TensorProto) -> int:
 
 
 # TensorProto's fields that hold values; a stored tensor uses exactly one (or raw_data).
-_VALUE_FIELDS = ("float_data", "int32_data", "string_data", "int64_data", "double_data", "uint64_data")
+VALUE_FIELDS = ("float_data", "int32_data", "string_data", "int64_data", "double_data", "uint64_data")
 
 
 def check_tensor_data(tensor: onnx.TensorProto, label: str) -> None:
@@ -215,7 +215,7 @@ def check_tensor_data(tensor: onnx.TensorProto, label: str) -> None:
         return
     if tensor.data_type == TensorProto.UNDEFINED:
         raise ModelRefused(f"{label}: tensor '{short(tensor.name)}' has no data type; re-export the model.")
-    stored = [name for name in _VALUE_FIELDS if len(getattr(tensor, name))]
+    stored = [name for name in VALUE_FIELDS if len(getattr(tensor, name))]
     if len(stored) + tensor.HasField("raw_data") > 1:
         # onnx.checker refuses this too, but it sees only stand-ins of the weights (model._weightless_copy).
         places = " and ".join(["raw_data"] * tensor.HasField("raw_data") + stored)
