@@ -254,6 +254,21 @@ def test_properties_show_initializer_with_histogram(qtbot, window, sample_cnn):
     assert _selected(window) == "conv1"  # the node that reads the weight
 
 
+def test_a_weight_left_in_the_file_shows_its_values(qtbot, window, sample_cnn):
+    """The window's open leaves big inline weights in the .onnx (pipelines.weights_in_file); a click reads one."""
+    import numpy as np
+    import onnx
+
+    _open(qtbot, window, sample_cnn)
+    name = "layer3.1.conv2.weight"
+    assert window.shown.index.initializers[name].data_location == onnx.TensorProto.EXTERNAL
+    window.select_initializer(name)
+    values = onnx.numpy_helper.to_array(next(t for t in onnx.load(str(sample_cnn)).graph.initializer if t.name == name))
+    panel = window.properties_panel
+    assert float(panel.tree.value("max")) == pytest.approx(float(np.max(values)), rel=1e-3)
+    assert panel.histogram.isVisible()
+
+
 def test_close_model_clears_views(qtbot, window, sample_cnn):
     _open(qtbot, window, sample_cnn)
     window.actions["close"].trigger()
