@@ -7,8 +7,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 _LIBRARIES = ("onnx", "onnxruntime", "onnxruntime-gpu", "onnxsim", "onnxscript", "onnx-ir", "numpy")
 
 
@@ -49,6 +47,8 @@ def installed_versions(names: Iterable[str]) -> dict[str, str]:
 
 def machine_info() -> dict[str, Any]:
     """A plain-data description of this machine for reports."""
+    import psutil  # here, not at the top: the window imports this module at start-up, where psutil costs 20-30 ms
+
     return {
         "cpu": cpu_model(),
         "physical_cores": psutil.cpu_count(logical=False),

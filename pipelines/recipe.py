@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from onnx_workbench.pipelines.errors import ConfigError
 from onnx_workbench.pipelines.passes.base import PassConfig
 from onnx_workbench.pipelines.passes.engine import get_pass
@@ -62,6 +60,8 @@ class Recipe:
 
     def to_yaml(self) -> str:
         """The recipe as YAML text, keys in declaration order."""
+        import yaml  # here and below, not at the top: the window imports this module at start-up, where PyYAML costs 30-40 ms
+
         return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=False)
 
     @classmethod
@@ -106,6 +106,8 @@ class Recipe:
 
 def parse_recipe(text: str, where: str = "recipe") -> Recipe:
     """Parse and validate recipe YAML text (size, nesting and alias expansion limited first)."""
+    import yaml
+
     try:
         _check_yaml_limits(text, where)
         data = yaml.safe_load(text)
@@ -122,6 +124,8 @@ def _check_yaml_limits(text: str, where: str) -> None:
     PyYAML's parser walks events without recursion, so this costs one pass over the text;
     building the objects (`safe_load`) recurses per nesting level and expands every alias.
     """
+    import yaml
+
     if len(text) > MAX_RECIPE_BYTES:
         raise ConfigError(f"{where} is {len(text)} characters; recipes are limited to {MAX_RECIPE_BYTES}.")
     too_deep = f"{where} is nested more than {MAX_RECIPE_DEPTH} levels deep; a recipe is a flat list of steps."

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-# Charts, the Netron tab, and the passes (ONNX Runtime, onnx-ir, onnxscript).
-WATCHED = ("pyqtgraph", "PySide6.QtWebEngineCore", "onnxruntime")
+# Charts, the Netron tab, the passes (ONNX Runtime, onnx-ir, onnxscript), recipes' PyYAML and reports' psutil.
+WATCHED = ("pyqtgraph", "PySide6.QtWebEngineCore", "onnxruntime", "yaml", "psutil")
 
 SCRIPT = """
 import json, sys
