@@ -37,11 +37,11 @@ def parse_leaving_weights(path: Path, min_bytes: int) -> tuple[onnx.ModelProto, 
     None when the file is not laid out as expected (or not a model at all): parse it whole,
     which also says what is wrong with it.
     """
-    with path.open("rb") as handle:
-        try:
+    try:
+        with path.open("rb") as handle:
             data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        except (OSError, ValueError):  # e.g. an empty file or one that cannot be mapped
-            return None
+    except (OSError, ValueError):  # unreadable, empty or not mappable: the whole parse says which
+        return None
     view = memoryview(data)
     try:
         kept, left = _model_without_weights(view, path.name, min_bytes)
