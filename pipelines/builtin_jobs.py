@@ -84,7 +84,9 @@ def analyze(params: dict[str, Any], emit: Emit) -> dict[str, Any]:
     if not params.get("model"):
         raise ConfigError("analyze needs a 'model' path.", "model")
     emit(protocol.progress(0.0, "loading model"))
-    loaded = load_model(params["model"], weights=False)
+    # Figures come from shapes and small constants: weights inside the .onnx stay in the file too
+    # (this runs beside the window's open; parsing them would compete with it for the CPU).
+    loaded = load_model(params["model"], weights=False, inline_weights=False)
     emit(protocol.progress(0.5, "analyzing"))
     analysis = analyze_model(loaded.proto, dims=params.get("dims") or None, path=loaded.path)
     emit(protocol.progress(1.0, "done"))
