@@ -119,6 +119,7 @@ def load_model(
     version = file_version(path)  # before the read: a file rewritten meanwhile is never taken for this parse
     parsed = None if weights or inline_weights else parse_leaving_weights(path, SMALL_TENSOR_BYTES)
     proto, left_in_file = parsed if parsed is not None else (_parse(path, label), [])
+    _check_complete(proto, label)
     # Later questions about this file (its size, data files, inputs, float16) then parse nothing.
     remember_graph(version, _inline_again(proto, left_in_file))
     warnings: list[str] = []
@@ -278,6 +279,11 @@ def _parse(path: Path, label: str) -> onnx.ModelProto:
         raise ModelRefused(
             f"{label} is not an ONNX model (it is not an ONNX protobuf); choose a .onnx file."
         ) from None
+    return proto
+
+
+def _check_complete(proto: onnx.ModelProto, label: str) -> None:
+    """Refuse a parsed protobuf that is not a whole ONNX model (no graph, no IR version)."""
     if not proto.HasField("graph"):
         if proto.ir_version == 0 and not proto.opset_import:
             # Arbitrary bytes sometimes parse as an empty protobuf with unknown fields.
@@ -285,7 +291,6 @@ def _parse(path: Path, label: str) -> onnx.ModelProto:
         raise ModelRefused(f"{label} holds no graph, so there is nothing to open; export the full model.")
     if proto.ir_version == 0:
         raise ModelRefused(f"{label} has no IR version, so it is not a complete ONNX model; export it again.")
-    return proto
 
 
 def _run_checker(proto: onnx.ModelProto, label: str) -> None:

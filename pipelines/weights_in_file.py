@@ -35,7 +35,8 @@ def parse_leaving_weights(path: Path, min_bytes: int) -> tuple[onnx.ModelProto, 
     """The model at `path` with top-level inline weights over `min_bytes` left in the file, and their names.
 
     None when the file is not laid out as expected (or not a model at all): parse it whole,
-    which also says what is wrong with it.
+    which also says what is wrong with it. The protobuf is parsed only: whether it is a
+    whole model (a graph, an IR version) is the caller's to check.
     """
     try:
         with path.open("rb") as handle:
@@ -50,9 +51,7 @@ def parse_leaving_weights(path: Path, min_bytes: int) -> tuple[onnx.ModelProto, 
     finally:
         view.release()  # before the map closes: it refuses while a view of it is alive
         data.close()
-    if not left:
-        return None  # nothing was left in the file: the usual parse gives the same model
-    try:
+    try:  # with nothing left in the file, `kept` is the file's bytes: the usual parse, without reading it again
         return onnx.ModelProto.FromString(kept), left
     except Exception:  # noqa: BLE001 - protobuf's DecodeError and its kin: the whole parse reports it
         return None

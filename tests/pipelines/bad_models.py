@@ -160,6 +160,12 @@ def bad_initializer(folder: Path) -> Path:
     return _write(model, folder, "bad_initializer.onnx")
 
 
+def no_ir_version(folder: Path) -> Path:
+    model = with_weight_model()
+    model.ir_version = 0
+    return _write(model, folder, "no_ir_version.onnx")
+
+
 def two_value_fields(folder: Path) -> Path:
     model = with_weight_model()  # a weight over 1 KiB: onnx.checker sees only a stand-in of it
     weight = model.graph.initializer[0]
@@ -220,6 +226,7 @@ REFUSED: dict[str, tuple[Builder, tuple[str, ...]]] = {
     "newer_ir": (newer_ir, ("newer_ir.onnx", "ir version", "upgrade onnx")),
     "newer_opset": (newer_opset, ("newer_opset.onnx", "opset", "upgrade onnx")),
     "bad_initializer": (bad_initializer, ("bad_initializer.onnx", "bias", "shape 4")),
+    "no_ir_version": (no_ir_version, ("no_ir_version.onnx", "no IR version")),
     "two_value_fields": (two_value_fields, ("two_value_fields.onnx", "weight", "raw_data and float_data")),
     "external_missing": (external_missing, ("ext_missing.onnx", "missing")),
     "external_short": (external_short, ("ext_short.onnx", "truncated")),

@@ -76,8 +76,8 @@ def test_odd_layouts_are_parsed_whole(tmp_path: Path) -> None:
                                    [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [64])], [weight])
     data = onnx.helper.make_model(graph).SerializeToString()
     path.write_bytes(data)
-    assert parse_leaving_weights(path, 16) is not None
-    assert parse_leaving_weights(path, 1024) is None  # nothing to leave: the usual parse is as good
+    assert parse_leaving_weights(path, 16)[1] == ["w"]
+    assert parse_leaving_weights(path, 1024) == (onnx.ModelProto.FromString(data), [])  # nothing to leave
     path.write_bytes(data[:-40])  # cut: the usual parse says so
     assert parse_leaving_weights(path, 16) is None
     path.write_bytes(data + data)  # two graph fields, which protobuf merges
