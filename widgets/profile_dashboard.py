@@ -527,26 +527,26 @@ class ProfileDashboard(QWidget):
         self._dirty -= set(parts)
         measured = self.has_data() or self.stop_button.isEnabled()
         self.placeholder.setVisible(not measured)
-        first, _limit = shown_runs(len(self._latencies), self._planned_runs)
+        first, limit = shown_runs(len(self._latencies), self._planned_runs)
         values = np.asarray(self._latencies[first:], dtype=float)
         if measured or is_built(self, "charts"):  # the placeholder alone needs no charts
             if not is_built(self, "charts"):
                 parts = EVERYTHING  # nothing of the buffers was drawn yet
             self.charts.setVisible(measured)
-            self._draw_charts(values, first, set(parts))
+            self._draw_charts(values, (first, limit), set(parts))
         else:
             self._dirty.clear()  # no charts yet: the first drawing of them draws everything
         self._draw_stats(values)
 
-    def _draw_charts(self, values: np.ndarray, first: int, parts: set[str]) -> None:
+    def _draw_charts(self, values: np.ndarray, runs_shown: tuple[int, int], parts: set[str]) -> None:
+        first, _limit = runs_shown
         if RUNS in parts:
             x = np.arange(first, first + values.size)
             self.run_curve.setData(x, values)
             at, p50, p99 = rolling_percentiles(values)
             self.p50_curve.setData(at + first, p50)
             self.p99_curve.setData(at + first, p99)
-            _first, limit = shown_runs(len(self._latencies), self._planned_runs)
-            self._set_limits(RUNS, (first, limit), (0.0, nice_ceiling(float(values.max()) * HEADROOM) if values.size else 1.0))
+            self._set_limits(RUNS, runs_shown, (0.0, nice_ceiling(float(values.max()) * HEADROOM) if values.size else 1.0))
         if HISTOGRAM in parts:
             self._draw_histogram(values)
         if MEMORY in parts:
