@@ -453,7 +453,10 @@ class GraphView(QGraphicsView):
     # -------------------------------------------------------------- overlays and highlights
     def set_overlay(self, values: dict[str, float], label: str = "", unit: str = "") -> None:
         """Colour nodes by a value each (light = low, dark red = high); others turn grey."""
-        self._overlay = Overlay(dict(values), label, unit)
+        overlay = Overlay(dict(values), label, unit)
+        if overlay == self._overlay:
+            return  # e.g. a profile's per-op record, then its stored result: restyling and repainting again is ~20 ms
+        self._overlay = overlay
         self._restyle()
 
     def clear_overlay(self) -> None:

@@ -319,6 +319,8 @@ class ProfileDashboard(QWidget):
         self.sweep_plot.addItem(self.sweep_scatter)
         self._sweep_labels: list[pg.TextItem] = []
         yield
+        self._plots = {RUNS: self.run_plot, HISTOGRAM: self.hist_plot, MEMORY: self.mem_plot,
+                       OPS: self.op_plot, SWEEP: self.sweep_plot}
         charts.hide()  # redraw() shows it once there is something to draw
         self._chart_area.addWidget(charts)
         self.charts = charts  # last: the charts count as built once every part exists
@@ -532,6 +534,11 @@ class ProfileDashboard(QWidget):
         if measured or is_built(self, "charts"):  # the placeholder alone needs no charts
             if not is_built(self, "charts"):
                 parts = EVERYTHING  # nothing of the buffers was drawn yet
+            if measured and self.charts.isHidden():
+                # Appearing: each chart shows when it is first drawn, so the ticks that follow
+                # paint one chart each, not the first tick all five (~30 ms at once).
+                for plot in self._plots.values():
+                    plot.setOpacity(0.0)
             self.charts.setVisible(measured)
             self._draw_charts(values, (first, limit), set(parts))
         else:
@@ -540,6 +547,8 @@ class ProfileDashboard(QWidget):
 
     def _draw_charts(self, values: np.ndarray, runs_shown: tuple[int, int], parts: set[str]) -> None:
         first, _limit = runs_shown
+        for part in parts:
+            self._plots[part].setOpacity(1.0)
         if RUNS in parts:
             x = np.arange(first, first + values.size)
             self.run_curve.setData(x, values)
@@ -579,8 +588,7 @@ class ProfileDashboard(QWidget):
         """Set a chart's axis limits, only when they changed (setting them redraws both axes)."""
         if self._limits.get(chart) != (x, y):
             self._limits[chart] = (x, y)
-            plot = {RUNS: self.run_plot, HISTOGRAM: self.hist_plot, MEMORY: self.mem_plot}[chart]
-            plot.setRange(xRange=x, yRange=y, padding=0)
+            self._plots[chart].setRange(xRange=x, yRange=y, padding=0)
 
     def _draw_ops(self) -> None:
         op_types = (self._per_op or {}).get("op_types") or []

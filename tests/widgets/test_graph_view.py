@@ -114,7 +114,7 @@ def test_click_selects_a_node(view, qtbot, cnn) -> None:
     assert blocker.args == [name]
 
 
-def test_overlay_colours_min_and_max_nodes(view, cnn) -> None:
+def test_overlay_colours_min_and_max_nodes(view, cnn, monkeypatch) -> None:
     view.set_model(cnn)
     convs = [n.name for n in cnn.graph.node if n.op_type == "Conv"]
     values = {name: float(i) for i, name in enumerate(convs)}
@@ -128,6 +128,12 @@ def test_overlay_colours_min_and_max_nodes(view, cnn) -> None:
     assert view.node_item(convs[-1]).light_text and not view.node_item(convs[0]).light_text
     assert not view.legend.isHidden() and view.legend.high == len(convs) - 1
     assert view.overlay() == Overlay(values, "latency", "ms")
+    restyled = []
+    monkeypatch.setattr(view, "_restyle", lambda: restyled.append(True))
+    view.set_overlay(dict(values), "latency", "ms")  # the same again (a profile's record, then its result)
+    view.set_overlay({**values, convs[0]: 0.5}, "latency", "ms")
+    assert restyled == [True]  # only the change is drawn again
+    monkeypatch.undo()
     view.clear_overlay()
     assert view.node_fill(convs[-1]) == QColor(*style.CATEGORY_RGB["conv"])
     assert view.legend.isHidden()

@@ -171,3 +171,16 @@ def test_each_tick_draws_one_chart_and_none_is_starved(qtbot, monkeypatch):
             dash.feed({"kind": "memory", "t_s": 1.0, "rss_bytes": 2**30})
         dash._tick()
     assert drawn == ["runs", "histogram", "memory"]
+
+
+def test_charts_appear_one_per_tick_when_a_profile_starts(qtbot):
+    """Five charts painted by one tick held the window up ~30 ms; one per tick is a fifth of it."""
+    dash = ProfileDashboard()
+    qtbot.addWidget(dash)
+    dash.charts  # built, still hidden behind the placeholder
+    dash.set_running(True)
+    shown = []
+    for _tick in range(5):
+        dash._tick()
+        shown.append(sum(plot.opacity() == 1.0 for plot in dash._plots.values()))
+    assert shown == [1, 2, 3, 4, 5] and not dash.charts.isHidden() and dash.placeholder.isHidden()
