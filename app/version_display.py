@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QTimer
 
 from onnx_workbench.pipelines.background import Request
 from onnx_workbench.pipelines.opening import OpenedModel, open_model_task
@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     from onnx_workbench.app.main_window import MainWindow
 
 LANE = "show-version"
+# A version's file is loaded this long after it becomes current: the window's own reaction (tree,
+# diff, messages, their repaint: ~25 ms of the GUI thread) goes first. The load's parse and layout
+# share the interpreter lock, and run alongside that reaction they stretched it to ~50 ms; a
+# version skipped within the delay (Ctrl+Z held down) is never loaded.
+LOAD_AFTER_MS = 60
 
 
 class VersionDisplay(QObject):
@@ -56,13 +61,22 @@ class VersionDisplay(QObject):
     def _on_current_changed(self, vid: str) -> None:
         if vid == self.shown_version:
             self.window.jobs.cancel(LANE, quietly=True)  # back before another version finished loading
+            self.window.graph_view.set_notice("")
             self._ring_changes()
             return
         # Until the new version is loaded the graph shows the old one: say so on it.
         shown = self.model.workspace.get(self.shown_version) if self.shown_version and self.model.workspace else None
         self.window.graph_view.set_notice(
             (f"Showing {version_title(shown)} — " if shown is not None else "") + f"loading {version_title(self.model.version(vid))}…")
-        self.window.jobs.submit(LANE, open_model_task(self.model.version_path(vid)), about=(vid,))
+        QTimer.singleShot(LOAD_AFTER_MS, self, lambda: self._load(vid))
+
+    def _load(self, vid: str) -> None:
+        """Load `vid`'s file to show it, unless another version became current meanwhile or it is loading."""
+        running = self.window.jobs.lane(LANE).running
+        if running is not None and running.about == (vid,):
+            return
+        if self.model.workspace is not None and self.model.current_id == vid != self.shown_version:
+            self.window.jobs.submit(LANE, open_model_task(self.model.version_path(vid)), about=(vid,))
 
     def _on_loaded(self, request: Request, record: dict[str, Any]) -> None:
         """A version's model file is loaded: show it and ring what its step changed."""

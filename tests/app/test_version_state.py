@@ -195,6 +195,21 @@ def test_the_graph_says_which_version_it_still_shows_while_another_loads(qtbot, 
     assert not win.graph_view.notice.isVisible()
 
 
+def test_a_version_left_before_its_load_starts_is_never_loaded(qtbot, two_versions, monkeypatch):
+    """Loads start once the window has reacted to the change (version_display.LOAD_AFTER_MS)."""
+    win, _ws, folded = two_versions
+    panels = win.session_panels
+    loads = []
+    submit = win.jobs.submit
+    monkeypatch.setattr(win.jobs, "submit", lambda lane, work, about=(): loads.append(about) or submit(lane, work, about))
+    panels.session.go_to(folded.id)
+    panels.session.go_to(ROOT_ID)  # back (Ctrl+Z) before v1's load started
+    assert not win.graph_view.notice.isVisible()  # nothing is loading
+    panels.session.go_to(folded.id)
+    _shown(qtbot, panels, folded.id)
+    assert loads == [(folded.id,)]  # one load, of the version that stayed current
+
+
 def test_rings_turned_off_in_diff_stay_off_on_the_next_version(qtbot, two_versions):
     win, _ws, folded = two_versions
     panels, graph = win.session_panels, win.graph_view
