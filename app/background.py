@@ -1,12 +1,12 @@
 """The app's one way to run background work: worker processes and short thread tasks, seen from Qt.
 
-`QtExecutor` is the `pipelines.background.Executor` of the window. The GUI thread never
-blocks: a helper thread reads each worker job's records (`WorkerJob.records()` waits for the
-child's exit after its last record, ~0.2 s of interpreter teardown) or runs a thread task, and
-drops events into one queue; a QTimer drains the queue on the GUI thread in batches, so a
-chatty job costs one drain per tick, not one slot call per record. The `JobLanes` that
-receive the events drop those of superseded or cancelled requests. Cancelling terminates a
-worker on a helper thread (terminate may wait for the grace period).
+`QtExecutor` is the `pipelines.background.Executor` of the window. The GUI thread never blocks:
+a helper thread spawns each worker job and reads its records (`WorkerJob.records()` waits for
+the child's exit after its last record, ~0.2 s of interpreter teardown) or runs a thread task,
+and drops events into one queue; a QTimer drains the queue on the GUI thread in batches, so a
+chatty job costs one drain per tick, not one slot call per record. The `JobLanes` that receive
+the events drop those of superseded or cancelled requests. Cancelling terminates a worker on a
+helper thread (terminate may wait for the grace period).
 """
 from __future__ import annotations
 
@@ -39,8 +39,9 @@ class QtExecutor(QObject):
     def start(self, request: Request, work: Work, deliver: Deliver) -> None:
         """Start `work` (a worker process, or a thread); its events go to `deliver` on the GUI thread."""
         if isinstance(work, WorkerCall):
-            # Spawned here, not on the reader thread, so a cancel right after start() reaches it.
-            handle: WorkerJob | TaskContext = WorkerJob(work.kind, work.params).start()
+            # Spawned by the reader thread (records() starts it): a spawn is 10-20 ms of the GUI
+            # thread, more on a loaded machine. A cancel before the spawn means none happens.
+            handle: WorkerJob | TaskContext = WorkerJob(work.kind, work.params)
             target, args = self._read, (request, deliver, handle)
         else:
             handle = TaskContext(lambda record: self._inbox.append((request, deliver, record)))

@@ -93,6 +93,9 @@ class WorkerJob:
         self.error: dict[str, Any] | None = None
         self.cancelled = False
         self._process: subprocess.Popen[bytes] | None = None
+        # start() may run on another thread than cancel() (the window spawns on a helper thread):
+        # a job cancelled before its start never spawns a child.
+        self._start_lock = threading.Lock()
         self._queue: queue.Queue[Any] = queue.Queue()
         self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
         self._finished = False
@@ -111,17 +114,21 @@ class WorkerJob:
 
     # --- life cycle -------------------------------------------------------------------------
     def start(self) -> WorkerJob:
-        """Spawn `python -m onnx_workbench.pipelines.worker KIND` and hand it the params on stdin."""
+        """Spawn `python -m onnx_workbench.pipelines.worker KIND` and hand it the params on stdin
+        (Cancelled if the job was cancelled before)."""
         env = {**os.environ, **self.env}
-        self._process = subprocess.Popen(
-            [*worker_command(self.python), self.kind],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            # Own process group: a Ctrl+C in the terminal reaches the parent, which cancels.
-            start_new_session=True,
-        )
+        with self._start_lock:
+            if self.cancelled:
+                raise Cancelled(f"the {self.kind} job was cancelled before it started.")
+            self._process = subprocess.Popen(
+                [*worker_command(self.python), self.kind],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                # Own process group: a Ctrl+C in the terminal reaches the parent, which cancels.
+                start_new_session=True,
+            )
         threading.Thread(target=self._read_stdout, daemon=True).start()
         self._stderr_reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._stderr_reader.start()
@@ -153,8 +160,9 @@ class WorkerJob:
 
     def cancel(self, grace_s: float = 3.0) -> None:
         """Terminate the child; kill it if it has not gone after `grace_s` seconds."""
-        self.cancelled = True
-        process = self._process
+        with self._start_lock:
+            self.cancelled = True
+            process = self._process
         if process is None or process.poll() is not None:
             return
         process.terminate()

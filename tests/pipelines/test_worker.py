@@ -276,3 +276,12 @@ def test_export_model_job_writes_the_version_out(sample_cnn: Path, tmp_path: Pat
     assert result["path"] == str(out) and out.read_bytes() == sample_cnn.read_bytes()
     with pytest.raises(ConfigError, match="opened from"):
         run_job("export-model", {"workspace": str(workspace.root), "version": ROOT_ID, "path": str(sample_cnn)}, timeout_s=120)
+
+
+def test_a_job_cancelled_before_its_start_never_spawns() -> None:
+    # The window spawns on a helper thread; a cancel may come first.
+    job = WorkerJob("sleep", {"seconds": 30}, env=JOB_ENV)
+    job.cancel()
+    with pytest.raises(Cancelled):
+        job.start()
+    assert job.pid is None
