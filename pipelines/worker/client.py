@@ -114,8 +114,7 @@ class WorkerJob:
 
     # --- life cycle -------------------------------------------------------------------------
     def start(self) -> WorkerJob:
-        """Spawn `python -m onnx_workbench.pipelines.worker KIND` and hand it the params on stdin
-        (Cancelled if the job was cancelled before)."""
+        """Spawn `python -m onnx_workbench.pipelines.worker KIND` with the params on stdin (Cancelled if cancelled first)."""
         env = {**os.environ, **self.env}
         with self._start_lock:
             if self.cancelled:
