@@ -125,9 +125,28 @@ def _sorted_percentile(rows: np.ndarray, lengths: np.ndarray, q: float) -> np.nd
     return low + (high - low) * (rank - below)
 
 
-def _plot(layout: pg.GraphicsLayoutWidget, row: int, col: int, title: str, x: str, y: str, colspan: int = 1) -> pg.PlotItem:
+def _plot(charts: QWidget, row: int, col: int, title: str, x: str, y: str, colspan: int = 1) -> Iterator[None]:
+    """A plot on its own canvas in `charts`' grid, made in two steps (returned by `yield from`).
+
+    One canvas (and scene) per chart, not one for all: a chart drawn again makes Qt walk the
+    items of its scene, each asked its bounds in Python, so one shared scene cost every tick
+    the items of all five charts.
+    """
+    import pyqtgraph as pg
+
+    # The axes, the plot, then its canvas: ~10-15 ms of the GUI thread each (the first plot's
+    # twice that in one step made the window stutter while it settled).
+    axes = {side: pg.AxisItem(side) for side in ("left", "bottom")}  # the hidden top and right come with the plot
+    yield
     # No context menu: making it is 3/4 of the cost of a plot, which is built while the window runs.
-    plot = layout.addPlot(row=row, col=col, colspan=colspan, title=title, enableMenu=False)
+    plot = pg.PlotItem(title=title, enableMenu=False, axisItems=axes)
+    yield
+    canvas = pg.PlotWidget(charts, plotItem=plot)
+    # Hidden, it keeps its cell: charts shown one at a time never resize the others (see redraw).
+    policy = canvas.sizePolicy()
+    policy.setRetainSizeWhenHidden(True)
+    canvas.setSizePolicy(policy)
+    charts.layout().addWidget(canvas, row, col, 1, colspan)
     plot.setLabel("bottom", x)
     plot.setLabel("left", y)
     plot.showGrid(x=True, y=True, alpha=0.25)
@@ -138,11 +157,14 @@ def _plot(layout: pg.GraphicsLayoutWidget, row: int, col: int, title: str, x: st
 def cache_axes(plot: pg.PlotItem) -> None:
     """Paint axes from a pixmap cache: re-drawing tick text every frame cost ~40 ms a frame.
 
+    Major ticks only: an axis drawn again (its limits moved) costs ~5 ms instead of ~9 with the
+    minor ticks and their grid lines, which a chart a few hundred pixels high hardly shows.
     Also no automatic SI prefix: "ms (x0.001)" reads worse than plain decimals.
     """
     for name in ("left", "bottom"):
         axis = plot.getAxis(name)
         axis.setCacheMode(axis.CacheMode.DeviceCoordinateCache)
+        axis.setStyle(maxTickLevel=0)
         axis.enableAutoSIPrefix(False)
 
 
@@ -279,13 +301,16 @@ class ProfileDashboard(QWidget):
         """The charts, a plot per step (see BuiltOnUse and build_in_background)."""
         import pyqtgraph as pg
 
-        charts = pg.GraphicsLayoutWidget(self)
+        charts = QWidget(self)
+        grid = QGridLayout(charts)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(0)
         charts.setMinimumHeight(CHARTS_MIN_HEIGHT)
         yield
         # Short titles: a plot is never narrower than its title, and five of them must fit the
         # Profile dock of a 1280-px window without a horizontal scroll bar.
-        self.run_plot = _plot(charts, 0, 0, "Latency per run", "run", "ms", colspan=2)
-        yield  # a plot costs 10-30 ms of the GUI thread: one per event-loop turn, its contents the next
+        self.run_plot = yield from _plot(charts, 0, 0, "Latency per run", "run", "ms", colspan=2)
+        yield  # a plot costs 10-30 ms of the GUI thread a step: one step per event-loop turn
         self.run_plot.addLegend(offset=(60, 2), colCount=3)
         self.run_curve = self.run_plot.plot(pen=pg.mkPen(COLOURS["latency"], width=1), name="run")
         self.p50_curve = self.run_plot.plot(pen=pg.mkPen(COLOURS["p50"], width=2), name="rolling p50")
@@ -294,12 +319,12 @@ class ProfileDashboard(QWidget):
             curve.setClipToView(True)
             curve.setDownsampling(auto=True, method="peak")
         yield
-        self.hist_plot = _plot(charts, 0, 2, "Histogram", "ms", "runs")
+        self.hist_plot = yield from _plot(charts, 0, 2, "Histogram", "ms", "runs")
         yield
         self.hist_curve = self.hist_plot.plot(stepMode="center", fillLevel=0, brush=QColor(76, 114, 176, 150),
                                               pen=pg.mkPen(COLOURS["latency"]))
         yield
-        self.mem_plot = _plot(charts, 1, 0, "Worker RSS (GPU orange)", "s", "MiB")
+        self.mem_plot = yield from _plot(charts, 1, 0, "Worker RSS (GPU orange)", "s", "MiB")
         for plot in (self.run_plot, self.hist_plot, self.mem_plot):  # the charts that change while a profile runs
             fix_value_axis_width(plot)
         yield
@@ -307,13 +332,13 @@ class ProfileDashboard(QWidget):
         # Only drawn when the worker measures a GPU; the title says which line is which.
         self.gpu_curve = self.mem_plot.plot(pen=pg.mkPen(COLOURS["gpu"], width=2), name="GPU")
         yield
-        self.op_plot = _plot(charts, 1, 1, "Time per op type", "ms per run", "")
+        self.op_plot = yield from _plot(charts, 1, 1, "Time per op type", "ms per run", "")
         yield
         self.op_bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], brush=COLOURS["bar"])
         self.op_plot.addItem(self.op_bars)
         self.op_plot.invertY(True)
         yield
-        self.sweep_plot = _plot(charts, 1, 2, "Sweep", "p50 (ms)", "samples/s")
+        self.sweep_plot = yield from _plot(charts, 1, 2, "Sweep", "p50 (ms)", "samples/s")
         yield
         self.sweep_scatter = pg.ScatterPlotItem(size=10, brush=pg.mkBrush(COLOURS["latency"]))
         self.sweep_plot.addItem(self.sweep_scatter)
@@ -327,7 +352,8 @@ class ProfileDashboard(QWidget):
         self._style_charts()
 
     def _style_charts(self) -> None:
-        style_charts(self, [self.charts], [self.run_plot, self.hist_plot, self.mem_plot, self.op_plot, self.sweep_plot])
+        plots = list(self._plots.values())
+        style_charts(self, [plot.getViewWidget() for plot in plots], plots)
         self._dirty.add(SWEEP)  # sweep labels are drawn in the ink of the moment
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
@@ -536,9 +562,9 @@ class ProfileDashboard(QWidget):
                 parts = EVERYTHING  # nothing of the buffers was drawn yet
             if measured and self.charts.isHidden():
                 # Appearing: each chart shows when it is first drawn, so the ticks that follow
-                # paint one chart each, not the first tick all five (~30 ms at once).
+                # lay out and paint one chart each (~10 ms), not the first tick all five at once.
                 for plot in self._plots.values():
-                    plot.setOpacity(0.0)
+                    plot.getViewWidget().hide()
             self.charts.setVisible(measured)
             self._draw_charts(values, (first, limit), set(parts))
         else:
@@ -548,7 +574,7 @@ class ProfileDashboard(QWidget):
     def _draw_charts(self, values: np.ndarray, runs_shown: tuple[int, int], parts: set[str]) -> None:
         first, _limit = runs_shown
         for part in parts:
-            self._plots[part].setOpacity(1.0)
+            self._plots[part].getViewWidget().show()
         if RUNS in parts:
             x = np.arange(first, first + values.size)
             self.run_curve.setData(x, values)

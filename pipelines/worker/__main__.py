@@ -15,6 +15,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO
 
 from onnx_workbench.pipelines.errors import Cancelled, WorkbenchError
@@ -83,6 +84,11 @@ def step_aside(kind: str) -> None:
             psutil.Process().nice(psutil.BELOW_NORMAL_PRIORITY_CLASS)
     else:
         os.nice(BACKGROUND_NICENESS)  # an increment (capped at 19), which anyone may make
+        # Linux weighs sessions against each other first (autogroups), and a worker has its own
+        # session (see WorkerJob.start): its niceness alone would only rank it within that session,
+        # so the session's niceness is raised too (anyone may raise it; the file is Linux's only).
+        with contextlib.suppress(OSError):
+            Path("/proc/self/autogroup").write_text(str(BACKGROUND_NICENESS))
 
 
 def main(argv: list[str]) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from onnx_workbench.pipelines.errors import ConfigError
@@ -56,5 +57,7 @@ def stubborn(params: dict[str, Any], emit: Any) -> dict[str, Any]:
 
 
 def niceness(params: dict[str, Any], emit: Any) -> dict[str, Any]:
-    """The worker's scheduling niceness (Unix)."""
-    return {"niceness": os.nice(0)}
+    """The worker's scheduling niceness (Unix), and its session's where Linux has autogroups."""
+    autogroup = Path("/proc/self/autogroup")
+    session = int(autogroup.read_text().split()[-1]) if autogroup.exists() else None
+    return {"niceness": os.nice(0), "session_niceness": session}

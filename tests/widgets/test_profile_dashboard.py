@@ -182,5 +182,5 @@ def test_charts_appear_one_per_tick_when_a_profile_starts(qtbot):
     shown = []
     for _tick in range(5):
         dash._tick()
-        shown.append(sum(plot.opacity() == 1.0 for plot in dash._plots.values()))
+        shown.append(sum(not plot.getViewWidget().isHidden() for plot in dash._plots.values()))
     assert shown == [1, 2, 3, 4, 5] and not dash.charts.isHidden() and dash.placeholder.isHidden()
