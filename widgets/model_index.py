@@ -6,7 +6,7 @@ walking the protobuf.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 import onnx
 from onnx import helper
@@ -65,37 +65,66 @@ def subgraph_at(model: onnx.ModelProto, crumbs: list[str]) -> onnx.GraphProto:
 
 
 class ModelIndex:
-    """Lookups over one graph of a model: the main graph, or a subgraph shown in the view."""
+    """Lookups over one graph of a model: the main graph, or a subgraph shown in the view.
+
+    Built on first use, not when made: a model shown makes one at once, and its panels read it
+    a turn later (see one_per_turn), so the walk over the graph is not part of showing it.
+    """
 
     def __init__(self, model: onnx.ModelProto, graph: onnx.GraphProto | None = None) -> None:
-        graph = model.graph if graph is None else graph
         self.model = model
-        self.graph = graph
-        self.nodes: dict[str, onnx.NodeProto] = {}
-        for key, node in zip(node_keys(graph), graph.node):
-            self.nodes[key] = node
-        self.initializers: dict[str, onnx.TensorProto] = {t.name: t for t in graph.initializer}
-        if graph is not model.graph:
-            # A subgraph reads outer-scope weights by name; inner ones shadow them.
-            self.initializers = {**{t.name: t for t in model.graph.initializer}, **self.initializers}
-        self.tensors: dict[str, TensorInfo] = {}
+        self.graph = model.graph if graph is None else graph
+
+    @cached_property
+    def nodes(self) -> dict[str, onnx.NodeProto]:
+        """Node key -> node."""
+        return dict(zip(node_keys(self.graph), self.graph.node))
+
+    @cached_property
+    def initializers(self) -> dict[str, onnx.TensorProto]:
+        """Weight name -> tensor; a subgraph reads outer-scope weights by name, its own shadow them."""
+        own = {t.name: t for t in self.graph.initializer}
+        if self.graph is self.model.graph:
+            return own
+        return {**{t.name: t for t in self.model.graph.initializer}, **own}
+
+    @cached_property
+    def tensors(self) -> dict[str, TensorInfo]:
+        """Value name -> type and shape, from declarations and weights."""
+        model, graph = self.model, self.graph
+        tensors: dict[str, TensorInfo] = {}
         # Outer-scope values first, so a subgraph's own declarations win.
         for g in (model.graph, graph) if graph is not model.graph else (graph,):
             for vi in list(g.input) + list(g.value_info) + list(g.output):
-                self.tensors[vi.name] = _value_info(vi)
+                tensors[vi.name] = _value_info(vi)
         for t in self.initializers.values():
-            self.tensors[t.name] = TensorInfo(t.name, _dtype_name(t.data_type), tuple(t.dims))
-        self.producer: dict[str, str] = {}
-        self.consumers: dict[str, list[str]] = {}
+            tensors[t.name] = TensorInfo(t.name, _dtype_name(t.data_type), tuple(t.dims))
+        return tensors
+
+    @cached_property
+    def producer(self) -> dict[str, str]:
+        """Value name -> key of the node that writes it."""
+        return {out: key for key, node in self.nodes.items() for out in node.output if out}
+
+    @cached_property
+    def consumers(self) -> dict[str, list[str]]:
+        """Value name -> keys of the nodes that read it, in graph order."""
+        consumers: dict[str, list[str]] = {}
         for key, node in self.nodes.items():
-            for out in node.output:
-                if out:
-                    self.producer[out] = key
             for inp in node.input:
                 if inp:
-                    self.consumers.setdefault(inp, []).append(key)
-        self.graph_inputs = [vi.name for vi in graph.input if vi.name not in self.initializers]
-        self.graph_outputs = [vi.name for vi in graph.output]
+                    consumers.setdefault(inp, []).append(key)
+        return consumers
+
+    @cached_property
+    def graph_inputs(self) -> list[str]:
+        """The graph's real inputs (weights listed as inputs, as old exports do, left out)."""
+        return [vi.name for vi in self.graph.input if vi.name not in self.initializers]
+
+    @cached_property
+    def graph_outputs(self) -> list[str]:
+        """The graph's outputs."""
+        return [vi.name for vi in self.graph.output]
 
     def tensor(self, name: str) -> TensorInfo:
         """Type information for tensor `name` (unknown dtype and shape when inference found none)."""

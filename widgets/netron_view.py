@@ -17,6 +17,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from onnx_workbench.widgets.netron_server import NetronServer
+from onnx_workbench.widgets.one_per_turn import deferred
 
 if TYPE_CHECKING:
     from onnx_workbench.widgets.netron_web import RequestGuard, RequestRecord
@@ -96,7 +97,8 @@ class NetronView(QWidget):
 
     def bind(self, shown: ShownModel) -> None:
         """Follow the model on screen."""
-        shown.changed.connect(lambda opened: self.set_model(opened.path if opened else None))
+        # A turn after the graph (see one_per_turn).
+        shown.changed.connect(deferred(self, lambda opened: self.set_model(opened.path if opened else None)))
 
     def set_model(self, path: str | os.PathLike[str] | None) -> None:
         """Serve `path` and show it (now if visible, else the next time the view is shown)."""

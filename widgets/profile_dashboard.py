@@ -35,7 +35,9 @@ from onnx_workbench.widgets.chart_theme import ink, style_charts
 if TYPE_CHECKING:  # imported when the charts are first built: it takes ~0.5 s
     import pyqtgraph as pg
 
-REDRAW_HZ = 30
+# A tick draws one chart (~5-15 ms of the GUI thread): 20 a second keep each live chart moving
+# ~7 times a second and leave the cores to the window and to the model being measured.
+REDRAW_HZ = 20
 ROLLING_WINDOW = 50  # runs in the rolling p50/p99
 ROLLING_POINTS = 200  # run indices the rolling lines are evaluated at
 MAX_PLOTTED_RUNS = 5000  # the run chart shows the latest runs only

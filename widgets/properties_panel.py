@@ -23,6 +23,7 @@ from onnx_workbench.pipelines.validation import tensor_bytes
 from onnx_workbench.widgets import formatting
 from onnx_workbench.widgets.built_on_use import BuiltOnUse, is_built
 from onnx_workbench.widgets.model_index import ModelIndex
+from onnx_workbench.widgets.one_per_turn import deferred
 from onnx_workbench.widgets.property_tree import PropertyTree
 
 if TYPE_CHECKING:
@@ -109,8 +110,8 @@ class PropertiesPanel(QWidget):
 
     def bind(self, shown: ShownModel) -> None:
         """Follow the model on screen: the graph shown (main graph or subgraph), and its figures when they arrive."""
-        shown.index_changed.connect(
-            lambda index: self.set_model(index, shown.layer_figures(), shown.opened.path if shown.opened else None))
+        shown.index_changed.connect(deferred(  # a turn after the graph (see one_per_turn)
+            self, lambda index: self.set_model(index, shown.layer_figures(), shown.opened.path if shown.opened else None)))
         shown.analysed.connect(lambda opened: self.set_analysis(opened.analysis))
 
     def set_model(

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget, QListWidgetItem, Q
 
 from onnx_workbench.widgets.formatting import plain_tooltip
 from onnx_workbench.widgets.model_index import ModelIndex
+from onnx_workbench.widgets.one_per_turn import deferred
 
 if TYPE_CHECKING:
     from onnx_workbench.widgets.shown_model import ShownModel
@@ -50,7 +51,7 @@ class SearchPanel(QWidget):
 
     def bind(self, shown: ShownModel) -> None:
         """Search the graph on screen (the main graph or the subgraph entered)."""
-        shown.index_changed.connect(self.set_model)
+        shown.index_changed.connect(deferred(self, self.set_model))  # a turn after the graph (see one_per_turn)
 
     def set_model(self, index: ModelIndex | None) -> None:
         """Search `index` from now on (None: nothing to search)."""

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QTreeWidgetItem, QVBoxLayout, QWidget
 
 from onnx_workbench.widgets import formatting
 from onnx_workbench.widgets.model_index import ModelIndex
+from onnx_workbench.widgets.one_per_turn import deferred
 from onnx_workbench.widgets.property_tree import PropertyTree
 
 if TYPE_CHECKING:
@@ -39,8 +40,9 @@ class SummaryPanel(QWidget):
                 self.set_model(opened.loaded.proto, opened.path, opened.loaded.size_bytes, opened.analysis,
                                name=shown.name, index=main_graph)
 
-        shown.changed.connect(show)
-        shown.analysed.connect(show)
+        # A turn after the graph (see one_per_turn): the graph is what the user waits for.
+        shown.changed.connect(deferred(self, show))
+        shown.analysed.connect(deferred(self, show))
 
     def clear(self) -> None:
         """Show the empty state."""

@@ -117,14 +117,15 @@ def test_open_by_dialog_updates_panels_and_recent(qtbot, monkeypatch, window, sa
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(sample_transformer), ""))
     with qtbot.waitSignal(window.modelOpened, timeout=OPEN_TIMEOUT_MS):
         window.actions["open"].trigger()
-    # Shown as soon as it is loaded; the figures are still being computed in the worker.
-    assert window.summary_panel.tree.value("Name") == "transformer_small.onnx"
+    # Shown as soon as it is loaded (the summary a turn after the graph); the figures are still
+    # being computed in the worker.
+    qtbot.waitUntil(lambda: window.summary_panel.tree.value("Name") == "transformer_small.onnx")
     assert window.summary_panel.tree.value("Nodes") == "74"
     assert window.status_line.busy_bar.isVisible() and window.summary_panel.tree.value("Parameters") == "—"
     with qtbot.waitSignal(window.modelAnalyzed, timeout=OPEN_TIMEOUT_MS):
         pass
     assert window.status_line.busy_bar.isHidden()
-    assert window.summary_panel.tree.value("Parameters") == formatting.count(window.shown.opened.analysis["params"])
+    qtbot.waitUntil(lambda: window.summary_panel.tree.value("Parameters") == formatting.count(window.shown.opened.analysis["params"]))
     assert window.shown.opened.analysis["params"] > 0  # figures from the analysis worker
     assert window.settings.recent_files()[0] == str(sample_transformer.resolve())
     assert window.actions["close"].isEnabled()
@@ -275,7 +276,7 @@ def test_close_model_clears_views(qtbot, window, sample_cnn):
     assert window.shown.opened is None
     assert window.central.currentWidget() is window.welcome
     assert window.status_line.model_label.text() == "No model"
-    assert window.summary_panel.tree.value("Name") is None
+    qtbot.waitUntil(lambda: window.summary_panel.tree.value("Name") is None)
     assert not window.actions["close"].isEnabled()
 
 
@@ -343,12 +344,12 @@ def test_properties_and_search_follow_the_subgraph_shown(qtbot, window, branchy_
     _open(qtbot, window, branchy_model)
     assert window.search_panel.search("relu") == []  # the main graph holds only the If
     window.graph_view.open_subgraph("choose", "then_branch")
-    assert window.search_panel.search("relu") == [("node", "then/relu")]
+    qtbot.waitUntil(lambda: window.search_panel.search("relu") == [("node", "then/relu")])
     window.select_node("then/relu")
     assert window.properties_panel.tree.value("Op type") == "Relu"
     assert window.properties_panel.tree.value("x") == "float32 [2]"  # an outer-scope input, typed
     window.graph_view.close_subgraph()
-    assert window.search_panel.search("choose") == [("node", "choose")]
+    qtbot.waitUntil(lambda: window.search_panel.search("choose") == [("node", "choose")])
 
 
 def test_a_layout_saved_with_other_docks_is_not_restored(qtbot, settings):

@@ -155,7 +155,7 @@ def test_versions_are_named_as_the_user_knows_them(qtbot, two_versions):
     assert win.status_line.model_label.text() == "resnet_small.onnx · v1"
     panels.session.undo()
     _shown(qtbot, panels, ROOT_ID)
-    assert win.summary_panel.tree.value("Name") == "resnet_small.onnx · v0 original"
+    qtbot.waitUntil(lambda: win.summary_panel.tree.value("Name") == "resnet_small.onnx · v0 original", timeout=WAIT_MS)
     texts = [m.text for m in win.message_log.messages()]
     assert not any("model.onnx" in t for t in texts), texts  # the session's internal file name
 

@@ -36,7 +36,7 @@ def test_redraws_are_capped_while_records_pour_in(qtbot):
         dash.feed(record)
         if i % 50 == 0:
             qtbot.wait(10)
-    qtbot.wait(100)
+    qtbot.waitUntil(lambda: not dash._dirty)  # every chart drawn with the last records
     elapsed = time.perf_counter() - started
     redraws = dash.redraw_count - start_count
     assert 1 <= redraws <= REDRAW_HZ * elapsed + 2
