@@ -27,6 +27,7 @@ from onnx_workbench.pipelines.versions import Version, Workspace
 from onnx_workbench.widgets import formatting
 from onnx_workbench.widgets.built_on_use import BuiltOnUse, build_when_seen, is_built
 from onnx_workbench.widgets.chart_theme import style_charts
+from onnx_workbench.widgets.one_per_turn import deferred
 from onnx_workbench.widgets.profile_dashboard import cache_axes
 from onnx_workbench.widgets.version_tree import accuracy_figures, fidelity_badge, version_title
 
@@ -253,7 +254,7 @@ class CompareView(QWidget):
                 self.clear_result()
 
         model.workspace_changed.connect(follow_workspace)
-        model.version_added.connect(follow_workspace)
+        model.version_added.connect(deferred(self, follow_workspace))  # a turn after the step's row (see one_per_turn)
         model.version_changed.connect(self.refresh_table)
         model.compared.connect(self.show_result)
         lane = model.jobs.lane(COMPARE)

@@ -8,6 +8,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QCheckBox, QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from onnx_workbench.pipelines.session_model import SessionModel
+from onnx_workbench.widgets.one_per_turn import deferred
 
 GROUPS = (("added", "Added", "#2e8b57"), ("removed", "Removed", "#c0392b"), ("changed", "Changed", "#d35400"))
 # Long diffs (a quantized transformer) list this many names per group; the count says the rest.
@@ -54,7 +55,7 @@ class DiffPanel(QWidget):
             if model.workspace is None:
                 self.set_changes(None, "No session.")
 
-        model.current_changed.connect(on_current)
+        model.current_changed.connect(deferred(self, on_current))  # a turn after the graph (see one_per_turn)
         model.workspace_changed.connect(on_workspace)
 
     def set_changes(self, changes: dict[str, Any] | None, summary: str = "") -> None:
