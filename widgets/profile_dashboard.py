@@ -541,13 +541,38 @@ class ProfileDashboard(QWidget):
 
     # ---- drawing ------------------------------------------------------------------------------
     def _tick(self) -> None:
-        if self._dirty:
-            # Round robin from the part after the one drawn last: a chart whose data changes
-            # before every tick cannot keep the others from being drawn.
-            order = DRAW_ORDER[self._next_part:] + DRAW_ORDER[:self._next_part]
-            part = next(part for part in order if part in self._dirty)
-            self._next_part = (DRAW_ORDER.index(part) + 1) % len(DRAW_ORDER)
-            self.redraw([part])
+        if not self._dirty:
+            return
+        # Round robin from the part after the one drawn last: a chart whose data changes
+        # before every tick cannot keep the others from being drawn.
+        order = DRAW_ORDER[self._next_part:] + DRAW_ORDER[:self._next_part]
+        part = next(part for part in order if part in self._dirty)
+        if self._brought_on_screen(part):
+            return  # drawn at a later tick
+        self._next_part = (DRAW_ORDER.index(part) + 1) % len(DRAW_ORDER)
+        self.redraw([part])
+
+    def _brought_on_screen(self, part: str) -> bool:
+        """Show the charts' area, else `part`'s empty canvas, if not on screen yet: whether this tick did.
+
+        A chart appearing is its canvas laid out and painted, then its axes and curves: ~17 ms
+        of the GUI thread in one tick for the first chart of a profile. A tick for the area,
+        one for each canvas and one for each drawing keep every tick under ~10 ms.
+        """
+        if not (self.has_data() or self.stop_button.isEnabled()):
+            return False  # nothing to show: the placeholder stays
+        if self.charts.isHidden():
+            for plot in self._plots.values():
+                plot.getViewWidget().hide()
+            self.placeholder.hide()
+            self.charts.show()
+            return True
+        plot = self._plots[part]
+        if plot.getViewWidget().isHidden():
+            plot.setOpacity(0.0)  # its background only: axes and curves come with its drawing
+            plot.getViewWidget().show()
+            return True
+        return False
 
     def has_data(self) -> bool:
         """Whether anything measured is buffered (runs, memory samples, per-op times or a sweep)."""
@@ -566,8 +591,7 @@ class ProfileDashboard(QWidget):
             if not is_built(self, "charts"):
                 parts = EVERYTHING  # nothing of the buffers was drawn yet
             if measured and self.charts.isHidden():
-                # Appearing: each chart shows when it is first drawn, so the ticks that follow
-                # lay out and paint one chart each (~10 ms), not the first tick all five at once.
+                # Appearing: each chart shows when it is first drawn (see _brought_on_screen).
                 for plot in self._plots.values():
                     plot.getViewWidget().hide()
             self.charts.setVisible(measured)
@@ -579,6 +603,7 @@ class ProfileDashboard(QWidget):
     def _draw_charts(self, values: np.ndarray, runs_shown: tuple[int, int], parts: set[str]) -> None:
         first, _limit = runs_shown
         for part in parts:
+            self._plots[part].setOpacity(1.0)
             self._plots[part].getViewWidget().show()
         if RUNS in parts:
             x = np.arange(first, first + values.size)
