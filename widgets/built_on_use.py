@@ -22,6 +22,8 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QWidget
 
 from onnx_workbench.widgets.gc_pauses import collection_paused
+from onnx_workbench.widgets.giving_way import giving_way
+from onnx_workbench.widgets.one_per_turn import later
 
 _PREFIX = "_built_on_use_"
 
@@ -124,12 +126,15 @@ def build_in_background(widget: QWidget, name: str, modules: Sequence[str]) -> N
 
     def step() -> None:
         if not is_built(widget, name) and next(_steps(widget, build), finished) is not finished:
-            QTimer.singleShot(0, widget, step)
+            # A zero-interval timer, which Qt runs when no other event or timer waits: steps
+            # posted as events (QTimer.singleShot(0, ...)) ran back to back, the window's
+            # timers and repaints never in between.
+            later(widget, step)
 
     imported = _Imported(step, widget)
 
     def import_modules() -> None:
-        with collection_paused():
+        with collection_paused(), giving_way():
             for module in modules:
                 importlib.import_module(module)
         try:

@@ -28,6 +28,7 @@ from onnx_workbench.pipelines.recipe import Recipe, load_recipe
 from onnx_workbench.pipelines.session_model import APPLY, SessionModel
 from onnx_workbench.pipelines.versions import Version
 from onnx_workbench.widgets.gc_pauses import collection_paused
+from onnx_workbench.widgets.giving_way import giving_way
 from onnx_workbench.widgets.pass_form import PassForm
 from onnx_workbench.widgets.version_tree import step_notes
 
@@ -49,7 +50,8 @@ def load_presets(folder: Path = PRESETS_DIR) -> dict[str, Recipe]:
 
 
 def _load_presets_quietly() -> dict[str, Recipe]:
-    with collection_paused():  # seconds of imports: no collection stalls the window meanwhile
+    # Seconds of imports: no collection stalls the window meanwhile, and they wait while it is busy.
+    with collection_paused(), giving_way():
         return load_presets()
 
 

@@ -141,10 +141,12 @@ def _plot(charts: QWidget, row: int, col: int, title: str, x: str, y: str, colsp
 
     # The axes, the plot, then its canvas: ~10-15 ms of the GUI thread each (the first plot's
     # twice that in one step made the window stutter while it settled).
-    axes = {side: pg.AxisItem(side) for side in ("left", "bottom")}  # the hidden top and right come with the plot
+    axes = {side: pg.AxisItem(side) for side in ("left", "bottom", "top", "right")}
     yield
     # No context menu: making it is 3/4 of the cost of a plot, which is built while the window runs.
     plot = pg.PlotItem(title=title, enableMenu=False, axisItems=axes)
+    for side in ("top", "right"):  # given, they show; the plot's own would not
+        plot.hideAxis(side)
     yield
     canvas = pg.PlotWidget(charts, plotItem=plot)
     # Hidden, it keeps its cell: charts shown one at a time never resize the others (see redraw).
