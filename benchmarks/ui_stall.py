@@ -116,7 +116,9 @@ def main() -> int:
                              "session (here, the default) or in a session of its own (elsewhere)")
     args = parser.parse_args()
     os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="ui-stall-")  # sessions in a scratch cache
-    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=args.busy_core == "elsewhere") if args.busy_core else None
+    # The busy process spins until its parent is gone, so a benchmark that dies leaves none behind.
+    spin = "import os\nparent = os.getppid()\nwhile os.getppid() == parent:\n    pass"
+    spinner = subprocess.Popen([sys.executable, "-c", spin], start_new_session=args.busy_core == "elsewhere") if args.busy_core else None
     try:
         return measure(args)
     finally:

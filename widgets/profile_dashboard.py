@@ -131,7 +131,7 @@ def _sorted_percentile(rows: np.ndarray, lengths: np.ndarray, q: float) -> np.nd
 
 
 def _plot(charts: QWidget, row: int, col: int, title: str, x: str, y: str, colspan: int = 1) -> Iterator[None]:
-    """A plot on its own canvas in `charts`' grid, made in two steps (returned by `yield from`).
+    """A plot on its own canvas in `charts`' grid, made in three steps (returned by `yield from`).
 
     One canvas (and scene) per chart, not one for all: a chart drawn again makes Qt walk the
     items of its scene, each asked its bounds in Python, so one shared scene cost every tick
@@ -188,9 +188,9 @@ def fix_value_axis_width(plot: pg.PlotItem, widest: str = "0000.0") -> None:
 class ProfileDashboard(QWidget):
     """Start/stop profiling and watch it live; shows stored results of the current version."""
 
-    # The five charts (a pg.GraphicsLayoutWidget), built when first needed or in the background
-    # once a session has started: until something is measured the placeholder stands in for
-    # them, and start-up does not wait for pyqtgraph.
+    # The five charts (a widget with a pyqtgraph canvas each), built when first needed or in the
+    # background once a session has started: until something is measured the placeholder stands
+    # in for them, and start-up does not wait for pyqtgraph.
     charts = BuiltOnUse("_build_charts")
 
     startRequested = Signal(dict)  # ProfileOptions values
