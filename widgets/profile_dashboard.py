@@ -82,7 +82,7 @@ def rolling_percentiles(values: np.ndarray, window: int = ROLLING_WINDOW, points
 # (ticks, labels) every frame, most of a frame's cost; one that jumps a step at a time rarely does.
 NICE_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 # Limits that grow all the while runs stream in (runs per histogram bin, seconds of memory
-# samples) take bigger steps: each is an axis drawn again (~5 ms of the GUI thread).
+# samples) take bigger steps while they do: each is an axis drawn again (~5 ms of the GUI thread).
 GROWING_STEPS = (1.0, 2.0, 5.0, 10.0)
 HEADROOM = 1.05  # above a chart's highest value, so a line at the maximum is not drawn on the frame
 
@@ -622,7 +622,7 @@ class ProfileDashboard(QWidget):
             measured_gpu = np.isfinite(gpu).any()
             self.gpu_curve.setData(self._mem_t if measured_gpu else [], gpu if measured_gpu else [])
             highest = max(max(self._rss, default=0.0), float(np.nanmax(gpu)) if measured_gpu else 0.0)
-            self._set_limits(MEMORY, (0.0, nice_ceiling(max(self._mem_t, default=0.0), GROWING_STEPS)),
+            self._set_limits(MEMORY, (0.0, nice_ceiling(max(self._mem_t, default=0.0), self._growing_steps())),
                              (0.0, nice_ceiling(highest * HEADROOM)))
         if OPS in parts:
             self._draw_ops()
@@ -639,14 +639,19 @@ class ProfileDashboard(QWidget):
         low, high = nice_floor(float(values.min())), nice_ceiling(top)
         if high <= low:  # every run took the same time
             high = nice_ceiling(low * 1.001)
-        # The span drawn stays while the runs fit it and fill half of it or more: p99.5 wanders
-        # a little with every batch of runs, and each new span is both axes drawn again.
+        # While runs stream in, the span drawn stays while they fit it and fill half of it or
+        # more: p99.5 wanders a little with every batch of runs, and each new span is both axes
+        # drawn again. A finished profile gets its own span.
         (old_low, old_high), _counts = self._limits.get(HISTOGRAM, ((low, high), (0.0, 0.0)))
-        if old_low <= low and high <= old_high and high - low >= 0.5 * (old_high - old_low):
+        if self.stop_button.isEnabled() and old_low <= low and high <= old_high and high - low >= 0.5 * (old_high - old_low):
             low, high = old_low, old_high
         counts, edges = np.histogram(np.minimum(values, top), bins=min(60, max(5, values.size // 5)), range=(low, high))
         self.hist_curve.setData(edges, counts)
-        self._set_limits(HISTOGRAM, (low, high), (0.0, nice_ceiling(float(counts.max()) * HEADROOM, GROWING_STEPS)))
+        self._set_limits(HISTOGRAM, (low, high), (0.0, nice_ceiling(float(counts.max()) * HEADROOM, self._growing_steps())))
+
+    def _growing_steps(self) -> tuple[float, ...]:
+        """Steps for limits that grow with the runs: big ones while a profile streams in, fine ones after."""
+        return GROWING_STEPS if self.stop_button.isEnabled() else NICE_STEPS
 
     def _set_limits(self, chart: str, x: tuple[float, float], y: tuple[float, float]) -> None:
         """Set a chart's axis limits, only when they changed (setting them redraws both axes)."""
