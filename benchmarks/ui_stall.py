@@ -167,7 +167,7 @@ def measure(args: argparse.Namespace) -> int:
     print(f"dashboard redraws: {panels.profile_dashboard.redraw_count}; load average (1, 5, 15 min) now: "
           + ", ".join(f"{load:.1f}" for load in os.getloadavg()))
     window.jobs.cancel_all()
-    window.close()
+    app.closeAllWindows()
     return 0
 
 

@@ -1,10 +1,11 @@
 """Work the window does in later turns of its event loop, one piece per turn.
 
 When a model is shown the graph follows at once; the panels beside it (summary, search,
-properties, Netron) each take a turn of their own after it. One turn for all of them would
-hold the window up for their sum (~15 ms on a small model, far more on a big one); a turn
-each lets it draw in between. A piece queued again before it ran is replaced by the newer
-call (a model shown twice in a row is shown once), keeping its place in the queue.
+properties, Netron; after a step the diff and the compare table) each take a turn of their
+own after it. One turn for all of them would hold the window up for their sum (~15 ms on a
+small model, far more on a big one); a turn each lets it draw in between. Parts built in the
+background take their steps the same way. A piece queued again before it ran is replaced by
+the newer call (a model shown twice in a row is shown once), keeping its place in the queue.
 """
 from __future__ import annotations
 
