@@ -564,10 +564,7 @@ class ProfileDashboard(QWidget):
         if not (self.has_data() or self.stop_button.isEnabled()):
             return False  # nothing to show: the placeholder stays
         if self.charts.isHidden():
-            for plot in self._plots.values():
-                plot.getViewWidget().hide()
-            self.placeholder.hide()
-            self.charts.show()
+            self._show_chart_area()
             return True
         plot = self._plots[part]
         if plot.getViewWidget().isHidden():
@@ -575,6 +572,13 @@ class ProfileDashboard(QWidget):
             plot.getViewWidget().show()
             return True
         return False
+
+    def _show_chart_area(self) -> None:
+        """The charts' area in place of the placeholder, each chart hidden until it is drawn."""
+        for plot in self._plots.values():
+            plot.getViewWidget().hide()
+        self.placeholder.hide()
+        self.charts.show()
 
     def has_data(self) -> bool:
         """Whether anything measured is buffered (runs, memory samples, per-op times or a sweep)."""
@@ -593,9 +597,7 @@ class ProfileDashboard(QWidget):
             if not is_built(self, "charts"):
                 parts = EVERYTHING  # nothing of the buffers was drawn yet
             if measured and self.charts.isHidden():
-                # Appearing: each chart shows when it is first drawn (see _brought_on_screen).
-                for plot in self._plots.values():
-                    plot.getViewWidget().hide()
+                self._show_chart_area()
             self.charts.setVisible(measured)
             self._draw_charts(values, (first, limit), set(parts))
         else:
