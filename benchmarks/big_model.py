@@ -299,7 +299,8 @@ WINDOW = """
                 raise SystemExit("timed out")
             app.processEvents()
             time.sleep(0.005)
-    wait(lambda: window.shown.opened is not None and window.graph_view.node_names())
+    wait(lambda: window.shown.opened is not None and window.graph_view.node_names()
+         and not window.graph_view.is_building())
     shown = time.perf_counter() - started
     wait(lambda: not window.opening and window.session_panels.session.workspace is not None)
     ready = time.perf_counter() - started

@@ -64,7 +64,10 @@ def child_workbench(model: str) -> None:
     figures: dict[str, float] = {}
 
     def graph_drawn() -> None:
-        window.graph_view.viewport().repaint()  # the first frame of the graph, painted now
+        if window.graph_view.is_building():  # its items are added a slice per turn: wait for the last
+            QTimer.singleShot(5, graph_drawn)
+            return
+        window.graph_view.viewport().repaint()  # the whole graph's first frame, painted now
         figures["graph_s"] = _since_launch()
         figures.update(_memory())
         figures["web_engine_started"] = float(window.netron_view.started)

@@ -43,15 +43,17 @@ from onnx_workbench.pipelines.errors import WorkbenchError
 from onnx_workbench.pipelines.safe_write import atomic_path
 from onnx_workbench.pipelines.graph_layout import LayoutResult, layout_graph, subgraph_of
 from onnx_workbench.widgets import node_style as style
-from onnx_workbench.widgets.formatting import plain_tooltip
 from onnx_workbench.widgets.graph_items import OVERVIEW_LOD, EdgeBatchItem, NodeItem, OverviewItem, edges_path
 from onnx_workbench.widgets.graph_legend import LEGEND_H, LEGEND_W, Legend, paint_legend
 from onnx_workbench.widgets.minimap import Minimap
+from onnx_workbench.widgets.one_per_turn import later
+from onnx_workbench.widgets.scene_building import SceneBuild
 
 if TYPE_CHECKING:
     from onnx_workbench.widgets.shown_model import ShownModel
 
-EDGES_PER_BATCH = 256
+# Items are added to the scene for this long (CPU) per event-loop turn; the window draws in between.
+BUILD_TURN_CPU_S = 0.004
 ZOOM_STEP = 1.25
 MAX_SCALE = 4.0
 READABLE_SCALE = 1.0  # a graph too big to fit readably opens at this zoom, at its top
@@ -76,6 +78,7 @@ class GraphView(QGraphicsView):
     nodeSelected = Signal(str)
     selectionCleared = Signal()
     graphChanged = Signal(str)  # breadcrumb text after entering or leaving a subgraph
+    graphBuilt = Signal()  # every item of the graph shown is in the scene
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -96,12 +99,15 @@ class GraphView(QGraphicsView):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._stack: list[tuple[str, onnx.GraphProto]] = []
         self._layout: LayoutResult | None = None
+        self._build: SceneBuild | None = None
         self._items: list[NodeItem] = []
         self._by_name: dict[str, int] = {}
         self._base_rgb = np.zeros((0, 3), np.uint8)
         self._fill_rgb = np.zeros((0, 3), np.uint8)
         self._overlay: Overlay | None = None
         self._overlay_range = (0.0, 0.0)
+        self._light_text = np.zeros(0, bool)
+        self._rings: dict[str, tuple[int, int, int]] = {}  # node name -> ring colour
         self._highlight: dict[str, set[str]] = {}
         self._highlight_visible = True
         self._focus_edges: EdgeBatchItem | None = None
@@ -174,6 +180,7 @@ class GraphView(QGraphicsView):
 
     def node_item(self, name: str) -> NodeItem:
         """The scene item of a node; KeyError if there is none."""
+        self.finish_building()
         return self._items[self._by_name[name]]
 
     def _show(self, graph: onnx.GraphProto, layout: LayoutResult | None = None) -> None:
@@ -184,6 +191,7 @@ class GraphView(QGraphicsView):
         self._open_view()
 
     def _build_scene(self, layout: LayoutResult) -> None:
+        """Clear the scene and start adding the layout's items, a slice per event-loop turn (see scene_building)."""
         scene = self.scene()
         scene.clearSelection()
         scene.clear()
@@ -194,8 +202,6 @@ class GraphView(QGraphicsView):
         self._by_name = {}
         for i, name in enumerate(info.names):
             self._by_name.setdefault(name, i)
-        x, y, w, h = layout.x.tolist(), layout.y.tolist(), layout.w.tolist(), layout.h.tolist()
-        base = [tuple(rgb) for rgb in self._base_rgb.tolist()]
         x0, y0, x1, y1 = layout.bounds
         self._overview = OverviewItem(QRectF(x0, y0, x1 - x0, y1 - y0))
         self._overview.setVisible(False)
@@ -203,51 +209,41 @@ class GraphView(QGraphicsView):
         self._overview_dirty = True
         self._kept_selection = None
         scene.addItem(self._overview)
-        self._items = []
-        add = scene.addItem
-        for i in range(len(info)):
-            item = NodeItem(i, info, QRectF(x[i], y[i], w[i], h[i]), base[i])
-            if info.subgraphs[i]:
-                # Model strings are untrusted and tooltips render rich text: escape them.
-                item.setToolTip(plain_tooltip(
-                    f"{info.names[i]}: double-click to open {', '.join(info.subgraphs[i])}"))
-            add(item)
-            self._items.append(item)
-        self._edges = self._edge_batches(layout)
-        for batch in self._edges:
-            batch.rgb, batch.label_rgb = self._canvas.edge, self._canvas.label
-            scene.addItem(batch)
+        self._build = SceneBuild(scene, layout, self._base_rgb)
+        self._build.edge_rgb, self._build.label_rgb = self._canvas.edge, self._canvas.label
+        self._items, self._edges = self._build.nodes, self._build.edges
         # Shape labels are written right of their edge and may stick out of the layout bounds.
         label_room = LABEL_ROOM if any(info.edge_labels) else 0.0
         self._content = QRectF(x0, y0, x1 - x0 + label_room, y1 - y0)
         # Room around the drawing so that any node, even at an edge, can be centred.
         scene.setSceneRect(self._content.adjusted(-SCROLL_PAD, -SCROLL_PAD, SCROLL_PAD, SCROLL_PAD))
         self._restyle()
+        later(self, self._build_more)
 
-    def _edge_batches(self, layout: LayoutResult) -> list[EdgeBatchItem]:
-        """Edges grouped by where they start, so each batch covers a compact band of the scene."""
-        n_edges = len(layout.graph.edge_src)
-        if n_edges == 0:
-            return []
-        starts = layout.edge_points[layout.edge_offsets[:-1]]
-        order = np.lexsort((starts[:, 0], starts[:, 1]))
-        labels = layout.graph.edge_labels
-        src = layout.graph.edge_src
-        batches = []
-        for lo in range(0, n_edges, EDGES_PER_BATCH):
-            chunk = order[lo : lo + EDGES_PER_BATCH]
-            # One label per (source, text): a tensor fanning out to many consumers is named once.
-            seen: set[tuple[int, str]] = set()
-            label_rows: list[int] = []
-            for e in chunk.tolist():
-                key = (int(src[e]), labels[e])
-                if labels[e] and key not in seen:
-                    seen.add(key)
-                    label_rows.append(e)
-            label_xy = starts[label_rows] if label_rows else np.zeros((0, 2))
-            batches.append(EdgeBatchItem(edges_path(layout.edge_offsets, layout.edge_points, chunk),
-                                         label_xy, [labels[e] for e in label_rows]))
-        return batches
+    def is_building(self) -> bool:
+        """Whether items of the graph shown are still being added to the scene (graphBuilt follows)."""
+        return self._build is not None and not self._build.done()
+
+    def finish_building(self) -> None:
+        """Add every item still missing now, for callers that need the whole scene at once."""
+        if self.is_building():
+            self._add_items(None)
+
+    def _build_more(self) -> None:
+        if self.is_building():
+            self._add_items(BUILD_TURN_CPU_S)
+        if self.is_building():
+            later(self, self._build_more)
+
+    def _add_items(self, cpu_budget_s: float | None) -> None:
+        start = len(self._items)
+        self._build.add(cpu_budget_s)
+        self._style_nodes(start)
+        if self._overview_mode:
+            for item in self._items[start:]:
+                item.setVisible(False)
+        if self._build.done():
+            self.graphBuilt.emit()
 
     def _open_view(self) -> None:
         """Fit small graphs; show the top of big ones at a readable zoom (the minimap has the rest)."""
@@ -342,6 +338,8 @@ class GraphView(QGraphicsView):
             return
         self._canvas = canvas
         self.setBackgroundBrush(style.brush(canvas.background))
+        if self._build is not None:
+            self._build.edge_rgb, self._build.label_rgb = canvas.edge, canvas.label
         for batch in self._edges:
             batch.rgb, batch.label_rgb = canvas.edge, canvas.label
             batch.update()
@@ -393,6 +391,7 @@ class GraphView(QGraphicsView):
         """Select the node called `name` and centre the view on it (emits nodeSelected)."""
         if name not in self._by_name:
             raise WorkbenchError(f"There is no node called {name!r} in this graph; check the name.")
+        self.finish_building()
         item = self._items[self._by_name[name]]
         if self.zoom() < READABLE_SCALE * 0.6:
             self._set_scale(READABLE_SCALE)  # first: hidden (overview) items cannot be selected
@@ -493,8 +492,8 @@ class GraphView(QGraphicsView):
         return self._highlight_visible
 
     def node_fill(self, name: str) -> QColor:
-        """The fill colour a node is drawn with now."""
-        return QColor(*self._items[self._by_name[name]].fill)
+        """The fill colour a node is drawn with."""
+        return QColor(*self._fill_rgb[self._by_name[name]].tolist())
 
     def _restyle(self) -> None:
         """Recompute every node's fill and ring from category, overlay and highlight at once."""
@@ -514,20 +513,27 @@ class GraphView(QGraphicsView):
             self.legend.set_range(self._overlay.label, self._overlay.unit, low, high)
         self.legend.setVisible(self._overlay is not None)
         self._fill_rgb = fill
-        light = style.text_is_light(fill).tolist()
-        rings: dict[str, tuple[int, int, int]] = {}
+        self._light_text = style.text_is_light(fill)
+        self._rings = {}
         for kind in ("changed", "removed", "added") if self._highlight_visible else ():
             for name in self._highlight.get(kind, ()):
-                rings[name] = style.HIGHLIGHT_RGB[kind]
-        for item, rgb, is_light in zip(self._items, fill.tolist(), light):
-            item.fill = tuple(rgb)
-            item.light_text = is_light
-            item.ring = rings.get(item.name)
+                self._rings[name] = style.HIGHLIGHT_RGB[kind]
+        self._style_nodes(0)
         self.scene().update()
         self.minimap.set_picture(self._layout.boxes, fill, self._layout.bounds)
         self._overview_dirty = True
         if self._overview_mode:
             self._refresh_overview()
+
+    def _style_nodes(self, start: int) -> None:
+        """Give the node items from `start` on the fill, text colour and ring of the current styling."""
+        items = self._items[start:]
+        stop = start + len(items)
+        rings = self._rings
+        for item, rgb, is_light in zip(items, self._fill_rgb[start:stop].tolist(), self._light_text[start:stop].tolist()):
+            item.fill = tuple(rgb)
+            item.light_text = is_light
+            item.ring = rings.get(item.name)
 
     def _switch_overview(self, overview: bool) -> None:
         """Swap node items for the one-item overview (or back), keeping the selection.
@@ -560,10 +566,10 @@ class GraphView(QGraphicsView):
         """Overview colours: fill, or the ring colour of highlighted and selected nodes."""
         rgb = self._fill_rgb.copy()
         accent = np.zeros(len(rgb), dtype=bool)
-        for i, item in enumerate(self._items):
-            if item.ring is not None:
-                rgb[i] = item.ring
-                accent[i] = True
+        for name, ring in self._rings.items():
+            if name in self._by_name:
+                rgb[self._by_name[name]] = ring
+                accent[self._by_name[name]] = True
         selected = self.selected_node()
         if selected is not None:
             rgb[self._by_name[selected]] = style.SELECTED_RGB
@@ -579,6 +585,7 @@ class GraphView(QGraphicsView):
             overlay = Overlay(overlay)
         if self._layout is None:
             raise WorkbenchError("No model is shown; call set_model before exporting an image.")
+        self.finish_building()
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix not in (".png", ".svg"):

@@ -11,6 +11,7 @@ from onnx_workbench.pipelines.results import VersionMetrics
 from onnx_workbench.pipelines.session_model import SessionModel
 from onnx_workbench.pipelines.versions import FLAG_OUT_OF_TOLERANCE, Version, Workspace
 from onnx_workbench.widgets import formatting
+from onnx_workbench.widgets.one_per_turn import deferred
 
 COLUMNS = ("Version", "Pass", "Fidelity", "Top-1", "p50 latency", "Size", "Nodes", "Params", "MACs", "Notes")
 FIDELITY = COLUMNS.index("Fidelity")
@@ -120,7 +121,8 @@ class VersionTree(QTreeWidget):
             self.set_workspace(model.workspace, model.current_id)
 
         model.workspace_changed.connect(follow_workspace)
-        model.version_added.connect(follow_workspace)
+        # The new row follows a turn after the step's result: that reaction is long enough.
+        model.version_added.connect(deferred(self, follow_workspace))
         model.version_changed.connect(self.update_version)
         model.current_changed.connect(self.set_current)
 
@@ -174,9 +176,10 @@ class VersionTree(QTreeWidget):
         self.current_id = version_id
         for vid, item in self._items.items():
             font = QFont(item.font(0))
-            font.setBold(vid == version_id)
-            for column in range(len(COLUMNS)):
-                item.setFont(column, font)
+            if font.bold() != (vid == version_id):  # only the rows that change: a font per cell is slow
+                font.setBold(vid == version_id)
+                for column in range(len(COLUMNS)):
+                    item.setFont(column, font)
         if version_id in self._items:
             syncing, self._syncing = self._syncing, True
             try:

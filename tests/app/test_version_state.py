@@ -160,6 +160,14 @@ def test_versions_are_named_as_the_user_knows_them(qtbot, two_versions):
     assert not any("model.onnx" in t for t in texts), texts  # the session's internal file name
 
 
+def row_shown(tree, version_id: str) -> bool:
+    try:
+        tree.item_for(version_id)
+    except KeyError:
+        return False
+    return True
+
+
 def test_a_no_op_step_says_why_beside_the_result_and_in_the_log(qtbot, two_versions):
     win, ws, folded = two_versions
     panels = win.session_panels
@@ -169,6 +177,7 @@ def test_a_no_op_step_says_why_beside_the_result_and_in_the_log(qtbot, two_versi
     status = panels.optimize_panel.status.text()
     reason = "the model has no BatchNormalization node"
     assert status.startswith(f"Applied as v{again.number}: no node changed") and reason in status
+    qtbot.waitUntil(lambda: row_shown(panels.version_tree, again.id))  # the row follows a turn later
     assert reason in panels.version_tree.cell(again.id, "Notes")
     assert any(reason in m.text for m in win.message_log.messages("warning"))
 

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QStyleOptionGraphicsItem
 
 from onnx_workbench.pipelines.errors import WorkbenchError
 from onnx_workbench.widgets import node_style as style
-from onnx_workbench.widgets.graph_items import DETAIL_LOD, FAR_LOD, OVERVIEW_LOD
+from onnx_workbench.widgets.graph_items import DETAIL_LOD, FAR_LOD, OVERVIEW_LOD, EdgeBatchItem, NodeItem
 from onnx_workbench.widgets.graph_view import GraphView, Overlay
 
 
@@ -269,8 +269,9 @@ def test_styling_twenty_thousand_items(view, qtbot) -> None:
     """Guards the PySide6 6.12 setBrush/setPen abort: restyle and paint 20,000 nodes repeatedly."""
     sample_models = pytest.importorskip("sample_models")
     model = sample_models.build_layered_graph(20_000)
-    view.set_model(model)
-    view.show()
+    with qtbot.waitSignal(view.graphBuilt, timeout=120_000):
+        view.set_model(model)
+        view.show()
     names = view.node_names()
     assert len(names) >= 20_000
     values = {name: float(i % 97) for i, name in enumerate(names)}
@@ -342,3 +343,61 @@ def test_model_strings_are_not_rendered_as_rich_text(view) -> None:
     view.open_subgraph("<b>bold</b><img src='x'>", "body")
     assert view._crumb._label.textFormat() == Qt.TextFormat.PlainText
     assert "<b>bold</b>" in view._crumb._label.text()
+
+
+def node_items_in_scene(view) -> list:
+    return [item for item in view.scene().items() if item.type() == NodeItem.Type]
+
+
+def test_a_big_graph_is_added_a_slice_per_turn_and_styled_as_it_comes(view, qtbot) -> None:
+    """The window draws between slices; rings and heat set meanwhile reach the items added later."""
+    sample_models = pytest.importorskip("sample_models")
+    model = sample_models.build_layered_graph(3_000)
+    view.show()
+    view.set_model(model)
+    names = view.node_names()
+    assert view.is_building() and not node_items_in_scene(view)
+    qtbot.wait(1)  # one turn or a few of the event loop: a slice each
+    added = len(node_items_in_scene(view))
+    assert 0 < added < len(names)
+    last = names[-2]  # the last operator: added in the last slice
+    view.set_highlight(changed={last})
+    view.set_overlay({last: 5.0, names[0]: 1.0}, "time share", "%")
+    with qtbot.waitSignal(view.graphBuilt, timeout=60_000):
+        pass
+    assert not view.is_building() and len(node_items_in_scene(view)) == len(names)
+    edges = [item for item in view.scene().items() if isinstance(item, EdgeBatchItem)]
+    assert sum(len(item.path().toSubpathPolygons()) for item in edges) >= len(view.layout_result().graph.edge_src)
+    item = view.node_item(last)
+    assert item.ring == style.HIGHLIGHT_RGB["changed"]
+    assert item.fill == tuple(style.gradient(np.array([1.0]))[0].tolist())
+
+
+def test_a_model_shown_while_another_is_being_added_replaces_it(view, qtbot) -> None:
+    sample_models = pytest.importorskip("sample_models")
+    view.show()
+    view.set_model(sample_models.build_layered_graph(3_000))
+    qtbot.wait(1)
+    view.fit()  # far out: the overview draws the boxes, items added from now on come hidden
+    assert view.zoom() < OVERVIEW_LOD
+    small = loop_model()
+    with qtbot.waitSignal(view.graphBuilt, timeout=60_000):
+        view.set_model(small)
+    assert sorted(item.name for item in node_items_in_scene(view)) == sorted(view.node_names())
+    view.set_model(sample_models.build_layered_graph(3_000))
+    qtbot.wait(1)
+    view.fit()
+    assert view.zoom() < OVERVIEW_LOD
+    with qtbot.waitSignal(view.graphBuilt, timeout=60_000):
+        pass
+    assert not any(item.isVisible() for item in node_items_in_scene(view))
+    view.select_node("block30.tanh")  # zooms in: every item comes back
+    assert all(item.isVisible() for item in node_items_in_scene(view))
+
+
+def test_exports_and_lookups_do_not_wait_for_the_slices(view, tmp_path) -> None:
+    sample_models = pytest.importorskip("sample_models")
+    view.set_model(sample_models.build_layered_graph(2_000))
+    assert view.is_building()
+    view.render_to_image(tmp_path / "whole.png")
+    assert not view.is_building() and len(node_items_in_scene(view)) == len(view.node_names())
