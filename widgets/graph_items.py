@@ -24,6 +24,7 @@ DETAIL_LOD = 0.7  # from here: name, attributes, initializer lines
 LABEL_LOD = 0.7  # edge shape labels
 LABEL_RGB = style.LIGHT_CANVAS.label  # the graph view sets the theme's colour on its edge batches
 RING = 3.0  # room around a box for the selection/highlight ring
+LABEL_ROOM = 70.0  # room right of an edge for its shape label
 
 
 class NodeItem(QGraphicsRectItem):
@@ -107,28 +108,44 @@ class NodeItem(QGraphicsRectItem):
             y += 13
 
 
-def edges_path(offsets: np.ndarray, points: np.ndarray, edges: np.ndarray) -> QPainterPath:
-    """One path for the given edges: smooth S-curves between layers and a small arrowhead."""
+def segments_path(points: np.ndarray, starts: np.ndarray, tips: np.ndarray) -> QPainterPath:
+    """One path for polyline segments, each from points[s] to points[s + 1] for s in `starts`.
+
+    Segments between layers are smooth S-curves; where an edge ends (`tips`, a flag per
+    point) a small arrowhead is drawn.
+    """
     path = QPainterPath()
-    for e in edges.tolist():
-        pts = points[offsets[e] : offsets[e + 1]].tolist()
-        x0, y0 = pts[0]
+    ends = starts + 1
+    for (x0, y0), (x1, y1), tip in zip(points[starts].tolist(), points[ends].tolist(), tips[ends].tolist()):
         path.moveTo(x0, y0)
-        for x1, y1 in pts[1:]:
-            if x1 == x0:
-                path.lineTo(x1, y1)
-            else:
-                mid = (y0 + y1) / 2
-                path.cubicTo(x0, mid, x1, mid, x1, y1)
-            x0, y0 = x1, y1
-        path.moveTo(x0 - 3.5, y0 - 6.0)
-        path.lineTo(x0, y0)
-        path.lineTo(x0 + 3.5, y0 - 6.0)
+        if x1 == x0:
+            path.lineTo(x1, y1)
+        else:
+            mid = (y0 + y1) / 2
+            path.cubicTo(x0, mid, x1, mid, x1, y1)
+        if tip:
+            path.moveTo(x1 - 3.5, y1 - 6.0)
+            path.lineTo(x1, y1)
+            path.lineTo(x1 + 3.5, y1 - 6.0)
     return path
 
 
+def edge_tips(offsets: np.ndarray, n_points: int) -> np.ndarray:
+    """A flag per polyline point: True where an edge ends."""
+    tips = np.zeros(n_points, dtype=bool)
+    tips[offsets[1:] - 1] = True
+    return tips
+
+
+def edges_path(offsets: np.ndarray, points: np.ndarray, edges: np.ndarray) -> QPainterPath:
+    """One path for whole edges (edge e's points are points[offsets[e]:offsets[e + 1]])."""
+    starts = [np.arange(offsets[e], offsets[e + 1] - 1) for e in edges.tolist()]
+    return segments_path(points, np.concatenate(starts) if starts else np.zeros(0, np.int64),
+                         edge_tips(offsets, len(points)))
+
+
 class EdgeBatchItem(QGraphicsPathItem):
-    """A few hundred edges drawn as one path, with tensor-shape labels when zoomed in."""
+    """A few hundred edge segments drawn as one path, with tensor-shape labels when zoomed in."""
 
     def __init__(self, path: QPainterPath, label_xy: np.ndarray, labels: list[str],
                  rgb: tuple[int, int, int] = style.EDGE_RGB, width: float = 1.0) -> None:
@@ -138,10 +155,25 @@ class EdgeBatchItem(QGraphicsPathItem):
         self.rgb = rgb
         self.label_rgb = LABEL_RGB
         self.width = width
+        # Shape labels are written right of their edge's start.
+        self._bounds = path.controlPointRect().adjusted(-width, -width, width + (LABEL_ROOM if labels else 0.0), width)
+        self._no_shape = QPainterPath()
         self.setZValue(-1)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         # exposedRect lets paint() skip labels outside the repainted area.
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
+        """The path's control points with room for the pen and labels.
+
+        QGraphicsPathItem's own strokes the whole path with the item's pen to find it: ~40 ms
+        for a batch of a BERT-size graph, the first time the scene indexes it.
+        """
+        return self._bounds
+
+    def shape(self) -> QPainterPath:
+        """Nothing to hit: edges take no clicks, and stroking hundreds of curves per hit test is slow."""
+        return self._no_shape
 
     def paint(self, painter: QPainter, option, widget=None) -> None:  # noqa: ANN001 - Qt types
         """Draw the edges (cosmetic hairlines when far out) and, close up, their labels."""

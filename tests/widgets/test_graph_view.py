@@ -401,3 +401,25 @@ def test_exports_and_lookups_do_not_wait_for_the_slices(view, tmp_path) -> None:
     assert view.is_building()
     view.render_to_image(tmp_path / "whole.png")
     assert not view.is_building() and len(node_items_in_scene(view)) == len(view.node_names())
+
+
+def test_edges_are_batched_by_segment_in_bands_down_the_graph() -> None:
+    """A skip connection over a deep chain is split over the bands it passes, not one batch as tall as the graph."""
+    from onnx_workbench.pipelines.graph_layout import layout_graph
+    from onnx_workbench.widgets.scene_building import SEGMENTS_PER_BATCH, segment_bands
+
+    nodes = [helper.make_node("Relu", [f"t{i}"], [f"t{i + 1}"], name=f"relu{i}") for i in range(300)]
+    nodes.append(helper.make_node("Add", ["t0", "t300"], ["y"], name="skip"))
+    graph = helper.make_graph(nodes, "deep", [helper.make_tensor_value_info("t0", TensorProto.FLOAT, [4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])])
+    layout = layout_graph(helper.make_model(graph).graph)
+    bands = segment_bands(layout)
+    offsets, points = layout.edge_offsets, layout.edge_points
+    every_segment = sorted(set(range(len(points))) - set((offsets[1:] - 1).tolist()))
+    assert sorted(np.concatenate([starts for _, starts in bands]).tolist()) == every_segment
+    assert all(len(starts) <= SEGMENTS_PER_BATCH for _, starts in bands)
+    tops = [top for top, _ in bands]
+    assert tops == sorted(tops) and all(points[starts, 1].min() == top for top, starts in bands)
+    skip = next(e for e in range(len(offsets) - 1) if offsets[e + 1] - offsets[e] > 2)  # the one long edge
+    skip_starts = set(range(offsets[skip], offsets[skip + 1] - 1))
+    assert sum(1 for _, starts in bands if skip_starts & set(starts.tolist())) > 1
