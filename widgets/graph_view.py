@@ -211,9 +211,6 @@ class GraphView(QGraphicsView):
         self._kept_selection = None
         scene.addItem(self._overview)
         self._build = SceneBuild(scene, layout, self._base_rgb)
-        # The depth Qt would pick for the finished scene, set now: left to guess, Qt rebuilds the
-        # whole index each time the item count crosses a power of two, ~40 ms at BERT size.
-        scene.setBspTreeDepth(max(5, math.ceil(math.log2(self._build.item_count() + 1))))
         self._build.edge_rgb, self._build.label_rgb = self._canvas.edge, self._canvas.label
         self._items, self._edges = self._build.nodes, self._build.edges
         # Shape labels are written right of their edge and may stick out of the layout bounds.

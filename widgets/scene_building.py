@@ -46,10 +46,6 @@ class SceneBuild:
         self._first_points[layout.edge_offsets[:-1]] = True
         self._next_edge = 0
 
-    def item_count(self) -> int:
-        """How many items the finished scene holds: node boxes and edge batches."""
-        return len(self._boxes) + len(self._edge_chunks)
-
     def done(self) -> bool:
         """Whether every item is in the scene."""
         return len(self.nodes) == len(self._boxes) and self._next_edge == len(self._edge_chunks)
