@@ -83,11 +83,17 @@ LOCK_HANDOVER_S = 0.001
 def window_module() -> ModuleType:
     """onnx_workbench.app.main_window, imported with garbage collection paused (see widgets.gc_pauses): its
     imports make ~100 k objects and almost no garbage, and collections among them only delay
-    the window. Also makes this process hand the interpreter lock over sooner (LOCK_HANDOVER_S)."""
+    the window. Also makes this process hand the interpreter lock over sooner (LOCK_HANDOVER_S).
+
+    pyqtgraph, the charts' library, is imported here too, before the window shows (~0.2 s): it
+    defines Qt classes as it is imported, which must not happen on another thread once the
+    window runs (see widgets.built_on_use.build_in_background)."""
     from onnx_workbench.widgets.gc_pauses import collection_paused
 
     sys.setswitchinterval(LOCK_HANDOVER_S)
 
     with collection_paused():
+        import pyqtgraph  # noqa: F401 - imported for its side effect, see above
+
         from onnx_workbench.app import main_window
     return main_window

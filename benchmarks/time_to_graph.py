@@ -58,8 +58,8 @@ def child_workbench(model: str) -> None:
 
     ensure_webengine_environment()
     app = QApplication(sys.argv[:1])
-    folder = tempfile.mkdtemp(prefix="ttg-")
-    window = MainWindow(Settings(QSettings(f"{folder}/s.ini", QSettings.Format.IniFormat)))
+    folder = tempfile.TemporaryDirectory(prefix="ttg-")  # the window's settings, removed after
+    window = MainWindow(Settings(QSettings(f"{folder.name}/s.ini", QSettings.Format.IniFormat)))
     window.session_panels.commands.ask_before_close = False
     figures: dict[str, float] = {}
 
@@ -85,6 +85,7 @@ def child_workbench(model: str) -> None:
     window.show()
     QTimer.singleShot(0, window_shown)  # runs once the shown window got its first events
     app.exec()
+    folder.cleanup()
 
 
 def child_netron(model: str) -> None:
@@ -150,10 +151,11 @@ def run_child(kind: str, model: Path) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.setdefault("QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb")
     env.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox")
-    env["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="ttg-cache-")  # session copies stay out of the user's cache
-    env[T0_ENV] = repr(time.time())
-    done = subprocess.run([sys.executable, __file__, "--child", kind, str(model)], env=env,
-                          capture_output=True, text=True, timeout=TIMEOUT_S)
+    with tempfile.TemporaryDirectory(prefix="ttg-cache-") as cache:  # session copies stay out of the user's cache
+        env["XDG_CACHE_HOME"] = cache
+        env[T0_ENV] = repr(time.time())
+        done = subprocess.run([sys.executable, __file__, "--child", kind, str(model)], env=env,
+                              capture_output=True, text=True, timeout=TIMEOUT_S)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         return {"error": (done.stderr.strip().splitlines() or ["no output"])[-1][:120]}

@@ -124,7 +124,8 @@ def main() -> int:
                         help="keep one core busy with a second process, started in this benchmark's "
                              "session (here, the default) or in a session of its own (elsewhere)")
     args = parser.parse_args()
-    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="ui-stall-")  # sessions in a scratch cache
+    scratch = tempfile.TemporaryDirectory(prefix="ui-stall-")  # the sessions' cache, removed after
+    os.environ["XDG_CACHE_HOME"] = scratch.name
     # The busy process spins until its parent is gone, so a benchmark that dies leaves none behind.
     spin = "import os\nparent = os.getppid()\nwhile os.getppid() == parent:\n    pass"
     spinner = subprocess.Popen([sys.executable, "-c", spin], start_new_session=args.busy_core == "elsewhere") if args.busy_core else None
@@ -133,6 +134,7 @@ def main() -> int:
     finally:
         if spinner is not None:
             spinner.kill()
+        scratch.cleanup()
 
 
 def measure(args: argparse.Namespace) -> int:

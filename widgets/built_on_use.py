@@ -1,28 +1,24 @@
 """Widget parts built the first time they are used, not when the widget is made.
 
-The window's charts are pyqtgraph plots: importing pyqtgraph takes ~0.5 s and each plot ~0.05 s
-more, which every start-up would pay for panels that sit in hidden tabs or show a placeholder
-until something is measured. A panel declares such parts with `BuiltOnUse("_build_x")`; the
+The window's charts are pyqtgraph plots: each plot costs ~0.05 s of the GUI thread, which every
+start-up would pay for panels that sit in hidden tabs or show a placeholder until something is
+measured. A panel declares such parts with `BuiltOnUse("_build_x")`; the
 first read of any of them runs `_build_x`, which assigns them. Code that only wants to update a
 part that may not exist yet asks `is_built` first, and the build draws the current state.
 
 Two ways to build ahead of that first read: `build_when_seen` when the panel comes on screen,
-and `build_in_background` for a part the user will soon want: its imports on a thread, then the
-build a step per event-loop turn (a build written as a generator yields between steps), so the
-window never stalls for the whole of it.
+and `build_in_background` for a part the user will soon want: the build a step per event-loop
+turn (a build written as a generator yields between steps), so the window never stalls for the
+whole of it.
 """
 from __future__ import annotations
 
-import importlib
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QDockWidget, QWidget
 
-from onnx_workbench.widgets.gc_pauses import collection_paused
-from onnx_workbench.widgets.giving_way import giving_way
 from onnx_workbench.widgets.one_per_turn import later
 
 _PREFIX = "_built_on_use_"
@@ -96,26 +92,15 @@ def build_when_seen(widget: QWidget, name: str) -> None:
     look_soon()
 
 
-class _Imported(QObject):
-    """Runs `then` on the GUI thread once a background thread says its imports are done."""
+def build_in_background(widget: QWidget, name: str) -> None:
+    """Build `widget`'s part `name` without stalling the window: a step per event-loop turn.
+    Reading the part meanwhile finishes it at once.
 
-    done = Signal()
-
-    def __init__(self, then: Callable[[], None], parent: QObject) -> None:
-        super().__init__(parent)
-        self._then = then
-        self.done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
-
-    def _on_done(self) -> None:
-        self._then()
-
-
-def build_in_background(widget: QWidget, name: str, modules: Sequence[str]) -> None:
-    """Build `widget`'s part `name` without stalling the window: import `modules` on a thread,
-    then run the build a step per event-loop turn. Reading the part meanwhile finishes it at once.
-
-    Importing holds the GIL only in short slices, so the window keeps drawing; building creates
-    widgets, which only the GUI thread may do.
+    The build's imports must be made already, on the GUI thread: a module that makes Qt types
+    as it is imported (pyqtgraph) must not be imported on another thread. Imported on a thread
+    while the window ran, pyqtgraph crashed it about one run in thirty: the GUI thread died in
+    PySide's MetaObjectBuilder::update (reached from QMetaObject::cast, without the interpreter
+    lock) while the import thread was creating Qt enum types.
     """
     build = type(widget).__dict__[name].build
     started = _PREFIX + "background"
@@ -131,15 +116,4 @@ def build_in_background(widget: QWidget, name: str, modules: Sequence[str]) -> N
             # timers and repaints never in between.
             later(widget, step)
 
-    imported = _Imported(step, widget)
-
-    def import_modules() -> None:
-        with collection_paused(), giving_way():
-            for module in modules:
-                importlib.import_module(module)
-        try:
-            imported.done.emit()
-        except RuntimeError:  # the widget is gone
-            pass
-
-    threading.Thread(target=import_modules, name=f"import for {type(widget).__name__}.{name}", daemon=True).start()
+    later(widget, step)

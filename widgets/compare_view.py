@@ -255,7 +255,7 @@ class CompareView(QWidget):
 
         model.workspace_changed.connect(follow_workspace)
         model.version_added.connect(deferred(self, follow_workspace))  # a turn after the step's row (see one_per_turn)
-        model.version_changed.connect(self.refresh_table)
+        model.version_changed.connect(deferred(self, lambda _vid: self.refresh_table()))
         model.compared.connect(self.show_result)
         lane = model.jobs.lane(COMPARE)
         lane.busy.connect(self.set_running)

@@ -1,6 +1,6 @@
 """Background imports that give way to the window: each module waits while the window is busy.
 
-The window imports pyqtgraph and the passes on threads once a model is shown. Python runs one
+The window imports the passes and the presets on threads once a model is shown. Python runs one
 thread at a time (the GIL): an import running alongside the window's own work took most of
 the GUI thread's turns, and a 15 ms repaint took 40-60 ms. Inside `giving_way()`, the
 thread waits before each module until the GUI thread has been idle for a moment, judged by

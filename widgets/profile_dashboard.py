@@ -428,7 +428,7 @@ class ProfileDashboard(QWidget):
                 self.clear()
                 self.note.clear()
             else:  # a model is open and shown: ready the charts for its first profile
-                build_in_background(self, "charts", ["pyqtgraph"])
+                build_in_background(self, "charts")
 
         lane.started.connect(on_started)
         lane.record.connect(on_record)

@@ -11,7 +11,7 @@ from onnx_workbench.pipelines.results import VersionMetrics
 from onnx_workbench.pipelines.session_model import SessionModel
 from onnx_workbench.pipelines.versions import FLAG_OUT_OF_TOLERANCE, Version, Workspace
 from onnx_workbench.widgets import formatting
-from onnx_workbench.widgets.one_per_turn import deferred
+from onnx_workbench.widgets.one_per_turn import deferred, later
 
 COLUMNS = ("Version", "Pass", "Fidelity", "Top-1", "p50 latency", "Size", "Nodes", "Params", "MACs", "Notes")
 FIDELITY = COLUMNS.index("Fidelity")
@@ -113,6 +113,7 @@ class VersionTree(QTreeWidget):
         self.current_id: str | None = None
         self._items: dict[str, QTreeWidgetItem] = {}
         self._syncing = False  # rows rebuilt or marked by the session, not chosen by the user
+        self._changed: set[str] = set()  # versions whose row waits for its next turn
 
     def bind(self, model: SessionModel) -> None:
         """Follow a session: its versions, their figures and which one is current."""
@@ -123,7 +124,8 @@ class VersionTree(QTreeWidget):
         model.workspace_changed.connect(follow_workspace)
         # The new row follows a turn after the step's result: that reaction is long enough.
         model.version_added.connect(deferred(self, follow_workspace))
-        model.version_changed.connect(self.update_version)
+        # A profile's or an analysis's figures reach the row a turn after their result (saving it is that turn's).
+        model.version_changed.connect(self._row_changed)
         model.current_changed.connect(self.set_current)
 
     def set_workspace(self, workspace: Workspace | None, current_id: str | None = None) -> None:
@@ -162,6 +164,15 @@ class VersionTree(QTreeWidget):
         # Accuracy needs labelled data: without it the column would only say "—" and take room.
         versions = self.workspace.versions
         self.setColumnHidden(COLUMNS.index("Top-1"), all(accuracy_figures(v, versions) is None for v in versions))
+
+    def _row_changed(self, version_id: str) -> None:
+        self._changed.add(version_id)
+        later(self, self._update_changed_rows)
+
+    def _update_changed_rows(self) -> None:
+        changed, self._changed = self._changed, set()
+        for version_id in changed:
+            self.update_version(version_id)
 
     def update_version(self, version_id: str) -> None:
         """Refresh one row after its metrics or label changed."""

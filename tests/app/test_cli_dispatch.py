@@ -111,3 +111,12 @@ def test_the_window_process_hands_the_interpreter_lock_over_within_a_millisecond
                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     before, after, wanted = map(float, run.stdout.split())
     assert before == 0.005 and after == wanted <= 0.001
+
+
+def test_the_chart_library_is_imported_before_the_window_not_on_a_thread_after() -> None:
+    # pyqtgraph makes Qt types as it is imported; imported on a thread while the window ran it crashed it.
+    script = ("import sys; from onnx_workbench.app.gui import window_module; window_module(); "
+              "print('pyqtgraph' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120,
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert run.stdout.split() == ["True"]

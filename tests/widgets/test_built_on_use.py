@@ -1,6 +1,8 @@
 """Parts of widgets built on first use, when seen, or step by step in the background."""
 from __future__ import annotations
 
+import threading
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 
@@ -44,7 +46,7 @@ def test_a_background_build_lets_other_events_run_between_its_steps(qtbot):
     other.setInterval(0)
     other.timeout.connect(lambda: panel.steps.append("other") if panel.steps and panel.steps[-1] != "other" else None)
     other.start()
-    build_in_background(panel, "part", ["json"])
+    build_in_background(panel, "part")
     qtbot.waitUntil(lambda: is_built(panel, "part"), timeout=5000)
     other.stop()
     steps = panel.steps
@@ -53,10 +55,20 @@ def test_a_background_build_lets_other_events_run_between_its_steps(qtbot):
     assert steps.index("b") < steps.index("other", steps.index("b")) < steps.index("c")
 
 
+def test_a_background_build_starts_no_thread(qtbot):
+    """Qt types may only be made on the GUI thread: a background build runs there, a step per turn."""
+    panel = Panel()
+    qtbot.addWidget(panel)
+    threads = threading.active_count()
+    build_in_background(panel, "part")
+    assert threading.active_count() == threads
+    qtbot.waitUntil(lambda: is_built(panel, "part"), timeout=5000)
+
+
 def test_reading_a_part_mid_build_finishes_it(qtbot):
     panel = Panel()
     qtbot.addWidget(panel)
-    build_in_background(panel, "part", ["json"])
+    build_in_background(panel, "part")
     qtbot.waitUntil(lambda: panel.steps != [], timeout=5000)
     assert panel.part.text() == "built" and panel.steps == ["a", "b", "c"]
     qtbot.wait(50)  # the background steps still queued find it built
