@@ -189,3 +189,37 @@ def test_charts_appear_a_step_per_tick_when_a_profile_starts(qtbot):
     assert steps == [(True, 0, 0), (True, 1, 0), (True, 1, 1), (True, 2, 1), (True, 2, 2), (True, 3, 2),
                      (True, 3, 3), (True, 4, 3), (True, 4, 4), (True, 5, 4), (True, 5, 5)]
     assert dash.placeholder.isHidden() and not dash._dirty
+
+
+def test_rolling_lines_are_drawn_every_other_time_while_runs_stream_in_and_at_the_end(qtbot):
+    """Computing and setting them was half of the run chart's tick."""
+    dash = ProfileDashboard()
+    qtbot.addWidget(dash)
+    dash.charts
+    dash.set_running(True)
+    drawn = []
+    for _ in range(6):
+        dash.feed({"kind": "sample", "phase": "timed", "latencies_ms": [1.0, 2.0, 3.0]})
+        dash.redraw(["runs"])
+        drawn.append(len(dash.p50_curve.xData))
+    assert drawn[1] == drawn[0] and drawn[3] == drawn[2] and drawn[0] < drawn[2] < drawn[4]
+    dash.set_running(False)
+    dash.redraw(["runs"])
+    at, _p50, _p99 = rolling_percentiles(np.asarray(dash._latencies))
+    assert len(dash.p50_curve.xData) == len(at) and len(dash.run_curve.xData) == 18
+
+
+def test_a_chart_is_painted_a_turn_after_its_data_is_set(qtbot):
+    """Data and paint in one turn were one burst of ~12 ms; a heartbeat or a click fits between."""
+    dash = ProfileDashboard()
+    qtbot.addWidget(dash)
+    dash.show()
+    dash.charts
+    dash.set_running(True)
+    for _tick in range(11):  # the charts come on screen a step per tick
+        dash._tick()
+    dash.feed({"kind": "sample", "phase": "timed", "latencies_ms": [1.0, 2.0]})
+    dash._tick()
+    canvas = dash.run_plot.getViewWidget().viewport()
+    assert not canvas.updatesEnabled() and len(dash.run_curve.xData) == 2
+    qtbot.waitUntil(canvas.updatesEnabled, timeout=2000)
