@@ -85,7 +85,7 @@ def window_module() -> ModuleType:
     imports make ~100 k objects and almost no garbage, and collections among them only delay
     the window. Also makes this process hand the interpreter lock over sooner (LOCK_HANDOVER_S).
 
-    pyqtgraph, the charts' library, is imported here too, before the window shows (~0.2 s): it
+    pyqtgraph, the charts' library, is imported here too, before the window shows (~0.3-0.45 s): it
     defines Qt classes as it is imported, which must not happen on another thread once the
     window runs (see widgets.built_on_use.build_in_background)."""
     from onnx_workbench.widgets.gc_pauses import collection_paused

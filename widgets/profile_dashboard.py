@@ -30,10 +30,10 @@ from onnx_workbench.pipelines.results import ProfileRun, SweepResult
 from onnx_workbench.pipelines.session_model import PROFILE, SessionModel
 from onnx_workbench.widgets import formatting
 from onnx_workbench.widgets.built_on_use import BuiltOnUse, build_in_background, is_built
-from onnx_workbench.widgets.one_per_turn import later
 from onnx_workbench.widgets.chart_theme import ink, style_charts
+from onnx_workbench.widgets.one_per_turn import later
 
-if TYPE_CHECKING:  # imported when the charts are first built: it takes ~0.5 s
+if TYPE_CHECKING:  # imported where the charts are built (the app imports it before its window shows, app.gui)
     import pyqtgraph as pg
 
 # A tick draws one chart (~5-15 ms of the GUI thread): 20 a second keep each live chart moving
