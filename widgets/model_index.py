@@ -102,6 +102,12 @@ class ModelIndex:
         return tensors
 
     @cached_property
+    def io_tensors(self) -> dict[str, TensorInfo]:
+        """Type and shape of the graph's inputs and outputs, from their declarations alone:
+        `tensors` walks every value of the graph (~37 ms on a quantized BERT-base)."""
+        return {vi.name: _value_info(vi) for vi in [*self.graph.input, *self.graph.output]}
+
+    @cached_property
     def producer(self) -> dict[str, str]:
         """Value name -> key of the node that writes it."""
         return {out: key for key, node in self.nodes.items() for out in node.output if out}

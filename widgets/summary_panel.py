@@ -89,7 +89,7 @@ class SummaryPanel(QWidget):
         for title, names in (("Inputs", index.graph_inputs), ("Outputs", index.graph_outputs)):
             section = self.tree.section(title)
             for name in names:
-                info = index.tensor(name)
+                info = index.io_tensors[name]
                 self.tree.row(section, name, f"{info.dtype} {info.shape_text()}")
 
         op_types = Counter(node.op_type for node in model.graph.node)
