@@ -47,7 +47,8 @@ def test_transformer_flow(qtbot, window, apply_step, sample_transformer, tmp_pat
     panels.profile_dashboard.warmup.setValue(2)
     win.actions["profile"].trigger()
     qtbot.waitUntil(lambda: "latency_ms" in session.workspace.get(quantized.id).metrics, timeout=WAIT_MS)
-    assert panels.version_tree.cell(quantized.id, "p50 latency").endswith(" ms")
+    # The row takes the figures a turn after the result that saved them.
+    qtbot.waitUntil(lambda: panels.version_tree.cell(quantized.id, "p50 latency").endswith(" ms"))
 
     # Undo to the fused version, then redo.
     win.actions["undo"].trigger()
