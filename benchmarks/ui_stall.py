@@ -157,7 +157,7 @@ def measure(args: argparse.Namespace) -> int:
     beat.start()
     started = time.perf_counter()
     wait_for(lambda: not window.opening and is_built(panels.profile_dashboard, "charts")
-             and panels.optimize_panel.loaded)
+             and panels.optimize_panel.loaded and not window.graph_view.is_building())
     run_for(PHASE_TAIL_S)
     report("settling after the open", beat.stop(), time.perf_counter() - started)
 
@@ -166,7 +166,9 @@ def measure(args: argparse.Namespace) -> int:
         beat.start()
         started = time.perf_counter()
         session.apply(name, values)
-        wait_for(lambda: len(session.workspace.versions) > count and panels.version_display.shown_version == session.current_id)
+        # The new version's graph is added to its scene a slice per turn: the phase ends after the last.
+        wait_for(lambda: len(session.workspace.versions) > count and panels.version_display.shown_version == session.current_id
+                 and not window.graph_view.is_building())
         run_for(PHASE_TAIL_S)
         report(f"pass {name} (+verify, reload)", beat.stop(), time.perf_counter() - started)
 
